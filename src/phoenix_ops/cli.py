@@ -1,0 +1,149 @@
+"""The phoenix-ops command line: each command is a thin function over a package below."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from phoenix_ops import __version__
+
+app = typer.Typer(
+    name="phoenix-ops",
+    help="Production readiness for Elixir/Phoenix applications.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported in one line, exit code 2."""
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"phoenix-ops: error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def use_color(no_color: bool) -> bool:
+    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def emit(text: str, output: Optional[Path]) -> None:
+    if output:
+        output.write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"phoenix-ops {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Audit, configure and operate Phoenix applications in production."""
+
+
+FORMAT_HELP = "Output format: text, json or sarif."
+
+
+@app.command()
+def check(
+    path: Path = typer.Argument(Path("."), help="The Phoenix project (directory with mix.exs)."),
+    fmt: str = typer.Option("text", "--format", "-f", help=FORMAT_HELP),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to a file."),
+    env: str = typer.Option("prod", "--env", help="Mix environment to audit."),
+    fail_level: str = typer.Option("warning", "--fail-level",
+                                   help="Exit 1 when a finding is at or above: error, warning, info."),
+    min_confidence: str = typer.Option("low", "--min-confidence", help="Hide findings below: high, medium, low."),
+    select: Optional[str] = typer.Option(None, "--select", help="Only these rule ids or prefixes (comma-separated)."),
+    ignore: Optional[str] = typer.Option(None, "--ignore", help="Skip these rule ids or prefixes (comma-separated)."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Hide findings recorded in this baseline."),
+    write_baseline: Optional[Path] = typer.Option(None, "--write-baseline",
+                                                  help="Record the current findings as a baseline and exit 0."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code tells."),
+) -> None:
+    """Static production-readiness audit of a Phoenix project."""
+    from phoenix_ops.audit import CheckOptions, run_check
+    from phoenix_ops.project import NotAPhoenixProject
+    from phoenix_ops.report import render
+
+    try:
+        opts = CheckOptions.build(env=env, fail_level=fail_level, min_confidence=min_confidence,
+                                  select=select, ignore=ignore, baseline=baseline, write_baseline=write_baseline,
+                                  fmt=fmt)
+        result = run_check(path, opts)
+    except (NotAPhoenixProject, UsageError, ValueError, OSError) as exc:
+        raise fail(str(exc))
+    if write_baseline:
+        typer.echo(f"baseline of {len(result.findings)} findings written to {write_baseline}", err=True)
+        raise typer.Exit(0)
+    if not quiet:
+        emit(render(result.findings, fmt, tool="check", color=use_color(no_color) and not output,
+                    extra={"project": result.summary}), output)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("rules")
+def list_rules(
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+) -> None:
+    """List every rule with its id, default severity and title."""
+    import json
+
+    from phoenix_ops.rules import catalog
+
+    rules = catalog().values()
+    if fmt == "json":
+        typer.echo(json.dumps([{"id": r.id, "name": r.name, "kind": r.kind, "severity": r.severity.label,
+                                "confidence": r.confidence.label, "title": r.title} for r in rules], indent=2))
+        return
+    for r in rules:
+        typer.echo(f"{r.id}  {r.severity.label:<7} {r.kind:<7} {r.name:<36} {r.title}")
+
+
+@app.command()
+def explain(rule_id: str = typer.Argument(..., help="A rule id such as SEC001.")) -> None:
+    """Print a rule's page: what it finds, why it matters, how to fix it."""
+    from phoenix_ops.rules import catalog
+    from phoenix_ops.rules.registry import AREAS
+
+    rules = catalog()
+    r = rules.get(rule_id.upper())
+    if r is None:
+        raise fail(f"no rule {rule_id!r}; `phoenix-ops rules` lists them")
+    typer.echo(f"{r.id} {r.name}\n{'=' * (len(r.id) + len(r.name) + 1)}\n")
+    typer.echo(f"Area: {r.area} ({AREAS[r.area]}) · kind: {r.kind} · severity: {r.severity.label} · "
+               f"confidence: {r.confidence.label}\n")
+    typer.echo(f"{r.title}\n\nWhy it matters\n--------------\n{r.why}\n\nHow to fix\n----------\n{r.fix}")
+
+
+@app.command()
+def secret(length: int = typer.Option(64, "--length", help="Characters (64 like mix phx.gen.secret).")) -> None:
+    """Print a new secret suitable for SECRET_KEY_BASE."""
+    from phoenix_ops.gen.secret import new_secret
+
+    try:
+        typer.echo(new_secret(length))
+    except ValueError as exc:
+        raise fail(str(exc))
+
+
+def run() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    run()

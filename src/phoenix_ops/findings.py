@@ -1,0 +1,124 @@
+"""The one currency of phoenix-ops: a Finding, with its severity, confidence and location."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+
+class Severity(enum.IntEnum):
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> "Severity":
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r} (use error, warning or info)") from None
+
+
+class Confidence(enum.IntEnum):
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> "Confidence":
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown confidence {text!r} (use high, medium or low)") from None
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding is: a file position (static) or a URL / node name (live)."""
+
+    path: str | None = None  # relative to the project root, with forward slashes
+    line: int | None = None
+    column: int | None = None
+    url: str | None = None
+    node: str | None = None
+
+    def __str__(self) -> str:
+        if self.path:
+            out = self.path
+            if self.line:
+                out += f":{self.line}"
+                if self.column:
+                    out += f":{self.column}"
+            return out
+        return self.url or self.node or "-"
+
+    @property
+    def subject(self) -> str:
+        """The stable part of the location: what the fingerprint keeps."""
+        return self.path or self.url or self.node or ""
+
+
+# Long random-looking tokens, key=value credentials and URL passwords.
+_SECRET_PATTERNS = [
+    re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{32,}(?![A-Za-z0-9+/_=-])"),
+    re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]+)(?=@)", re.I),
+]
+
+
+def redact(text: str) -> str:
+    """Replace what looks like a secret with a short marker keeping only its length."""
+    if not text:
+        return text
+    text = _SECRET_PATTERNS[1].sub(lambda m: m.group("scheme") + "***", text)
+    return _SECRET_PATTERNS[0].sub(lambda m: f"<redacted {len(m.group(0))} chars>", text)
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    name: str
+    severity: Severity
+    confidence: Confidence
+    message: str
+    hint: str = ""
+    location: Location = field(default_factory=Location)
+    # What the finding is about, stable across edits (a config key, a var name): part of the fingerprint.
+    key: str = ""
+    suppressed: str | None = None  # the reason, when a suppression comment or baseline hid it
+
+    def __post_init__(self) -> None:
+        self.message = redact(self.message)
+        self.hint = redact(self.hint)
+        self.key = redact(self.key)
+
+    @property
+    def fingerprint(self) -> str:
+        basis = "\x1f".join([self.rule_id, self.location.subject, self.key or self.message])
+        return hashlib.sha256(basis.encode()).hexdigest()[:24]
+
+    def sort_key(self) -> tuple:
+        loc = self.location
+        return (loc.subject, loc.line or 0, loc.column or 0, self.rule_id, self.message)
+
+    def to_dict(self) -> dict:
+        loc = self.location
+        return {
+            "rule_id": self.rule_id,
+            "name": self.name,
+            "severity": self.severity.label,
+            "confidence": self.confidence.label,
+            "message": self.message,
+            "hint": self.hint,
+            "location": {k: v for k, v in vars(loc).items() if v is not None},
+            "fingerprint": self.fingerprint,
+        }

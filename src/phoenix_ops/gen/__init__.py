@@ -1,0 +1,1 @@
+"""Generators: production files filled from Project facts, and secrets."""

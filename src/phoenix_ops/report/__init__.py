@@ -1,0 +1,24 @@
+"""Reporters: each renders a list of Findings for a person or a machine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from phoenix_ops.findings import Finding
+
+FORMATS = ("text", "json", "sarif")
+
+
+def render(findings: Sequence[Finding], fmt: str, *, tool: str = "check", color: bool = False,
+           extra: dict | None = None) -> str:
+    """Render findings in one of FORMATS; `extra` carries per-command facts (summary, target)."""
+    if fmt == "json":
+        from phoenix_ops.report.json import render_json
+        return render_json(findings, tool=tool, extra=extra)
+    if fmt == "sarif":
+        from phoenix_ops.report.sarif import render_sarif
+        return render_sarif(findings)
+    if fmt == "text":
+        from phoenix_ops.report.text import render_text
+        return render_text(findings, color=color)
+    raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
