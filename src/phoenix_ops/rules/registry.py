@@ -19,6 +19,7 @@ AREAS = {
     "DEP": "deployment files & patterns",
     "MIG": "migrations",
     "HLT": "health & readiness",
+    "OPS": "the audit itself: unparsable files, suppressions, settings",
 }
 KINDS = ("static", "probe", "cluster")
 _ID = re.compile(r"^([A-Z]{3})(\d{3})$")

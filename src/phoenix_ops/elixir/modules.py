@@ -1,0 +1,90 @@
+"""Modules in a source file: name, `use` lines, functions, calls, without evaluating anything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from tree_sitter import Node, Tree
+
+from phoenix_ops.elixir.evaluate import call_args, call_parts, do_block
+from phoenix_ops.elixir.parser import text
+
+
+@dataclass
+class Module:
+    name: str
+    node: Node
+    body: list[Node]
+    uses: list[tuple[str, Node]] = field(default_factory=list)  # (used module, use call node)
+
+    def uses_module(self, prefix: str) -> bool:
+        return any(u == prefix or u.startswith(prefix + ".") for u, _ in self.uses)
+
+    def functions(self, *names: str) -> dict[str, list[Node]]:
+        """Bodies of def/defp with these names (zero or more arity), by name, first clause wins."""
+        out: dict[str, list[Node]] = {}
+        for stmt in self.body:
+            if stmt.type != "call" or call_parts(stmt)[1] not in ("def", "defp"):
+                continue
+            args = call_args(stmt)
+            if not args:
+                continue
+            head = args[0]
+            fname = call_parts(head)[1] if head.type == "call" else text(head)
+            if names and fname not in names or fname in out:
+                continue
+            block = do_block(stmt)
+            if block is not None:
+                out[fname] = [c for c in block.named_children if c.type != "comment"]
+            elif len(args) > 1 and args[-1].type == "keywords":  # def f, do: expr
+                pair = args[-1].named_children[0]
+                value = pair.child_by_field_name("value")
+                out[fname] = [value] if value is not None else []
+        return out
+
+
+def modules(tree: Tree) -> list[Module]:
+    """Every defmodule, nested ones included, with its direct body statements."""
+    found: list[Module] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "call" and call_parts(node) == (None, "defmodule"):
+            args = call_args(node)
+            block = do_block(node)
+            if args and block is not None:
+                body = [c for c in block.named_children if c.type != "comment"]
+                mod = Module(text(args[0]), node, body)
+                for stmt in body:
+                    if stmt.type == "call" and call_parts(stmt) == (None, "use"):
+                        used = call_args(stmt)
+                        if used:
+                            mod.uses.append((text(used[0]), stmt))
+                found.append(mod)
+                stack.extend(reversed(body))
+                continue
+        stack.extend(reversed(node.named_children))
+    return found
+
+
+def walk_calls(node: Node) -> Iterator[Node]:
+    """Every call node under `node`, in source order."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "call":
+            yield current
+        stack.extend(reversed(current.named_children))
+
+
+def has_alias(node: Node, name: str) -> bool:
+    """Whether the alias `name` (for example Ecto.Migrator) appears as code, not in a string or comment."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "alias" and text(current) == name:
+            return True
+        if current.type not in ("string", "comment", "sigil", "charlist"):
+            stack.extend(current.named_children)
+    return False

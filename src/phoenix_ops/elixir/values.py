@@ -1,0 +1,128 @@
+"""Plain Python values for evaluated Elixir: literals, env reads, and everything else kept as text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Atom:
+    """An Elixir atom; module aliases are atoms too (name starts upper-case)."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name if self.name[:1].isupper() else f":{self.name}"
+
+
+@dataclass(frozen=True)
+class Origin:
+    file: str
+    line: int
+    phase: str  # "compile" (config.exs and its imports) or "runtime" (runtime.exs, releases.exs)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition the evaluator could not decide; values under it may or may not apply."""
+
+    text: str
+    env_names: tuple[str, ...] = ()
+
+
+@dataclass(eq=False)
+class Value:
+    origin: Origin | None = field(default=None, kw_only=True)
+    conditions: tuple[Condition, ...] = field(default=(), kw_only=True)
+
+    def reads(self) -> list["EnvRead"]:
+        """Every env read this value is built from."""
+        return []
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.conditions)
+
+
+@dataclass(eq=False)
+class Lit(Value):
+    value: Any  # str, int, float, bool, None, Atom, or list of plain values
+
+
+@dataclass(eq=False)
+class KW(Value):
+    """A keyword list: Config merges these deeply."""
+
+    items: list[tuple[str, Value]]
+
+    def get(self, key: str) -> Value | None:
+        for k, v in reversed(self.items):
+            if k == key:
+                return v
+        return None
+
+    def reads(self) -> list["EnvRead"]:
+        return [r for _, v in self.items for r in v.reads()]
+
+
+@dataclass(eq=False)
+class Seq(Value):
+    kind: str  # "list" or "tuple"
+    items: list[Value]
+
+    def reads(self) -> list["EnvRead"]:
+        return [r for v in self.items for r in v.reads()]
+
+
+@dataclass(eq=False)
+class EnvRead(Value):
+    name: str
+    required: bool = False
+    default: Value | None = None
+    convert: str | None = None  # integer, float, atom, boolean, list, ...
+    how: str = ""  # the source form: System.get_env, System.fetch_env!, {:system, _}, env!
+
+    def reads(self) -> list["EnvRead"]:
+        return [self]
+
+
+@dataclass(eq=False)
+class Expr(Value):
+    """Anything the evaluator does not model, kept as its source text, never guessed."""
+
+    text: str
+    inner: list[Value] = field(default_factory=list)
+    raises: bool = False  # a `raise ...` expression: makes `x || raise` required
+
+    def reads(self) -> list["EnvRead"]:
+        return [r for v in self.inner for r in v.reads()]
+
+
+def plain(value: Value | None) -> Any:
+    """The Python value of a fully literal Value, else None."""
+    if isinstance(value, Lit):
+        return value.value
+    if isinstance(value, Seq) and all(isinstance(v, Lit) for v in value.items):
+        items = [v.value for v in value.items]
+        return items if value.kind == "list" else tuple(items)
+    if isinstance(value, KW):
+        return {k: plain(v) for k, v in value.items}
+    return None
+
+
+def is_literal(value: Value | None) -> bool:
+    if isinstance(value, Lit):
+        return True
+    if isinstance(value, Seq):
+        return all(is_literal(v) for v in value.items)
+    if isinstance(value, KW):
+        return all(is_literal(v) for _, v in value.items)
+    return False
+
+
+def truthy(value: Any) -> bool:
+    return value is not None and value is not False

@@ -1,0 +1,194 @@
+"""The Project model: everything rules need, read and parsed once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from phoenix_ops.elixir.modules import Module, has_alias, modules
+from phoenix_ops.elixir.values import EnvRead
+from phoenix_ops.project.config import ConfigView, evaluate_config
+from phoenix_ops.project.files import FileSet, SourceFile, scan
+from phoenix_ops.project.lib_reads import lib_env_reads
+from phoenix_ops.project.mix import MixProject, read_lock, read_mix
+from phoenix_ops.project.web import Endpoint, Router, application_children, read_endpoint, read_router
+
+# Byte markers of the lib files worth a parse tree; all other files are never parsed.
+LIB_TRIGGERS = (b"Phoenix.Endpoint", b"Phoenix.Router", b":router", b"use Application", b"Ecto.Migrator",
+                b"System.get_env", b"System.fetch_env")
+
+
+class NotAPhoenixProject(Exception):
+    """The given directory holds no Phoenix application."""
+
+
+@dataclass
+class Problem:
+    """Something about the files themselves: a parse error, an unreadable file, a missing import."""
+
+    kind: str  # "syntax", "unreadable", "import"
+    file: str
+    line: int
+    message: str
+    important: bool = True  # config and mix.exs must be understood; other files less so
+
+
+@dataclass
+class Project:
+    root: Path
+    files: FileSet
+    mix: MixProject
+    apps: list[MixProject]
+    env: str
+    lock: dict[str, str] = field(default_factory=dict)
+    endpoints: list[Endpoint] = field(default_factory=list)
+    routers: list[Router] = field(default_factory=list)
+    children: list[tuple[str, str, int]] = field(default_factory=list)  # (module, file, line)
+    migrators: list[tuple[str, str, int]] = field(default_factory=list)  # modules calling Ecto.Migrator
+    lib_reads: list[EnvRead] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    tracked: set[str] | None = None  # files tracked by git, when the project is a git checkout
+    config_dir: str = "config"
+    _views: dict[str, ConfigView] = field(default_factory=dict)
+
+    def config(self, env: str | None = None) -> ConfigView:
+        env = env or self.env
+        if env not in self._views:
+            view = evaluate_config(self.files, self.config_dir, env)
+            self._views[env] = view
+            if env == self.env:
+                self.problems.extend(Problem("import", p.file, p.line, p.message) for p in view.problems)
+        return self._views[env]
+
+    @property
+    def diagnostics(self) -> list:
+        return []  # findings about the files are produced by rules/files.py from `problems`
+
+    def has_dep(self, name: str) -> bool:
+        return any(m.has_dep(name) for m in [self.mix, *self.apps])
+
+    @property
+    def otp_apps(self) -> list[str]:
+        return [m.app for m in [self.mix, *self.apps] if m.app]
+
+    def text(self, rel: str) -> str | None:
+        """A small non-Elixir file (deploy files, rel/ scripts), read on demand."""
+        try:
+            data = (self.root / rel).read_bytes()
+        except OSError:
+            return None
+        return None if b"\0" in data[:4096] else data.decode(errors="replace")
+
+    def exists(self, rel: str) -> bool:
+        return rel in self.files.files or rel in self.files.others
+
+    @cached_property
+    def release_mode(self) -> str:
+        """"release" when the app ships as a Mix release, "mix" when it runs `mix phx.server`."""
+        if self.mix.releases is not None or any(p.startswith("rel/") for p in self.files.others):
+            return "release"
+        for name in ("Dockerfile", "fly.toml"):
+            body = self.text(name) or ""
+            if "mix release" in body or "/bin/server" in body:
+                return "release"
+        procfile = self.text("Procfile") or ""
+        if "phx.server" in procfile or "mix run" in procfile:
+            return "mix"
+        return "release"
+
+    def summary(self) -> dict:
+        return {"root": str(self.root), "app": self.mix.app, "umbrella": self.mix.umbrella,
+                "apps": [a.app for a in self.apps], "env": self.env,
+                "phoenix": self.lock.get("phoenix"), "release_mode": self.release_mode}
+
+
+def find_root(path: Path) -> Path:
+    if not path.exists():
+        raise NotAPhoenixProject(f"{path}: no such directory")
+    if not path.is_dir():
+        raise NotAPhoenixProject(f"{path}: not a directory (give the directory that holds mix.exs)")
+    if (path / "mix.exs").is_file():
+        return path
+    # A project in a subdirectory (monorepos keep the app in elixir/ or backend/).
+    for depth in (1, 2):
+        for mix in sorted(path.glob("/".join(["*"] * depth) + "/mix.exs")):
+            if not any(part in ("deps", "_build", "node_modules") for part in mix.parts):
+                return mix.parent
+    raise NotAPhoenixProject(f"{path}: no mix.exs here or in a subdirectory; not an Elixir project")
+
+
+def load_project(path: Path, env: str = "prod") -> Project:
+    root = find_root(Path(path))
+    fs = scan(root)
+    mix_src = fs.get("mix.exs")
+    if mix_src is None:
+        raise NotAPhoenixProject(f"{root}/mix.exs cannot be read")
+    mix = read_mix(mix_src, env)
+    apps: list[MixProject] = []
+    if mix.umbrella:
+        apps_path = getattr(mix.get("apps_path"), "value", "apps") or "apps"
+        apps = [read_mix(src, env) for rel, src in sorted(fs.files.items())
+                if rel.startswith(f"{apps_path}/") and rel.count("/") == 2 and rel.endswith("/mix.exs")]
+    project = Project(root, fs, mix, apps, env)
+    if not project.has_dep("phoenix"):
+        raise NotAPhoenixProject(f"{root}: a Mix project, but no app depends on :phoenix")
+    lock = fs.get("mix.lock")
+    project.lock = read_lock(lock) if lock else {}
+    project.problems.extend(Problem("unreadable", i.path, 1, i.message, False) for i in fs.issues)
+    _read_lib(project)
+    project.tracked = _git_tracked(root)
+    project.config()
+    for src in [fs.get("mix.exs"), *[fs.get(a.file) for a in apps], *_config_files(fs)]:
+        if src is not None:
+            _syntax(project, src, important=True)
+    return project
+
+
+def _config_files(fs: FileSet) -> list[SourceFile]:
+    return [f for p, f in fs.files.items() if p.endswith(".exs") and "/config/" in "/" + p]
+
+
+def _read_lib(project: Project) -> None:
+    for rel, src in project.files.files.items():
+        if not rel.endswith(".ex") or not any(t in src.data for t in LIB_TRIGGERS):
+            continue
+        _syntax(project, src, important=False)
+        mods = modules(src.tree)
+        for mod in mods:
+            _classify(project, mod, rel)
+        project.lib_reads.extend(lib_env_reads(src, project.env))
+
+
+def _classify(project: Project, mod: Module, rel: str) -> None:
+    if mod.uses_module("Phoenix.Endpoint"):
+        project.endpoints.append(read_endpoint(mod, rel, project.env))
+    elif mod.uses_module("Phoenix.Router") or any(
+            u.endswith("Web") and b":router" in project.files.get(rel).data for u, _ in mod.uses):
+        project.routers.append(read_router(mod, rel, project.env))
+    if mod.uses_module("Application"):
+        project.children.extend((name, rel, ln) for name, ln in application_children(mod, rel, project.env))
+    if has_alias(mod.node, "Ecto.Migrator"):
+        project.migrators.append((mod.name, rel, mod.node.start_point[0] + 1))
+
+
+def _syntax(project: Project, src: SourceFile, *, important: bool) -> None:
+    for p in src.problems:
+        project.problems.append(Problem("syntax", src.path, p.line, f"does not parse: {p.text}", important))
+
+
+def _git_tracked(root: Path) -> set[str] | None:
+    try:
+        top = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, timeout=10)
+        if top.returncode != 0:
+            return None
+        out = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--full-name", "."], capture_output=True,
+                             timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    prefix = os.path.relpath(root.resolve(), Path(top.stdout.strip()).resolve()).replace(os.sep, "/")
+    prefix = "" if prefix == "." else prefix + "/"
+    return {p[len(prefix):] for p in out.stdout.decode(errors="replace").split("\0") if p.startswith(prefix)}

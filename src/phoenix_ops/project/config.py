@@ -1,0 +1,174 @@
+"""Per-environment view of config/*.exs: every key with its value, history and provenance."""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from phoenix_ops.elixir.evaluate import Evaluator, call_args
+from phoenix_ops.elixir.parser import line, text
+from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Lit, Value
+from phoenix_ops.project.files import FileSet
+
+Path_ = tuple[str, ...]
+
+
+@dataclass
+class ConfigProblem:
+    file: str
+    line: int
+    message: str
+
+
+@dataclass
+class ConfigView:
+    """What `config` calls leave behind for one Mix environment, compile time then runtime."""
+
+    env: str
+    leaves: dict[Path_, list[Value]] = field(default_factory=dict)  # history per leaf, in evaluation order
+    reads: list[EnvRead] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # config files evaluated, in order
+    problems: list[ConfigProblem] = field(default_factory=list)
+    opaque: list[tuple[str, int, str]] = field(default_factory=list)
+
+    def put(self, path: Path_, value: Value) -> None:
+        if isinstance(value, KW) and value.items:
+            if not value.conditional:
+                self.leaves.pop(path, None)  # a keyword list replaces a plain value at the same key
+            for key, item in value.items:
+                if value.conditions and not item.conditions:
+                    item.conditions = value.conditions
+                self.put(path + (key,), item)
+            return
+        if not value.conditional:
+            for other in [p for p in self.leaves if len(p) > len(path) and p[: len(path)] == path]:
+                del self.leaves[other]
+        self.leaves.setdefault(path, []).append(value)
+
+    def get(self, *path: str) -> Value | None:
+        """The value in effect (the last one set) at a leaf."""
+        history = self.leaves.get(tuple(path))
+        return history[-1] if history else None
+
+    def history(self, *path: str) -> list[Value]:
+        return list(self.leaves.get(tuple(path), []))
+
+    def subtree(self, *path: str) -> dict[Path_, list[Value]]:
+        n = len(path)
+        return {p: h for p, h in self.leaves.items() if p[:n] == tuple(path)}
+
+    def has(self, *path: str) -> bool:
+        return bool(self.subtree(*path))
+
+    def keys(self, *path: str) -> set[str]:
+        """Direct child keys under a path (for example the modules configured for an app)."""
+        n = len(path)
+        return {p[n] for p in self.subtree(*path) if len(p) > n}
+
+
+class ConfigEvaluator(Evaluator):
+    def __init__(self, files: FileSet, view: ConfigView, config_dir: str, phase: str):
+        super().__init__(view.env, phase=phase)
+        self.fs = files
+        self.view = view
+        self.config_dir = config_dir
+        self.stack: list[str] = []
+
+    def run_file(self, rel: str, scope: dict[str, Value] | None = None) -> None:
+        src = self.fs.get(rel)
+        if src is None:
+            return
+        if rel in self.stack:
+            self.view.problems.append(ConfigProblem(rel, 1, f"{rel} imports itself (import cycle)"))
+            return
+        saved = self.file
+        self.file = rel
+        self.stack.append(rel)
+        self.view.files.append(rel)
+        try:
+            body = [c for c in src.tree.root_node.named_children]
+            self.run_block(body, scope if scope is not None else {})
+        finally:
+            self.stack.pop()
+            self.file = saved
+
+    def on_call(self, mod, fun, node: Node, scope):
+        if mod in (None, "Config") and fun == "config":
+            self.config(node, scope)
+            return Lit(None)
+        if mod in (None, "Config") and fun == "import_config":
+            self.import_config(node, scope)
+            return Lit(None)
+        if mod is None and fun in ("source!", "source") or (mod == "Dotenvy" and fun in ("source!", "source")):
+            self.opaque.append((self.file, line(node), text(node)[:80]))
+            return None
+        if mod is None and fun and fun.endswith("!") and fun not in ("raise",) and fun != "env!":
+            # Helper macros (`compile_config!(:key)`) hide env reads we cannot see.
+            self.opaque.append((self.file, line(node), text(node)[:80]))
+        return None
+
+    def config(self, node: Node, scope) -> None:
+        args = [self.ev(a, scope) for a in call_args(node)]
+        if not args or not (isinstance(args[0], Lit) and isinstance(args[0].value, Atom)):
+            self.opaque.append((self.file, line(node), text(node)[:80]))
+            return
+        app = args[0].value.name
+        if len(args) == 2:
+            if isinstance(args[1], KW):
+                self.view.put((app,), args[1])
+            else:
+                self.opaque.append((self.file, line(node), text(node)[:80]))
+            return
+        if len(args) >= 3 and isinstance(args[1], Lit) and isinstance(args[1].value, Atom):
+            self.view.put((app, args[1].value.name), args[2])
+
+    def import_config(self, node: Node, scope) -> None:
+        args = call_args(node)
+        target = self.ev(args[0], scope) if args else Expr("")
+        if not (isinstance(target, Lit) and isinstance(target.value, str)):
+            self.view.problems.append(ConfigProblem(self.file, line(node),
+                                                    f"import_config with a computed path: {text(node)[:60]}"))
+            return
+        base = posixpath.dirname(self.file)
+        wanted = posixpath.normpath(posixpath.join(base, target.value))
+        if any(ch in wanted for ch in "*?["):
+            matches = sorted(p for p in self.fs.files if fnmatch.fnmatch(p, wanted))
+        else:
+            matches = [wanted] if wanted in self.fs.files else []
+        if not matches:
+            if not self.conditions:  # `if File.exists?` guarded imports may be absent
+                self.view.problems.append(ConfigProblem(self.file, line(node),
+                                                        f"import_config {target.value!r}: {wanted} does not exist"))
+            return
+        for rel in matches:
+            self.run_file(rel)
+
+    # File.exists?/1 on a literal path is decidable from the scanned files.
+    def ev_call(self, node: Node, scope) -> Value:
+        from phoenix_ops.elixir.evaluate import call_parts
+        mod, fun = call_parts(node)
+        if mod == "File" and fun == "exists?":
+            args = call_args(node)
+            path = self.ev(args[0], scope) if args else None
+            if isinstance(path, Lit) and isinstance(path.value, str):
+                rel = posixpath.normpath(path.value)
+                return Lit(rel in self.fs.files or rel in self.fs.others)
+        return super().ev_call(node, scope)
+
+
+def evaluate_config(files: FileSet, config_dir: str, env: str) -> ConfigView:
+    """Evaluate config.exs (compile time) then runtime.exs or releases.exs (runtime) for one env."""
+    view = ConfigView(env)
+    prefix = f"{config_dir}/" if config_dir else ""
+    compile_ev = ConfigEvaluator(files, view, config_dir, "compile")
+    compile_ev.run_file(prefix + "config.exs")
+    runtime_ev = ConfigEvaluator(files, view, config_dir, "runtime")
+    for name in ("runtime.exs", "releases.exs"):
+        runtime_ev.run_file(prefix + name)
+    for ev in (compile_ev, runtime_ev):
+        view.reads.extend(ev.reads)
+        view.opaque.extend(ev.opaque)
+    return view

@@ -1,0 +1,93 @@
+"""Read every relevant file of a project once; parse on demand."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from tree_sitter import Tree
+
+from phoenix_ops.elixir.parser import SyntaxProblem, parse, syntax_problems
+
+# Directories that never hold the project's own source.
+SKIP_DIRS = {"_build", "deps", "node_modules", ".git", ".elixir_ls", "cover", "doc", ".hex", ".mix",
+             "tmp", "priv/static", ".cache"}
+ELIXIR_SUFFIXES = (".ex", ".exs", ".eex", ".heex")
+MAX_FILE_BYTES = 4 * 1024 * 1024  # larger files are reported, not read
+
+
+@dataclass
+class SourceFile:
+    path: str  # relative to the scan root, forward slashes
+    data: bytes
+
+    @cached_property
+    def tree(self) -> Tree:
+        return parse(self.data)
+
+    @cached_property
+    def problems(self) -> list[SyntaxProblem]:
+        return syntax_problems(self.tree)
+
+    @property
+    def text(self) -> str:
+        return self.data.decode(errors="replace")
+
+
+@dataclass
+class ScanIssue:
+    path: str
+    message: str
+
+
+@dataclass
+class FileSet:
+    root: Path
+    files: dict[str, SourceFile] = field(default_factory=dict)
+    others: list[str] = field(default_factory=list)  # non-Elixir files, by relative path
+    issues: list[ScanIssue] = field(default_factory=list)
+
+    def get(self, rel: str) -> SourceFile | None:
+        return self.files.get(rel)
+
+    def under(self, prefix: str) -> list[SourceFile]:
+        prefix = prefix.rstrip("/") + "/" if prefix else ""
+        return [f for p, f in self.files.items() if p.startswith(prefix)]
+
+
+def scan(root: Path) -> FileSet:
+    """Walk the tree once (no symlinked directories, so no loops), reading Elixir sources."""
+    fs = FileSet(root)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
+        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        dirnames[:] = sorted(d for d in dirnames
+                             if d not in SKIP_DIRS and (rel_dir + d) not in SKIP_DIRS and not d.startswith("_build"))
+        for name in sorted(filenames):
+            rel = rel_dir + name
+            full = os.path.join(dirpath, name)
+            if not name.endswith(ELIXIR_SUFFIXES):
+                fs.others.append(rel)
+                continue
+            _read_source(fs, rel, full)
+    return fs
+
+
+def _read_source(fs: FileSet, rel: str, full: str) -> None:
+    try:
+        st = os.stat(full)
+        if st.st_size > MAX_FILE_BYTES:
+            fs.issues.append(ScanIssue(rel, f"skipped: {st.st_size // 1024 // 1024} MB is larger than "
+                                            f"{MAX_FILE_BYTES // 1024 // 1024} MB"))
+            return
+        with open(full, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        fs.issues.append(ScanIssue(rel, f"unreadable: {exc.strerror or exc}"))
+        return
+    if b"\0" in data[:8192]:
+        fs.issues.append(ScanIssue(rel, "skipped: binary content in an Elixir source file"))
+        return
+    fs.files[rel] = SourceFile(rel, data)

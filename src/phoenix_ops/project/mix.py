@@ -1,0 +1,115 @@
+"""mix.exs (app, deps, aliases, releases) and mix.lock versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from phoenix_ops.elixir.evaluate import Evaluator
+from phoenix_ops.elixir.modules import modules
+from phoenix_ops.elixir.parser import text
+from phoenix_ops.elixir.values import KW, Atom, Lit, Seq, Value, plain
+from phoenix_ops.project.files import SourceFile
+
+
+@dataclass
+class Dep:
+    name: str
+    requirement: str | None
+    options: dict = field(default_factory=dict)
+
+    @property
+    def only(self) -> list[str]:
+        only = self.options.get("only")
+        if isinstance(only, Atom):
+            return [only.name]
+        if isinstance(only, list):
+            return [o.name for o in only if isinstance(o, Atom)]
+        return []
+
+    @property
+    def in_prod(self) -> bool:
+        return not self.only or "prod" in self.only
+
+
+@dataclass
+class MixProject:
+    file: str  # relative path of mix.exs
+    dir: str  # its directory ("" for the root)
+    app: str | None
+    project: KW  # the evaluated `project/0` keyword list
+    deps: dict[str, Dep]
+    module_line: int = 1
+
+    def get(self, key: str) -> Value | None:
+        return self.project.get(key)
+
+    @property
+    def umbrella(self) -> bool:
+        return self.project.get("apps_path") is not None
+
+    @property
+    def releases(self) -> Value | None:
+        return self.project.get("releases")
+
+    def has_dep(self, name: str) -> bool:
+        return name in self.deps
+
+
+def read_mix(src: SourceFile, env: str = "prod") -> MixProject:
+    directory = src.path.rsplit("/", 1)[0] if "/" in src.path else ""
+    mods = [m for m in modules(src.tree) if m.uses_module("Mix.Project")] or modules(src.tree)
+    ev = Evaluator(env, file=src.path, phase="compile")
+    project: Value = KW([])
+    line = 1
+    if mods:
+        mod = mods[0]
+        line = mod.node.start_point[0] + 1
+        ev.functions = {name: body for name, body in mod.functions().items()}
+        body = ev.functions.get("project")
+        if body:
+            project = ev.run_block(body, {}) or KW([])
+    kw = project if isinstance(project, KW) else KW([])
+    app = plain(kw.get("app"))
+    return MixProject(src.path, directory, app.name if isinstance(app, Atom) else None, kw,
+                      _deps(kw.get("deps")), line)
+
+
+def _deps(value: Value | None) -> dict[str, Dep]:
+    out: dict[str, Dep] = {}
+    if not isinstance(value, (Seq, KW)):
+        return out
+    if isinstance(value, KW):  # [{:a, "~> 1"}] already folded into a keyword list
+        items = [Seq("tuple", [Lit(Atom(k)), v]) for k, v in value.items]
+    else:
+        items = value.items
+    for item in items:
+        if not (isinstance(item, Seq) and item.kind == "tuple" and item.items):
+            continue
+        name = plain(item.items[0])
+        if not isinstance(name, Atom):
+            continue
+        requirement, options = None, {}
+        for part in item.items[1:]:
+            if isinstance(part, Lit) and isinstance(part.value, str):
+                requirement = part.value
+            elif isinstance(part, KW):
+                options = {k: plain(v) for k, v in part.items}
+        out[name.name] = Dep(name.name, requirement, options)
+    return out
+
+
+def read_lock(src: SourceFile) -> dict[str, str]:
+    """Package versions from mix.lock (`"name": {:hex, :name, "1.2.3", ...}`)."""
+    versions: dict[str, str] = {}
+    stack = [src.tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "pair":
+            key, value = node.child_by_field_name("key"), node.child_by_field_name("value")
+            if key is not None and value is not None and value.type == "tuple":
+                parts = [c for c in value.named_children]
+                if len(parts) >= 3 and parts[0].type == "atom" and parts[2].type == "string":
+                    versions[text(key).strip().strip(":").strip().strip('"')] = text(parts[2]).strip('"')
+            continue
+        stack.extend(node.named_children)
+    return versions

@@ -1,0 +1,122 @@
+"""The config evaluator on the shapes Phoenix generators and real apps write."""
+
+from pathlib import Path
+
+from phoenix_ops.elixir.values import Atom, EnvRead, Expr, Lit
+from phoenix_ops.project.config import evaluate_config
+from phoenix_ops.project.files import scan
+
+
+def view_of(tmp_path: Path, files: dict[str, str], env: str = "prod"):
+    for rel, body in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(body)
+    return evaluate_config(scan(tmp_path), "config", env)
+
+
+RUNTIME = '''
+import Config
+
+if System.get_env("PHX_SERVER") do
+  config :demo, DemoWeb.Endpoint, server: true
+end
+
+if config_env() == :prod do
+  database_url =
+    System.get_env("DATABASE_URL") ||
+      raise """
+      environment variable DATABASE_URL is missing.
+      """
+
+  maybe_ipv6 = if System.get_env("ECTO_IPV6") in ~w(true 1), do: [:inet6], else: []
+
+  config :demo, Demo.Repo,
+    url: database_url,
+    pool_size: String.to_integer(System.get_env("POOL_SIZE") || "10"),
+    socket_options: maybe_ipv6
+
+  host = System.get_env("PHX_HOST") || "example.com"
+  port = String.to_integer(System.get_env("PORT") || "4000")
+
+  config :demo, DemoWeb.Endpoint,
+    url: [host: host, port: 443, scheme: "https"],
+    http: [ip: {0, 0, 0, 0, 0, 0, 0, 0}, port: port]
+end
+'''
+
+
+def test_generated_runtime_exs_reads(tmp_path):
+    view = view_of(tmp_path, {"config/config.exs": 'import Config\nimport_config "#{config_env()}.exs"\n',
+                              "config/prod.exs": "import Config\n", "config/runtime.exs": RUNTIME})
+    reads = {r.name: r for r in view.reads}
+    assert set(reads) == {"PHX_SERVER", "DATABASE_URL", "ECTO_IPV6", "POOL_SIZE", "PHX_HOST", "PORT"}
+    assert reads["DATABASE_URL"].required and not reads["PHX_HOST"].required
+    assert reads["POOL_SIZE"].default.value == "10" and reads["POOL_SIZE"].convert == "integer"
+    assert reads["PORT"].convert == "integer"
+    assert reads["ECTO_IPV6"].convert == "boolean"
+    url = view.get("demo", "Demo.Repo", "url")
+    assert isinstance(url, EnvRead) and url.name == "DATABASE_URL"
+    assert url.origin.phase == "runtime" and url.origin.file == "config/runtime.exs"
+    server = view.get("demo", "DemoWeb.Endpoint", "server")
+    assert server.value is True and server.conditions[0].env_names == ("PHX_SERVER",)
+    assert view.get("demo", "DemoWeb.Endpoint", "url", "port").value == 443
+    assert isinstance(view.get("demo", "DemoWeb.Endpoint", "http", "port"), EnvRead)
+    assert view.files == ["config/config.exs", "config/prod.exs", "config/runtime.exs"]
+
+
+def test_env_branches_are_decided(tmp_path):
+    view = view_of(tmp_path, {"config/config.exs": RUNTIME.replace("Config\n", "Config\n", 1)}, env="dev")
+    assert view.get("demo", "Demo.Repo", "url") is None  # the prod block is skipped in dev
+    assert {r.name for r in view.reads} == {"PHX_SERVER"}
+
+
+def test_deep_merge_keeps_history_and_phases(tmp_path):
+    view = view_of(tmp_path, {
+        "config/config.exs": 'import Config\nconfig :demo, DemoWeb.Endpoint, url: [host: "localhost"], '
+                             'render_errors: [formats: [html: X]]\nimport_config "#{Mix.env()}.exs"\n',
+        "config/prod.exs": 'use Mix.Config\nconfig :demo, DemoWeb.Endpoint, url: [port: 80]\n',
+        "config/runtime.exs": 'import Config\nconfig :demo, DemoWeb.Endpoint, url: [host: System.fetch_env!("H")]\n',
+    })
+    host = view.history("demo", "DemoWeb.Endpoint", "url", "host")
+    assert [type(v) for v in host] == [Lit, EnvRead]
+    assert [v.origin.phase for v in host] == ["compile", "runtime"]
+    assert view.get("demo", "DemoWeb.Endpoint", "url", "port").value == 80
+    assert view.keys("demo") == {"DemoWeb.Endpoint"}
+
+
+def test_legacy_and_dotenvy_and_unknown_conditions(tmp_path):
+    view = view_of(tmp_path, {"config/config.exs": '''
+import Config
+config :demo, Demo.Repo, url: {:system, "DATABASE_URL"}
+config :demo, :pool, env!("POOL", :integer, 5)
+config :demo, :key, env!("API_KEY", :string)
+case System.get_env("CLUSTER") do
+  "dns" -> config :libcluster, topologies: [dns: [strategy: Cluster.Strategy.DNSPoll]]
+  _ -> config :libcluster, topologies: []
+end
+for t <- ~w(a b)a do
+  config :demo, t, enabled: true
+end
+if File.exists?("config/prod.secret.exs"), do: import_config("prod.secret.exs")
+config :demo, :max_age, 60 * 60 * 24 * 365
+'''})
+    reads = {r.name: r for r in view.reads}
+    assert reads["DATABASE_URL"].how == "{:system, _}"
+    assert reads["POOL"].convert == "integer" and reads["POOL"].default.value == 5 and not reads["POOL"].required
+    assert reads["API_KEY"].required
+    topo = view.get("libcluster", "topologies", "dns", "strategy")
+    assert topo.value == Atom("Cluster.Strategy.DNSPoll") and topo.conditions
+    assert view.get("demo", "a", "enabled").value is True and view.get("demo", "b", "enabled").value is True
+    assert view.get("demo", "max_age").value == 31536000
+    assert view.problems == []  # a guarded import of an absent file is no problem
+
+
+def test_missing_import_is_a_problem(tmp_path):
+    view = view_of(tmp_path, {"config/config.exs": 'import Config\nimport_config "prod.secret.exs"\n'})
+    assert view.problems and "prod.secret.exs" in view.problems[0].message
+
+
+def test_unknown_expressions_keep_their_text(tmp_path):
+    view = view_of(tmp_path, {"config/config.exs": 'import Config\nconfig :demo, :path, Path.join(a, "b")\n'})
+    value = view.get("demo", "path")
+    assert isinstance(value, Expr) and value.text == 'Path.join(a, "b")'
