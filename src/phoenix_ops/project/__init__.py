@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from phoenix_ops.elixir.modules import Module, has_alias, modules
+from phoenix_ops.elixir.evaluate import call_args, call_parts
+from phoenix_ops.elixir.modules import Module, has_alias, modules, walk_calls
+from phoenix_ops.elixir.parser import text
 from phoenix_ops.elixir.values import EnvRead
 from phoenix_ops.project.config import ConfigView, evaluate_config
 from phoenix_ops.project.files import FileSet, SourceFile, scan
@@ -18,7 +20,7 @@ from phoenix_ops.project.web import Endpoint, Router, application_children, read
 
 # Byte markers of the lib files worth a parse tree; all other files are never parsed.
 LIB_TRIGGERS = (b"Phoenix.Endpoint", b"Phoenix.Router", b":router", b"use Application", b"Ecto.Migrator",
-                b"System.get_env", b"System.fetch_env")
+                b"System.get_env", b"System.fetch_env", b"Ecto.Repo", b"compile_env")
 
 
 class NotAPhoenixProject(Exception):
@@ -49,6 +51,8 @@ class Project:
     children: list[tuple[str, str, int]] = field(default_factory=list)  # (module, file, line)
     migrators: list[tuple[str, str, int]] = field(default_factory=list)  # modules calling Ecto.Migrator
     lib_reads: list[EnvRead] = field(default_factory=list)
+    repos: list[tuple[str, str, str, int]] = field(default_factory=list)  # (otp_app, module, file, line)
+    compile_env: list[tuple[str, str, str, int]] = field(default_factory=list)  # (app, key, file, line)
     problems: list[Problem] = field(default_factory=list)
     tracked: set[str] | None = None  # files tracked by git, when the project is a git checkout
     config_dir: str = "config"
@@ -66,6 +70,30 @@ class Project:
     @property
     def diagnostics(self) -> list:
         return []  # findings about the files are produced by rules/files.py from `problems`
+
+    @property
+    def envs(self) -> list[str]:
+        """Every Mix environment with its own config file, the audited one included."""
+        prefix = f"{self.config_dir}/"
+        names = {p[len(prefix):-4] for p in self.files.files
+                 if p.startswith(prefix) and p.count("/") == prefix.count("/") and p.endswith(".exs")}
+        return sorted((names - {"config", "runtime", "releases"}) - {n for n in names if "." in n} | {self.env})
+
+    def endpoint_keys(self) -> list[tuple[str, str]]:
+        """(otp_app, module) of every endpoint, as config addresses them."""
+        found = [(e.otp_app or self.mix.app or "", e.module) for e in self.endpoints]
+        if found:
+            return found
+        view = self.config()
+        return sorted((app, key) for app in self.otp_apps for key in view.keys(app) if key.endswith("Endpoint"))
+
+    def repo_keys(self) -> list[tuple[str, str]]:
+        """(otp_app, module) of every Ecto repo."""
+        found = [(app, mod) for app, mod, _, _ in self.repos]
+        if found:
+            return found
+        view = self.config()
+        return sorted((app, key) for app in self.otp_apps for key in view.keys(app) if key.endswith(".Repo"))
 
     def has_dep(self, name: str) -> bool:
         return any(m.has_dep(name) for m in [self.mix, *self.apps])
@@ -170,8 +198,27 @@ def _classify(project: Project, mod: Module, rel: str) -> None:
         project.routers.append(read_router(mod, rel, project.env))
     if mod.uses_module("Application"):
         project.children.extend((name, rel, ln) for name, ln in application_children(mod, rel, project.env))
+    if mod.uses_module("Ecto.Repo"):
+        app = _use_option(mod, "Ecto.Repo", "otp_app") or project.mix.app or ""
+        project.repos.append((app, mod.name, rel, mod.node.start_point[0] + 1))
+    for call in walk_calls(mod.node):
+        if call_parts(call) in (("Application", "compile_env"), ("Application", "compile_env!")):
+            args = call_args(call)
+            if len(args) >= 2 and args[0].type == "atom" and args[1].type == "atom":
+                project.compile_env.append((text(args[0])[1:], text(args[1])[1:], rel, call.start_point[0] + 1))
     if has_alias(mod.node, "Ecto.Migrator"):
         project.migrators.append((mod.name, rel, mod.node.start_point[0] + 1))
+
+
+def _use_option(mod: Module, used: str, key: str) -> str | None:
+    for name, node in mod.uses:
+        args = call_args(node)
+        if name == used and len(args) > 1 and args[-1].type == "keywords":
+            for pair in args[-1].named_children:
+                k, v = pair.child_by_field_name("key"), pair.child_by_field_name("value")
+                if k is not None and v is not None and text(k).rstrip(": ") == key and v.type == "atom":
+                    return text(v)[1:]
+    return None
 
 
 def _syntax(project: Project, src: SourceFile, *, important: bool) -> None:

@@ -10,6 +10,8 @@ from phoenix_ops.rules.registry import RULES, Rule
 RULE_MODULES = [
     "phoenix_ops.rules.releases",
     "phoenix_ops.rules.secrets",
+    "phoenix_ops.rules.files",
+    "phoenix_ops.rules.meta",
 ]
 
 

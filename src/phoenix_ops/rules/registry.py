@@ -57,7 +57,7 @@ class Rule:
             severity=severity or self.severity,
             confidence=confidence or self.confidence,
             message=message,
-            hint=self.fix.split("\n\n")[0] if hint is None else hint,
+            hint=" ".join(self.fix.split("\n\n")[0].split()) if hint is None else hint,
             location=location,
             key=key,
         )

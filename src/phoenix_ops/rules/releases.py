@@ -1,0 +1,255 @@
+"""REL: releases and runtime configuration."""
+
+from __future__ import annotations
+
+from phoenix_ops.elixir.values import Lit, plain, truthy
+from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.rules.facts import env_names, is_env, runtime_value, where
+from phoenix_ops.rules.registry import rule
+
+H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
+# Endpoint keys Phoenix reads when the endpoint module compiles: runtime.exs cannot change them.
+COMPILE_TIME_ENDPOINT_KEYS = ("force_ssl", "code_reloader", "debug_errors")
+
+
+def _has_runtime_config(project) -> bool:
+    prefix = f"{project.config_dir}/"
+    return any(project.exists(prefix + name) for name in ("runtime.exs", "releases.exs"))
+
+
+def _config_file(project) -> Location:
+    prefix = f"{project.config_dir}/"
+    for name in ("runtime.exs", "prod.exs", "config.exs"):
+        if project.exists(prefix + name):
+            return Location(path=prefix + name, line=1)
+    return Location(path="mix.exs", line=1)
+
+
+@rule("REL001", "endpoint-never-starts", Severity.ERROR, H,
+      title="The prod endpoint never starts in a release",
+      why="""
+      `mix phx.server` starts the endpoint by setting `server: true` for you; a release does not.
+      Without `server: true` in prod config (usually guarded by `PHX_SERVER` in runtime.exs), the
+      release boots, the VM is healthy, and nothing listens on the HTTP port: health checks fail and
+      the deploy hangs or rolls back.
+      """,
+      fix="""
+      In config/runtime.exs add `if System.get_env("PHX_SERVER") do config :my_app, MyAppWeb.Endpoint,
+      server: true end` and start the release with `PHX_SERVER=true bin/my_app start` (or the
+      `rel/overlays/bin/server` script that `mix phx.gen.release` writes).
+      """)
+def endpoint_never_starts(project):
+    if project.release_mode != "release":
+        return
+    view = project.config()
+    if any(truthy(plain(v)) for v in view.history("phoenix", "serve_endpoints")):
+        return
+    for app, module in project.endpoint_keys():
+        values = view.history(app, module, "server")
+        if any(truthy(plain(v)) or is_env(v) for v in values):
+            continue
+        last = values[-1] if values else None
+        yield endpoint_never_starts.finding(
+            f"{module} has no `server: true` for {view.env} and nothing reads PHX_SERVER: "
+            f"a release will boot without listening for HTTP",
+            where(last) if last else _config_file(project), key=module)
+
+
+@rule("REL002", "no-runtime-config", Severity.ERROR, H,
+      title="Prod values come from the environment at compile time and there is no config/runtime.exs",
+      why="""
+      Config files other than runtime.exs are evaluated when the release is built. `System.get_env`
+      there reads the build machine's environment and bakes the value into the release: the
+      production database URL or secret ends up inside the artifact, and changing it needs a rebuild.
+      """,
+      fix="""
+      Move every environment read into config/runtime.exs (`import Config` and
+      `if config_env() == :prod do ... end`), which a release evaluates at boot.
+      """)
+def no_runtime_config(project):
+    if _has_runtime_config(project):
+        return
+    view = project.config()
+    reads = [r for r in view.reads if r.origin and r.origin.phase == "compile"]
+    if reads:
+        names = ", ".join(sorted({r.name for r in reads}))
+        yield no_runtime_config.finding(
+            f"no config/runtime.exs, and {view.env} config reads {names} at compile time", where(reads[0]),
+            key="runtime.exs")
+
+
+@rule("REL003", "compile-time-env-read", Severity.WARNING, M,
+      title="An environment variable is read at compile time in a config file that reaches prod",
+      why="""
+      config.exs and prod.exs run when the release is built, so `System.get_env("X")` there reads the
+      build machine's environment once and freezes the answer into the release. In production the
+      variable is then silently ignored.
+      """,
+      fix="Move the read into config/runtime.exs, or use `Application.compile_env` deliberately.")
+def compile_time_env_read(project):
+    if not _has_runtime_config(project):
+        return  # REL002 reports the whole situation
+    view = project.config()
+    for read in view.reads:
+        if read.origin and read.origin.phase == "compile":
+            yield compile_time_env_read.finding(
+                f"{read.name} is read at compile time in {read.origin.file} and baked into the release",
+                where(read), key=read.name)
+
+
+@rule("REL004", "compile-time-key-set-at-runtime", Severity.WARNING, H,
+      title="A key Phoenix reads at compile time is set only in runtime.exs",
+      why="""
+      Some endpoint options (`force_ssl`, `code_reloader`, `debug_errors`) and every
+      `Application.compile_env` key are read when the code compiles. Setting them only in
+      runtime.exs has no effect on the running code (Phoenix warns at boot that the value differs).
+      """,
+      fix="Set the key in config/prod.exs (compile time), not in config/runtime.exs.")
+def compile_time_key_at_runtime(project):
+    view = project.config()
+    wanted = [(app, module, key) for app, module in project.endpoint_keys() for key in COMPILE_TIME_ENDPOINT_KEYS]
+    wanted += [(app, key, None) for app, key, _, _ in project.compile_env]
+    for app, module, key in wanted:
+        path = (app, module, key) if key else (app, module)
+        leaves = [v for p, h in view.subtree(*path).items() for v in h]
+        if leaves and all(v.origin and v.origin.phase == "runtime" for v in leaves):
+            name = ".".join(p for p in path[1:])
+            yield compile_time_key_at_runtime.finding(
+                f"{name} is read at compile time but set only in runtime.exs, so it has no effect",
+                where(leaves[0]), key=name)
+
+
+@rule("REL005", "url-host-hardcoded", Severity.WARNING, M,
+      title="The prod URL host is hard-coded instead of read from PHX_HOST",
+      why="""
+      The endpoint's `url: [host: ...]` builds every absolute URL and is the origin that
+      `check_origin` accepts for LiveView and channel sockets. A host fixed at build time (or left as
+      `localhost`) breaks sockets and links on any other domain, and one release cannot serve staging
+      and production.
+      """,
+      fix='In runtime.exs: `host = System.get_env("PHX_HOST") || "example.com"` and `url: [host: host, '
+          'port: 443, scheme: "https"]`. A fixed port and scheme behind a TLS proxy are right.')
+def url_host_hardcoded(project):
+    view = project.config()
+    for app, module in project.endpoint_keys():
+        host = view.get(app, module, "url", "host")
+        if not isinstance(host, Lit) or host.conditional:
+            continue
+        if host.value == "localhost" and project.release_mode == "release":
+            yield url_host_hardcoded.finding(
+                f"{module} url host is \"localhost\" in {view.env}: generated URLs and check_origin are wrong",
+                where(host), key=module, severity=Severity.ERROR, confidence=H)
+        elif isinstance(host.value, str):
+            yield url_host_hardcoded.finding(f"{module} url host is fixed to {host.value!r} in {view.env}",
+                                             where(host), key=module)
+
+
+@rule("REL006", "http-port-hardcoded", Severity.INFO, M,
+      title="The prod HTTP listen port is fixed instead of read from PORT",
+      why="Platforms (Fly, Heroku, Render, Kubernetes) tell the app which port to listen on through PORT.",
+      fix='In runtime.exs: `port = String.to_integer(System.get_env("PORT") || "4000")` and '
+          '`http: [ip: {0, 0, 0, 0, 0, 0, 0, 0}, port: port]`.')
+def http_port_hardcoded(project):
+    if project.release_mode != "release":
+        return
+    view = project.config()
+    for app, module in project.endpoint_keys():
+        port = view.get(app, module, "http", "port")
+        if isinstance(port, Lit) and not port.conditional:
+            yield http_port_hardcoded.finding(f"{module} listens on fixed port {port.value} in {view.env}",
+                                              where(port), key=module)
+
+
+def _repo_values(project, app, repo):
+    view = project.config()
+    return {p[2]: h for p, h in view.subtree(app, repo).items() if len(p) >= 3}
+
+
+@rule("REL007", "repo-not-configured-at-runtime", Severity.WARNING, H,
+      title="The Repo's database connection is not configured at runtime",
+      why="""
+      A release must connect to the database named by its environment (DATABASE_URL), read when it
+      boots. Connection settings from compile-time config are frozen into the build.
+      """,
+      fix='In runtime.exs: `database_url = System.get_env("DATABASE_URL") || raise "..."` and '
+          '`config :my_app, MyApp.Repo, url: database_url`.')
+def repo_not_runtime(project):
+    if project.release_mode != "release":
+        return
+    for app, repo in project.repo_keys():
+        values = _repo_values(project, app, repo)
+        connection = [runtime_value(values.get(k, [])) for k in ("url", "hostname", "database", "socket_dir")]
+        if any(v is not None and is_env(v) for v in connection):
+            continue
+        yield repo_not_runtime.finding(
+            f"{repo} gets no database URL or host from the environment at runtime", _config_file(project),
+            key=repo)
+
+
+@rule("REL008", "repo-pool-size-fixed", Severity.INFO, M,
+      title="The Repo pool size is fixed instead of read from POOL_SIZE",
+      why="Pool size must follow the database's connection limit and the number of nodes; that changes per deploy.",
+      fix='`pool_size: String.to_integer(System.get_env("POOL_SIZE") || "10")` in runtime.exs.')
+def repo_pool_fixed(project):
+    for app, repo in project.repo_keys():
+        pool = project.config().get(app, repo, "pool_size")
+        if isinstance(pool, Lit) and not pool.conditional:
+            yield repo_pool_fixed.finding(f"{repo} pool_size is fixed to {pool.value}", where(pool), key=repo)
+
+
+@rule("REL009", "repo-ssl-undecided", Severity.INFO, L,
+      title="The Repo's prod config makes no decision about SSL to the database",
+      why="""
+      Managed databases usually require TLS; a plain connection across a network sends credentials
+      and data in clear. A commented-out `# ssl: true` is not a decision.
+      """,
+      fix="Set `ssl: true` (with `ssl_opts` verifying the server) or `ssl: false` explicitly in runtime.exs.")
+def repo_ssl_undecided(project):
+    if project.release_mode != "release":
+        return
+    for app, repo in project.repo_keys():
+        values = _repo_values(project, app, repo)
+        if not values or "ssl" in values:
+            continue
+        if any(str(plain(v) or "").find("sslmode=") >= 0 for v in values.get("url", [])):
+            continue
+        anchor = runtime_value(values.get("url", [])) or next(iter(values.values()))[-1]
+        yield repo_ssl_undecided.finding(f"{repo} sets neither `ssl: true` nor `ssl: false` for prod",
+                                         where(anchor), key=repo)
+
+
+@rule("REL010", "repo-ipv6-not-handled", Severity.INFO, M,
+      title="The Repo cannot connect over IPv6 (ECTO_IPV6 not handled)",
+      why="Fly.io private networking and some Kubernetes clusters are IPv6-only: the release cannot reach its database.",
+      fix='`maybe_ipv6 = if System.get_env("ECTO_IPV6") in ~w(true 1), do: [:inet6], else: []` and '
+          '`socket_options: maybe_ipv6` in runtime.exs.')
+def repo_ipv6(project):
+    if project.release_mode != "release":
+        return
+    for app, repo in project.repo_keys():
+        values = _repo_values(project, app, repo)
+        runtime = [v for h in values.values() for v in h if v.origin and v.origin.phase == "runtime"]
+        if not runtime:
+            continue  # REL007 covers a repo with no runtime config at all
+        socket = values.get("socket_options", [])
+        if any("inet6" in str(plain(v)) or env_names(v) or "inet6" in getattr(v, "text", "") for v in socket):
+            continue
+        yield repo_ipv6.finding(f"{repo} has no `socket_options` for IPv6 (ECTO_IPV6)", where(runtime[0]), key=repo)
+
+
+@rule("REL011", "no-migration-task", Severity.WARNING, H,
+      title="Ecto is used but the release has no task to run migrations",
+      why="""
+      A release has no Mix, so `mix ecto.migrate` is not available in production. Without a module
+      calling `Ecto.Migrator` (the `MyApp.Release` module of `mix phx.gen.release`), migrations are run
+      by hand from a developer machine, or not at all.
+      """,
+      fix="Run `mix phx.gen.release` (it writes lib/my_app/release.ex and rel/overlays/bin/migrate), or add "
+          "a module calling `Ecto.Migrator.with_repo/2` and `Ecto.Migrator.run/4`.")
+def no_migration_task(project):
+    if project.release_mode != "release" or not project.has_dep("ecto_sql") or project.migrators:
+        return
+    if not project.repo_keys():
+        return
+    yield no_migration_task.finding("ecto_sql is a dependency but no module calls Ecto.Migrator",
+                                    Location(path=project.mix.file, line=project.mix.module_line), key="migrator")
