@@ -1,0 +1,163 @@
+"""`.phoenix-ops.toml`: the project's committed settings for `check`.
+
+    exclude = ["lib/legacy/**"]          findings in these paths are dropped
+    start-after = "20240101000000"       migrations up to this version are history
+    [rules.SEC005]
+    disable = true                       or: severity = "info"
+    reason = "..."                       required for either
+
+Mistakes in the file (unknown keys, wrong types, a change without a reason, `fail-level`) are
+findings and the entry is ignored, so a typo never crashes the audit nor silently weakens it.
+A file that is not TOML at all raises SettingsError (exit 2): none of the intended settings could
+be applied, and a verdict reached without them would mislead.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from phoenix_ops.findings import Finding, Location, Severity
+from phoenix_ops.rules.meta import SETTINGS_FAIL_LEVEL, SETTINGS_INVALID, SETTINGS_WITHOUT_REASON
+
+FILE_NAME = ".phoenix-ops.toml"
+_RULE_KEYS = {"disable", "severity", "reason"}
+_VERSION = re.compile(r"^\d+$")
+
+
+class SettingsError(ValueError):
+    """The settings file cannot be read at all."""
+
+
+@dataclass
+class Settings:
+    exclude: list[str] = field(default_factory=list)
+    start_after: str | None = None  # a migration version, as digits
+    disabled: dict[str, str] = field(default_factory=dict)  # rule id -> reason
+    severity: dict[str, Severity] = field(default_factory=dict)  # rule id -> new severity
+    findings: list[Finding] = field(default_factory=list)  # mistakes found in the file
+    _patterns: list[re.Pattern] = field(default_factory=list, repr=False)
+
+    def excluded(self, path: str | None) -> bool:
+        """Whether findings at `path` are dropped; the settings file itself is never excluded."""
+        if not path or path == FILE_NAME:
+            return False
+        return any(p.match(path) for p in self._patterns)
+
+    def apply_severity(self, finding: Finding) -> None:
+        if finding.rule_id in self.severity:
+            finding.severity = self.severity[finding.rule_id]
+
+
+def load_settings(root: Path, known: Collection[str]) -> Settings:
+    """Read `root/.phoenix-ops.toml` (absent means defaults); `known` are the valid rule ids."""
+    path = root / FILE_NAME
+    if not path.is_file():
+        return Settings()
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+    return _Reader(text, known).read(doc)
+
+
+class _Reader:
+    def __init__(self, text: str, known: Collection[str]):
+        self.lines = text.splitlines()
+        self.known = known
+        self.out = Settings()
+
+    def read(self, doc: dict) -> Settings:
+        for key, value in doc.items():
+            if key == "exclude":
+                self._exclude(value)
+            elif key == "start-after":
+                self._start_after(value)
+            elif key == "rules":
+                self._rules(value)
+            elif key == "fail-level":
+                self.out.findings.append(SETTINGS_FAIL_LEVEL.finding(
+                    "`fail-level` in the settings file is ignored: only --fail-level on the command line "
+                    "sets it", self._where(key), key=key))
+            else:
+                self._invalid(key, f"unknown key `{key}` (known: exclude, start-after, [rules.ID])")
+        return self.out
+
+    def _exclude(self, value) -> None:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            return self._invalid("exclude", "`exclude` must be a list of path globs (strings)")
+        self.out.exclude = value
+        self.out._patterns = [glob_regex(v) for v in value]
+
+    def _start_after(self, value) -> None:
+        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if not isinstance(text, str) or not _VERSION.match(text):
+            return self._invalid("start-after", "`start-after` must be a migration version such as "
+                                                "\"20240101000000\"")
+        self.out.start_after = text
+
+    def _rules(self, value) -> None:
+        if not isinstance(value, dict):
+            return self._invalid("rules", "`rules` must be a table of [rules.ID] tables")
+        for rule_id, entry in value.items():
+            self._rule(rule_id, entry)
+
+    def _rule(self, rule_id: str, entry) -> None:
+        where = f"rules.{rule_id}"
+        if rule_id not in self.known:
+            return self._invalid(where, f"[{where}] names no rule phoenix-ops knows")
+        if not isinstance(entry, dict):
+            return self._invalid(where, f"[{where}] must be a table with disable, severity and reason")
+        for key in entry.keys() - _RULE_KEYS:
+            self._invalid(where, f"unknown key `{key}` in [{where}] (known: disable, severity, reason)")
+        reason = entry.get("reason", "")
+        disable, severity = entry.get("disable", False), entry.get("severity")
+        if not isinstance(reason, str) or not isinstance(disable, bool):
+            return self._invalid(where, f"[{where}]: `disable` must be true or false and `reason` a string")
+        if severity is not None:
+            try:
+                severity = Severity.parse(severity if isinstance(severity, str) else repr(severity))
+            except ValueError as exc:
+                return self._invalid(where, f"[{where}]: {exc}")
+        if not (disable or severity):
+            return
+        if not reason.strip():
+            change = "disables" if disable else "changes the severity of"
+            self.out.findings.append(SETTINGS_WITHOUT_REASON.finding(
+                f"[{where}] {change} {rule_id} without a reason; the rule stays as it was",
+                self._where(where), key=rule_id))
+        elif disable:
+            self.out.disabled[rule_id] = reason.strip()
+        else:
+            self.out.severity[rule_id] = severity
+
+    def _invalid(self, key: str, message: str) -> None:
+        self.out.findings.append(SETTINGS_INVALID.finding(message + "; ignored", self._where(key), key=key))
+
+    def _where(self, key: str) -> Location:
+        """The line that sets `key` (a top-level key or a `rules.ID` table), when it can be found."""
+        name = re.escape(key.rpartition(".")[2])
+        head = re.compile(rf"^\s*(\[\s*{re.escape(key)}\s*\]|{name}\s*=)")
+        for number, line in enumerate(self.lines, 1):
+            if head.match(line):
+                return Location(path=FILE_NAME, line=number)
+        return Location(path=FILE_NAME)
+
+
+def glob_regex(pattern: str) -> re.Pattern:
+    """A path glob as a regex: `*` and `?` stay within a directory, `**` spans directories,
+    and a pattern that names a directory also matches everything below it."""
+    parts = pattern.strip().strip("/").split("/")
+    anything_below = parts[-1] == "**"
+    if anything_below:
+        parts.pop()
+    body = "".join("(?:[^/]+/)*" if part == "**" else _segment(part) + "/" for part in parts)
+    return re.compile("^" + (body + ".*" if anything_below else body[:-1] + "(?:/.*)?") + "$")
+
+
+def _segment(part: str) -> str:
+    return "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in part)

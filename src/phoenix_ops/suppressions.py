@@ -1,0 +1,179 @@
+"""Suppression comments in Elixir sources.
+
+    # phoenix-ops:ignore WEB003, SEC001 -- reason    the next expression, every line of it
+    # phoenix-ops:ignore-file MIG001 -- reason       the whole file
+
+Directives are read from tree-sitter comment nodes only, so the marker inside a string or a
+heredoc is text, not a directive. A directive that cannot be read, lacks a reason or names an
+unknown rule silences nothing and is reported; so is one that matched no finding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from phoenix_ops.elixir.parser import comments
+from phoenix_ops.findings import Finding, Location
+from phoenix_ops.rules.meta import (SUPPRESSION_MALFORMED, SUPPRESSION_UNKNOWN_RULE, SUPPRESSION_UNUSED,
+                                    SUPPRESSION_WITHOUT_REASON)
+
+MARKER = b"phoenix-ops:"
+SUFFIXES = (".ex", ".exs")  # templates (.eex, .heex) are not parsed as Elixir
+_DIRECTIVE = re.compile(r"#+\s*phoenix-ops:(?P<kind>\S*)(?P<body>.*)", re.S)
+_RULE_ID = re.compile(r"^[A-Z]{3}\d{3}$")
+# Nodes that hold a sequence of expressions: a comment above their first item covers that item.
+_CONTAINERS = {"keywords", "arguments", "map_content", "body", "source"}
+# The findings about directives themselves: suppressing them with a directive would be circular.
+OWN_RULES = {r.id for r in (SUPPRESSION_MALFORMED, SUPPRESSION_WITHOUT_REASON, SUPPRESSION_UNKNOWN_RULE,
+                            SUPPRESSION_UNUSED)}
+
+
+@dataclass
+class Directive:
+    path: str
+    line: int  # of the comment, 1-based
+    column: int
+    rule_ids: tuple[str, ...]
+    reason: str
+    lines: range | None  # the lines covered; None for the whole file
+    used: set[str] = field(default_factory=set)
+
+    @property
+    def location(self) -> Location:
+        return Location(path=self.path, line=self.line, column=self.column)
+
+    def covers(self, finding: Finding) -> bool:
+        loc = finding.location
+        if loc.path != self.path or finding.rule_id not in self.rule_ids:
+            return False
+        return self.lines is None or (loc.line is not None and loc.line in self.lines)
+
+
+@dataclass
+class _Reading:
+    directives: list[Directive] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
+
+
+def read_directives(path: str, data: bytes, tree, known: Collection[str]) -> _Reading:
+    """The directives of one file, and a finding for each comment that is not a usable one."""
+    out = _Reading()
+    if MARKER not in data:
+        return out
+    for node in comments(tree):
+        m = _DIRECTIVE.fullmatch(node.text.decode(errors="replace").strip())
+        if m:
+            _read_one(out, path, data, node, m, known)
+    return out
+
+
+def _read_one(out: _Reading, path: str, data: bytes, node: Node, m: re.Match, known: Collection[str]) -> None:
+    loc = Location(path=path, line=node.start_point[0] + 1, column=node.start_point[1] + 1)
+    kind, body = m.group("kind"), m.group("body")
+    ids_text, dashes, reason = body.partition("--")
+    ids = [part.strip().upper() for part in ids_text.split(",")]
+
+    def malformed(why: str) -> None:
+        out.problems.append(SUPPRESSION_MALFORMED.finding(
+            f"suppression comment {why}; it silences nothing", loc, key=f"{kind}{body}",
+            hint="write `# phoenix-ops:ignore RULE[, RULE] -- reason` on its own line above the code"))
+
+    if kind not in ("ignore", "ignore-file"):
+        return malformed(f"has unknown directive `phoenix-ops:{kind}` (use ignore or ignore-file)")
+    if not ids_text.strip():
+        return malformed("names no rule id")
+    bad = [i for i in ids if not _RULE_ID.match(i)]
+    if bad:
+        return malformed(f"has {', '.join(repr(b) for b in bad)} where a rule id such as WEB003 belongs "
+                         "(separate several ids with commas)")
+    if _has_code_before(data, node):
+        return malformed("stands after code on the same line (put it on its own line above)")
+    if not reason.strip():
+        out.problems.append(SUPPRESSION_WITHOUT_REASON.finding(
+            f"suppression of {', '.join(ids)} gives no reason after `--`; it silences nothing", loc,
+            key=",".join(ids), hint="add the reason: `# phoenix-ops:ignore RULE -- why this is fine here`"))
+        return
+    unknown = [i for i in ids if i not in known or i in OWN_RULES]
+    for rule_id in unknown:
+        why = "but a comment cannot silence findings about suppression comments" if rule_id in OWN_RULES else \
+            "which `check` never reports"
+        out.problems.append(SUPPRESSION_UNKNOWN_RULE.finding(
+            f"suppression names {rule_id}, {why}", loc, key=rule_id))
+    ids = [i for i in ids if i not in unknown]
+    if not ids:
+        return
+    lines = None
+    if kind == "ignore":
+        target = next_expression(node)
+        if target is None:
+            return malformed("is followed by no expression to apply to")
+        lines = range(target.start_point[0] + 1, target.end_point[0] + 2)
+    out.directives.append(Directive(path, loc.line, loc.column, tuple(ids), reason.strip(), lines))
+
+
+def _has_code_before(data: bytes, comment: Node) -> bool:
+    line_start = data.rfind(b"\n", 0, comment.start_byte) + 1
+    return bool(data[line_start:comment.start_byte].strip())
+
+
+def next_expression(comment: Node) -> Node | None:
+    """The whole expression that starts on the first line of code after `comment`."""
+    node = comment
+    while node.parent is not None:
+        node = node.parent
+    while True:
+        for child in node.named_children:
+            if child.end_byte <= comment.end_byte or child.type == "comment":
+                continue
+            if child.start_byte < comment.start_byte:  # encloses the comment: look inside it
+                node = child
+                break
+            return _first_item(child)
+        else:
+            return None
+
+
+def _first_item(node: Node) -> Node:
+    while node.type in _CONTAINERS:
+        items = [c for c in node.named_children if c.type != "comment"]
+        if not items:
+            break
+        node = items[0]
+    return node
+
+
+def apply_suppressions(findings: Iterable[Finding], sources: Iterable, known: Collection[str],
+                       ran: Collection[str]) -> list[Finding]:
+    """Mark the findings the directives of `sources` cover; return the findings about directives.
+
+    `sources` are SourceFile-like (path, data, tree); `known` are the rule ids a directive may name,
+    `ran` those that ran in this check (only their unused directives are reported).
+    """
+    problems: list[Finding] = []
+    by_path: dict[str, list[Directive]] = {}
+    for src in sources:
+        if not src.path.endswith(SUFFIXES) or MARKER not in src.data:
+            continue
+        reading = read_directives(src.path, src.data, src.tree, known)
+        problems.extend(reading.problems)
+        by_path[src.path] = reading.directives
+    for f in findings:
+        if f.suppressed:
+            continue
+        for d in by_path.get(f.location.path or "", ()):
+            if d.covers(f):
+                f.suppressed = d.reason
+                d.used.add(f.rule_id)
+                break
+    for directives in by_path.values():
+        for d in directives:
+            unused = [i for i in d.rule_ids if i in ran and i not in d.used]
+            if unused:
+                problems.append(SUPPRESSION_UNUSED.finding(
+                    f"suppression of {', '.join(unused)} matched no finding", d.location,
+                    key=("file:" if d.lines is None else "") + ",".join(unused)))
+    return problems
