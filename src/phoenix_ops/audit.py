@@ -1,11 +1,19 @@
-"""The `check` pipeline: load the project once, run every selected static rule, filter, gate."""
+"""The `check` pipeline: load the project once, run every selected static rule, filter, gate.
+
+Order matters: settings decide which rules run; suppression comments are matched before the
+confidence filter (a comment excusing a hidden finding is not unused); the baseline is written
+from, or applied to, what the comments left; the gate counts only what is still shown.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from phoenix_ops.baseline import apply_baseline, load_baseline, write_baseline
 from phoenix_ops.findings import Confidence, Finding, Severity
+from phoenix_ops.settings import Settings, load_settings
+from phoenix_ops.suppressions import apply_suppressions
 
 
 @dataclass
@@ -27,6 +35,12 @@ class CheckOptions:
         return cls(env=env, fail_level=Severity.parse(fail_level), min_confidence=Confidence.parse(min_confidence),
                    select=_ids(select), ignore=_ids(ignore), baseline=baseline, write_baseline=write_baseline)
 
+    def wants(self, rule_id: str, settings: Settings) -> bool:
+        """Whether findings of `rule_id` belong in this run (--select, --ignore, disables)."""
+        if self.select and not _matches(rule_id, self.select):
+            return False
+        return not _matches(rule_id, self.ignore) and rule_id not in settings.disabled
+
 
 def _ids(text: str | None) -> list[str]:
     return [part.strip().upper() for part in (text or "").split(",") if part.strip()]
@@ -47,15 +61,31 @@ def run_check(path: Path, opts: CheckOptions) -> CheckResult:
     from phoenix_ops.project import load_project
     from phoenix_ops.rules import static_rules
 
+    # A bad baseline is a usage error: say so before the (slower) audit runs.
+    known_baseline = load_baseline(opts.baseline) if opts.baseline and not opts.write_baseline else None
     project = load_project(path, env=opts.env)
-    findings: list[Finding] = list(project.diagnostics)
-    for rule in static_rules():
-        if opts.select and not _matches(rule.id, opts.select):
-            continue
-        if _matches(rule.id, opts.ignore):
-            continue
-        findings.extend(rule.check(project))
+    rules = static_rules()
+    settings = load_settings(project.root, {r.id for r in rules})
+    ran = {r.id for r in rules if opts.wants(r.id, settings)}
+
+    findings: list[Finding] = [*project.diagnostics, *settings.findings]
+    for rule in rules:
+        if rule.check is not None and rule.id in ran:
+            findings.extend(rule.check(project))
+    findings = [f for f in findings if opts.wants(f.rule_id, settings) and not settings.excluded(f.location.path)]
+
+    sources = [s for s in project.files.under("") if not settings.excluded(s.path)]
+    directive_findings = apply_suppressions(findings, sources, {r.id for r in rules}, ran)
+    findings += [f for f in directive_findings if opts.wants(f.rule_id, settings)]
+
+    if opts.write_baseline:
+        write_baseline(opts.write_baseline, [f for f in findings if not f.suppressed])
+    elif known_baseline is not None:
+        apply_baseline(findings, known_baseline)
+
     findings = [f for f in findings if f.confidence >= opts.min_confidence]
+    for f in findings:
+        settings.apply_severity(f)
     findings.sort(key=Finding.sort_key)
     gate = any(f.severity >= opts.fail_level for f in findings if not f.suppressed)
-    return CheckResult(findings, 1 if gate else 0, project.summary())
+    return CheckResult(findings, 1 if gate else 0, {**project.summary(), "disabled_rules": settings.disabled})
