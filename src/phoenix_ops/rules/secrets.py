@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from phoenix_ops.elixir.values import EnvRead, KW, Lit, Seq, plain
+from phoenix_ops.elixir.values import KW, EnvRead
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.rules.facts import URL_PASSWORD, generated_at_boot, is_secret_key, literal_secret, where
 from phoenix_ops.rules.registry import rule
@@ -62,6 +62,10 @@ def literal_secret_in_config(project):
     yield from _cookie_literals(project)
 
 
+COOKIE_HINT = ("Read RELEASE_COOKIE from the platform's secret store at boot (same value on every node), "
+               "and rotate the committed one.")
+
+
 def _cookie_literals(project):
     env_sh = project.text("rel/env.sh.eex")
     if env_sh:
@@ -69,13 +73,15 @@ def _cookie_literals(project):
         if m:
             line = env_sh[: m.start(1)].count("\n") + 1
             yield literal_secret_in_config.finding("RELEASE_COOKIE is a literal in rel/env.sh.eex",
-                                                   Location(path="rel/env.sh.eex", line=line), key="RELEASE_COOKIE")
+                                                   Location(path="rel/env.sh.eex", line=line), key="RELEASE_COOKIE",
+                                                   hint=COOKIE_HINT)
     releases = project.mix.releases
     for _name_, spec in (releases.items if isinstance(releases, KW) else []):
         cookie = spec.get("cookie") if isinstance(spec, KW) else None
         if literal_secret(cookie) is not None:
             yield literal_secret_in_config.finding(f"release {_name_} has a literal Erlang cookie in mix.exs",
-                                                   where(cookie, project.mix.file), key=f"cookie:{_name_}")
+                                                   where(cookie, project.mix.file), key=f"cookie:{_name_}",
+                                                   hint=COOKIE_HINT)
 
 
 @rule("SEC002", "committed-secret-fallback", Severity.ERROR, H,

@@ -1,0 +1,18 @@
+import Config
+
+config :shop,
+  ecto_repos: [Shop.Repo],
+  generators: [timestamp_type: :utc_datetime]
+
+config :shop, ShopWeb.Endpoint,
+  url: [host: "localhost"],
+  adapter: Bandit.PhoenixAdapter,
+  render_errors: [formats: [html: ShopWeb.ErrorHTML], layout: false],
+  pubsub_server: Shop.PubSub,
+  live_view: [signing_salt: "q1w2e3r4"]
+
+config :logger, :console, format: "$time $metadata[$level] $message\n"
+
+config :phoenix, :json_library, Jason
+
+import_config "#{config_env()}.exs"

@@ -1,0 +1,101 @@
+"""REL rules: each fires on the shape it names and stays quiet on the generator's idioms."""
+
+from rules_helpers import GOOD, ids, runtime_without
+
+GOOD_RUNTIME = GOOD["config/runtime.exs"]
+
+NO_SERVER = runtime_without('''
+if System.get_env("PHX_SERVER") do
+  config :demo, DemoWeb.Endpoint, server: true
+end
+''')
+
+
+def test_rel001_fires_without_server_or_phx_server(make_project, findings):
+    got = findings(make_project({"config/runtime.exs": NO_SERVER, "rel/overlays/bin/server": None}), "REL001")
+    assert [(f.rule_id, f.location.path) for f in got] == [("REL001", "config/runtime.exs")]
+    assert "DemoWeb.Endpoint" in got[0].message
+
+
+def test_rel001_accepts_server_true_in_prod_exs_and_serve_endpoints(make_project, findings):
+    prod = 'import Config\nconfig :demo, DemoWeb.Endpoint, server: true\n'
+    assert ids(findings(make_project({"config/runtime.exs": NO_SERVER, "config/prod.exs": prod}), "REL001")) == []
+    legacy = 'import Config\nconfig :phoenix, :serve_endpoints, true\n'
+    assert ids(findings(make_project({"config/runtime.exs": NO_SERVER, "config/prod.exs": legacy}), "REL001")) == []
+
+
+def test_rel001_quiet_for_apps_run_with_mix(make_project, findings):
+    project = make_project({"config/runtime.exs": NO_SERVER, "rel/overlays/bin/server": None,
+                            "Procfile": "web: mix phx.server\n"})
+    assert project.release_mode == "mix"
+    assert ids(findings(project, "REL001")) == []
+
+
+def test_rel002_no_runtime_exs_with_compile_time_reads(make_project, findings):
+    prod = 'import Config\nconfig :demo, Demo.Repo, url: System.get_env("DATABASE_URL")\n'
+    got = findings(make_project({"config/runtime.exs": None, "config/prod.exs": prod}), "REL002")
+    assert ids(got) == ["REL002"] and "DATABASE_URL" in got[0].message
+    assert ids(findings(make_project(), "REL002")) == []
+
+
+def test_rel003_compile_time_read_beside_runtime_exs(make_project, findings):
+    prod = 'import Config\nconfig :demo, :dsn, System.get_env("SENTRY_DSN")\n'
+    got = findings(make_project({"config/prod.exs": prod}), "REL003")
+    assert [(f.rule_id, f.location.path, f.location.line) for f in got] == [("REL003", "config/prod.exs", 2)]
+    # A read in dev.exs never reaches prod.
+    dev = 'import Config\nconfig :demo, :dsn, System.get_env("SENTRY_DSN")\n'
+    assert ids(findings(make_project({"config/dev.exs": dev}), "REL003")) == []
+
+
+def test_rel004_force_ssl_only_in_runtime(make_project, findings):
+    body = GOOD_RUNTIME.replace("secret_key_base: secret_key_base",
+                                "secret_key_base: secret_key_base,\n    force_ssl: [hsts: true]")
+    got = findings(make_project({"config/runtime.exs": body}), "REL004")
+    assert ids(got) == ["REL004"] and "force_ssl" in got[0].message
+    prod = 'import Config\nconfig :demo, DemoWeb.Endpoint, force_ssl: [hsts: true]\n'
+    assert ids(findings(make_project({"config/prod.exs": prod}), "REL004")) == []
+
+
+def test_rel004_compile_env_key_set_at_runtime(make_project, findings):
+    lib = 'defmodule Demo.Flags do\n  @beta Application.compile_env(:demo, :beta_ui)\nend\n'
+    runtime = GOOD_RUNTIME + '\nconfig :demo, :beta_ui, System.get_env("BETA") == "true"\n'
+    got = findings(make_project({"lib/demo/flags.ex": lib, "config/runtime.exs": runtime}), "REL004")
+    assert ids(got) == ["REL004"] and "beta_ui" in got[0].message
+
+
+def test_rel005_localhost_and_fixed_host(make_project, findings):
+    runtime = GOOD_RUNTIME.replace("url: [host: host,", 'url: [host: "localhost",')
+    got = findings(make_project({"config/runtime.exs": runtime}), "REL005")
+    assert [(f.rule_id, f.severity.label) for f in got] == [("REL005", "error")]
+    runtime = GOOD_RUNTIME.replace("url: [host: host,", 'url: [host: "shop.example.org",')
+    got = findings(make_project({"config/runtime.exs": runtime}), "REL005")
+    assert [(f.rule_id, f.severity.label) for f in got] == [("REL005", "warning")]
+
+
+def test_rel006_fixed_listen_port(make_project, findings):
+    runtime = GOOD_RUNTIME.replace("port: port]", "port: 4000]")
+    assert ids(findings(make_project({"config/runtime.exs": runtime}), "REL006")) == ["REL006"]
+
+
+def test_rel007_repo_without_runtime_url(make_project, findings):
+    runtime = GOOD_RUNTIME.replace("url: database_url,", "")
+    assert ids(findings(make_project({"config/runtime.exs": runtime}), "REL007")) == ["REL007"]
+
+
+def test_rel008_rel009_rel010_repo_details(make_project, findings):
+    runtime = (GOOD_RUNTIME.replace('String.to_integer(System.get_env("POOL_SIZE") || "10")', "10")
+               .replace("ssl: true,", "# ssl: true,").replace(",\n    socket_options: maybe_ipv6", ""))
+    got = ids(findings(make_project({"config/runtime.exs": runtime})))
+    assert got == ["REL008", "REL009", "REL010"]
+
+
+def test_rel011_no_migrator(make_project, findings):
+    assert ids(findings(make_project({"lib/demo/release.ex": None}), "REL011")) == ["REL011"]
+    # Any module calling Ecto.Migrator counts, whatever its name.
+    task = 'defmodule Demo.Tasks do\n  def up, do: Ecto.Migrator.run(Demo.Repo, :up, all: true)\nend\n'
+    assert ids(findings(make_project({"lib/demo/release.ex": None, "lib/demo/tasks.ex": task}), "REL011")) == []
+    # A mention in a comment is not a call.
+    fake = 'defmodule Demo.Tasks do\n  # Ecto.Migrator.run someday\n  def up, do: :ok\nend\n'
+    assert ids(findings(make_project({"lib/demo/release.ex": None, "lib/demo/tasks.ex": fake}), "REL011")) == [
+        "REL011"]
+

@@ -1,0 +1,103 @@
+"""SEC rules: committed, weak, per-node and orphaned secrets."""
+
+from rules_helpers import GOOD, ids
+
+GOOD_RUNTIME = GOOD["config/runtime.exs"]
+REQUIRED_SKB = '''  secret_key_base =
+    System.get_env("SECRET_KEY_BASE") ||
+      raise """
+      environment variable SECRET_KEY_BASE is missing.
+      """'''
+LONG = "k" * 64
+
+
+def with_skb(expr: str) -> str:
+    assert REQUIRED_SKB in GOOD_RUNTIME
+    return GOOD_RUNTIME.replace(REQUIRED_SKB, f"  secret_key_base = {expr}")
+
+
+def test_sec001_literal_secret_key_base_in_prod(make_project, findings):
+    prod = f'import Config\nconfig :demo, DemoWeb.Endpoint, secret_key_base: "{LONG}"\n'
+    runtime = GOOD_RUNTIME.replace("secret_key_base: secret_key_base", "server: true")
+    got = findings(make_project({"config/prod.exs": prod, "config/runtime.exs": runtime}), "SEC001")
+    assert [(f.rule_id, f.location.path, f.location.line) for f in got] == [("SEC001", "config/prod.exs", 2)]
+    assert LONG not in got[0].message and LONG not in got[0].hint
+
+
+def test_sec001_db_password_and_url_password(make_project, findings):
+    prod = ('import Config\nconfig :demo, Demo.Repo, password: "hunter2hunter2"\n'
+            'config :demo, Demo.Other, url: "ecto://app:s3cr3t@db.internal/app"\n')
+    got = findings(make_project({"config/prod.exs": prod}), "SEC001")
+    assert sorted(f.key for f in got) == ["Demo.Other.url", "Demo.Repo.password"]
+
+
+def test_sec001_ignores_salts_dev_config_and_env_placeholders(make_project, findings):
+    # Signing salts, dev.exs passwords and REPLACE_OS_VARS placeholders are no findings.
+    prod = 'import Config\nconfig :demo, Demo.Repo, password: "${DB_PASSWORD}"\n'
+    assert ids(findings(make_project({"config/prod.exs": prod}), "SEC001")) == []
+
+
+def test_sec001_erlang_cookie_in_env_sh_and_mix_releases(make_project, findings):
+    env_sh = "#!/bin/sh\nexport RELEASE_DISTRIBUTION=name\nexport RELEASE_COOKIE=our-shared-cookie\n"
+    got = findings(make_project({"rel/env.sh.eex": env_sh}), "SEC001")
+    assert [(f.location.path, f.location.line) for f in got] == [("rel/env.sh.eex", 3)]
+    mix = GOOD["mix.exs"].replace("deps: deps()]", 'deps: deps(), releases: [demo: [cookie: "cookie-in-mix"]]]')
+    got = findings(make_project({"mix.exs": mix, "rel/env.sh.eex": None}), "SEC001")
+    assert [f.location.path for f in got] == ["mix.exs"] and "cookie" in got[0].message
+    from_env = "#!/bin/sh\nexport RELEASE_COOKIE=${RELEASE_COOKIE:-}\n"
+    assert ids(findings(make_project({"rel/env.sh.eex": from_env, "mix.exs": GOOD["mix.exs"]}), "SEC001")) == []
+
+
+def test_sec002_literal_fallback(make_project, findings):
+    runtime = with_skb(f'System.get_env("SECRET_KEY_BASE") || "{LONG}"')
+    got = findings(make_project({"config/runtime.exs": runtime}), "SEC002")
+    assert ids(got) == ["SEC002"] and "SECRET_KEY_BASE" in got[0].message
+    runtime = with_skb(f'System.get_env("SECRET_KEY_BASE", "{LONG}")')
+    assert ids(findings(make_project({"config/runtime.exs": runtime}), "SEC002")) == ["SEC002"]
+
+
+def test_sec002_literal_in_config_kept_when_runtime_override_is_conditional(make_project, findings):
+    config = GOOD["config/config.exs"].replace('url: [host: "localhost"]',
+                                               f'url: [host: "localhost"], secret_key_base: "{LONG}"')
+    runtime = GOOD_RUNTIME.replace(REQUIRED_SKB, "").replace(
+        "    secret_key_base: secret_key_base\n", "").replace("http: [ip: {0, 0, 0, 0, 0, 0, 0, 0}, port: port],",
+                                                             "http: [ip: {0, 0, 0, 0, 0, 0, 0, 0}, port: port]")
+    runtime += ('\nif skb = System.get_env("SECRET_KEY_BASE") do\n'
+                '  config :demo, DemoWeb.Endpoint, secret_key_base: skb\nend\n')
+    got = findings(make_project({"config/config.exs": config, "config/runtime.exs": runtime}), "SEC002")
+    assert [(f.rule_id, f.location.path) for f in got] == [("SEC002", "config/config.exs")]
+    assert "unless SECRET_KEY_BASE is set" in got[0].message
+
+
+def test_sec003_generated_at_boot(make_project, findings):
+    runtime = with_skb(":crypto.strong_rand_bytes(64) |> Base.encode64()")
+    assert ids(findings(make_project({"config/runtime.exs": runtime}), "SEC003")) == ["SEC003"]
+
+
+def test_sec004_short_secret_key_base_prod_only(make_project, findings):
+    runtime = with_skb('System.get_env("SECRET_KEY_BASE") || "too-short"')
+    got = findings(make_project({"config/runtime.exs": runtime}), "SEC004")
+    assert ids(got) == ["SEC004"] and "9 bytes" in got[0].message
+    # dev.exs holds a short secret in GOOD: it never reaches prod.
+    assert ids(findings(make_project(), "SEC004")) == []
+
+
+def test_sec005_tracked_env_file(make_project, findings):
+    env = "PHX_HOST=shop.test\nSTRIPE_API_KEY=sk_live_abcdefgh\n# comment\nDATABASE_URL=ecto://u:pw@db/x\n"
+    got = findings(make_project({".env": env, ".env.example": "STRIPE_API_KEY=sk_live_abcdefgh\n"}, git=True),
+                   "SEC005")
+    assert [(f.location.path, f.location.line, f.key) for f in got] == [
+        (".env", 2, "STRIPE_API_KEY"), (".env", 4, "DATABASE_URL")]
+
+
+def test_sec005_untracked_env_file_is_fine(make_project, findings):
+    project = make_project({".env": "STRIPE_API_KEY=sk_live_abcdefgh\n"})
+    assert ids(findings(project, "SEC005")) == []
+
+
+def test_sec006_orphan_secret_file(make_project, findings):
+    orphan = 'import Config\nconfig :demo, Demo.Repo, password: System.get_env("DB_PASSWORD")\n'
+    got = findings(make_project({"config/prod.secret.exs": orphan}), "SEC006")
+    assert [f.location.path for f in got] == ["config/prod.secret.exs"]
+    prod = GOOD["config/prod.exs"] + 'import_config "prod.secret.exs"\n'
+    assert ids(findings(make_project({"config/prod.secret.exs": orphan, "config/prod.exs": prod}), "SEC006")) == []
