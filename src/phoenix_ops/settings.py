@@ -1,4 +1,4 @@
-"""`.phoenix-ops.toml`: the project's committed settings for `check`.
+"""`.phoenix-ops.toml`: the project's committed settings for `check`, beside mix.exs.
 
     exclude = ["lib/legacy/**"]          findings in these paths are dropped
     start-after = "20240101000000"       migrations up to this version are history
@@ -109,7 +109,7 @@ class _Reader:
     def _rule(self, rule_id: str, entry) -> None:
         where = f"rules.{rule_id}"
         if rule_id not in self.known:
-            return self._invalid(where, f"[{where}] names no rule phoenix-ops knows")
+            return self._invalid(where, f"[{where}] names no rule that `check` runs")
         if not isinstance(entry, dict):
             return self._invalid(where, f"[{where}] must be a table with disable, severity and reason")
         for key in entry.keys() - _RULE_KEYS:

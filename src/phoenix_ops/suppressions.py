@@ -54,14 +54,14 @@ class Directive:
 
 
 @dataclass
-class _Reading:
+class Reading:
     directives: list[Directive] = field(default_factory=list)
     problems: list[Finding] = field(default_factory=list)
 
 
-def read_directives(path: str, data: bytes, tree, known: Collection[str]) -> _Reading:
+def read_directives(path: str, data: bytes, tree, known: Collection[str]) -> Reading:
     """The directives of one file, and a finding for each comment that is not a usable one."""
-    out = _Reading()
+    out = Reading()
     if MARKER not in data:
         return out
     for node in comments(tree):
@@ -71,10 +71,10 @@ def read_directives(path: str, data: bytes, tree, known: Collection[str]) -> _Re
     return out
 
 
-def _read_one(out: _Reading, path: str, data: bytes, node: Node, m: re.Match, known: Collection[str]) -> None:
+def _read_one(out: Reading, path: str, data: bytes, node: Node, m: re.Match, known: Collection[str]) -> None:
     loc = Location(path=path, line=node.start_point[0] + 1, column=node.start_point[1] + 1)
     kind, body = m.group("kind"), m.group("body")
-    ids_text, dashes, reason = body.partition("--")
+    ids_text, _, reason = body.partition("--")
     ids = [part.strip().upper() for part in ids_text.split(",")]
 
     def malformed(why: str) -> None:
