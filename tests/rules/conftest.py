@@ -7,7 +7,7 @@ import pytest
 
 from phoenix_ops.project import load_project
 from phoenix_ops.rules import catalog
-from rules_helpers import GOOD
+from project_shapes import GOOD
 
 
 

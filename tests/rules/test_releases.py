@@ -1,6 +1,6 @@
 """REL rules: each fires on the shape it names and stays quiet on the generator's idioms."""
 
-from rules_helpers import GOOD, ids, runtime_without
+from project_shapes import GOOD, ids, runtime_without
 
 GOOD_RUNTIME = GOOD["config/runtime.exs"]
 

@@ -1,6 +1,6 @@
 """SEC rules: committed, weak, per-node and orphaned secrets."""
 
-from rules_helpers import GOOD, ids
+from project_shapes import GOOD, ids
 
 GOOD_RUNTIME = GOOD["config/runtime.exs"]
 REQUIRED_SKB = '''  secret_key_base =
