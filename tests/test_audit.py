@@ -147,3 +147,13 @@ def test_sarif_output_of_a_real_check_is_valid(tmp_path, sarif_validator):  # no
     assert code == 1
     assert [(r["ruleId"], "suppressions" in r) for r in results] == [("SEC001", False), ("SEC001", True)]
     assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "config/prod.exs"
+
+
+def test_writing_a_baseline_records_everything_even_with_an_old_one_given(tmp_path):
+    root = project(tmp_path / "app")
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    check(root, "--write-baseline", str(old))
+    with_new = PROD + 'config :shop, Shop.Payments, api_key: "another-literal-key"\n'
+    root = project(tmp_path / "app", with_new)
+    assert check(root, "--baseline", str(old), "--write-baseline", str(new))[0] == 0
+    assert len(json.loads(new.read_text())["findings"]) == 2

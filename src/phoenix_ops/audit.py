@@ -61,11 +61,13 @@ def run_check(path: Path, opts: CheckOptions) -> CheckResult:
     from phoenix_ops.project import load_project
     from phoenix_ops.rules import static_rules
 
-    # A bad baseline is a usage error: say so before the (slower) audit runs.
-    known_baseline = load_baseline(opts.baseline) if opts.baseline and not opts.write_baseline else None
+    # A bad baseline is a usage error: say so before the (slower) audit runs. Writing a baseline
+    # records everything found now, so an old one given alongside is not applied.
+    baselined = load_baseline(opts.baseline) if opts.baseline and not opts.write_baseline else None
     project = load_project(path, env=opts.env)
     rules = static_rules()
-    settings = load_settings(project.root, {r.id for r in rules})
+    known = {r.id for r in rules}
+    settings = load_settings(project.root, known)
     ran = {r.id for r in rules if opts.wants(r.id, settings)}
 
     findings: list[Finding] = [*project.diagnostics, *settings.findings]
@@ -75,13 +77,13 @@ def run_check(path: Path, opts: CheckOptions) -> CheckResult:
     findings = [f for f in findings if opts.wants(f.rule_id, settings) and not settings.excluded(f.location.path)]
 
     sources = [s for s in project.files.under("") if not settings.excluded(s.path)]
-    directive_findings = apply_suppressions(findings, sources, {r.id for r in rules}, ran)
+    directive_findings = apply_suppressions(findings, sources, known, ran)
     findings += [f for f in directive_findings if opts.wants(f.rule_id, settings)]
 
     if opts.write_baseline:
         write_baseline(opts.write_baseline, [f for f in findings if not f.suppressed])
-    elif known_baseline is not None:
-        apply_baseline(findings, known_baseline)
+    elif baselined is not None:
+        apply_baseline(findings, baselined)
 
     findings = [f for f in findings if f.confidence >= opts.min_confidence]
     for f in findings:
