@@ -3,9 +3,10 @@
     # phoenix-ops:ignore WEB003, SEC001 -- reason    the next expression, every line of it
     # phoenix-ops:ignore-file MIG001 -- reason       the whole file
 
-Directives are read from tree-sitter comment nodes only, so the marker inside a string or a
-heredoc is text, not a directive. A directive that cannot be read, lacks a reason or names an
-unknown rule silences nothing and is reported; so is one that matched no finding.
+Only Elixir sources (.ex, .exs) carry directives; findings in other files are excluded, disabled
+or baselined instead. Directives are read from tree-sitter comment nodes only, so the marker in a
+string or a heredoc is text, not a directive. A directive that cannot be read, lacks a reason or
+names an unknown rule silences nothing and is reported; so is one that matched no finding.
 """
 
 from __future__ import annotations
