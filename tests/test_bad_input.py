@@ -77,3 +77,11 @@ def test_umbrella_project(tmp_path):
     })
     result = check(str(tmp_path))
     assert result.exit_code == 0, result.stdout
+
+
+def test_unknown_environment_is_a_usage_error(tmp_path):
+    write(tmp_path, GOOD)
+    result = check(str(tmp_path), "--env", "staging")
+    assert result.exit_code == 2 and "no config/staging.exs" in result.stderr
+    write(tmp_path, {"config/staging.exs": "import Config\n"})
+    assert check(str(tmp_path), "--env", "staging").exit_code in (0, 1)

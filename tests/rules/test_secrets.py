@@ -101,3 +101,12 @@ def test_sec006_orphan_secret_file(make_project, findings):
     assert [f.location.path for f in got] == ["config/prod.secret.exs"]
     prod = GOOD["config/prod.exs"] + 'import_config "prod.secret.exs"\n'
     assert ids(findings(make_project({"config/prod.secret.exs": orphan, "config/prod.exs": prod}), "SEC006")) == []
+
+
+def test_sec001_url_keys_and_cookie_names(make_project, findings):
+    prod = ('import Config\nconfig :demo, :redis_url, "redis://:pw-in-url@cache:6379"\n'
+            'config :demo, :session_cookie, "_demo_key"\n'
+            'config :demo, Demo.Guardian, secret_key: "guardian-secret-value"\n'
+            'config :demo, :public_url, "https://cdn.example.com/assets"\n')
+    got = findings(make_project({"config/prod.exs": prod}), "SEC001")
+    assert sorted(f.key for f in got) == ["Demo.Guardian.secret_key", "redis_url"]

@@ -161,6 +161,9 @@ def load_project(path: Path, env: str = "prod") -> Project:
         apps = [read_mix(src, env) for rel, src in sorted(fs.files.items())
                 if rel.startswith(f"{apps_path}/") and rel.count("/") == 2 and rel.endswith("/mix.exs")]
     project = Project(root, fs, mix, apps, env)
+    if env not in ("prod", "dev", "test") and not project.exists(f"{project.config_dir}/{env}.exs"):
+        known = ", ".join(e for e in project.envs if e != env) or "none"
+        raise ValueError(f"no {project.config_dir}/{env}.exs: environments with a config file: {known}")
     if not project.has_dep("phoenix"):
         raise NotAPhoenixProject(f"{root}: a Mix project, but no app depends on :phoenix")
     lock = fs.get("mix.lock")

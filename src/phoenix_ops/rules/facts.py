@@ -8,10 +8,11 @@ from phoenix_ops.elixir.values import EnvRead, Expr, Lit, Value
 from phoenix_ops.findings import Location
 
 # Config keys that hold credentials. Signing and encryption *salts* are not secrets in Phoenix.
-SECRET_KEY = re.compile(r"(^|_)(secret|password|passwd|pass|token|api_key|apikey|private_key|access_key|"
-                        r"secret_key_base|credentials?|cookie|auth_key|client_secret|encryption_key)$", re.I)
+SECRET_KEY = re.compile(r"(^|_)(secret|password|passwd|token|api_key|apikey|private_key|access_key|secret_key|"
+                        r"signing_key|secret_key_base|credentials?|auth_key|client_secret|encryption_key)$", re.I)
+URL_KEY = re.compile(r"(^|_)(url|uri)$", re.I)
 SALT_KEY = re.compile(r"salt$", re.I)
-URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@\s]+:([^@\s]+)@", re.I)
+URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@\s]*:([^@\s]+)@", re.I)
 # Values that are obviously not a committed credential.
 PLACEHOLDER = re.compile(r"^(\$\{[A-Z0-9_]+\}|\$[A-Z0-9_]+|<[^>]*>|)$")
 

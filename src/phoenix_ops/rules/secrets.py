@@ -6,7 +6,7 @@ import re
 
 from phoenix_ops.elixir.values import KW, EnvRead
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.rules.facts import URL_PASSWORD, generated_at_boot, is_secret_key, literal_secret, where
+from phoenix_ops.rules.facts import URL_KEY, URL_PASSWORD, generated_at_boot, is_secret_key, literal_secret, where
 from phoenix_ops.rules.registry import rule
 
 H, M = Confidence.HIGH, Confidence.MEDIUM
@@ -22,7 +22,7 @@ def _secret_leaves(project):
     """(path, history) of every config leaf that holds a credential in the audited env."""
     view = project.config()
     for path, history in view.leaves.items():
-        if is_secret_key(path[-1]) or path[-1] == "url":
+        if is_secret_key(path[-1]) or URL_KEY.search(path[-1]):
             yield path, history
 
 
@@ -31,7 +31,7 @@ def _committed(path, value) -> str | None:
     text = literal_secret(value)
     if text is None:
         return None
-    if path[-1] == "url":
+    if URL_KEY.search(path[-1]):
         m = URL_PASSWORD.match(text)
         return m.group(1) if m and not m.group(1).startswith("$") else None
     return text
