@@ -43,6 +43,15 @@ def sarif_validator():
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
+def test_schema_install_fails_loudly_instead_of_skipping(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(pytest.fail.Exception, match="npm is needed"):
+        _install_schema()
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/false")
+    with pytest.raises(pytest.fail.Exception, match="failed"):
+        _install_schema()
+
+
 def f(rule_id, location, severity=Severity.ERROR, confidence=Confidence.HIGH, message="a fact", suppressed=None,
       key="k"):
     out = Finding(rule_id, "some-name", severity, confidence, message, hint="the fix", location=location, key=key)
