@@ -31,11 +31,9 @@ def render_sarif(findings: Sequence[Finding]) -> str:
 
     known = catalog()
     ordered = sorted(findings, key=Finding.sort_key)
-    rule_ids = sorted({f.rule_id for f in ordered})
+    first = {f.rule_id: f for f in reversed(ordered)}  # each rule's first finding
+    rule_ids = sorted(first)
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
-    first = {}
-    for f in ordered:
-        first.setdefault(f.rule_id, f)
     rules = [_rule(known[r]) if r in known else _unregistered_rule(first[r]) for r in rule_ids]
     doc = {
         "$schema": SCHEMA_URI,
