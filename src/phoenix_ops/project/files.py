@@ -68,7 +68,7 @@ def scan(root: Path) -> FileSet:
         for name in sorted(filenames):
             rel = rel_dir + name
             full = os.path.join(dirpath, name)
-            if not name.endswith(ELIXIR_SUFFIXES):
+            if not name.endswith(ELIXIR_SUFFIXES) and name != "mix.lock":  # the lock is an Elixir map
                 fs.others.append(rel)
                 continue
             _read_source(fs, rel, full)

@@ -108,7 +108,7 @@ def read_lock(src: SourceFile) -> dict[str, str]:
             key, value = node.child_by_field_name("key"), node.child_by_field_name("value")
             if key is not None and value is not None and value.type == "tuple":
                 parts = [c for c in value.named_children]
-                if len(parts) >= 3 and parts[0].type == "atom" and parts[2].type == "string":
+                if len(parts) >= 3 and text(parts[0]) == ":hex" and parts[2].type == "string":
                     versions[text(key).strip().strip(":").strip().strip('"')] = text(parts[2]).strip('"')
             continue
         stack.extend(node.named_children)

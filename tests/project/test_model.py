@@ -1,0 +1,144 @@
+"""The Project model: mix.exs, mix.lock, endpoint, router, application, lib env reads."""
+
+from pathlib import Path
+
+from phoenix_ops.elixir.values import Atom, KW, Lit
+from phoenix_ops.project import load_project
+from project_shapes import GOOD
+
+ROUTER = '''
+defmodule DemoWeb.Router do
+  use DemoWeb, :router
+
+  pipeline :browser do
+    plug :accepts, ["html"]
+    plug :fetch_session
+    plug :put_secure_browser_headers, %{"content-security-policy" => "default-src 'self'"}
+  end
+
+  scope "/", DemoWeb do
+    pipe_through :browser
+    get "/", PageController, :home
+    live_session :default do
+      live "/items", ItemLive.Index, :index
+    end
+  end
+
+  scope "/api" do
+    pipe_through [:api]
+    forward "/admin", DemoWeb.AdminRouter
+  end
+
+  if Application.compile_env(:demo, :dev_routes) do
+    scope "/dev" do
+      pipe_through :browser
+      forward "/mailbox", Plug.Swoosh.MailboxPreview
+    end
+  end
+end
+'''
+
+APPLICATION = '''
+defmodule Demo.Application do
+  use Application
+
+  @impl true
+  def start(_type, _args) do
+    children = [
+      DemoWeb.Telemetry,
+      Demo.Repo,
+      {Ecto.Migrator, repos: Application.fetch_env!(:demo, :ecto_repos), skip: skip_migrations?()},
+      {DNSCluster, query: Application.get_env(:demo, :dns_cluster_query) || :ignore},
+      {Phoenix.PubSub, name: Demo.PubSub},
+      DemoWeb.Endpoint
+    ]
+
+    Supervisor.start_link(children, strategy: :one_for_one, name: Demo.Supervisor)
+  end
+
+  defp skip_migrations?() do
+    System.get_env("RELEASE_NAME") != nil
+  end
+end
+'''
+
+LOCK = '''%{
+  "phoenix": {:hex, :phoenix, "1.7.14", "a7d0b3f1", [:mix], [], "hexpm", "c7859bc5"},
+  "plug": {:hex, :plug, "1.16.1", "40c74619", [:mix], [], "hexpm", "a13ff6b9"},
+  "heroicons": {:git, "https://github.com/tailwindlabs/heroicons.git", "88ab3a0d", [tag: "v2.1.1"]},
+}
+'''
+
+
+def load(tmp_path: Path, extra: dict[str, str], sub: str = "") -> object:
+    for rel, body in {**GOOD, **extra}.items():
+        path = tmp_path / sub / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body)
+    return load_project(tmp_path)
+
+
+def test_mix_deps_and_lock(tmp_path):
+    project = load(tmp_path, {"mix.lock": LOCK})
+    assert project.mix.app == "demo"
+    assert project.mix.deps["phoenix"].requirement == "~> 1.7.14"
+    assert project.lock == {"phoenix": "1.7.14", "plug": "1.16.1"}
+
+
+def test_endpoint_plugs_sockets_and_session_options(tmp_path):
+    project = load(tmp_path, {})
+    (endpoint,) = project.endpoints
+    assert endpoint.module == "DemoWeb.Endpoint" and endpoint.otp_app == "demo"
+    assert [p.module for p in endpoint.plugs] == ["Plug.Static", "Plug.Session", "DemoWeb.Router"]
+    session = endpoint.attributes["session_options"]
+    assert isinstance(session, KW) and session.get("key").value == "_demo_key"
+    static = endpoint.plug("Plug.Static").options
+    assert static.get("from").value == Atom("demo")
+    assert [(s.path, s.module) for s in endpoint.sockets] == [("/live", "Phoenix.LiveView.Socket")]
+
+
+def test_router_pipelines_scopes_routes_and_guards(tmp_path):
+    project = load(tmp_path, {"lib/demo_web/router.ex": ROUTER})
+    (router,) = project.routers
+    assert [p.module for p in router.pipelines["browser"]] == [":accepts", ":fetch_session",
+                                                               ":put_secure_browser_headers"]
+    routes = {(r.verb, r.path): r for r in router.routes}
+    assert routes[("get", "/")].pipelines == ("browser",) and routes[("get", "/")].guard is None
+    assert ("live", "/items") in routes
+    assert routes[("forward", "/api/admin")].target == "DemoWeb.AdminRouter"
+    mailbox = routes[("forward", "/dev/mailbox")]
+    assert mailbox.guard == "Application.compile_env(:demo, :dev_routes)"
+
+
+def test_application_children_and_migrator_child(tmp_path):
+    project = load(tmp_path, {"lib/demo/application.ex": APPLICATION, "lib/demo/release.ex": "# removed\n"})
+    names = [name for name, _, _ in project.children]
+    assert names == ["DemoWeb.Telemetry", "Demo.Repo", "Ecto.Migrator", "DNSCluster", "Phoenix.PubSub",
+                     "DemoWeb.Endpoint"]
+    assert [m for m, _, _ in project.migrators] == ["Demo.Application"]
+
+
+def test_lib_env_reads_carry_defaults_and_conversions(tmp_path):
+    lib = '''
+defmodule Demo.Settings do
+  def port, do: System.get_env("METRICS_PORT", "9568") |> String.to_integer()
+  def region, do: System.get_env("FLY_REGION") || "local"
+  def key, do: System.fetch_env!("STRIPE_KEY")
+end
+'''
+    project = load(tmp_path, {"lib/demo/settings.ex": lib})
+    reads = {r.name: r for r in project.lib_reads}
+    assert reads["METRICS_PORT"].convert == "integer" and reads["METRICS_PORT"].default.value == "9568"
+    assert reads["FLY_REGION"].default.value == "local"
+    assert reads["STRIPE_KEY"].required and reads["STRIPE_KEY"].origin.phase == "runtime"
+
+
+def test_project_found_in_a_subdirectory(tmp_path):
+    project = load(tmp_path, {}, sub="elixir")
+    assert project.root == tmp_path / "elixir" and project.mix.app == "demo"
+
+
+def test_repos_from_use_ecto_repo(tmp_path):
+    project = load(tmp_path, {})
+    assert project.repo_keys() == [("demo", "Demo.Repo")]
+    assert isinstance(project.config().get("demo", "Demo.Repo", "ssl"), Lit)
