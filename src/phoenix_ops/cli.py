@@ -141,6 +141,50 @@ def secret(length: int = typer.Option(64, "--length", help="Characters (64 like 
         raise fail(str(exc))
 
 
+@app.command()
+def cluster(
+    hosts: Optional[str] = typer.Option(None, "--hosts", help="Comma-separated hosts, or name@host for one node."),
+    dns: list[str] = typer.Option([], "--dns", help="DNS name whose A/AAAA records are the nodes (DNSPoll, dns_cluster)."),
+    srv: list[str] = typer.Option([], "--srv", help="DNS SRV name whose targets are the nodes (Kubernetes headless service)."),
+    node_basename: Optional[str] = typer.Option(None, "--node-basename", help="Node name before @ (only these nodes)."),
+    dist_port: Optional[int] = typer.Option(None, "--dist-port", help="Distribution port, for nodes without EPMD."),
+    epmd_port: int = typer.Option(4369, "--epmd-port", help="EPMD port on every host."),
+    cookie_file: Optional[Path] = typer.Option(None, "--cookie-file",
+                                               help="Cookie file (else RELEASE_COOKIE, else ~/.erlang.cookie)."),
+    tls_ca: Optional[Path] = typer.Option(None, "--tls-ca", help="CA for nodes with TLS distribution."),
+    tls_cert: Optional[Path] = typer.Option(None, "--tls-cert", help="Client certificate for TLS distribution."),
+    tls_key: Optional[Path] = typer.Option(None, "--tls-key", help="Key of --tls-cert."),
+    nameserver: Optional[str] = typer.Option(None, "--nameserver", help="DNS server as IP or IP:PORT (default: system)."),
+    timeout: float = typer.Option(3.0, "--timeout", help="Seconds for each network step."),
+    expect: Optional[int] = typer.Option(None, "--expect", help="How many nodes the cluster should have."),
+    picture: Optional[Path] = typer.Option(None, "--picture", help="Write a picture of the cluster (.svg, else HTML)."),
+    fmt: str = typer.Option("text", "--format", "-f", help=FORMAT_HELP),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to a file."),
+    fail_level: str = typer.Option("warning", "--fail-level",
+                                   help="Exit 1 when a finding is at or above: error, warning, info."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code tells."),
+) -> None:
+    """Check a BEAM cluster from outside: discovery, EPMD, handshake, and each node's health."""
+    from phoenix_ops.cluster.command import ClusterArgs, build_options, report, run_doctor
+    from phoenix_ops.findings import Severity
+
+    try:
+        level = Severity.parse(fail_level)
+        opts = build_options(ClusterArgs(hosts, tuple(dns), tuple(srv), node_basename, dist_port, epmd_port,
+                                         cookie_file, tls_ca, tls_cert, tls_key, nameserver, timeout, expect))
+        view, findings = run_doctor(opts, show_progress=not quiet and sys.stderr.isatty())
+        if picture:
+            from phoenix_ops.cluster.picture import write_picture
+            write_picture(view, picture)
+        text = report(view, findings, fmt, color=use_color(no_color) and not output)
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc))
+    if not quiet:
+        emit(text, output)
+    raise typer.Exit(1 if any(f.severity >= level for f in findings) else 0)
+
+
 def run() -> None:
     app()
 

@@ -1,0 +1,1 @@
+"""The BEAM cluster doctor: discovery, EPMD, the distribution protocol, diagnosis."""

@@ -1,0 +1,87 @@
+"""`phoenix-ops cluster`: options in, view and findings out, with progress on a terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from phoenix_ops.cluster.catalog import diagnose
+from phoenix_ops.cluster.cookie import load_cookie
+from phoenix_ops.cluster.discovery import parse_hosts
+from phoenix_ops.cluster.doctor import DoctorOptions, examine, tls_context
+from phoenix_ops.cluster.view import ClusterView
+from phoenix_ops.findings import Finding
+
+
+@dataclass
+class ClusterArgs:
+    hosts: str | None = None
+    dns: tuple[str, ...] = ()
+    srv: tuple[str, ...] = ()
+    node_basename: str | None = None
+    dist_port: int | None = None
+    epmd_port: int = 4369
+    cookie_file: Path | None = None
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    nameserver: str | None = None
+    timeout: float = 3.0
+    expect: int | None = None
+
+
+def build_options(args: ClusterArgs) -> DoctorOptions:
+    """Check the arguments; raise ValueError (a usage error) with a one-line reason."""
+    if not (args.hosts or args.dns or args.srv):
+        raise ValueError("say where the nodes are: --hosts, --dns or --srv")
+    if args.dist_port is not None and not 0 < args.dist_port < 65536:
+        raise ValueError("--dist-port must be a TCP port")
+    if args.timeout <= 0:
+        raise ValueError("--timeout must be positive")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise ValueError("--tls-cert and --tls-key go together")
+    tls = None
+    if args.tls_ca or args.tls_cert:
+        try:
+            tls = tls_context(_opt(args.tls_ca), _opt(args.tls_cert), _opt(args.tls_key))
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            raise ValueError(f"cannot load the TLS files: {exc}") from None
+    return DoctorOptions(
+        cookie=load_cookie(args.cookie_file),
+        seeds=parse_hosts(args.hosts or "", args.node_basename, args.dist_port),
+        dns=list(args.dns), srv=list(args.srv), basename=args.node_basename, dist_port=args.dist_port,
+        epmd_port=args.epmd_port, nameserver=args.nameserver, timeout=args.timeout, expect=args.expect, tls=tls,
+    )
+
+
+def _opt(path: Path | None) -> str | None:
+    return str(path) if path else None
+
+
+def run_doctor(opts: DoctorOptions, *, show_progress: bool | None = None) -> tuple[ClusterView, list[Finding]]:
+    """Run the sweep; progress goes to stderr only when stderr is a terminal."""
+    if show_progress is None:
+        show_progress = sys.stderr.isatty()
+    view = asyncio.run(examine(opts, _terminal_progress if show_progress else None))
+    if show_progress:
+        sys.stderr.write("\r\x1b[K")
+    return view, diagnose(view)
+
+
+def _terminal_progress(done: int, total: int) -> None:
+    sys.stderr.write(f"\rchecking nodes: {done}/{total}")
+    sys.stderr.flush()
+
+
+def report(view: ClusterView, findings: list[Finding], fmt: str, *, color: bool = False) -> str:
+    """Text: the node table then the findings; json and sarif through the shared reporters."""
+    from phoenix_ops.report import FORMATS, render
+
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
+    if fmt == "text":
+        from phoenix_ops.cluster.table import render_table
+        return render_table(view) + "\n" + render(findings, "text", color=color)
+    return render(findings, fmt, tool="cluster", extra={"cluster": view.to_dict()} if fmt == "json" else None)

@@ -1,0 +1,120 @@
+"""Where the nodes are: explicit hosts, DNS A/AAAA (DNSPoll, dns_cluster), DNS SRV (headless services).
+
+Discovery yields Seeds: a host to ask, the host part of node names there, and optionally a node
+basename and distribution port for nodes that run without EPMD.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import dns.asyncresolver
+import dns.exception
+import dns.resolver
+
+
+@dataclass(frozen=True)
+class Seed:
+    address: str  # what we connect to
+    node_host: str  # the part after @ in node names there (an IP, or the SRV target's name)
+    source: str  # hosts, dns, srv, project
+    basename: str | None = None
+    port: int | None = None
+
+    @property
+    def node_name(self) -> str | None:
+        return f"{self.basename}@{self.node_host}" if self.basename else None
+
+
+@dataclass(frozen=True)
+class DiscoveryProblem:
+    source: str
+    query: str
+    detail: str
+
+
+def parse_hosts(text: str, basename: str | None, port: int | None) -> list[Seed]:
+    """`--hosts a,b,name@c`: a bare host takes --node-basename; name@host names one node."""
+    seeds = []
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        name, _, host = entry.rpartition("@")
+        host = host.strip("[]")
+        seeds.append(Seed(host, host, "hosts", name or basename, port))
+    return seeds
+
+
+def make_resolver(nameserver: str | None, timeout: float) -> dns.asyncresolver.Resolver:
+    """The system resolver, or one nameserver given as IP or IP:PORT (IPv6 as [IP]:PORT)."""
+    if not nameserver:
+        resolver = dns.asyncresolver.Resolver()
+    else:
+        resolver = dns.asyncresolver.Resolver(configure=False)
+        host, port = nameserver, 53
+        if nameserver.startswith("["):
+            host, _, rest = nameserver[1:].partition("]")
+            port = int(rest[1:]) if rest.startswith(":") else 53
+        elif nameserver.count(":") == 1:
+            host, _, port_text = nameserver.partition(":")
+            port = int(port_text)
+        resolver.nameservers = [host]
+        resolver.port = port
+    resolver.lifetime = timeout
+    return resolver
+
+
+async def _lookup(resolver: dns.asyncresolver.Resolver, query: str, rdtype: str) -> list:
+    try:
+        return list(await resolver.resolve(query, rdtype))
+    except dns.resolver.NoAnswer:  # the name exists without this record type (often A but no AAAA)
+        return []
+
+
+async def resolve_addresses(resolver: dns.asyncresolver.Resolver, query: str) -> list[str]:
+    """A and AAAA records, as libcluster's DNSPoll and dns_cluster read them."""
+    results = await asyncio.gather(_lookup(resolver, query, "A"), _lookup(resolver, query, "AAAA"))
+    return sorted({r.address for answer in results for r in answer})
+
+
+async def from_dns(resolver: dns.asyncresolver.Resolver, query: str, basename: str | None,
+                   port: int | None) -> tuple[list[Seed], list[DiscoveryProblem]]:
+    try:
+        addresses = await resolve_addresses(resolver, query)
+    except dns.exception.DNSException as exc:
+        return [], [DiscoveryProblem("dns", query, _dns_reason(exc))]
+    if not addresses:
+        return [], [DiscoveryProblem("dns", query, "the name has no A or AAAA records")]
+    return [Seed(a, a, "dns", basename, port) for a in addresses], []
+
+
+async def from_srv(resolver: dns.asyncresolver.Resolver, query: str, basename: str | None,
+                   port: int | None) -> tuple[list[Seed], list[DiscoveryProblem]]:
+    """SRV targets name the nodes (basename@target, as libcluster's DNSSRV builds them)."""
+    try:
+        records = await _lookup(resolver, query, "SRV")
+    except dns.exception.DNSException as exc:
+        return [], [DiscoveryProblem("srv", query, _dns_reason(exc))]
+    if not records:
+        return [], [DiscoveryProblem("srv", query, "the name has no SRV records")]
+    targets = sorted({r.target.to_text(omit_final_dot=True) for r in records})
+    seeds, problems = [], []
+    resolved = await asyncio.gather(*(resolve_addresses(resolver, t) for t in targets), return_exceptions=True)
+    for target, addresses in zip(targets, resolved):
+        if isinstance(addresses, dns.exception.DNSException) or not addresses:
+            reason = _dns_reason(addresses) if isinstance(addresses, Exception) else "no A or AAAA records"
+            problems.append(DiscoveryProblem("srv", target, f"SRV target does not resolve: {reason}"))
+            continue
+        if isinstance(addresses, BaseException):
+            raise addresses
+        seeds.append(Seed(addresses[0], target, "srv", basename, port))
+    return seeds, problems
+
+
+def _dns_reason(exc: Exception) -> str:
+    if isinstance(exc, dns.resolver.LifetimeTimeout):
+        return "the DNS server did not answer in time"
+    if isinstance(exc, dns.resolver.NoNameservers):
+        return "no DNS server could answer (SERVFAIL or refused)"
+    return str(exc) or type(exc).__name__

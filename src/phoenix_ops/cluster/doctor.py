@@ -1,0 +1,152 @@
+"""The sweep: discovery -> EPMD on every host -> handshake + remote calls on every node, concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from phoenix_ops.cluster import dist, epmd
+from phoenix_ops.cluster.discovery import Seed, from_dns, from_srv, make_resolver
+from phoenix_ops.cluster.facts import gather_facts
+from phoenix_ops.cluster.view import ClusterView, HostReport, NodeReport
+
+Progress = Callable[[int, int], None]  # (nodes done, nodes to do)
+
+
+@dataclass
+class DoctorOptions:
+    cookie: str = field(repr=False)
+    seeds: list[Seed] = field(default_factory=list)  # explicit hosts and the project's own
+    dns: list[str] = field(default_factory=list)
+    srv: list[str] = field(default_factory=list)
+    basename: str | None = None
+    dist_port: int | None = None
+    epmd_port: int = epmd.DEFAULT_PORT
+    nameserver: str | None = None
+    timeout: float = 3.0
+    expect: int | None = None
+    tls: ssl.SSLContext | None = None
+    concurrency: int = 128
+
+
+async def examine(opts: DoctorOptions, progress: Progress | None = None) -> ClusterView:
+    started = time.monotonic()
+    view = ClusterView(expected=opts.expect)
+    seeds = list(opts.seeds)
+    if opts.dns or opts.srv:
+        resolver = make_resolver(opts.nameserver, opts.timeout)
+        lookups = [from_dns(resolver, q, opts.basename, opts.dist_port) for q in opts.dns]
+        lookups += [from_srv(resolver, q, opts.basename, opts.dist_port) for q in opts.srv]
+        for found, problems in await asyncio.gather(*lookups):
+            seeds += found
+            view.problems += problems
+
+    direct = [s for s in _unique(seeds) if s.port is not None]
+    via_epmd = [s for s in _unique(seeds) if s.port is None]
+    view.hosts = await asyncio.gather(*(_ask_epmd(s, opts) for s in _unique_hosts(via_epmd)))
+    targets = [NodeReport(s.node_name or f"?@{s.node_host}", s.address, s.port, s.source) for s in direct]
+    targets += _targets_from_epmd(via_epmd, view.hosts)
+
+    own_basename = f"phoenix_ops_{secrets.token_hex(4)}"
+    gate = asyncio.Semaphore(opts.concurrency)
+    done = 0
+
+    async def visit(node: NodeReport) -> None:
+        nonlocal done
+        if node.port is not None:
+            async with gate:
+                await _visit(node, opts, own_basename)
+        done += 1
+        if progress:
+            progress(done, len(targets))
+
+    if progress:
+        progress(0, len(targets))
+    await asyncio.gather(*(visit(n) for n in targets))
+    view.nodes = targets
+    view.seconds = time.monotonic() - started
+    return view
+
+
+def _unique(seeds: list[Seed]) -> list[Seed]:
+    seen, out = set(), []
+    for s in seeds:
+        key = (s.address, s.port, s.basename)
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
+
+
+def _unique_hosts(seeds: list[Seed]) -> list[Seed]:
+    return list({s.address: s for s in seeds}.values())
+
+
+async def _ask_epmd(seed: Seed, opts: DoctorOptions) -> HostReport:
+    report = HostReport(seed.address, seed.node_host, port=opts.epmd_port)
+    try:
+        report.registered = await epmd.names(seed.address, opts.epmd_port, opts.timeout)
+    except epmd.EpmdError as exc:
+        report.error_kind, report.error = exc.kind, str(exc)
+    return report
+
+
+def _targets_from_epmd(seeds: list[Seed], hosts: list[HostReport]) -> list[NodeReport]:
+    """One target per registered node; a seed naming a node EPMD does not list is reported missing."""
+    by_address = {h.address: h for h in hosts}
+    targets: dict[tuple[str, str], NodeReport] = {}
+    for seed in seeds:
+        host = by_address[seed.address]
+        if host.error_kind:
+            continue
+        wanted = [r for r in host.registered if seed.basename in (None, r.name)]
+        for reg in wanted:
+            name = f"{reg.name}@{seed.node_host}"
+            targets.setdefault((seed.address, reg.name), NodeReport(name, seed.address, reg.port, "epmd"))
+        if seed.basename and not wanted:
+            targets[(seed.address, seed.basename)] = NodeReport(
+                seed.node_name, seed.address, None, seed.source, error_kind="not_registered",
+                error=f"{seed.basename} is not registered in EPMD on {seed.address}:{host.port}")
+    return list(targets.values())
+
+
+async def _visit(node: NodeReport, opts: DoctorOptions, own_basename: str) -> None:
+    """Handshake (plain, then TLS when the port speaks it and we hold credentials), then the calls."""
+    try:
+        try:
+            conn = await _connect(node, opts, own_basename, tls=None)
+        except dist.DistError as exc:
+            if exc.kind != "tls_required" or opts.tls is None:
+                raise
+            conn = await _connect(node, opts, own_basename, tls=opts.tls)
+    except dist.DistError as exc:
+        node.error_kind, node.error = exc.kind, str(exc)
+        return
+    node.name, node.hidden, node.tls = conn.peer.name, conn.peer.hidden, conn.peer.tls
+    try:
+        node.facts = await gather_facts(conn, opts.timeout)
+    finally:
+        await conn.close()
+
+
+async def _connect(node: NodeReport, opts: DoctorOptions, own_basename: str,
+                   tls: ssl.SSLContext | None) -> dist.Connection:
+    return await dist.connect(node.address, node.port, cookie=opts.cookie, own_basename=own_basename,
+                              timeout=opts.timeout, tls=tls)
+
+
+def tls_context(ca: str | None, cert: str | None, key: str | None) -> ssl.SSLContext:
+    """Client context for TLS distribution: the node's chain is checked against the given CA.
+
+    Host names are not checked: distribution certificates usually name the node, not the address
+    we dial, and OTP's own inet_tls client does not check them by default either.
+    """
+    context = ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
+    context.check_hostname = False
+    if cert:
+        context.load_cert_chain(cert, key)
+    return context
