@@ -85,3 +85,11 @@ def test_unknown_environment_is_a_usage_error(tmp_path):
     assert result.exit_code == 2 and "no config/staging.exs" in result.stderr
     write(tmp_path, {"config/staging.exs": "import Config\n"})
     assert check(str(tmp_path), "--env", "staging").exit_code in (0, 1)
+
+
+def test_pathologically_deep_config_is_reported_not_crashed(tmp_path):
+    deep = "import Config\nconfig :demo, :deep, " + "[" * 5000 + "]" * 5000 + "\n"
+    write(tmp_path, {**GOOD, "config/prod.exs": deep})
+    result = check(str(tmp_path))
+    assert "Traceback" not in result.output and result.exit_code in (0, 1)
+    assert "OPS002" in rule_ids(result)

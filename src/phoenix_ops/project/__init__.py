@@ -64,7 +64,7 @@ class Project:
             view = evaluate_config(self.files, self.config_dir, env)
             self._views[env] = view
             if env == self.env:
-                self.problems.extend(Problem("import", p.file, p.line, p.message) for p in view.problems)
+                self.problems.extend(Problem(p.kind, p.file, p.line, p.message) for p in view.problems)
         return self._views[env]
 
     @property
@@ -187,10 +187,12 @@ def _read_lib(project: Project) -> None:
         if not rel.endswith(".ex") or not any(t in src.data for t in LIB_TRIGGERS):
             continue
         _syntax(project, src, important=False)
-        mods = modules(src.tree)
-        for mod in mods:
-            _classify(project, mod, rel)
-        project.lib_reads.extend(lib_env_reads(src, project.env))
+        try:
+            for mod in modules(src.tree):
+                _classify(project, mod, rel)
+            project.lib_reads.extend(lib_env_reads(src, project.env))
+        except RecursionError:  # pathologically deep nesting: skip the file, say so
+            project.problems.append(Problem("unreadable", rel, 1, "skipped: nesting too deep to read", False))
 
 
 def _classify(project: Project, mod: Module, rel: str) -> None:

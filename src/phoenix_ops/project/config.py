@@ -21,6 +21,7 @@ class ConfigProblem:
     file: str
     line: int
     message: str
+    kind: str = "import"  # "import" (a missing or computed import) or "unreadable"
 
 
 @dataclass
@@ -89,8 +90,9 @@ class ConfigEvaluator(Evaluator):
         self.stack.append(rel)
         self.view.files.append(rel)
         try:
-            body = [c for c in src.tree.root_node.named_children]
-            self.run_block(body, scope if scope is not None else {})
+            self.run_block(list(src.tree.root_node.named_children), scope if scope is not None else {})
+        except RecursionError:  # pathologically deep nesting: keep what was read, say so
+            self.view.problems.append(ConfigProblem(rel, 1, "evaluation stopped: nesting too deep", "unreadable"))
         finally:
             self.stack.pop()
             self.file = saved
