@@ -185,6 +185,35 @@ def cluster(
     raise typer.Exit(1 if any(f.severity >= level for f in findings) else 0)
 
 
+@app.command("env")
+def env_command(
+    args: Optional[list[str]] = typer.Argument(None, metavar="[check] [PATH]",
+                                               help="`check` to judge env files; then the project directory."),
+    env: Optional[str] = typer.Option(None, "--env", help="One Mix environment (default: all; for check: prod)."),
+    fmt: str = typer.Option("text", "--format", "-f",
+                            help="text, json or dotenv-example; for check: text, json or sarif."),
+    env_files: list[Path] = typer.Option([], "--env-file", help="Dotenv file to check (repeat; later ones win)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the output to a file."),
+    fail_level: str = typer.Option("warning", "--fail-level",
+                                   help="check: exit 1 when a finding is at or above: error, warning, info."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal."),
+) -> None:
+    """The env-var contract: every variable the project reads. `env check` judges env files against it.
+
+    A project directory literally named `check` is given as `./check`.
+    """
+    from phoenix_ops.envcontract.command import EnvOptions, run_env
+    from phoenix_ops.project import NotAPhoenixProject
+
+    opts = EnvOptions(env, fmt, env_files, fail_level, color=use_color(no_color) and not output)
+    try:
+        text, code = run_env(args or [], opts)
+    except (NotAPhoenixProject, ValueError, OSError) as exc:
+        raise fail(str(exc))
+    emit(text, output)
+    raise typer.Exit(code)
+
+
 def run() -> None:
     app()
 

@@ -12,6 +12,7 @@ RULE_MODULES = [
     "phoenix_ops.rules.secrets",
     "phoenix_ops.rules.files",
     "phoenix_ops.rules.meta",
+    "phoenix_ops.envcontract.rules",
     "phoenix_ops.cluster.catalog",
     "phoenix_ops.live.rules",
 ]

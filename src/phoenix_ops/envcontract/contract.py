@@ -1,0 +1,180 @@
+"""Build the env-var contract from the Project: every variable, where and how it is read."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from phoenix_ops.elixir.values import Atom, EnvRead, Expr, Lit, Seq, Value
+from phoenix_ops.findings import redact
+from phoenix_ops.project import Project
+
+STANDARD_ENVS = ("dev", "test", "prod")
+# config/ files that are never a Mix environment of their own.
+_NOT_ENVS = {"config", "runtime", "releases"}
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A config statement the evaluator could not read: it may read variables nobody sees."""
+
+    file: str
+    line: int
+    text: str
+
+
+@dataclass
+class Place:
+    """One source position that reads a variable, and the environments that reach it."""
+
+    file: str
+    line: int
+    phase: str  # "compile" (baked into the build) or "runtime" (read at boot or later)
+    how: str
+    required: bool
+    default: str | None
+    convert: str | None
+    lib: bool = False  # application code, read when that code runs rather than at boot
+    when: dict[str, tuple[str, ...]] = field(default_factory=dict)  # env -> undecided conditions
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @property
+    def envs(self) -> list[str]:
+        return sorted(self.when)
+
+
+@dataclass
+class Variable:
+    name: str
+    places: list[Place] = field(default_factory=list)
+    presence_flag: bool = False  # only tested for being set: any value, even "false", turns it on
+
+    @property
+    def envs(self) -> list[str]:
+        return sorted({e for p in self.places for e in p.when})
+
+    def required_in(self, env: str) -> bool:
+        """Some read in `env` raises without it, whatever else holds."""
+        return any(p.required and p.when.get(env) == () for p in self.places if env in p.when)
+
+    def conditionally_required_in(self, env: str) -> bool:
+        return not self.required_in(env) and any(p.required for p in self.places if env in p.when)
+
+    def places_in(self, env: str) -> list[Place]:
+        return [p for p in self.places if env in p.when]
+
+    @property
+    def types(self) -> list[str]:
+        kinds = sorted({p.convert for p in self.places if p.convert})
+        return kinds or (["presence"] if self.presence_flag else [])
+
+    @property
+    def defaults(self) -> list[str]:
+        return list(dict.fromkeys(p.default for p in self.places if p.default is not None))
+
+    @property
+    def phases(self) -> list[str]:
+        return sorted({p.phase for p in self.places})
+
+    @property
+    def conditions(self) -> list[str]:
+        return list(dict.fromkeys(" and ".join(c) for p in self.places for c in p.when.values() if c))
+
+
+@dataclass
+class Contract:
+    app: str | None
+    envs: list[str]
+    release_mode: str  # "release" or "mix" (config is then evaluated at every boot)
+    variables: dict[str, Variable] = field(default_factory=dict)
+    opaque: list[Opaque] = field(default_factory=list)
+    secret_key_base: set[str] = field(default_factory=set)  # variables that feed secret_key_base
+
+    @property
+    def complete(self) -> bool:
+        return not self.opaque
+
+    def in_env(self, env: str) -> list[Variable]:
+        return [v for v in self.variables.values() if env in v.envs]
+
+
+def environments(project: Project) -> list[str]:
+    """dev, test, prod and every other config/<env>.exs that only its own environment imports."""
+    prefix = f"{project.config_dir}/" if project.config_dir else ""
+    shared = set(project.config("prod").files)
+    found = set(STANDARD_ENVS)
+    for rel in project.files.files:
+        stem = rel[len(prefix):-len(".exs")] if rel.startswith(prefix) and rel.endswith(".exs") else ""
+        if _ENV_NAME.match(stem) and stem not in _NOT_ENVS and rel not in shared:
+            found.add(stem)
+    return sorted(found)
+
+
+def build_contract(project: Project, envs: list[str] | None = None) -> Contract:
+    envs = envs or environments(project)
+    contract = Contract(project.mix.app, envs, project.release_mode)
+    for env in envs:
+        view = project.config(env)
+        for read in view.reads:
+            _add(contract, read, env)
+        for file, line, text in view.opaque:
+            if Opaque(file, line, _one_line(text)) not in contract.opaque:
+                contract.opaque.append(Opaque(file, line, _one_line(text)))
+        for path, history in view.leaves.items():
+            _scan_leaf(contract, path, history)
+    for read in project.lib_reads:
+        for env in envs:
+            _add(contract, read, env, lib=True)
+    contract.variables = dict(sorted(contract.variables.items()))
+    return contract
+
+
+def _add(contract: Contract, read: EnvRead, env: str, *, lib: bool = False) -> None:
+    origin = read.origin
+    file, line = (origin.file, origin.line) if origin else ("?", 0)
+    # Legacy `{:system, "PORT"}` tuples are resolved by the library at boot, wherever they are written.
+    phase = "runtime" if read.how == "{:system, _}" or origin is None else origin.phase
+    var = contract.variables.setdefault(read.name, Variable(read.name))
+    place = next((p for p in var.places if (p.file, p.line, p.how) == (file, line, read.how)), None)
+    if place is None:
+        place = Place(file, line, phase, read.how, read.required, _show(read.default), read.convert, lib)
+        var.places.append(place)
+    place.when.setdefault(env, tuple(_one_line(c.text) for c in read.conditions))
+
+
+def _scan_leaf(contract: Contract, path: tuple[str, ...], history: list[Value]) -> None:
+    for value in history:
+        if path[-1] == "secret_key_base":
+            contract.secret_key_base.update(r.name for r in value.reads())
+        for cond in value.conditions:
+            match = _PRESENCE.match(cond.text)
+            if match and match.group(1) in contract.variables:
+                contract.variables[match.group(1)].presence_flag = True
+
+
+# `if System.get_env("PHX_SERVER")`: a test for presence, where "false" counts as set.
+_PRESENCE = re.compile(r'^(?:not )?System\.get_env\("([^"]+)"\)$')
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _show(value: Value | None) -> str | None:
+    """A default as the user would write it in an env file; long secret-looking ones redacted."""
+    if value is None:
+        return None
+    if isinstance(value, Lit):
+        raw = value.value
+        if isinstance(raw, Atom):
+            raw = raw.name
+        elif isinstance(raw, bool):
+            raw = "true" if raw else "false"
+        return redact("" if raw is None else str(raw))
+    if isinstance(value, Seq):
+        return redact(", ".join(_show(v) or "" for v in value.items))
+    return redact(_one_line(value.text) if isinstance(value, Expr) else "…")
