@@ -157,3 +157,28 @@ def test_writing_a_baseline_records_everything_even_with_an_old_one_given(tmp_pa
     root = project(tmp_path / "app", with_new)
     assert check(root, "--baseline", str(old), "--write-baseline", str(new))[0] == 0
     assert len(json.loads(new.read_text())["findings"]) == 2
+
+
+def test_a_rule_that_raises_becomes_a_finding_not_a_traceback(tmp_path, monkeypatch):
+    import dataclasses
+
+    from phoenix_ops.rules import catalog, registry
+
+    def broken(project):
+        raise KeyError("unexpected shape")
+
+    monkeypatch.setitem(registry.RULES, "SEC001", dataclasses.replace(catalog()["SEC001"], check=broken))
+    code, output = check(project(tmp_path), "--format", "json")
+    failed = [f for f in json.loads(output)["findings"] if f["rule_id"] == "OPS004"]
+    assert code == 1 and len(failed) == 1 and "SEC001 stopped on KeyError" in failed[0]["message"]
+
+
+def test_sarif_paths_start_at_the_repository_root(tmp_path):
+    import subprocess
+    root = project(tmp_path / "elixir")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    result = CliRunner().invoke(app, ["check", str(tmp_path), "--format", "sarif"])
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+            for r in json.loads(result.stdout)["runs"][0]["results"] for loc in r["locations"]}
+    assert uris and all(u.startswith("elixir/") for u in uris), uris
+    assert root == tmp_path / "elixir"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_ops.baseline import apply_baseline, load_baseline, write_baseline
-from phoenix_ops.findings import Confidence, Finding, Severity
+from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.settings import Settings, load_settings
 from phoenix_ops.suppressions import apply_suppressions
 
@@ -70,10 +70,10 @@ def run_check(path: Path, opts: CheckOptions) -> CheckResult:
     settings = load_settings(project.root, known)
     ran = {r.id for r in rules if opts.wants(r.id, settings)}
 
-    findings: list[Finding] = [*project.diagnostics, *settings.findings]
+    findings: list[Finding] = list(settings.findings)
     for rule in rules:
         if rule.check is not None and rule.id in ran:
-            findings.extend(rule.check(project))
+            findings.extend(_run_rule(rule, project))
     findings = [f for f in findings if opts.wants(f.rule_id, settings) and not settings.excluded(f.location.path)]
 
     sources = [s for s in project.files.under("") if not settings.excluded(s.path)]
@@ -91,3 +91,14 @@ def run_check(path: Path, opts: CheckOptions) -> CheckResult:
     findings.sort(key=Finding.sort_key)
     gate = any(f.severity >= opts.fail_level for f in findings if not f.suppressed)
     return CheckResult(findings, 1 if gate else 0, {**project.summary(), "disabled_rules": settings.disabled})
+
+
+def _run_rule(rule, project) -> list[Finding]:
+    """A rule that trips over an unexpected shape costs its own findings, not the whole audit."""
+    from phoenix_ops.rules.files import rule_failed
+
+    try:
+        return list(rule.check(project))
+    except Exception as exc:  # noqa: BLE001 - reported as a finding, with the rule and the error
+        return [rule_failed.finding(f"{rule.id} stopped on {type(exc).__name__}: {exc}",
+                                    Location(path=project.mix.file, line=1), key=rule.id)]

@@ -55,6 +55,7 @@ class Project:
     compile_env: list[tuple[str, str, str, int]] = field(default_factory=list)  # (app, key, file, line)
     problems: list[Problem] = field(default_factory=list)
     tracked: set[str] | None = None  # files tracked by git, when the project is a git checkout
+    repo_prefix: str = ""  # where the project sits inside its git repository ("elixir/"), for SARIF
     config_dir: str = "config"
     _views: dict[str, ConfigView] = field(default_factory=dict)
 
@@ -66,10 +67,6 @@ class Project:
             if env == self.env:
                 self.problems.extend(Problem(p.kind, p.file, p.line, p.message) for p in view.problems)
         return self._views[env]
-
-    @property
-    def diagnostics(self) -> list:
-        return []  # findings about the files are produced by rules/files.py from `problems`
 
     @property
     def envs(self) -> list[str]:
@@ -130,7 +127,8 @@ class Project:
     def summary(self) -> dict:
         return {"root": str(self.root), "app": self.mix.app, "umbrella": self.mix.umbrella,
                 "apps": [a.app for a in self.apps], "env": self.env,
-                "phoenix": self.lock.get("phoenix"), "release_mode": self.release_mode}
+                "phoenix": self.lock.get("phoenix"), "release_mode": self.release_mode,
+                "repo_prefix": self.repo_prefix}
 
 
 def find_root(path: Path) -> Path:
@@ -170,7 +168,7 @@ def load_project(path: Path, env: str = "prod") -> Project:
     project.lock = read_lock(lock) if lock else {}
     project.problems.extend(Problem("unreadable", i.path, 1, i.message, False) for i in fs.issues)
     _read_lib(project)
-    project.tracked = _git_tracked(root)
+    project.tracked, project.repo_prefix = _git_tracked(root)
     project.config()
     for src in [fs.get("mix.exs"), *[fs.get(a.file) for a in apps], *_config_files(fs)]:
         if src is not None:
@@ -231,16 +229,16 @@ def _syntax(project: Project, src: SourceFile, *, important: bool) -> None:
         project.problems.append(Problem("syntax", src.path, p.line, f"does not parse: {p.text}", important))
 
 
-def _git_tracked(root: Path) -> set[str] | None:
+def _git_tracked(root: Path) -> tuple[set[str] | None, str]:
     try:
         top = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"], capture_output=True,
                              text=True, timeout=10)
         if top.returncode != 0:
-            return None
+            return None, ""
         out = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--full-name", "."], capture_output=True,
                              timeout=30)
     except (OSError, subprocess.TimeoutExpired):
-        return None
+        return None, ""
     prefix = os.path.relpath(root.resolve(), Path(top.stdout.strip()).resolve()).replace(os.sep, "/")
     prefix = "" if prefix == "." else prefix + "/"
-    return {p[len(prefix):] for p in out.stdout.decode(errors="replace").split("\0") if p.startswith(prefix)}
+    return {p[len(prefix):] for p in out.stdout.decode(errors="replace").split("\0") if p.startswith(prefix)}, prefix

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from phoenix_ops.findings import Finding
 
-FORMATS = ("text", "json", "sarif")
+FORMATS = ("text", "json", "sarif", "html")
 
 
 def render(findings: Sequence[Finding], fmt: str, *, tool: str = "check", color: bool = False,
@@ -17,8 +17,12 @@ def render(findings: Sequence[Finding], fmt: str, *, tool: str = "check", color:
         return render_json(findings, tool=tool, extra=extra)
     if fmt == "sarif":
         from phoenix_ops.report.sarif import render_sarif
-        return render_sarif(findings)
+        return render_sarif(findings, root=(extra or {}).get("project", {}).get("repo_prefix", ""))
     if fmt == "text":
         from phoenix_ops.report.text import render_text
         return render_text(findings, color=color)
+    if fmt == "html":
+        from phoenix_ops.report.html import render_html
+        facts = dict(extra or {})
+        return render_html(findings, title=f"phoenix-ops {tool}", grade=facts.pop("grade", None), summary=facts)
     raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")

@@ -26,7 +26,8 @@ SECURITY_AREAS = {"SEC", "WEB"}
 SECURITY_SEVERITY = {Severity.ERROR: "8.0", Severity.WARNING: "5.5", Severity.INFO: "2.0"}
 
 
-def render_sarif(findings: Sequence[Finding]) -> str:
+def render_sarif(findings: Sequence[Finding], root: str = "") -> str:
+    """`root` is where the project sits inside its repository ("elixir/"): SARIF paths start at the repository."""
     from phoenix_ops.rules import catalog
 
     known = catalog()
@@ -42,7 +43,7 @@ def render_sarif(findings: Sequence[Finding]) -> str:
             "tool": {"driver": {"name": "phoenix-ops", "version": __version__, "semanticVersion": __version__,
                                 "informationUri": INFORMATION_URI, "rules": rules}},
             "columnKind": "unicodeCodePoints",
-            "results": [_result(f, index[f.rule_id]) for f in ordered],
+            "results": [_result(f, index[f.rule_id], root) for f in ordered],
         }],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
@@ -79,13 +80,13 @@ def _unregistered_rule(f: Finding) -> dict:
     }
 
 
-def _result(f: Finding, rule_index: int) -> dict:
+def _result(f: Finding, rule_index: int, root: str = "") -> dict:
     out: dict = {
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
         "level": LEVELS[f.severity],
         "message": {"text": f.message},
-        "locations": [_location(f.location)],
+        "locations": [_location(f.location, root)],
         "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
         "properties": {"name": f.name, "confidence": f.confidence.label, "severity": f.severity.label,
                        **({"hint": f.hint} if f.hint else {}), **_live_properties(f.location)},
@@ -96,9 +97,9 @@ def _result(f: Finding, rule_index: int) -> dict:
     return out
 
 
-def _location(loc: Location) -> dict:
+def _location(loc: Location, root: str = "") -> dict:
     if loc.path:
-        physical: dict = {"artifactLocation": {"uri": quote(loc.path, safe="/"), "uriBaseId": "%SRCROOT%"}}
+        physical: dict = {"artifactLocation": {"uri": quote(root + loc.path, safe="/"), "uriBaseId": "%SRCROOT%"}}
         if loc.line and loc.line >= 1:
             physical["region"] = {"startLine": loc.line, **({"startColumn": loc.column} if loc.column else {})}
         return {"physicalLocation": physical}
