@@ -99,3 +99,9 @@ def test_rel011_no_migrator(make_project, findings):
     assert ids(findings(make_project({"lib/demo/release.ex": None, "lib/demo/tasks.ex": fake}), "REL011")) == [
         "REL011"]
 
+
+
+def test_release_mode_from_distillery_or_env_sh(make_project):
+    procfile = {"Procfile": "web: mix phx.server\n", "rel/overlays/bin/server": None}
+    assert make_project(procfile).release_mode == "mix"
+    assert make_project({**procfile, "rel/config.exs": "use Distillery.Releases.Config\n"}).release_mode == "release"

@@ -113,7 +113,7 @@ class Project:
     @cached_property
     def release_mode(self) -> str:
         """"release" when the app ships as a Mix release, "mix" when it runs `mix phx.server`."""
-        if self.mix.releases is not None or any(p.startswith("rel/") for p in self.files.others):
+        if self.mix.releases is not None or any(p.startswith("rel/") for p in [*self.files.others, *self.files.files]):
             return "release"
         for name in ("Dockerfile", "fly.toml"):
             body = self.text(name) or ""
