@@ -131,6 +131,52 @@ def explain(rule_id: str = typer.Argument(..., help="A rule id such as SEC001.")
 
 
 @app.command()
+def probe(
+    urls: Optional[list[str]] = typer.Argument(None, help="URLs of the deployed app (several probe concurrently)."),
+    targets: Optional[Path] = typer.Option(None, "--targets", help="File with one URL per line."),
+    fmt: str = typer.Option("text", "--format", "-f", help="Output format: text, json, sarif or html."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to a file."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML report to this file."),
+    fail_level: str = typer.Option("warning", "--fail-level",
+                                   help="Exit 1 when a finding is at or above: error, warning, info."),
+    timeout: float = typer.Option(5.0, "--timeout", help="Seconds for each network action."),
+    budget: Optional[float] = typer.Option(None, "--budget", help="Seconds for the whole probe of one target."),
+    insecure: bool = typer.Option(False, "--insecure", "-k", help="Go on past invalid certificates (still reported)."),
+    ca_file: Optional[Path] = typer.Option(None, "--ca-file", help="Trust this CA bundle instead of the system's."),
+    host_header: Optional[str] = typer.Option(None, "--host-header", help="Host header and TLS name, to test one node."),
+    resolve: list[str] = typer.Option([], "--resolve", help="HOST:PORT:ADDR (repeat one HOST for several nodes)."),
+    header: list[str] = typer.Option([], "--header", "-H", help="'Name: value' sent with every request (auth)."),
+    cookie: Optional[str] = typer.Option(None, "--cookie", help="Cookie header for pages behind login."),
+    proxy: Optional[str] = typer.Option(None, "--proxy", help="HTTP(S) proxy URL."),
+    http_port: Optional[int] = typer.Option(None, "--http-port", help="Port of plain HTTP (default 80)."),
+    health: list[str] = typer.Option([], "--health", help="Health or readiness path (repeatable)."),
+    ws_idle: float = typer.Option(0.0, "--ws-idle", help="Keep a socket idle this long, then heartbeat."),
+    active: bool = typer.Option(False, "--active", help="Also send oversized requests and a bounded burst."),
+    max_body: int = typer.Option(10_000_000, "--max-body", help="Body size of the --active body-limit test."),
+    burst: int = typer.Option(50, "--burst", help="Requests of the --active burst (at most 10 s)."),
+    burst_path: str = typer.Option("/", "--burst-path", help="Path the --active burst hits (e.g. /login)."),
+    concurrency: int = typer.Option(16, "--concurrency", help="Targets probed at once."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code tells."),
+) -> None:
+    """Audit a running Phoenix deployment from outside: TLS, headers, cookies, sockets, assets, health."""
+    from phoenix_ops.live.command import ProbeArgs, run_command
+
+    args = ProbeArgs(urls or [], targets, fmt, fail_level, timeout, budget, insecure, ca_file, host_header, resolve,
+                     header, cookie, proxy, http_port, health, ws_idle, active, max_body, burst, burst_path,
+                     concurrency, color=use_color(no_color) and not output, progress=not quiet and sys.stderr.isatty())
+    try:
+        report, html_report, code = run_command(args)
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc))
+    if html:
+        html.write_text(html_report)
+    if not quiet:
+        emit(report, output)
+    raise typer.Exit(code)
+
+
+@app.command()
 def secret(length: int = typer.Option(64, "--length", help="Characters (64 like mix phx.gen.secret).")) -> None:
     """Print a new secret suitable for SECRET_KEY_BASE."""
     from phoenix_ops.gen.secret import new_secret

@@ -1,0 +1,114 @@
+"""Check 10 (--active only): oversized bodies, request lines and headers are refused, and a burst is
+rate limited. Bounded in request count and time; raw sockets, because a server that refuses early
+closes the connection while a normal client is still writing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from urllib.parse import urlsplit
+
+from phoenix_ops.findings import Finding
+from phoenix_ops.live import rules as R
+from phoenix_ops.live.context import Context
+from phoenix_ops.live.http import ProbeError
+
+HUGE = 64 * 1024
+BURST_SECONDS = 10.0
+BURST_PARALLEL = 8
+
+
+async def _write(writer: asyncio.StreamWriter, head: bytes, body_size: int) -> None:
+    writer.write(head)
+    await writer.drain()
+    chunk = bytes(64 * 1024)
+    while body_size > 0:
+        writer.write(chunk[: min(body_size, len(chunk))])
+        body_size -= len(chunk)
+        await writer.drain()
+
+
+async def raw_status(ctx: Context, head: bytes, body_size: int = 0) -> int | None:
+    """Send `head` (+ body_size zero bytes) and return the answer's status; None when the server
+    closed the connection without one."""
+    page = urlsplit(ctx.page.url)
+    port = page.port or (443 if page.scheme == "https" else 80)
+    tls = {"ssl": ctx.opts.ssl_context, "server_hostname": ctx.target.name} if page.scheme == "https" else {}
+    timeout = ctx.opts.timeout * 2
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(ctx.target.addr or ctx.target.host, port, **tls)
+    except (OSError, TimeoutError) as exc:
+        raise ProbeError(f"cannot connect: {exc or type(exc).__name__}") from exc
+    sender = asyncio.create_task(_write(writer, head, body_size))
+    try:
+        async with asyncio.timeout(timeout):
+            line = await reader.readline()
+    except TimeoutError:
+        raise ProbeError(f"no answer within {timeout:g} s") from None
+    except OSError:
+        line = b""
+    finally:
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+    parts = line.split()
+    return int(parts[1]) if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit() else None
+
+
+def _head(ctx: Context, method: str, target: str, extra: str = "") -> bytes:
+    port = urlsplit(ctx.page.url).port
+    host = ctx.target.name + (f":{port}" if port else "")
+    headers = "".join(f"{k}: {v}\r\n" for k, v in ctx.opts.request_headers().items())
+    return f"{method} {target} HTTP/1.1\r\nhost: {host}\r\n{headers}{extra}connection: close\r\n\r\n".encode("latin-1")
+
+
+async def _limit(ctx: Context, rule, what: str, refused: set[int], head: bytes, body: int = 0) -> list[Finding]:
+    try:
+        status = await raw_status(ctx, head, body)
+    except ProbeError as exc:
+        return [R.INCOMPLETE.finding(f"{what}: {exc}", ctx.at(), key=rule.id)]
+    if status is None or status in refused:
+        return []
+    return [rule.finding(f"{what} answered {status}", ctx.at())]
+
+
+async def _burst(ctx: Context) -> list[Finding]:
+    url = ctx.url(ctx.opts.burst_path)
+    statuses: list[int] = []
+    deadline = time.monotonic() + BURST_SECONDS
+    count = iter(range(ctx.opts.burst))
+
+    async def worker() -> None:
+        for _ in count:
+            if time.monotonic() > deadline or 429 in statuses:
+                return
+            try:
+                statuses.append((await ctx.http.get(url, max_body=1)).status)
+            except ProbeError:
+                statuses.append(0)
+
+    await asyncio.gather(*(worker() for _ in range(BURST_PARALLEL)))
+    if 429 in statuses:
+        return []
+    codes = ", ".join(f"{s or 'error'} x{statuses.count(s)}" for s in sorted(set(statuses)))
+    return [R.RATE_LIMIT.finding(f"{len(statuses)} requests to {ctx.opts.burst_path} got no 429 ({codes})",
+                                 ctx.at(url))]
+
+
+async def check_limits(ctx: Context) -> list[Finding]:
+    path = urlsplit(ctx.page.url).path or "/"
+    jobs = [
+        _limit(ctx, R.BODY_LIMIT, f"a {ctx.opts.max_body}-byte body", {413},
+               _head(ctx, "POST", path, f"content-type: application/octet-stream\r\n"
+                                        f"content-length: {ctx.opts.max_body}\r\n"), ctx.opts.max_body),
+        _limit(ctx, R.HEADER_LIMIT, "a 64 KB request line", {400, 414, 431},
+               _head(ctx, "GET", f"{path}?{'a' * HUGE}")),
+        _limit(ctx, R.HEADER_LIMIT, "a 64 KB header", {400, 413, 431, 494},
+               _head(ctx, "GET", path, f"x-phoenix-ops-probe: {'a' * HUGE}\r\n")),
+    ]
+    found = await asyncio.gather(*jobs)
+    return [f for group in found for f in group] + await _burst(ctx)

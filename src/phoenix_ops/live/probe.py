@@ -1,0 +1,120 @@
+"""`phoenix-ops probe`: every check of every target, concurrently, each target within its budget."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+
+from phoenix_ops.findings import Finding, Location
+from phoenix_ops.live import rules as R
+from phoenix_ops.live.assets import check_assets
+from phoenix_ops.live.context import Context
+from phoenix_ops.live.cookies import check_cookies, session_cookie
+from phoenix_ops.live.cors import check_cors
+from phoenix_ops.live.exposure import check_exposure
+from phoenix_ops.live.grade import grade
+from phoenix_ops.live.headers import check_headers
+from phoenix_ops.live.health import check_health
+from phoenix_ops.live.http import Http, ProbeError
+from phoenix_ops.live.limits import BURST_SECONDS, check_limits
+from phoenix_ops.live.redirects import check_redirects, loop_finding
+from phoenix_ops.live.replay import check_replay
+from phoenix_ops.live.socket import check_sockets
+from phoenix_ops.live.target import ProbeOptions, Target, TargetResult
+from phoenix_ops.live.tls import check_tls
+
+Check = Callable[[Context], object]  # returns findings, or an awaitable of them
+
+
+def checks(opts: ProbeOptions) -> list[tuple[str, Check, float]]:
+    """(name, check, time limit) for the checks the options ask for."""
+    step = opts.timeout * 3  # a check makes a few rounds of requests
+    found = [("redirects", check_redirects, step), ("tls", check_tls, step), ("headers", check_headers, step),
+             ("cookies", check_cookies, step), ("cors", check_cors, step),
+             ("websockets", check_sockets, step + opts.ws_idle), ("assets", check_assets, step),
+             ("exposure", check_exposure, step), ("health", check_health, step)]
+    if opts.active:
+        found.append(("limits", check_limits, step + BURST_SECONDS))
+    return found
+
+
+def budget(opts: ProbeOptions) -> float:
+    """The whole probe of one target: the page, then the slowest check, unless --budget says less."""
+    slowest = max(limit for _, _, limit in checks(opts))
+    return min(opts.budget, opts.timeout * 3 + slowest) if opts.budget else opts.timeout * 3 + slowest
+
+
+async def _guarded(ctx: Context, name: str, check: Check, limit: float) -> list[Finding]:
+    try:
+        async with asyncio.timeout(limit):
+            found = check(ctx)
+            return list(await found if inspect.isawaitable(found) else found)
+    except TimeoutError:
+        return [R.INCOMPLETE.finding(f"the {name} check did not finish within {limit:g} s", ctx.at(), key=name)]
+    except ProbeError as exc:
+        return [R.INCOMPLETE.finding(f"the {name} check failed: {exc}", ctx.at(), key=name)]
+
+
+async def probe_target(target: Target, opts: ProbeOptions) -> TargetResult:
+    result = TargetResult(target)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget(opts)
+    where = Location(url=target.url, node=target.addr)
+    async with Http(target, opts) as http:
+        try:
+            async with asyncio.timeout(opts.timeout * 3):
+                chain = await http.follow(target.url)
+        except ProbeError as exc:
+            result.findings.append(R.UNREACHABLE.finding(str(exc), where))
+            return result
+        except TimeoutError:
+            result.findings.append(R.UNREACHABLE.finding(
+                f"the redirect chain did not end within {opts.timeout * 3:g} s", where))
+            return result
+        ctx = Context(target, opts, http, chain, result.facts)
+        result.facts.update(page_url=ctx.page.url, status=ctx.page.status)
+        looped = loop_finding(ctx, chain)
+        if looped:  # every other check would only probe the redirect
+            result.findings.append(looped)
+            return result
+        result.session = session_cookie(ctx.page)
+        tasks = {asyncio.create_task(_guarded(ctx, name, fn, limit)): name for name, fn, limit in checks(opts)}
+        done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
+        for task in pending:
+            task.cancel()
+            result.findings.append(R.INCOMPLETE.finding(
+                f"the {tasks[task]} check was stopped: the target's budget ran out", ctx.at(), key=tasks[task]))
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            result.findings.extend(task.result())
+    return result
+
+
+async def probe_all(targets: list[Target], opts: ProbeOptions,
+                    on_done: Callable[[TargetResult], None] | None = None) -> list[TargetResult]:
+    gate = asyncio.Semaphore(opts.concurrency)
+
+    async def one(target: Target) -> TargetResult:
+        async with gate:
+            result = await probe_target(target, opts)
+        if on_done:
+            on_done(result)
+        return result
+
+    results = list(await asyncio.gather(*(one(t) for t in targets)))
+    try:
+        async with asyncio.timeout(opts.timeout * 3):
+            await check_replay(results, opts)
+    except TimeoutError:
+        pass  # replay is a bonus signal; each node was already judged on its own
+    for r in results:
+        r.grade, r.score = grade(r.findings, r.facts)
+        r.findings.append(R.GRADE.finding(f"grade {r.grade} ({r.score}/100)", Location(url=r.target.url,
+                                          node=r.target.addr), hint="", key="grade"))
+    return results
+
+
+def run_probe(targets: list[Target], opts: ProbeOptions,
+              on_done: Callable[[TargetResult], None] | None = None) -> list[TargetResult]:
+    return asyncio.run(probe_all(targets, opts, on_done))

@@ -1,0 +1,109 @@
+"""Check 7: the Phoenix sockets refuse foreign origins, upgrade for the page's own origin, answer a
+V2 heartbeat, and (with --ws-idle) survive the proxy's idle timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from urllib.parse import urlsplit
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from phoenix_ops.findings import Finding
+from phoenix_ops.live import rules as R
+from phoenix_ops.live.context import Context
+
+SOCKETS = ("/live/websocket?vsn=2.0.0", "/socket/websocket?vsn=2.0.0")
+FOREIGN_ORIGIN = "https://phoenix-ops-probe.invalid"
+
+
+class SocketRefused(Exception):
+    def __init__(self, status: int | None, reason: str):
+        super().__init__(reason)
+        self.status = status
+
+
+def _endpoint(ctx: Context, path: str) -> tuple[str, str, dict]:
+    """The ws(s) URI on the public name, the page's own Origin, and where to connect."""
+    page = urlsplit(ctx.page.url)
+    port = page.port or (443 if page.scheme == "https" else 80)
+    default = (page.scheme, port) in (("https", 443), ("http", 80))
+    netloc = ctx.target.name + ("" if default else f":{port}")
+    ws_scheme = "wss" if page.scheme == "https" else "ws"
+    kwargs: dict = {"proxy": ctx.opts.proxy}
+    if page.scheme == "https":
+        kwargs.update(ssl=ctx.opts.ssl_context, server_hostname=ctx.target.name)
+    if not ctx.opts.proxy and page.hostname in (ctx.target.host, ctx.target.name):
+        kwargs.update(host=ctx.target.addr or ctx.target.host, port=port)
+    return f"{ws_scheme}://{netloc}{path}", f"{page.scheme}://{netloc}", kwargs
+
+
+async def open_socket(ctx: Context, path: str, origin: str | None = None) -> ClientConnection:
+    uri, own_origin, kwargs = _endpoint(ctx, path)
+    try:
+        return await connect(uri, origin=origin or own_origin, additional_headers=ctx.opts.request_headers(),
+                             open_timeout=ctx.opts.timeout, ping_interval=None, close_timeout=1,
+                             max_size=1 << 20, **kwargs)
+    except websockets.InvalidStatus as exc:
+        raise SocketRefused(exc.response.status_code, f"answered {exc.response.status_code}") from exc
+    except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+        raise SocketRefused(None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
+
+
+async def heartbeat(ws: ClientConnection, ref: str, timeout: float) -> str | None:
+    """Send a V2 heartbeat; None when answered ok, else what went wrong."""
+    try:
+        await ws.send(json.dumps([None, ref, "phoenix", "heartbeat", {}]))
+        async with asyncio.timeout(timeout):
+            while True:
+                msg = json.loads(await ws.recv())
+                if isinstance(msg, list) and len(msg) == 5 and msg[1] == ref:
+                    ok = msg[2:4] == ["phoenix", "phx_reply"] and (msg[4] or {}).get("status") == "ok"
+                    return None if ok else f"heartbeat answered {json.dumps(msg)[:200]}"
+    except TimeoutError:
+        return f"no heartbeat reply within {timeout:g} s"
+    except websockets.ConnectionClosed as exc:
+        return f"connection closed ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
+    except (ValueError, AttributeError) as exc:
+        return f"heartbeat reply is not a Phoenix V2 message ({exc})"
+
+
+async def _check_socket(ctx: Context, path: str) -> list[Finding]:
+    uri, _, _ = _endpoint(ctx, path)
+    where = ctx.at(uri)
+    try:
+        ws = await open_socket(ctx, path, FOREIGN_ORIGIN)
+    except SocketRefused as exc:
+        if exc.status == 404:
+            return []  # not mounted here
+        foreign_refused = exc
+    else:
+        await ws.close()
+        return [R.WS_FOREIGN_ORIGIN.finding(f"upgraded a connection from Origin {FOREIGN_ORIGIN}", where)]
+    try:
+        ws = await open_socket(ctx, path)
+    except SocketRefused as exc:
+        if foreign_refused.status != 403 and exc.status == foreign_refused.status:
+            reason = f"the upgrade {exc} for every origin"
+        else:
+            reason = f"the same-origin upgrade {exc}"
+        return [R.WS_BROKEN.finding(reason, where)]
+    ctx.facts.setdefault("sockets", []).append(path.split("?")[0])
+    refs = (str(n) for n in itertools.count(1))
+    async with ws:
+        problem = await heartbeat(ws, next(refs), ctx.opts.timeout)
+        if problem:
+            return [R.WS_BROKEN.finding(problem, where)]
+        if ctx.opts.ws_idle:
+            await asyncio.sleep(ctx.opts.ws_idle)
+            problem = await heartbeat(ws, next(refs), ctx.opts.timeout)
+            if problem:
+                return [R.WS_IDLE.finding(f"after {ctx.opts.ws_idle:g} s idle: {problem}", where)]
+    return []
+
+
+async def check_sockets(ctx: Context) -> list[Finding]:
+    results = await asyncio.gather(*(_check_socket(ctx, p) for p in SOCKETS))
+    return [f for found in results for f in found]
