@@ -114,6 +114,8 @@ def _encode(term: object, out: bytearray) -> None:
     elif isinstance(term, list):
         _list(term, None, out)
     elif isinstance(term, ImproperList):
+        if isinstance(term.tail, (list, ImproperList)):
+            raise ValueError("an improper list's tail cannot be a list (that list is proper, or longer)")
         _list(list(term.items), term.tail, out)
     elif isinstance(term, (bytes, bytearray)):
         out += struct.pack(">BI", BINARY, len(term)) + term
@@ -282,7 +284,12 @@ def _list_ext(reader: _Reader) -> object:
     (n,) = reader.take(">I")
     items = reader.items(n)
     tail = reader.term()
-    return items if tail == [] else ImproperList(tuple(items), tail)
+    # [1 | [2]] is the proper list [1, 2], however the bytes spell it
+    if isinstance(tail, list):
+        return items + tail
+    if isinstance(tail, ImproperList):
+        return ImproperList(tuple(items) + tail.items, tail.tail)
+    return ImproperList(tuple(items), tail)
 
 
 def _map(reader: _Reader) -> dict:
