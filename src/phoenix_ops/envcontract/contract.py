@@ -10,9 +10,6 @@ from phoenix_ops.findings import redact
 from phoenix_ops.project import Project
 
 STANDARD_ENVS = ("dev", "test", "prod")
-# config/ files that are never a Mix environment of their own.
-_NOT_ENVS = {"config", "runtime", "releases"}
-_ENV_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -103,15 +100,10 @@ class Contract:
 
 
 def environments(project: Project) -> list[str]:
-    """dev, test, prod and every other config/<env>.exs that only its own environment imports."""
+    """dev, test, prod and every other config/<env>.exs, except helper files every env imports."""
     prefix = f"{project.config_dir}/" if project.config_dir else ""
     shared = set(project.config("prod").files)
-    found = set(STANDARD_ENVS)
-    for rel in project.files.files:
-        stem = rel[len(prefix):-len(".exs")] if rel.startswith(prefix) and rel.endswith(".exs") else ""
-        if _ENV_NAME.match(stem) and stem not in _NOT_ENVS and rel not in shared:
-            found.add(stem)
-    return sorted(found)
+    return sorted(set(STANDARD_ENVS) | {e for e in project.envs if f"{prefix}{e}.exs" not in shared})
 
 
 def build_contract(project: Project, envs: list[str] | None = None) -> Contract:
