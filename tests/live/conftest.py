@@ -15,7 +15,8 @@ from live_servers import Certs, Site, make_certs, start_hostile, start_nginx, st
 from phoenix_ops.live.probe import run_probe
 from phoenix_ops.live.target import ProbeOptions, TargetResult, build_targets
 
-NPM_DIR = Path(__file__).resolve().parents[2] / ".cache" / "npm"
+# Our own prefix inside the ignored npm cache, so other suites' installs never prune these packages.
+NPM_DIR = Path(__file__).resolve().parents[2] / ".cache" / "npm" / "probe"
 NPM_PACKAGES = ("phoenix@1.8", "ws@8")
 
 
@@ -82,7 +83,7 @@ def npm_client() -> Path:
         if not (NPM_DIR / "node_modules" / "phoenix" / "package.json").exists() or \
                 not (NPM_DIR / "node_modules" / "ws" / "package.json").exists():
             done = subprocess.run(["npm", "install", "--prefix", str(NPM_DIR), "--no-audit", "--no-fund",
-                                   "--no-save", *NPM_PACKAGES], capture_output=True, text=True, timeout=300)
+                                   *NPM_PACKAGES], capture_output=True, text=True, timeout=300)
             if done.returncode:
                 pytest.fail(f"npm install failed: {done.stderr[-2000:]}")
     return NPM_DIR / "node_modules"

@@ -2,12 +2,50 @@
 
 silent: accepts and never answers · trickle: sends a status line one byte every 0.3 s ·
 huge-headers: a 256 KB header · banner: an SSH banner instead of HTTP · chain: /n redirects to
-/n+1 forever · loop: / redirects to /a, /a back to /."""
+/n+1 forever · loop: / redirects to /a, /a back to / · proxy: a working CONNECT proxy to loopback
+that counts its tunnels in the X-Tunnels header of a 'GET /tunnels'."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from urllib.parse import urlsplit
+
+
+TUNNELS = [0]
+
+
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
+async def tunnel(head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    method, target = head.split(b" ")[:2]
+    if target == b"/tunnels":
+        writer.write(f"HTTP/1.1 200 OK\r\nx-tunnels: {TUNNELS[0]}\r\ncontent-length: 0\r\n\r\n".encode())
+        return
+    # CONNECT host:port, or plain HTTP in absolute form (GET http://host:port/path)
+    authority = target if method == b"CONNECT" else urlsplit(target.decode()).netloc.encode()
+    host, port = authority.decode().rsplit(":", 1)
+    if host not in ("localhost", "127.0.0.1"):  # loopback only
+        writer.write(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n")
+        return
+    up_reader, up_writer = await asyncio.open_connection("127.0.0.1", int(port))
+    TUNNELS[0] += 1
+    if method == b"CONNECT":
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    else:
+        path = urlsplit(target.decode())
+        up_writer.write(head.replace(target, (path.path or "/").encode() + (b"?" + path.query.encode()
+                                                                            if path.query else b""), 1))
+    await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
 
 async def handle(mode: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -19,7 +57,9 @@ async def handle(mode: str, reader: asyncio.StreamReader, writer: asyncio.Stream
             return
         head = await reader.readuntil(b"\r\n\r\n")
         path = head.split(b" ")[1].decode()
-        if mode == "silent":
+        if mode == "proxy":
+            await tunnel(head, reader, writer)
+        elif mode == "silent":
             await asyncio.sleep(3600)
         elif mode == "trickle":
             for byte in b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok":

@@ -1,0 +1,74 @@
+"""`phoenix-ops probe` from the command line: formats, reports, exit codes, several targets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from phoenix_ops.cli import app
+
+runner = CliRunner()
+
+
+def probe(*args: str):
+    return runner.invoke(app, ["probe", *args])
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "give at least one URL"),
+    (["ftp://x/"], "not an http(s) URL"),
+    (["https://localhost/", "--resolve", "nonsense"], "--resolve wants HOST:PORT:ADDR"),
+    (["https://localhost/", "--format", "yaml"], "unknown format"),
+    (["https://localhost/", "--timeout", "0"], "must be positive"),
+    (["https://localhost/", "--fail-level", "loud"], "unknown severity"),
+    (["--targets", "/nonexistent/targets.txt"], "No such file"),
+])
+def test_usage_errors_exit_2(args, message):
+    result = probe(*args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_explain_and_rules_list_the_probe_rules():
+    page = runner.invoke(app, ["explain", "WEB102"])
+    assert page.exit_code == 0 and "rewrite_on: [:x_forwarded_proto]" in page.output and "kind: probe" in page.output
+    listing = runner.invoke(app, ["rules"]).output
+    assert "WEB149" in listing and "AST100" in listing and "HLT101" in listing
+
+
+@pytest.mark.slow
+def test_good_site_exits_0_and_bad_site_exits_1_with_json(lab):
+    good = lab.site({"headers": "strong"})
+    bad = lab.site({"check_origin": False, "session_flags": "; path=/"})
+    ok = probe(f"https://localhost:{good.https_port}/", "--ca-file", lab.certs.ca_file,
+               "--http-port", str(good.http_port), "--timeout", "2")
+    assert ok.exit_code == 0, ok.output
+    assert "grade A+ (100/100)" in ok.output
+    out = probe(f"https://localhost:{bad.https_port}/", "--ca-file", lab.certs.ca_file, "--format", "json",
+                "--http-port", str(bad.http_port), "--timeout", "2")
+    assert out.exit_code == 1
+    doc = json.loads(out.output)
+    (target,) = doc["targets"].values()
+    assert doc["grade"] == "F" == target["grade"] and target["session_cookie"] == "_demo_key"
+    assert "SFMyNTY" not in out.output  # the session token itself is never reported
+    rules = {f["rule_id"] for f in doc["findings"]}
+    assert {"WEB117", "SEC100"} <= rules
+    assert all(f["location"]["url"].startswith(("https://", "wss://", "http://")) for f in doc["findings"])
+
+
+@pytest.mark.slow
+def test_targets_file_html_report_and_fail_level(lab, tmp_path):
+    a, b = lab.site(), lab.site({"dev_routes": True})
+    targets = tmp_path / "targets.txt"
+    targets.write_text(f"# two nodes\nhttps://localhost:{a.https_port}/\n\nhttps://localhost:{b.https_port}/\n")
+    html = tmp_path / "report.html"
+    result = probe("--targets", str(targets), "--ca-file", lab.certs.ca_file, "--html", str(html),
+                   "--fail-level", "error", "--timeout", "2", "--http-port", str(a.http_port), "-q")
+    assert result.exit_code == 1 and result.output == ""  # WEB120 on b is an error; --quiet prints nothing
+    page = html.read_text()
+    assert page.startswith("<!DOCTYPE html>") and 'class="grade g-F">F<' in page
+    assert f"https://localhost:{a.https_port}" in page and "/dev/dashboard answers 200" in page
+    warn_only = probe(f"https://localhost:{a.https_port}/", "--ca-file", lab.certs.ca_file, "--fail-level", "error",
+                      "--timeout", "2", "--http-port", str(a.http_port))
+    assert warn_only.exit_code == 0  # only warnings (the 1.8 default CSP) below --fail-level error

@@ -1,0 +1,132 @@
+"""The probe's pure parts: header, cookie and cache parsing, grading, targets, rule pages, HTML."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.live import rules as R
+from phoenix_ops.live.assets import cache_problem
+from phoenix_ops.live.cookies import parse_set_cookie
+from phoenix_ops.live.grade import grade, worst_of
+from phoenix_ops.live.headers import csp_problems, hsts_max_age, parse_csp, phoenix_generation
+from phoenix_ops.live.target import ProbeOptions, ProbeUsageError, build_targets, parse_header, parse_resolve
+from phoenix_ops.report.html import render_html
+from phoenix_ops.rules import catalog
+
+
+@pytest.mark.parametrize("policy, problems", [
+    ("default-src 'self'", []),
+    ("script-src 'self' 'unsafe-inline' 'nonce-r4nd0m'", []),
+    ("script-src 'self' 'unsafe-inline'", ["script-src allows 'unsafe-inline' without a nonce or hash"]),
+    ("default-src 'self' 'unsafe-eval' https:", ["default-src allows 'unsafe-eval'",
+                                                 "default-src allows broad sources https:"]),
+    ("default-src *; script-src 'self'", []),  # script-src wins over default-src
+    ("base-uri 'self'; frame-ancestors 'self';", ["no script-src or default-src: scripts are not restricted"]),
+])
+def test_csp_judgement(policy, problems):
+    assert csp_problems(parse_csp(policy)) == problems
+
+
+def test_hsts_max_age_parsing():
+    assert hsts_max_age('max-age="31536000"; includeSubDomains') == 31536000
+    assert hsts_max_age("includeSubDomains") is None
+
+
+@pytest.mark.parametrize("headers, generation", [
+    ({"x-frame-options": "SAMEORIGIN", "x-xss-protection": "1; mode=block", "x-content-type-options": "nosniff",
+      "x-download-options": "noopen", "x-permitted-cross-domain-policies": "none",
+      "cross-origin-window-policy": "deny"}, "Phoenix 1.6 or earlier"),
+    ({"referrer-policy": "strict-origin-when-cross-origin", "x-content-type-options": "nosniff",
+      "x-permitted-cross-domain-policies": "none", "content-security-policy": "default-src 'self'"},
+     "Phoenix 1.8 or later (with its own CSP)"),
+    ({"x-content-type-options": "nosniff"}, None),
+])
+def test_phoenix_generation(headers, generation):
+    assert phoenix_generation(httpx.Headers(headers)) == generation
+
+
+def test_session_cookie_recognised_by_name_or_value_shape():
+    by_name = parse_set_cookie("_shop_key=abc; path=/; HttpOnly")
+    signed = parse_set_cookie("sid=SFMyNTY.g3QAAAABbQ.Xk2-_a; path=/")
+    encrypted = parse_set_cookie("s=QTEyOEdDTQ.aa.bb.cc.dd; Secure")
+    plain = parse_set_cookie("theme=dark; Secure")
+    assert by_name.is_session and signed.is_session and encrypted.is_session and not plain.is_session
+    assert by_name.attrs == {"path": "/", "httponly": ""}
+    assert parse_set_cookie("garbage") is None
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("public, max-age=31536000, immutable", None),
+    ("public, immutable", None),
+    ("public, max-age=3600", "has a max-age under one year"),
+    ("private, max-age=31536000", "forbids shared caching"),
+    ("max-age=31536000", "is not public"),
+    ("", "no Cache-Control"),
+])
+def test_digested_asset_cache_control(value, problem):
+    found = cache_problem(value)
+    assert (found is None) if problem is None else (problem in found)
+
+
+def finding(rule, severity=None) -> Finding:
+    return rule.finding("m", Location(url="https://x/"), severity=severity)
+
+
+def test_grade_scheme():
+    assert grade([], {"hsts_max_age": 31536000, "csp_strong": True}) == ("A+", 100)
+    assert grade([], {}) == ("A", 100)
+    assert grade([finding(R.CSP_WEAK), finding(R.CSP_WEAK), finding(R.NOSNIFF)], {}) == ("A", 90)
+    assert grade([finding(R.HSTS_MISSING)], {}) == ("C", 85)  # any error caps at C
+    assert grade([finding(R.TLS_CERT_INVALID)], {}) == ("F", 85)
+    assert grade([finding(R.REFERRER), finding(R.GRADE)], {}) == ("A", 100)  # info costs nothing
+    assert worst_of("A+", "B", "A") == "B"
+
+
+def test_targets_from_urls_resolve_and_host_header():
+    opts = ProbeOptions(resolve=(parse_resolve("app.example:443:127.0.0.2"), parse_resolve("app.example:443:[::1]")))
+    targets = build_targets(["app.example", "http://other.example:8080/x"], opts)
+    assert [(t.url, t.addr, t.name) for t in targets] == [
+        ("https://app.example/", "127.0.0.2", "app.example"), ("https://app.example/", "::1", "app.example"),
+        ("http://other.example:8080/x", None, "other.example")]
+    hosted = build_targets(["https://127.0.0.1:8443/"], ProbeOptions(host_header="shop.example"))
+    assert hosted[0].name == "shop.example" and hosted[0].port == 8443
+
+
+@pytest.mark.parametrize("bad", ["ftp://x/", "https://"])
+def test_bad_urls(bad):
+    with pytest.raises(ProbeUsageError):
+        build_targets([bad], ProbeOptions())
+
+
+def test_bad_resolve_and_header():
+    with pytest.raises(ProbeUsageError):
+        parse_resolve("host:notaport:1.2.3.4")
+    with pytest.raises(ProbeUsageError):
+        parse_header("no colon")
+    assert parse_header("Authorization: Bearer x") == ("authorization", "Bearer x")
+
+
+def test_every_probe_rule_has_a_page_with_pass_criteria():
+    probe_rules = [r for r in catalog().values() if r.kind == "probe"]
+    assert len(probe_rules) >= 35
+    for r in probe_rules:
+        assert r.area in ("WEB", "AST", "HLT", "SEC") and 100 <= int(r.id[3:]) <= 149, r.id
+        assert r.title and len(r.why) > 80 and ("Pass" in r.fix or r.id in (R.PHOENIX_HEADERS.id, R.GRADE.id)), r.id
+
+
+def test_html_report_escapes_and_groups_by_site():
+    findings = [
+        Finding("WEB109", "csp-missing", Severity.WARNING, Confidence.HIGH, "<script>alert(1)</script>",
+                location=Location(url="https://a.example/page")),
+        Finding("WEB117", "ws", Severity.ERROR, Confidence.MEDIUM, "upgraded", location=Location(url="wss://a.example/live")),
+        Finding("SEC001", "s", Severity.INFO, Confidence.HIGH, "static one", location=Location(path="config/prod.exs", line=3)),
+    ]
+    page = render_html(findings, title="probe <report>", grade="A+", summary={"targets": {"https://a.example/": {"grade": "B"}}})
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'class="grade g-Ap">A+<' in page and "probe &lt;report&gt;" in page
+    assert "<h2>https://a.example</h2>" in page and "<h2>wss://a.example</h2>" in page
+    assert "<h2>config/prod.exs</h2>" in page and "config/prod.exs:3" in page
+    assert "1 error" in page and "1 warning" in page and "medium confidence" in page
+    assert render_html([]).count("No findings") == 1
