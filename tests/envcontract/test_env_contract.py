@@ -126,3 +126,18 @@ def test_secret_looking_defaults_are_redacted(project_dir):
     runtime = 'import Config\nconfig :demo, :k, System.get_env("API_KEY") || "sk_live_abcdefghijklmnopqrstuvwxyz0123456789"\n'
     c = contract_of(project_dir({"config/runtime.exs": runtime}))
     assert c.variables["API_KEY"].defaults == ["<redacted 44 chars>"]
+
+
+def test_helper_macros_inside_config_values_make_the_contract_incomplete(project_dir):
+    runtime = """import Config
+if config_env() == :prod do
+  import Portal.Config, only: [env_var_to_config!: 1]
+  config :portal, Portal.Repo,
+    [{:database, env_var_to_config!(:database_name)}, {:pool_size, env_var_to_config!(:pool_size)}]
+  config :portal, :key, System.fetch_env!("KEY")
+end
+"""
+    c = contract_of(project_dir({"config/runtime.exs": runtime}), ["prod"])
+    assert [(o.line, o.text) for o in c.opaque] == [(5, "env_var_to_config!(:database_name)"),
+                                                     (5, "env_var_to_config!(:pool_size)")]
+    assert set(c.variables) == {"KEY"}  # System.fetch_env! is read, not taken for a helper

@@ -40,7 +40,7 @@ def test_text_table_rows(project_dir):
 def test_text_table_shows_conditions_and_incompleteness(project_dir):
     text = render(project_dir({"config/runtime.exs": INCOMPLETE_RUNTIME}), "text", ["prod"])
     assert row(text, "SMTP_PORT")[1:3] == ["conditional", "integer"]
-    assert '    read only when: System.get_env("MAIL") == "smtp"' in text
+    assert '    read only when System.get_env("MAIL") == "smtp"' in text
     assert 'INCOMPLETE' in text and '  config/runtime.exs:7  source!([".env", System.get_env()])' in text
     assert "sk_test" not in text and "<redacted" in text
 
@@ -71,5 +71,17 @@ def test_dotenv_example_across_environments_says_where_required(project_dir):
     text = render(project_dir({"config/runtime.exs": INCOMPLETE_RUNTIME}), "dotenv-example")
     assert "# INCOMPLETE" in text
     assert "# required in dev (conditional), prod (conditional), test (conditional) · integer · runtime" in text
-    assert "# only when System.get_env(\"MAIL\") == \"smtp\"" in text
+    assert "# read only when System.get_env(\"MAIL\") == \"smtp\"" in text
     assert "sk_test" not in text
+
+
+def test_places_read_under_a_condition_are_named_when_others_are_not(project_dir):
+    runtime = """import Config
+config :demo, :host, System.fetch_env!("PHX_HOST")
+if System.get_env("ROLE") == "web" do
+  config :demo, :check_origin, ["//" <> System.fetch_env!("PHX_HOST")]
+end
+"""
+    text = render(project_dir({"config/runtime.exs": runtime}), "text", ["prod"])
+    assert row(text, "PHX_HOST")[1] == "yes"
+    assert '    config/runtime.exs:4 only when System.get_env("ROLE") == "web"' in text

@@ -59,10 +59,15 @@ def _file_findings(env_set: EnvSet) -> Iterator[Finding]:
 
 
 def _incomplete(contract: Contract) -> Iterator[Finding]:
+    """One finding per config file, at its first unreadable statement."""
+    by_file: dict[str, list] = {}
     for op in contract.opaque:
+        by_file.setdefault(op.file, []).append(op)
+    for file, ops in by_file.items():
+        more = f" and {len(ops) - 1} more like it" if len(ops) > 1 else ""
         yield R.CONTRACT_INCOMPLETE.finding(
-            f"`{op.text}` may read env variables phoenix-ops cannot see; the contract is incomplete",
-            Location(path=op.file, line=op.line), key=op.text)
+            f"`{ops[0].text}`{more} may read env variables phoenix-ops cannot see; the contract is incomplete",
+            Location(path=file, line=ops[0].line), key=file)
 
 
 def _missing(contract: Contract, var: Variable, env: str, env_set: EnvSet) -> Iterator[Finding]:

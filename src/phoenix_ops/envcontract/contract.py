@@ -79,7 +79,15 @@ class Variable:
 
     @property
     def conditions(self) -> list[str]:
-        return list(dict.fromkeys(" and ".join(c) for p in self.places for c in p.when.values() if c))
+        return list(self.conditional_places())
+
+    def conditional_places(self) -> dict[str, list[str]]:
+        """Each condition some reads depend on, with the places that read only under it."""
+        found: dict[str, list[str]] = {}
+        for p in self.places:
+            for cond in dict.fromkeys(" and ".join(c) for c in p.when.values() if c):
+                found.setdefault(cond, []).append(p.where)
+        return found
 
 
 @dataclass
@@ -122,6 +130,7 @@ def build_contract(project: Project, envs: list[str] | None = None) -> Contract:
         for env in envs:
             _add(contract, read, env, lib=True)
     contract.variables = dict(sorted(contract.variables.items()))
+    contract.opaque.sort(key=lambda o: (o.file, o.line))
     return contract
 
 
@@ -146,10 +155,27 @@ def _scan_leaf(contract: Contract, path: tuple[str, ...], history: list[Value]) 
             match = _PRESENCE.match(cond.text)
             if match and match.group(1) in contract.variables:
                 contract.variables[match.group(1)].presence_flag = True
+        if value.origin is not None:
+            for text in [*_texts(value), *(c.text for c in value.conditions)]:
+                for call in _HELPER.findall(text):
+                    opaque = Opaque(value.origin.file, value.origin.line, _one_line(call))
+                    if opaque not in contract.opaque and not call.startswith("env!("):
+                        contract.opaque.append(opaque)
 
 
 # `if System.get_env("PHX_SERVER")`: a test for presence, where "false" counts as set.
 _PRESENCE = re.compile(r'^(?:not )?System\.get_env\("([^"]+)"\)$')
+# A local macro call such as firezone's `env_var_to_config!(:database_name)` inside a config value:
+# it reads variables the evaluator cannot see.
+_HELPER = re.compile(r"(?<![\w.:@])[a-z_]\w*!\([^()]*\)")
+
+
+def _texts(value: Value) -> list[str]:
+    if isinstance(value, Expr):
+        return [value.text]
+    if isinstance(value, Seq):
+        return [t for item in value.items for t in _texts(item)]
+    return []
 
 
 def _one_line(text: str) -> str:
@@ -169,4 +195,6 @@ def _show(value: Value | None) -> str | None:
         return redact("" if raw is None else str(raw))
     if isinstance(value, Seq):
         return redact(", ".join(_show(v) or "" for v in value.items))
+    if isinstance(value, EnvRead):
+        return f"${value.name}"  # `System.get_env("REPLICA_URL", System.get_env("DATABASE_URL"))`
     return redact(_one_line(value.text) if isinstance(value, Expr) else "…")

@@ -9,6 +9,7 @@ from phoenix_ops.envcontract.contract import Contract, Variable
 
 SCHEMA_VERSION = 1
 FORMATS = ("text", "json", "dotenv-example")
+_MAX_OPAQUE = 10  # helper-macro configs (firezone) have hundreds; the JSON keeps every one
 _PHASES = "compile: read when the release is built and baked into it; runtime: read at boot, or by lib/ code when it runs"
 
 
@@ -37,6 +38,12 @@ def _need(var: Variable, envs: list[str]) -> str:
     return "required" if label == "yes" else f"required ({label})" if len(envs) == 1 else f"required in {label}"
 
 
+def _condition_notes(var: Variable) -> list[str]:
+    every = [p.where for p in var.places]
+    return [f"{'read' if where == every else ', '.join(where)} only when {cond}"
+            for cond, where in var.conditional_places().items()]
+
+
 def _envs_label(var: Variable, envs: list[str]) -> str:
     return "all" if var.envs == envs and len(envs) > 1 else ", ".join(var.envs)
 
@@ -52,12 +59,12 @@ def text_table(contract: Contract) -> str:
     for var in contract.variables.values():
         rows.append([var.name, required_label(var, envs), ", ".join(var.types) or "string", _default_label(var),
                      ", ".join(var.phases), _envs_label(var, envs), ", ".join(p.where for p in var.places)])
-        notes[len(rows) - 1] = var.conditions
+        notes[len(rows) - 1] = _condition_notes(var)
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head) - 1)]
     out = [f"Env contract of {contract.app or 'the project'} · environments: {', '.join(envs)}", ""]
     for n, row in enumerate([head, *rows]):
         out.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
-        out.extend(f"    read only when: {c}" for c in notes.get(n - 1, []))
+        out.extend(f"    {note}" for note in notes.get(n - 1, []))
     if not rows:
         out.append("(no environment variables are read)")
     required = {e: sum(v.required_in(e) for v in contract.variables.values()) for e in envs}
@@ -71,7 +78,10 @@ def _incomplete_lines(contract: Contract, prefix: str) -> list[str]:
     if contract.complete:
         return []
     lines = ["", f"{prefix}INCOMPLETE: phoenix-ops cannot read these statements; they may read more variables:"]
-    return lines + [f"{prefix}  {op.file}:{op.line}  {op.text}" for op in contract.opaque]
+    lines += [f"{prefix}  {op.file}:{op.line}  {op.text}" for op in contract.opaque[:_MAX_OPAQUE]]
+    if len(contract.opaque) > _MAX_OPAQUE:
+        lines.append(f"{prefix}  … and {len(contract.opaque) - _MAX_OPAQUE} more (`--format json` lists them all)")
+    return lines
 
 
 def contract_json(contract: Contract, summary: dict) -> dict:
@@ -110,6 +120,6 @@ def dotenv_example(contract: Contract) -> str:
             facts.append(f"default {_default_label(var)}")
         facts.append(", ".join(var.phases))
         out += ["", "# " + " · ".join(facts), "# read at " + ", ".join(p.where for p in var.places)]
-        out += [f"# only when {c}" for c in var.conditions]
+        out += [f"# {note}" for note in _condition_notes(var)]
         out.append(f"{var.name}=" if any(var.required_in(e) for e in contract.envs) else f"# {var.name}=")
     return "\n".join(out) + "\n"
