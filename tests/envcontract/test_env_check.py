@@ -97,7 +97,7 @@ def test_empty_required_variable(project_dir):
 
 def test_malformed_lines_and_duplicates(project_dir):
     found = run(project_dir(), BASE + "PORT=80\nnot an assignment\nPORT=4000\n")
-    assert brief(found) == [("REL056", "4", 4, "warning"), ("REL059", "PORT", 5, "warning")]
+    assert brief(found) == [("REL056", "not a KEY=value assignment", 4, "warning"), ("REL059", "PORT", 5, "warning")]
 
 
 def test_compile_time_variable_in_a_runtime_env_file(project_dir):

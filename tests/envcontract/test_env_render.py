@@ -85,3 +85,9 @@ end
     text = render(project_dir({"config/runtime.exs": runtime}), "text", ["prod"])
     assert row(text, "PHX_HOST")[1] == "yes"
     assert '    config/runtime.exs:4 only when System.get_env("ROLE") == "web"' in text
+
+
+def test_a_project_that_reads_no_variables(project_dir):
+    text = render(project_dir({"config/runtime.exs": "import Config\n"}), "text", ["test"])
+    assert "(no environment variables are read)" in text and "VARIABLE" not in text
+    assert "0 variables; required: 0 in test" in text

@@ -49,7 +49,7 @@ def _at(entry: Entry | Malformed) -> Location:
 
 def _file_findings(env_set: EnvSet) -> Iterator[Finding]:
     for bad in env_set.malformed:
-        yield R.FILE_MALFORMED.finding(f"line {bad.line} is not read: {bad.reason}", _at(bad), key=str(bad.line))
+        yield R.FILE_MALFORMED.finding(f"line {bad.line} is not read: {bad.reason}", _at(bad), key=bad.reason)
     seen: dict[tuple[str, str], Entry] = {}
     for entry in env_set.entries:
         first = seen.setdefault((entry.file, entry.key), entry)

@@ -92,7 +92,7 @@ class Variable:
 
 @dataclass
 class Contract:
-    app: str | None
+    app: str  # the OTP app, or the directory name of an umbrella
     envs: list[str]
     release_mode: str  # "release" or "mix" (config is then evaluated at every boot)
     variables: dict[str, Variable] = field(default_factory=dict)
@@ -116,7 +116,7 @@ def environments(project: Project) -> list[str]:
 
 def build_contract(project: Project, envs: list[str] | None = None) -> Contract:
     envs = envs or environments(project)
-    contract = Contract(project.mix.app, envs, project.release_mode)
+    contract = Contract(project.mix.app or project.root.name, envs, project.release_mode)
     for env in envs:
         view = project.config(env)
         for read in view.reads:
