@@ -192,6 +192,8 @@ def cluster(
     hosts: Optional[str] = typer.Option(None, "--hosts", help="Comma-separated hosts, or name@host for one node."),
     dns: list[str] = typer.Option([], "--dns", help="DNS name whose A/AAAA records are the nodes (DNSPoll, dns_cluster)."),
     srv: list[str] = typer.Option([], "--srv", help="DNS SRV name whose targets are the nodes (Kubernetes headless service)."),
+    project: Optional[Path] = typer.Option(None, "--project", help="Discover as the project's libcluster/dns_cluster does."),
+    env: str = typer.Option("prod", "--env", help="Mix environment of --project."),
     node_basename: Optional[str] = typer.Option(None, "--node-basename", help="Node name before @ (only these nodes)."),
     dist_port: Optional[int] = typer.Option(None, "--dist-port", help="Distribution port, for nodes without EPMD."),
     epmd_port: int = typer.Option(4369, "--epmd-port", help="EPMD port on every host."),
@@ -212,13 +214,15 @@ def cluster(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code tells."),
 ) -> None:
     """Check a BEAM cluster from outside: discovery, EPMD, handshake, and each node's health."""
-    from phoenix_ops.cluster.command import ClusterArgs, build_options, report, run_doctor
+    from phoenix_ops.cluster.command import ClusterArgs, build_options, check_format, report, run_doctor
     from phoenix_ops.findings import Severity
 
     try:
         level = Severity.parse(fail_level)
+        check_format(fmt)
         opts = build_options(ClusterArgs(hosts, tuple(dns), tuple(srv), node_basename, dist_port, epmd_port,
-                                         cookie_file, tls_ca, tls_cert, tls_key, nameserver, timeout, expect))
+                                         cookie_file, tls_ca, tls_cert, tls_key, nameserver, timeout, expect,
+                                         project, env))
         view, findings = run_doctor(opts, show_progress=not quiet and sys.stderr.isatty())
         if picture:
             from phoenix_ops.cluster.picture import write_picture

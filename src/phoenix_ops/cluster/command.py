@@ -11,6 +11,7 @@ from phoenix_ops.cluster.catalog import diagnose
 from phoenix_ops.cluster.cookie import load_cookie
 from phoenix_ops.cluster.discovery import parse_hosts
 from phoenix_ops.cluster.doctor import DoctorOptions, examine, tls_context
+from phoenix_ops.cluster.project_seeds import from_project
 from phoenix_ops.cluster.view import ClusterView
 from phoenix_ops.findings import Finding
 
@@ -30,12 +31,21 @@ class ClusterArgs:
     nameserver: str | None = None
     timeout: float = 3.0
     expect: int | None = None
+    project: Path | None = None
+    env: str = "prod"
 
 
 def build_options(args: ClusterArgs) -> DoctorOptions:
     """Check the arguments; raise ValueError (a usage error) with a one-line reason."""
-    if not (args.hosts or args.dns or args.srv):
-        raise ValueError("say where the nodes are: --hosts, --dns or --srv")
+    seeds = parse_hosts(args.hosts or "", args.node_basename, args.dist_port)
+    dns, srv, basename, notes = list(args.dns), list(args.srv), args.node_basename, []
+    if args.project:
+        found = from_project(args.project, args.env)
+        dns, srv, seeds, notes = dns + found.dns, srv + found.srv, seeds + found.seeds, found.skipped
+        basename = basename or found.basename
+    if not (seeds or dns or srv):
+        raise ValueError("; ".join(notes) if notes else
+                         "say where the nodes are: --hosts, --dns, --srv, or --project with libcluster or dns_cluster")
     if args.dist_port is not None and not 0 < args.dist_port < 65536:
         raise ValueError("--dist-port must be a TCP port")
     if args.timeout <= 0:
@@ -49,10 +59,9 @@ def build_options(args: ClusterArgs) -> DoctorOptions:
         except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
             raise ValueError(f"cannot load the TLS files: {exc}") from None
     return DoctorOptions(
-        cookie=load_cookie(args.cookie_file),
-        seeds=parse_hosts(args.hosts or "", args.node_basename, args.dist_port),
-        dns=list(args.dns), srv=list(args.srv), basename=args.node_basename, dist_port=args.dist_port,
-        epmd_port=args.epmd_port, nameserver=args.nameserver, timeout=args.timeout, expect=args.expect, tls=tls,
+        cookie=load_cookie(args.cookie_file), seeds=seeds, dns=dns, srv=srv, basename=basename,
+        dist_port=args.dist_port, epmd_port=args.epmd_port, nameserver=args.nameserver, timeout=args.timeout,
+        expect=args.expect, tls=tls, notes=notes,
     )
 
 
@@ -64,6 +73,8 @@ def run_doctor(opts: DoctorOptions, *, show_progress: bool | None = None) -> tup
     """Run the sweep; progress goes to stderr only when stderr is a terminal."""
     if show_progress is None:
         show_progress = sys.stderr.isatty()
+    for note in opts.notes:
+        sys.stderr.write(f"phoenix-ops: note: {note}\n")
     view = asyncio.run(examine(opts, _terminal_progress if show_progress else None))
     if show_progress:
         sys.stderr.write("\r\x1b[K")
@@ -75,13 +86,22 @@ def _terminal_progress(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
-def report(view: ClusterView, findings: list[Finding], fmt: str, *, color: bool = False) -> str:
-    """Text: the node table then the findings; json and sarif through the shared reporters."""
-    from phoenix_ops.report import FORMATS, render
+def check_format(fmt: str) -> None:
+    from phoenix_ops.report import FORMATS
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
+
+
+def report(view: ClusterView, findings: list[Finding], fmt: str, *, color: bool = False) -> str:
+    """Text: the node table then the findings; the other formats through the shared reporters."""
+    from phoenix_ops.report import render
+
+    check_format(fmt)
     if fmt == "text":
         from phoenix_ops.cluster.table import render_table
         return render_table(view) + "\n" + render(findings, "text", color=color)
-    return render(findings, fmt, tool="cluster", extra={"cluster": view.to_dict()} if fmt == "json" else None)
+    if fmt == "json":
+        return render(findings, fmt, tool="cluster", extra={"cluster": view.to_dict()})
+    summary = {"nodes": len(view.nodes), "members": len(view.members()), "partitions": len(view.partitions())}
+    return render(findings, fmt, tool="cluster", extra=summary if fmt == "html" else None)

@@ -34,7 +34,7 @@ class DiscoveryProblem:
     detail: str
 
 
-def parse_hosts(text: str, basename: str | None, port: int | None) -> list[Seed]:
+def parse_hosts(text: str, basename: str | None, port: int | None, source: str = "hosts") -> list[Seed]:
     """`--hosts a,b,name@c`: a bare host takes --node-basename; name@host names one node."""
     seeds = []
     for entry in (part.strip() for part in text.split(",")):
@@ -42,7 +42,7 @@ def parse_hosts(text: str, basename: str | None, port: int | None) -> list[Seed]
             continue
         name, _, host = entry.rpartition("@")
         host = host.strip("[]")
-        seeds.append(Seed(host, host, "hosts", name or basename, port))
+        seeds.append(Seed(host, host, source, name or basename, port))
     return seeds
 
 

@@ -31,6 +31,7 @@ class DoctorOptions:
     expect: int | None = None
     tls: ssl.SSLContext | None = None
     concurrency: int = 128
+    notes: list[str] = field(default_factory=list)  # said on stderr before the sweep (skipped discovery)
 
 
 async def examine(opts: DoctorOptions, progress: Progress | None = None) -> ClusterView:

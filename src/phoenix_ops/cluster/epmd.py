@@ -39,7 +39,7 @@ async def _ask(host: str, port: int, request: bytes, timeout: float) -> bytes:
             try:
                 writer.write(struct.pack(">H", len(request)) + request)
                 await writer.drain()
-                return await reader.read(1 << 20)
+                return await reader.read()  # EPMD closes after answering; the answer may span segments
             finally:
                 writer.close()
     except TimeoutError:
