@@ -139,3 +139,25 @@ def test_incomplete_contract_lowers_unknown_confidence(project_dir):
 def test_values_from_the_environment_or_with_expansions_are_not_judged(project_dir):
     assert run(project_dir(), BASE + "PORT\nPOOL_SIZE=${POOL}\n") == []
 
+
+
+DOTENVY = '''import Config
+import Dotenvy
+source!([".env", System.get_env()])
+config :demo, :port, env!("PORT", :integer, 4000)
+config :demo, :ratio, env!("RATIO", :float, 0.5)
+config :demo, :debug, env!("DEBUG", :boolean, false)
+'''
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("PORT=4000abc\nRATIO=2\nDEBUG=yes\n", []),  # Integer.parse/Float.parse take a prefix; any word is true
+    ("PORT=\n", []),  # Dotenvy reads "" as 0
+    ("PORT=abc\n", [("REL051", "PORT", 1, "error")]),
+    ("RATIO=.5\n", [("REL051", "RATIO", 1, "error")]),
+    ("DEBUG=off\n", [("REL052", "DEBUG", 1, "warning")]),
+])
+def test_dotenvy_conversions_are_lenient(project_dir, text, expected):
+    found = [f for f in run(project_dir({"config/runtime.exs": DOTENVY}), text) if f.rule_id != "REL058"]
+    assert brief(found) == expected
+    assert all("Dotenvy" in f.message for f in found)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from phoenix_ops.envcontract import rules as R
 from phoenix_ops.envcontract.contract import Contract, Variable
-from phoenix_ops.envcontract.convert import BOOLEAN_WORDS, conversion_problem
+from phoenix_ops.envcontract.convert import boolean_problem, conversion_problem
 from phoenix_ops.envcontract.dotenv import Entry, Malformed
 from phoenix_ops.envcontract.names import closest, runtime_owned
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
@@ -105,20 +105,19 @@ def _value(contract: Contract, var: Variable, env: str, entry: Entry) -> Iterato
     elif value == "" and var.required_in(env) and not var.types:
         yield R.REQUIRED_EMPTY.finding(f"{var.name} is set but empty; the boot-time check lets it through",
                                        _at(entry), key=var.name)
-    for kind in var.types:
-        problem = conversion_problem(kind, value)
+    for kind, dotenvy in sorted({(p.convert, p.how == "env!") for p in places if p.convert}):
+        read_at = next(p.where for p in places if (p.convert, p.how == "env!") == (kind, dotenvy))
+        problem = conversion_problem(kind, value, dotenvy=dotenvy)
         if problem:
-            read_at = next(p.where for p in places if p.convert == kind)
             yield R.VALUE_NOT_CONVERTIBLE.finding(f"{var.name} {problem} (read as {kind} at {read_at})",
                                                   _at(entry), key=var.name)
-        elif kind == "boolean" and value not in BOOLEAN_WORDS:
-            yield R.BOOLEAN_UNRECOGNISED.finding(
-                f"{var.name} is not one of true, false, 1, 0; the config will most likely read it as false",
-                _at(entry), key=var.name)
-        elif kind == "presence" and value.lower() in _NO_WORDS:
-            yield R.PRESENCE_FLAG_FALSE.finding(
-                f"{var.name} is set to a value meaning 'no', but the config only checks that it is set, "
-                "so the setting is on", _at(entry), key=var.name)
+        elif kind == "boolean" and (problem := boolean_problem(value, dotenvy=dotenvy)):
+            yield R.BOOLEAN_UNRECOGNISED.finding(f"{var.name} {problem} (read at {read_at})", _at(entry),
+                                                 key=var.name)
+    if var.types == ["presence"] and value.lower() in _NO_WORDS:
+        yield R.PRESENCE_FLAG_FALSE.finding(
+            f"{var.name} is set to a value meaning 'no', but the config only checks that it is set, "
+            "so the setting is on", _at(entry), key=var.name)
     if contract.release_mode == "release" and places and all(p.phase == "compile" for p in places):
         yield R.COMPILE_TIME_ONLY.finding(
             f"{var.name} is read only at compile time ({', '.join(p.where for p in places)}); "
