@@ -49,6 +49,9 @@ class Config:
     force_ssl: bool = False  # redirect unless X-Forwarded-Proto is https (needs rewrite_on behind proxies)
     rewrite_on: bool = True
     health_delay: float = 0.0
+    gzip: bool = True
+    asset_cache: str = "public, max-age=31536000, immutable"  # Plug.Static's answer to ?vsn=d
+    login_token: str | None = None  # when set, / needs "authorization: Bearer TOKEN" or cookie auth=TOKEN
 
 
 def b64(data: bytes) -> str:
@@ -118,12 +121,14 @@ class StandIn:
                 out.update({"access-control-allow-origin": h["origin"], "access-control-allow-credentials": "true"})
             return 204, out, b""
         if path == "/" or path == "/login":
+            if c.login_token and f"Bearer {c.login_token}" != h.get("authorization") and \
+                    f"auth={c.login_token}" not in h.get("cookie", ""):
+                return 302, {"location": "/users/log_in"}, b""
             return self.page(h)
         if path in ASSETS and path not in c.missing_assets:
             content, ctype = ASSETS[path]
-            out = {"content-type": ctype, "cache-control": "public, max-age=31536000, immutable",
-                   "vary": "Accept-Encoding"}
-            if "gzip" in h.get("accept-encoding", ""):
+            out = {"content-type": ctype, "cache-control": c.asset_cache, "vary": "Accept-Encoding"}
+            if c.gzip and "gzip" in h.get("accept-encoding", ""):
                 out["content-encoding"] = "gzip"
                 content = gzip.compress(content)
             return 200, out, content

@@ -65,6 +65,12 @@ def test_redirect_to_another_host_and_missing_hsts(lab):
     assert "WEB103" in found
 
 
+def test_redirect_that_drops_the_path(lab):
+    site = lab.site(http_redirect="https://$host:{https}/")
+    found = by_rule(lab.probe(f"https://localhost:{site.https_port}/login", site=site))
+    assert found["WEB101"][0].message == "the redirect drops the path: /login goes to /"
+
+
 def test_duplicate_hsts_headers(lab):
     site = lab.site(extra='add_header Strict-Transport-Security "max-age=600" always;')
     found = by_rule(lab.probe(site=site))
@@ -216,3 +222,20 @@ def test_resolve_keeps_sni_for_several_nodes(lab):
     for r in results:
         assert "Hostname mismatch" in by_rule([r])["WEB106"][0].message
         assert r.facts["digested_assets"] == 2
+
+
+def test_uncompressed_and_short_cached_assets(lab):
+    site = lab.site({"gzip": False, "asset_cache": "public, max-age=3600"}, extra="gzip off;")
+    found = by_rule(lab.probe(site=site))
+    assert {urlsplit(f.location.url).path for f in found["AST102"]} == {"/assets/app-5f1d2c.css",
+                                                                          "/assets/app-9a8b7c.js"}
+    assert all("max-age under one year" in f.message for f in found["AST101"]) and len(found["AST101"]) == 2
+
+
+@pytest.mark.parametrize("auth", [{"headers": (("authorization", "Bearer s3cret"),)}, {"cookie": "auth=s3cret"}])
+def test_pages_behind_login_with_auth_header_or_cookie(lab, auth):
+    site = lab.site({"login_token": "s3cret"})
+    anonymous = lab.probe(site=site)[0]
+    assert anonymous.facts["page_url"].endswith("/users/log_in") and anonymous.facts["status"] == 404
+    signed_in = lab.probe(site=site, **auth)[0]
+    assert signed_in.facts["status"] == 200 and signed_in.facts["digested_assets"] == 2

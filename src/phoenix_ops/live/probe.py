@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections import Counter
 from collections.abc import Callable
 
 from phoenix_ops.findings import Finding, Location
@@ -107,7 +108,10 @@ async def probe_all(targets: list[Target], opts: ProbeOptions,
         async with asyncio.timeout(opts.timeout * 3):
             await check_replay(results, opts)
     except TimeoutError:
-        pass  # replay is a bonus signal; each node was already judged on its own
+        names = Counter(r.target.name for r in results)
+        for r in (r for r in results if names[r.target.name] > 1):
+            r.findings.append(R.INCOMPLETE.finding("the session replay across nodes did not finish in time",
+                                                   Location(url=r.target.url, node=r.target.addr), key="replay"))
     for r in results:
         r.grade, r.score = grade(r.findings, r.facts)
         r.findings.append(R.GRADE.finding(f"grade {r.grade} ({r.score}/100)", Location(url=r.target.url,

@@ -31,7 +31,8 @@ def _group(f: Finding) -> str:
     loc = f.location
     if loc.url:
         parts = urlsplit(loc.url)
-        site = f"{parts.scheme}://{parts.netloc}" if parts.netloc else loc.url
+        scheme = {"wss": "https", "ws": "http"}.get(parts.scheme, parts.scheme)  # a site's sockets join it
+        site = f"{scheme}://{parts.netloc}" if parts.netloc else loc.url
         return f"{site} via {loc.node}" if loc.node else site
     return loc.path or loc.node or "general"
 
