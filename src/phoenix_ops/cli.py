@@ -41,6 +41,16 @@ def emit(text: str, output: Optional[Path]) -> None:
         sys.stdout.write(text)
 
 
+def progress(message: str, *, enabled: bool = True):
+    """A spinner on stderr while work runs, only on a terminal (quiet when piped)."""
+    import contextlib
+
+    if not enabled or not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from rich.console import Console
+    return Console(stderr=True).status(message)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"phoenix-ops {__version__}")
@@ -84,11 +94,13 @@ def check(
         opts = CheckOptions.build(env=env, fail_level=fail_level, min_confidence=min_confidence,
                                   select=select, ignore=ignore, baseline=baseline, write_baseline=write_baseline,
                                   fmt=fmt)
-        result = run_check(path, opts)
+        with progress(f"auditing {path}", enabled=not quiet):
+            result = run_check(path, opts)
     except (NotAPhoenixProject, UsageError, ValueError, OSError) as exc:
         raise fail(str(exc))
     if write_baseline:
-        typer.echo(f"baseline of {len(result.findings)} findings written to {write_baseline}", err=True)
+        recorded = sum(1 for f in result.findings if not f.suppressed)
+        typer.echo(f"baseline of {recorded} findings written to {write_baseline}", err=True)
         raise typer.Exit(0)
     if not quiet:
         emit(render(result.findings, fmt, tool="check", color=use_color(no_color) and not output,
