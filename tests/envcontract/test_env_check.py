@@ -66,8 +66,9 @@ def test_boolean_words(project_dir):
     assert run(project_dir(), BASE + "ECTO_IPV6=0\n") == []
 
 
-def test_presence_flag_set_to_false_still_turns_the_server_on(project_dir):
-    found = run(project_dir(), BASE + "PHX_SERVER=false\n")
+@pytest.mark.parametrize("value", ["false", "0", "", "Off"])
+def test_presence_flag_set_to_false_still_turns_the_server_on(project_dir, value):
+    found = run(project_dir(), BASE + f"PHX_SERVER={value}\n")
     assert brief(found) == [("REL061", "PHX_SERVER", 3, "warning")]
 
 

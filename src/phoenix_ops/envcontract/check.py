@@ -7,13 +7,10 @@ from dataclasses import dataclass, field
 
 from phoenix_ops.envcontract import rules as R
 from phoenix_ops.envcontract.contract import Contract, Variable
-from phoenix_ops.envcontract.convert import boolean_problem, conversion_problem
+from phoenix_ops.envcontract.convert import NO_WORDS, boolean_problem, conversion_problem
 from phoenix_ops.envcontract.dotenv import Entry, Malformed
 from phoenix_ops.envcontract.names import closest, runtime_owned
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
-
-_NO_WORDS = {"", "false", "0", "no", "off"}
-
 
 @dataclass
 class EnvSet:
@@ -114,9 +111,9 @@ def _value(contract: Contract, var: Variable, env: str, entry: Entry) -> Iterato
         elif kind == "boolean" and (problem := boolean_problem(value, dotenvy=dotenvy)):
             yield R.BOOLEAN_UNRECOGNISED.finding(f"{var.name} {problem} (read at {read_at})", _at(entry),
                                                  key=var.name)
-    if var.types == ["presence"] and value.lower() in _NO_WORDS:
+    if var.types == ["presence"] and (value == "" or value.lower() in NO_WORDS):
         yield R.PRESENCE_FLAG_FALSE.finding(
-            f"{var.name} is set to a value meaning 'no', but the config only checks that it is set, "
+            f"{var.name} looks like it turns the setting off, but the config only checks that it is set, "
             "so the setting is on", _at(entry), key=var.name)
     if contract.release_mode == "release" and places and all(p.phase == "compile" for p in places):
         yield R.COMPILE_TIME_ONLY.finding(

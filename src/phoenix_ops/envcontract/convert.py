@@ -13,7 +13,7 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")  # String.to_integer/1: digits, optional s
 _FLOAT = re.compile(r"[+-]?[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?")  # String.to_float/1 needs the point
 _NUMBER_PREFIX = re.compile(r"[+-]?[0-9]")  # what Integer.parse/Float.parse need to succeed
 BOOLEAN_WORDS = {"true", "false", "1", "0"}
-_NO_WORDS = {"no", "off", "n", "f", "disabled"}
+NO_WORDS = {"false", "0", "no", "off", "n", "f", "disabled"}  # what people write to mean "off"
 
 
 def conversion_problem(kind: str, value: str, *, dotenvy: bool = False) -> str | None:
@@ -36,7 +36,7 @@ def conversion_problem(kind: str, value: str, *, dotenvy: bool = False) -> str |
 def boolean_problem(value: str, *, dotenvy: bool = False) -> str | None:
     """Why a boolean setting will not mean what the value says, or None."""
     if dotenvy:
-        if value.lower() in _NO_WORDS:
+        if value.lower() in NO_WORDS - {"false", "0"}:
             return "means 'no', but Dotenvy's :boolean reads every value except false, 0 and \"\" as true"
         return None
     if value in BOOLEAN_WORDS:
