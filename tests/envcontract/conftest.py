@@ -15,16 +15,18 @@ def line_of(text: str, needle: str) -> int:
     return text[: text.index(needle)].count("\n") + 1
 
 
-def write_tree(root: Path, files: dict[str, str]) -> Path:
+def write_tree(root: Path, files: dict[str, str | None]) -> Path:
+    """Write the files; None leaves one out."""
     for rel, body in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(body)
+        if body is not None:
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(body)
     return root
 
 
 @pytest.fixture
 def project_dir(tmp_path):
     """Write a project: the generated one, with some files replaced or added."""
-    def make(changes: dict[str, str] | None = None, base: dict[str, str] = GOOD) -> Path:
+    def make(changes: dict[str, str | None] | None = None, base: dict[str, str] = GOOD) -> Path:
         return write_tree(tmp_path / "app", {**base, **(changes or {})})
     return make

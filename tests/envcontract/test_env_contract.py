@@ -141,3 +141,11 @@ end
     assert [(o.line, o.text) for o in c.opaque] == [(5, "env_var_to_config!(:database_name)"),
                                                      (5, "env_var_to_config!(:pool_size)")]
     assert set(c.variables) == {"KEY"}  # System.fetch_env! is read, not taken for a helper
+
+
+def test_releases_exs_is_read_at_boot(project_dir):
+    releases = 'import Config\nconfig :demo, Demo.Repo, url: System.fetch_env!("DATABASE_URL")\n'
+    path = project_dir({"config/releases.exs": releases, "config/runtime.exs": None})
+    url = contract_of(path, ["prod"]).variables["DATABASE_URL"]
+    assert url.phases == ["runtime"] and url.required_in("prod")
+    assert [p.where for p in url.places] == ["config/releases.exs:2"]
