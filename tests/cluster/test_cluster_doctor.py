@@ -138,3 +138,19 @@ def test_empty_garbage_and_missing_epmd(beam):
             assert time.monotonic() - started < 2.0
     finally:
         garbage.close()
+
+
+def test_limits_and_run_queue_of_a_busy_node(beam):
+    busy = (
+        "[spawn(fun() -> receive stop -> ok end end) || _ <- lists:seq(1, 900)], "
+        "[list_to_atom(\"filler_\" ++ integer_to_list(I)) || I <- lists:seq(1, 1500)], "
+        "[spawn(fun() -> Spin = fun(F) -> F(F) end, Spin(Spin) end) || _ <- lists:seq(1, 6)],"
+    )
+    beam.start(NodeSpec("busy", COOKIE, ["+P", "1024", "+t", "12000", "+S", "1:1"], eval=busy), NodeSpec("calm", COOKIE))
+    view, findings = sweep(beam.epmd_port, timeout=3.0)
+    rules = by_rule(findings)
+    assert [f.location.node for f in rules["CLU161"]] == [node("busy")]
+    assert [f.location.node for f in rules["CLU162"]] == [node("busy")]
+    assert [f.location.node for f in rules["CLU163"]] == [node("busy")]
+    busy_facts = next(n.facts for n in view.members() if n.name == node("busy"))
+    assert busy_facts.process_limit == 1024 and busy_facts.atom_limit == 12000 and busy_facts.schedulers == 1
