@@ -45,11 +45,17 @@ def test_a_quote_closed_lines_later_by_another_value_is_pointed_out():
 
 
 def test_bare_key_comes_from_the_environment_and_expansions_are_flagged():
-    entries, _ = parse_dotenv('INHERITED\nURL="${BASE}/x"\nLIT=\'${BASE}\'\n')
-    inherited, url, lit = entries
+    entries, _ = parse_dotenv('INHERITED\nURL="${BASE}/x"\nLIT=\'${BASE}\'\nCORES=$(nproc)\n')
+    inherited, url, lit, cores = entries
     assert inherited.value is None and not inherited.checkable
-    assert url.expands and not url.checkable
+    assert url.expands and not url.checkable and cores.expands
     assert not lit.expands and lit.checkable
+
+
+def test_shell_keywords_alone_on_a_line_are_not_variables():
+    entries, errors = parse_dotenv("if true; then\n  A=1\nfi\n")
+    assert [e.key for e in entries] == ["A"]
+    assert [e.line for e in errors] == [1, 3]
 
 
 def test_crlf_and_bom(tmp_path):

@@ -67,6 +67,12 @@ def _incomplete(contract: Contract) -> Iterator[Finding]:
             Location(path=file, line=ops[0].line), key=file)
 
 
+def _baked(contract: Contract, env: str) -> bool:
+    """Whether compile-time config is frozen into a build: releases, except dev and test, which
+    Mix evaluates afresh at every start."""
+    return contract.release_mode == "release" and env not in ("dev", "test")
+
+
 def _missing(contract: Contract, var: Variable, env: str, env_set: EnvSet) -> Iterator[Finding]:
     required = [p for p in var.places_in(env) if p.required]
     if not required:
@@ -78,7 +84,7 @@ def _missing(contract: Contract, var: Variable, env: str, env_set: EnvSet) -> It
         yield R.REQUIRED_MISSING.finding(
             f"{var.name} is not set; it is required in {env} when {when} ({where})", at,
             key=var.name, severity=Severity.WARNING, confidence=Confidence.LOW)
-    elif contract.release_mode == "release" and all(p.phase == "compile" for p in required):
+    elif _baked(contract, env) and all(p.phase == "compile" for p in required):
         yield R.REQUIRED_MISSING.finding(
             f"{var.name} is not set; it is required when the {env} release is built ({where}), "
             "so it belongs to the build environment", at, key=var.name, severity=Severity.WARNING,
@@ -115,7 +121,7 @@ def _value(contract: Contract, var: Variable, env: str, entry: Entry) -> Iterato
         yield R.PRESENCE_FLAG_FALSE.finding(
             f"{var.name} looks like it turns the setting off, but the config only checks that it is set, "
             "so the setting is on", _at(entry), key=var.name)
-    if contract.release_mode == "release" and places and all(p.phase == "compile" for p in places):
+    if _baked(contract, env) and places and all(p.phase == "compile" for p in places):
         yield R.COMPILE_TIME_ONLY.finding(
             f"{var.name} is read only at compile time ({', '.join(p.where for p in places)}); "
             "setting it here does not change a built release", _at(entry), key=var.name)

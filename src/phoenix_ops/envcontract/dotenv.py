@@ -15,7 +15,8 @@ from pathlib import Path
 _KEY = re.compile(r"[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.]*)[ \t]*(=)?[ \t]*")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 _QUOTE_NAMES = {'"': "double", "'": "single"}
-_EXPANSION = re.compile(r"\$(\{|[A-Za-z_])")
+_EXPANSION = re.compile(r"\$[({A-Za-z_]")  # $VAR, ${VAR}, $(command)
+_BARE = re.compile(r"[A-Z_][A-Z0-9_]*")  # a name alone on its line: compose passes it through
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Entry:
     value: str | None  # None: taken from the environment the file is loaded in
     file: str
     line: int
-    expands: bool = False  # holds `$VAR` / `${VAR}`, which loaders may substitute
+    expands: bool = False  # holds `$VAR`, `${VAR}` or `$(...)`, which loaders may substitute
 
     @property
     def checkable(self) -> bool:
@@ -61,6 +62,9 @@ def parse_dotenv(text: str, file: str = ".env") -> tuple[list[Entry], list[Malfo
             continue
         key, rest = m.group(1), raw[m.end():]
         if m.group(2) is None:
+            if not _BARE.fullmatch(key):  # `fi`, `else`: shell, not an env file
+                errors.append(Malformed(file, number, "not a KEY=value assignment"))
+                continue
             entries.append(Entry(key, None, file, number))
             continue
         if rest[:1] in ("'", '"'):
