@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 
 from phoenix_ops.cluster import dist, epmd
 from phoenix_ops.cluster.discovery import Seed, from_dns, from_srv, make_resolver
-from phoenix_ops.cluster.facts import gather_facts
+from phoenix_ops.cluster.facts import gather_facts, visible_nodes
 from phoenix_ops.cluster.view import ClusterView, HostReport, NodeReport
+
+RECHECK_DELAY = 0.3  # seconds before a second look at nodes that see each other one way only
 
 Progress = Callable[[int, int], None]  # (nodes done, nodes to do)
 
@@ -54,23 +56,44 @@ async def examine(opts: DoctorOptions, progress: Progress | None = None) -> Clus
 
     own_basename = f"phoenix_ops_{secrets.token_hex(4)}"
     gate = asyncio.Semaphore(opts.concurrency)
+    conns: dict[int, dist.Connection] = {}  # id(NodeReport) -> its open connection
     done = 0
 
     async def visit(node: NodeReport) -> None:
         nonlocal done
         if node.port is not None:
             async with gate:
-                await _visit(node, opts, own_basename)
+                conn = await _visit(node, opts, own_basename)
+            if conn:
+                conns[id(node)] = conn
         done += 1
         if progress:
             progress(done, len(targets))
 
     if progress:
         progress(0, len(targets))
-    await asyncio.gather(*(visit(n) for n in targets))
-    view.nodes = targets
+    try:
+        await asyncio.gather(*(visit(n) for n in targets))
+        view.nodes = targets
+        await _recheck_one_way(view, conns, opts.timeout)
+    finally:
+        await asyncio.gather(*(c.close() for c in conns.values()))
     view.seconds = time.monotonic() - started
     return view
+
+
+async def _recheck_one_way(view: ClusterView, conns: dict[int, dist.Connection], timeout: float) -> None:
+    """A one-way view is usually a connection caught half set up: look again before reporting it."""
+    pairs = view.one_way()
+    if not pairs:
+        return
+    await asyncio.sleep(RECHECK_DELAY)
+    involved = {name for pair in pairs for name in pair}
+    nodes = [n for n in view.members() if n.name in involved and id(n) in conns]
+    again = await asyncio.gather(*(visible_nodes(conns[id(n)], timeout) for n in nodes))
+    for node, visible in zip(nodes, again):
+        if visible is not None:
+            node.facts.visible = visible
 
 
 def _unique(seeds: list[Seed]) -> list[Seed]:
@@ -115,7 +138,7 @@ def _targets_from_epmd(seeds: list[Seed], hosts: list[HostReport]) -> list[NodeR
     return list(targets.values())
 
 
-async def _visit(node: NodeReport, opts: DoctorOptions, own_basename: str) -> None:
+async def _visit(node: NodeReport, opts: DoctorOptions, own_basename: str) -> dist.Connection | None:
     """Handshake (plain, then TLS when the port speaks it and we hold credentials), then the calls."""
     try:
         try:
@@ -126,12 +149,14 @@ async def _visit(node: NodeReport, opts: DoctorOptions, own_basename: str) -> No
             conn = await _connect(node, opts, own_basename, tls=opts.tls)
     except dist.DistError as exc:
         node.error_kind, node.error = exc.kind, str(exc)
-        return
+        return None
     node.name, node.hidden, node.tls = conn.peer.name, conn.peer.hidden, conn.peer.tls
     try:
         node.facts = await gather_facts(conn, opts.timeout)
-    finally:
+    except BaseException:
         await conn.close()
+        raise
+    return conn  # kept open until the sweep ends, for a second look
 
 
 async def _connect(node: NodeReport, opts: DoctorOptions, own_basename: str,

@@ -71,6 +71,14 @@ async def gather_facts(conn: Connection, timeout: float) -> NodeFacts:
     return facts
 
 
+async def visible_nodes(conn: Connection, timeout: float) -> list[str] | None:
+    """nodes() once more; None when the call fails."""
+    try:
+        return _names(await conn.call(*CALLS["visible"], timeout=timeout))
+    except (DistError, RemoteError, TypeError):
+        return None
+
+
 def _fill(facts: NodeFacts, raw: dict) -> None:
     """Turn Erlang replies into plain values; a reply of an unexpected shape counts as failed."""
     converters = {
