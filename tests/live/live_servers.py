@@ -103,7 +103,8 @@ def make_certs(tmp: Path) -> Certs:
 
 GOOD_TLS = "ssl_protocols TLSv1.2 TLSv1.3; ssl_ciphers ECDHE+AESGCM:ECDHE+CHACHA20;"
 OLD_TLS = "ssl_protocols TLSv1 TLSv1.2; ssl_ciphers DEFAULT:@SECLEVEL=0;"
-SOCKET_HEADERS = 'proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";'
+SOCKET_HEADERS = ('proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; '
+                  'proxy_set_header Connection "upgrade";')
 
 
 @dataclass
@@ -136,7 +137,8 @@ class Site:
         server {{ listen 127.0.0.1:{self.http_port}; server_name localhost; {plain}
                   location = /health {{ {proxy} }} }}
         server {{
-            listen 127.0.0.1:{self.https_port} ssl; listen 127.0.0.2:{self.https_port} ssl; server_name localhost;
+            listen 127.0.0.1:{self.https_port} ssl; listen 127.0.0.2:{self.https_port} ssl;
+            server_name localhost;
             ssl_certificate {self.cert[0]}; ssl_certificate_key {self.cert[1]}; {self.tls}
             {hsts} {self.extra}
             location / {{ {proxy} }}

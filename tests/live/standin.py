@@ -45,6 +45,7 @@ class Config:
     missing_assets: list = field(default_factory=list)  # digested paths named on the page but not served
     cors_reflect: bool = False
     dev_routes: bool = False
+    open_metrics: bool = False  # a Prometheus /metrics page without authentication
     debug_errors: bool = False
     force_ssl: bool = False  # redirect unless X-Forwarded-Proto is https (needs rewrite_on behind proxies)
     rewrite_on: bool = True
@@ -142,6 +143,10 @@ class StandIn:
             return 200, {"content-type": "text/plain"}, b"ok"
         if path == "/dev/dashboard" and c.dev_routes:
             return 200, {"content-type": "text/html"}, b"<html><div data-phx-main>LiveDashboard</div></html>"
+        if path == "/metrics" and c.open_metrics:
+            return 200, {"content-type": "text/plain"}, b"# HELP vm_memory_total Memory\n# TYPE vm_memory_total gauge\n"
+        if path == "/phoenix/live_reload/frame" and c.dev_routes:
+            return 200, {"content-type": "text/html"}, b"<script>/* phoenix_live_reload */</script>"
         if method == "POST":
             return 200, {"content-type": "text/plain"}, f"read {len(body)} bytes".encode()
         if c.debug_errors:

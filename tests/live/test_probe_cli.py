@@ -72,3 +72,8 @@ def test_targets_file_html_report_and_fail_level(lab, tmp_path):
     warn_only = probe(f"https://localhost:{a.https_port}/", "--ca-file", lab.certs.ca_file, "--fail-level", "error",
                       "--timeout", "2", "--http-port", str(a.http_port))
     assert warn_only.exit_code == 0  # only warnings (the 1.8 default CSP) below --fail-level error
+    sarif = probe(f"https://localhost:{b.https_port}/", "--ca-file", lab.certs.ca_file, "--format", "sarif",
+                  "--timeout", "2", "--http-port", str(a.http_port))
+    results = json.loads(sarif.output)["runs"][0]["results"]
+    assert sarif.exit_code == 1 and any(r["ruleId"] == "WEB120" for r in results)
+    assert all("physicalLocation" not in loc for r in results for loc in r.get("locations", []))

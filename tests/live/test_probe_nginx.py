@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from live_servers import OLD_TLS, Site
+from live_servers import OLD_TLS
 from phoenix_ops.findings import Severity
 
 pytestmark = pytest.mark.slow
@@ -152,10 +152,12 @@ def test_missing_digested_asset_from_mixed_releases(lab):
     assert [f.location.url.rsplit("/", 1)[1] for f in found["AST100"]] == ["app-9a8b7c.js?vsn=d"]
 
 
-def test_dev_dashboard_and_debug_404(lab):
-    results = lab.probe(site=lab.site({"dev_routes": True, "debug_errors": True}))
+def test_dev_surfaces_open_metrics_and_debug_404(lab):
+    results = lab.probe(site=lab.site({"dev_routes": True, "debug_errors": True, "open_metrics": True}))
     found = by_rule(results)
-    assert [urlsplit(f.location.url).path for f in found["WEB120"]] == ["/dev/dashboard"]
+    assert sorted(urlsplit(f.location.url).path for f in found["WEB120"]) == ["/dev/dashboard",
+                                                                              "/phoenix/live_reload/frame"]
+    assert [urlsplit(f.location.url).path for f in found["WEB121"]] == ["/metrics"]
     assert "NoRouteError" in found["WEB122"][0].message
 
 

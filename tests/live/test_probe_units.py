@@ -120,10 +120,13 @@ def test_html_report_escapes_and_groups_by_site():
     findings = [
         Finding("WEB109", "csp-missing", Severity.WARNING, Confidence.HIGH, "<script>alert(1)</script>",
                 location=Location(url="https://a.example/page")),
-        Finding("WEB117", "ws", Severity.ERROR, Confidence.MEDIUM, "upgraded", location=Location(url="wss://a.example/live")),
-        Finding("SEC001", "s", Severity.INFO, Confidence.HIGH, "static one", location=Location(path="config/prod.exs", line=3)),
+        Finding("WEB117", "ws", Severity.ERROR, Confidence.MEDIUM, "upgraded",
+                location=Location(url="wss://a.example/live")),
+        Finding("SEC001", "s", Severity.INFO, Confidence.HIGH, "static one",
+                location=Location(path="config/prod.exs", line=3)),
     ]
-    page = render_html(findings, title="probe <report>", grade="A+", summary={"targets": {"https://a.example/": {"grade": "B"}}})
+    summary = {"targets": {"https://a.example/": {"grade": "B"}}}
+    page = render_html(findings, title="probe <report>", grade="A+", summary=summary)
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert 'class="grade g-Ap">A+<' in page and "probe &lt;report&gt;" in page
     assert page.count("<h2>https://a.example</h2>") == 1 and "wss://a.example/live" in page

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from phoenix_ops.findings import Location
 from phoenix_ops.live.http import Http, Reply
@@ -21,12 +21,6 @@ class Context:
     @property
     def page(self) -> Reply:
         return self.chain[-1]
-
-    @property
-    def origin(self) -> str:
-        """scheme://host[:port] of the page, as a browser on the public name would send it."""
-        parts = urlsplit(self.page.url)
-        return f"{parts.scheme}://{parts.netloc}"
 
     def url(self, path: str) -> str:
         return urljoin(self.page.url, path)

@@ -43,16 +43,16 @@ async def check_health(ctx: Context) -> list[Finding]:
     if given:
         live = list(paths)
     else:
-        live = [p for p, r in zip(paths, secure) if isinstance(r, Reply) and r.status == 200]
+        live = [p for p, r in zip(paths, secure, strict=True) if isinstance(r, Reply) and r.status == 200]
         if not live:
             return [R.HEALTH_MISSING.finding(f"none of {', '.join(USUAL_PATHS)} answers 200 (pass yours "
                                              "with --health)", ctx.at())]
     ctx.facts["health_paths"] = live
     out = [_judge(ctx, ctx.url(p), r, "over HTTPS")
-           for p, r in zip(paths, secure) if p in live and ctx.page.url.startswith("https:")]
+           for p, r in zip(paths, secure, strict=True) if p in live and ctx.page.url.startswith("https:")]
     plain_urls = [http_url(ctx, p) for p in live]
     plain = await asyncio.gather(*(_get(ctx, u) for u in plain_urls))
-    for url, reply in zip(plain_urls, plain):
+    for url, reply in zip(plain_urls, plain, strict=True):
         found = _judge(ctx, url, reply, "over plain HTTP")
         if found and isinstance(reply, str):  # from outside the platform plain HTTP may be closed
             found.severity, found.confidence = Severity.WARNING, Confidence.LOW

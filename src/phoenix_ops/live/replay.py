@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.live import rules as R
 from phoenix_ops.live.cookies import Cookie, session_cookie
 from phoenix_ops.live.http import Http, ProbeError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from phoenix_ops.findings import Confidence, Severity
 from phoenix_ops.rules.registry import define
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 HIGH, MED, LOW = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 
 
@@ -16,7 +16,7 @@ def _probe(rule_id, name, severity, confidence, *, title, why, fix):
 # --- reaching the target -------------------------------------------------------------------------
 
 UNREACHABLE = _probe(
-    "WEB140", "target-unreachable", E, HIGH,
+    "WEB140", "target-unreachable", ERR, HIGH,
     title="The target does not answer HTTP within the probe's time limit",
     why="""
     A load balancer, a browser and an attacker all see the same thing: nothing. The probe reports
@@ -34,7 +34,7 @@ UNREACHABLE = _probe(
 )
 
 INCOMPLETE = _probe(
-    "WEB141", "check-incomplete", W, LOW,
+    "WEB141", "check-incomplete", WARN, LOW,
     title="A check could not finish within its time limit",
     why="""
     A check that cannot finish says nothing either way, and a silent pass would be a lie. Slow or
@@ -51,7 +51,7 @@ INCOMPLETE = _probe(
 # --- 1. HTTP -> HTTPS ----------------------------------------------------------------------------
 
 HTTPS_REDIRECT = _probe(
-    "WEB100", "http-not-redirected", E, HIGH,
+    "WEB100", "http-not-redirected", ERR, HIGH,
     title="Plain HTTP does not redirect to HTTPS",
     why="""
     Users type the bare host name: the first request goes over plain HTTP. Unless it is answered by a
@@ -68,7 +68,7 @@ HTTPS_REDIRECT = _probe(
 )
 
 REDIRECT_HOPS = _probe(
-    "WEB101", "https-redirect-indirect", W, HIGH,
+    "WEB101", "https-redirect-indirect", WARN, HIGH,
     title="The HTTPS redirect takes more than one hop, changes host or drops the path",
     why="""
     HSTS preload lists and browsers expect `http://host/` to go straight to `https://host/`. A chain
@@ -85,7 +85,7 @@ REDIRECT_HOPS = _probe(
 )
 
 REDIRECT_LOOP = _probe(
-    "WEB102", "redirect-loop", E, HIGH,
+    "WEB102", "redirect-loop", ERR, HIGH,
     title="Requests loop through redirects",
     why="""
     The classic cause is `force_ssl` behind a TLS-terminating proxy without `rewrite_on:
@@ -104,7 +104,7 @@ REDIRECT_LOOP = _probe(
 # --- 2. HSTS -------------------------------------------------------------------------------------
 
 HSTS_MISSING = _probe(
-    "WEB103", "hsts-missing", E, HIGH,
+    "WEB103", "hsts-missing", ERR, HIGH,
     title="HTTPS answers carry no Strict-Transport-Security header",
     why="""
     Without HSTS every visit starts over plain HTTP and can be downgraded by anyone on the path
@@ -120,7 +120,7 @@ HSTS_MISSING = _probe(
 )
 
 HSTS_WEAK = _probe(
-    "WEB104", "hsts-weak", W, HIGH,
+    "WEB104", "hsts-weak", WARN, HIGH,
     title="HSTS is sent twice, malformed or with a short max-age",
     why="""
     Two HSTS headers (proxy and app both adding one) are invalid and browsers may ignore both. A
@@ -138,7 +138,7 @@ HSTS_WEAK = _probe(
 # --- 3. TLS --------------------------------------------------------------------------------------
 
 TLS_OLD_PROTOCOL = _probe(
-    "WEB105", "tls-old-protocol", E, HIGH,
+    "WEB105", "tls-old-protocol", ERR, HIGH,
     title="The server accepts TLS 1.0 or TLS 1.1",
     why="""
     TLS 1.0 and 1.1 are deprecated (RFC 8996): they rely on SHA-1 and CBC constructions with known
@@ -155,7 +155,7 @@ TLS_OLD_PROTOCOL = _probe(
 )
 
 TLS_CERT_INVALID = _probe(
-    "WEB106", "tls-certificate-invalid", E, HIGH,
+    "WEB106", "tls-certificate-invalid", ERR, HIGH,
     title="The certificate does not verify: untrusted chain, wrong host name or expired",
     why="""
     Browsers stop with a full-page warning; API clients and mobile apps fail. A missing intermediate
@@ -172,7 +172,7 @@ TLS_CERT_INVALID = _probe(
 )
 
 TLS_CERT_EXPIRING = _probe(
-    "WEB107", "tls-certificate-expiring", W, HIGH,
+    "WEB107", "tls-certificate-expiring", WARN, HIGH,
     title="The certificate expires soon",
     why="""
     Renewal jobs fail silently (a changed DNS record, a rate limit, a container that lost its
@@ -186,7 +186,7 @@ TLS_CERT_EXPIRING = _probe(
 )
 
 TLS_WEAK_CIPHERS = _probe(
-    "WEB108", "tls-weak-ciphers", W, HIGH,
+    "WEB108", "tls-weak-ciphers", WARN, HIGH,
     title="The server accepts weak TLS 1.2 cipher suites",
     why="""
     Suites with RSA key exchange have no forward secrecy (a stolen key decrypts recorded traffic);
@@ -204,7 +204,7 @@ TLS_WEAK_CIPHERS = _probe(
 # --- 4. Browser security headers -----------------------------------------------------------------
 
 CSP_MISSING = _probe(
-    "WEB109", "csp-missing", W, HIGH,
+    "WEB109", "csp-missing", WARN, HIGH,
     title="The page has no Content-Security-Policy",
     why="""
     A CSP is the second line of defence against XSS: injected markup cannot load or run script from
@@ -222,7 +222,7 @@ CSP_MISSING = _probe(
 )
 
 CSP_WEAK = _probe(
-    "WEB110", "csp-weak", W, HIGH,
+    "WEB110", "csp-weak", WARN, HIGH,
     title="The Content-Security-Policy does not restrict scripts",
     why="""
     `'unsafe-inline'` in script-src lets injected `<script>` run, `'unsafe-eval'` allows eval, and a
@@ -240,7 +240,7 @@ CSP_WEAK = _probe(
 )
 
 NOSNIFF = _probe(
-    "WEB111", "nosniff-missing", W, HIGH,
+    "WEB111", "nosniff-missing", WARN, HIGH,
     title="X-Content-Type-Options: nosniff is missing",
     why="""
     Without it browsers guess content types, so an uploaded text file can run as script or style.
@@ -256,7 +256,7 @@ NOSNIFF = _probe(
 )
 
 CLICKJACKING = _probe(
-    "WEB112", "clickjacking-unprotected", W, HIGH,
+    "WEB112", "clickjacking-unprotected", WARN, HIGH,
     title="Nothing stops other sites from framing the page",
     why="""
     A page that can be framed can be overlaid by an invisible attacker page that steers clicks
@@ -271,7 +271,7 @@ CLICKJACKING = _probe(
 )
 
 REFERRER = _probe(
-    "WEB113", "referrer-policy-unsafe", I, HIGH,
+    "WEB113", "referrer-policy-unsafe", INFO, HIGH,
     title="Referrer-Policy is missing or leaks full URLs to other sites",
     why="""
     Full URLs (with tokens in query strings, reset links, search terms) leak to every third-party
@@ -287,7 +287,7 @@ REFERRER = _probe(
 )
 
 PHOENIX_HEADERS = _probe(
-    "WEB114", "phoenix-header-set", I, MED,
+    "WEB114", "phoenix-header-set", INFO, MED,
     title="Phoenix's default browser headers recognised (generation noted)",
     why="""
     The header set put_secure_browser_headers sends tells which Phoenix generation serves the page,
@@ -305,7 +305,7 @@ PHOENIX_HEADERS = _probe(
 # --- 5. Cookies ----------------------------------------------------------------------------------
 
 SESSION_COOKIE = _probe(
-    "SEC100", "session-cookie-insecure", E, HIGH,
+    "SEC100", "session-cookie-insecure", ERR, HIGH,
     title="The Phoenix session cookie lacks Secure, HttpOnly or SameSite",
     why="""
     The session cookie is the login. Without Secure it is sent over plain HTTP; without HttpOnly any
@@ -322,7 +322,7 @@ SESSION_COOKIE = _probe(
 )
 
 COOKIE_NOT_SECURE = _probe(
-    "WEB115", "cookie-not-secure", W, HIGH,
+    "WEB115", "cookie-not-secure", WARN, HIGH,
     title="A cookie is set without the Secure attribute",
     why="""
     A cookie without Secure is sent on any plain HTTP request to the host, where anyone on the path
@@ -336,7 +336,7 @@ COOKIE_NOT_SECURE = _probe(
 )
 
 SESSION_MISMATCH = _probe(
-    "SEC101", "secret-key-base-mismatch", E, MED,
+    "SEC101", "secret-key-base-mismatch", ERR, MED,
     title="Nodes behind one host do not accept each other's session cookie",
     why="""
     A session cookie from one node, replayed to another node of the same app, is refused when the
@@ -355,7 +355,7 @@ SESSION_MISMATCH = _probe(
 # --- 6. CORS -------------------------------------------------------------------------------------
 
 CORS_REFLECTED = _probe(
-    "WEB116", "cors-credentials-reflected", E, HIGH,
+    "WEB116", "cors-credentials-reflected", ERR, HIGH,
     title="CORS reflects any origin together with Access-Control-Allow-Credentials: true",
     why="""
     Any website can then make the visitor's browser call the API with their cookies and read the
@@ -373,7 +373,7 @@ CORS_REFLECTED = _probe(
 # --- 7. WebSockets -------------------------------------------------------------------------------
 
 WS_FOREIGN_ORIGIN = _probe(
-    "WEB117", "websocket-foreign-origin", E, HIGH,
+    "WEB117", "websocket-foreign-origin", ERR, HIGH,
     title="A Phoenix socket accepts connections from a foreign Origin",
     why="""
     Cross-site WebSocket hijacking: a page on any site opens the LiveView or channel socket with the
@@ -390,7 +390,7 @@ WS_FOREIGN_ORIGIN = _probe(
 )
 
 WS_BROKEN = _probe(
-    "WEB118", "websocket-broken", E, HIGH,
+    "WEB118", "websocket-broken", ERR, HIGH,
     title="A same-origin Phoenix socket does not upgrade or does not answer a heartbeat",
     why="""
     When the proxy does not pass the upgrade (missing `Upgrade`/`Connection` headers in nginx, an
@@ -407,7 +407,7 @@ WS_BROKEN = _probe(
 )
 
 WS_IDLE = _probe(
-    "WEB119", "websocket-idle-drop", W, HIGH,
+    "WEB119", "websocket-idle-drop", WARN, HIGH,
     title="The WebSocket is dropped while idle (proxy read timeout)",
     why="""
     The Phoenix JavaScript client sends a heartbeat every 30 seconds. A proxy whose read timeout is
@@ -426,7 +426,7 @@ WS_IDLE = _probe(
 # --- 8. Assets -----------------------------------------------------------------------------------
 
 ASSET_MISSING = _probe(
-    "AST100", "digested-asset-missing", E, HIGH,
+    "AST100", "digested-asset-missing", ERR, HIGH,
     title="A digested asset referenced by the page is not served",
     why="""
     A page that names `app-3f2a.js?vsn=d` which then answers 404 is usually a load balancer mixing two
@@ -442,7 +442,7 @@ ASSET_MISSING = _probe(
 )
 
 ASSET_CACHE = _probe(
-    "AST101", "asset-cache-headers", W, HIGH,
+    "AST101", "asset-cache-headers", WARN, HIGH,
     title="Digested assets are not cached long-term",
     why="""
     Digested names change with content, so they can be cached forever: without a long public
@@ -458,7 +458,7 @@ ASSET_CACHE = _probe(
 )
 
 ASSET_COMPRESSION = _probe(
-    "AST102", "asset-compression", W, MED,
+    "AST102", "asset-compression", WARN, MED,
     title="Text assets are sent uncompressed or without Vary: Accept-Encoding",
     why="""
     JavaScript and CSS shrink 3 to 5 times with gzip or brotli. Without `Vary: Accept-Encoding` a
@@ -474,7 +474,7 @@ ASSET_COMPRESSION = _probe(
 )
 
 STATIC_ETAG = _probe(
-    "AST103", "static-revalidation", I, MED,
+    "AST103", "static-revalidation", INFO, MED,
     title="A non-digested static file cannot be revalidated (no ETag or no 304)",
     why="""
     Files like /robots.txt and /favicon.ico are fetched often; without ETag and 304 answers every
@@ -491,7 +491,7 @@ STATIC_ETAG = _probe(
 # --- 9. Exposure ---------------------------------------------------------------------------------
 
 DEV_SURFACE = _probe(
-    "WEB120", "dev-surface-exposed", E, HIGH,
+    "WEB120", "dev-surface-exposed", ERR, HIGH,
     title="A development-only route answers in production",
     why="""
     /dev/dashboard (LiveDashboard with process, ETS and environment views) and /dev/mailbox (every
@@ -508,7 +508,7 @@ DEV_SURFACE = _probe(
 )
 
 DASHBOARD = _probe(
-    "WEB121", "dashboard-unauthenticated", E, MED,
+    "WEB121", "dashboard-unauthenticated", ERR, MED,
     title="A dashboard or metrics endpoint answers without authentication",
     why="""
     LiveDashboard mounted for admins, Oban Web or a Prometheus /metrics page reveal internals (env
@@ -525,7 +525,7 @@ DASHBOARD = _probe(
 )
 
 DEBUG_PAGE = _probe(
-    "WEB122", "debug-error-page", E, HIGH,
+    "WEB122", "debug-error-page", ERR, HIGH,
     title="The 404 page carries debug output",
     why="""
     `debug_errors: true` renders Plug.Debugger pages with source code, the list of routes and
@@ -542,7 +542,7 @@ DEBUG_PAGE = _probe(
 # --- 10. Limits (--active) -----------------------------------------------------------------------
 
 BODY_LIMIT = _probe(
-    "WEB123", "body-limit-missing", W, MED,
+    "WEB123", "body-limit-missing", WARN, MED,
     title="An oversized request body is accepted",
     why="""
     Without a body limit one client can fill memory or disk: Plug.Parsers reads up to 8 MB by
@@ -557,7 +557,7 @@ BODY_LIMIT = _probe(
 )
 
 HEADER_LIMIT = _probe(
-    "WEB124", "header-limit-missing", W, MED,
+    "WEB124", "header-limit-missing", WARN, MED,
     title="An oversized request line or header is accepted",
     why="""
     Huge request lines and headers cost memory in every hop; servers should refuse them early with
@@ -573,7 +573,7 @@ HEADER_LIMIT = _probe(
 )
 
 RATE_LIMIT = _probe(
-    "WEB125", "rate-limit-missing", I, LOW,
+    "WEB125", "rate-limit-missing", INFO, LOW,
     title="A burst of requests is never answered 429",
     why="""
     Login, sign-up and password-reset paths attract credential stuffing; a rate limit (PlugAttack,
@@ -590,7 +590,7 @@ RATE_LIMIT = _probe(
 # --- 11. Health ----------------------------------------------------------------------------------
 
 HEALTH_MISSING = _probe(
-    "HLT100", "health-endpoint-missing", W, MED,
+    "HLT100", "health-endpoint-missing", WARN, MED,
     title="No health or readiness endpoint answers",
     why="""
     Load balancers and orchestrators need a cheap path that says "ready": without one they probe `/`
@@ -606,7 +606,7 @@ HEALTH_MISSING = _probe(
 )
 
 HEALTH_BAD = _probe(
-    "HLT101", "health-endpoint-unhealthy", E, HIGH,
+    "HLT101", "health-endpoint-unhealthy", ERR, HIGH,
     title="The health endpoint is slow, failing, or only reachable through a redirect",
     why="""
     Platforms probe health over plain HTTP inside the network. With `force_ssl` the check gets a
@@ -625,7 +625,7 @@ HEALTH_BAD = _probe(
 # --- 12. Grade -----------------------------------------------------------------------------------
 
 GRADE = _probe(
-    "WEB149", "probe-grade", I, HIGH,
+    "WEB149", "probe-grade", INFO, HIGH,
     title="The probe's grade for a target (scheme documented here)",
     why="""
     One letter summarises the audit so trends are visible across deploys. Scheme: start at 100;

@@ -95,7 +95,7 @@ async def check_tls(ctx: Context) -> list[Finding]:
         out.append(R.TLS_CERT_INVALID.finding(f"certificate rejected for {ctx.target.name}: {verified.error}",
                                               ctx.at()))
     out += _expiry(ctx, plain.cert)
-    for version, hs in zip(("TLS 1.0", "TLS 1.1"), (tls10, tls11)):
+    for version, hs in (("TLS 1.0", tls10), ("TLS 1.1", tls11)):
         if hs.ok:
             out.append(R.TLS_OLD_PROTOCOL.finding(f"{version} handshake accepted", ctx.at(), key=version))
     if weak.ok:
