@@ -17,21 +17,30 @@ NODE_R, MARGIN, ROW_H = 9, 40, 34
 
 
 def _ring(count: int) -> float:
-    return max(60.0, 7.0 * count)
+    return max(60.0, 10.0 * count)
+
+
+def _label(x: float, y: float, cx: float, cy: float) -> tuple[float, float, str]:
+    """Put a node's name outside its ring: beside it on the flanks, above or below at the poles."""
+    angle = math.atan2(y - cy, x - cx)
+    if abs(math.cos(angle)) > 0.2:
+        return (x + 14, y + 4, "start") if x > cx else (x - 14, y + 4, "end")
+    return (x, y - 14, "middle") if y < cy else (x, y + 24, "middle")
 
 
 def _layout(groups: list[list[str]]) -> tuple[dict[str, tuple[float, float, int]], list[tuple[float, float, float]], float, float]:
     """Node -> (x, y, partition index); one (cx, cy, r) per partition; the drawing's width and height."""
-    places, rings, x = {}, [], MARGIN + 90.0
-    height = 2 * MARGIN + 2 * max((_ring(len(g)) for g in groups), default=0) + 60
+    label_room = 7.0 * max((len(n) for g in groups for n in g), default=0)  # ~7 px a character
+    places, rings, x = {}, [], MARGIN + label_room
+    height = 2 * MARGIN + 2 * max((_ring(len(g)) for g in groups), default=0) + 110
     for index, group in enumerate(groups):
         r = _ring(len(group))
-        cx, cy = x + r, MARGIN + 40 + r
+        cx, cy = x + r, MARGIN + 60 + r
         rings.append((cx, cy, r))
         for i, name in enumerate(group):
             angle = -math.pi / 2 + 2 * math.pi * i / len(group)
             places[name] = (cx + r * math.cos(angle), cy + r * math.sin(angle), index)
-        x += 2 * r + 180
+        x += 2 * r + 2 * label_room + 40
     return places, rings, x, height
 
 
@@ -59,7 +68,7 @@ def render_svg(view: ClusterView) -> str:
         colour = PALETTE[index % len(PALETTE)]
         parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r + 26:.1f}" fill="{colour}" fill-opacity="0.08" '
                      f'stroke="{colour}" stroke-dasharray="4 3"/>')
-        parts.append(f'<text x="{cx:.1f}" y="{cy + 4:.1f}" text-anchor="middle" fill="{colour}">'
+        parts.append(f'<text x="{cx:.1f}" y="{cy + r + 46:.1f}" text-anchor="middle" fill="{colour}">'
                      f'partition {index + 1} · {len(groups[index])} node{"s" if len(groups[index]) != 1 else ""}</text>')
     for a, seen in sorted(sees.items()):
         for b in sorted(seen):
@@ -76,11 +85,9 @@ def render_svg(view: ClusterView) -> str:
                              f'<title>{escape(a)} sees {escape(b)}, not the reverse</title></line>')
     for name, (x, y, index) in places.items():
         colour = PALETTE[index % len(PALETTE)]
-        cx = rings[index][0]
-        anchor = "start" if x >= cx else "end"
-        dx = 14 if x >= cx else -14
+        lx, ly, anchor = _label(x, y, rings[index][0], rings[index][1])
         parts.append(f'<g class="node"><circle cx="{x:.1f}" cy="{y:.1f}" r="{NODE_R}" fill="{colour}"/>'
-                     f'<text x="{x + dx:.1f}" y="{y + 4:.1f}" text-anchor="{anchor}">{escape(name)}</text>'
+                     f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}">{escape(name)}</text>'
                      f'<title>{escape(_tooltip(view, name))}</title></g>')
     y = height
     if outside:
