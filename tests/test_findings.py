@@ -31,3 +31,10 @@ def test_location_renders_file_line_or_url():
     assert str(Location(path="a.exs", line=2, column=5)) == "a.exs:2:5"
     assert str(Location(url="https://x.test/")) == "https://x.test/"
     assert str(Location(node="a@127.0.0.1")) == "a@127.0.0.1"
+
+
+def test_long_identifiers_are_not_taken_for_secrets():
+    text = "GOOGLE_CLOUD_STORAGE_SERVICE_ACCOUNT_JSON and cache_static_manifest_latest_version_key"
+    assert redact(text) == text
+    assert "redacted" in redact("token ABCDEFGHIJKLMNOPQRSTUVWXYZ012345abcdef")
+    assert "redacted" in redact("key sk_live_abcdefghijklmnopqrstuvwxyz0123456789")

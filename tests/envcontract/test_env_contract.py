@@ -1,6 +1,6 @@
 """The contract built from the Project: variables, requirement, types, phases, places, envs."""
 
-from conftest import line_of
+from env_support import line_of
 from project_shapes import GOOD
 
 from phoenix_ops.envcontract.contract import build_contract, environments

@@ -105,3 +105,10 @@ def test_release_mode_from_distillery_or_env_sh(make_project):
     procfile = {"Procfile": "web: mix phx.server\n", "rel/overlays/bin/server": None}
     assert make_project(procfile).release_mode == "mix"
     assert make_project({**procfile, "rel/config.exs": "use Distillery.Releases.Config\n"}).release_mode == "release"
+
+
+def test_rel003_module_attribute_reads_env_at_compile_time(make_project, findings):
+    lib = 'defmodule Demo.Stripe do\n  @key System.get_env("STRIPE_KEY")\n  def key, do: @key\n' \
+          '  def region, do: System.get_env("REGION")\nend\n'
+    got = findings(make_project({"lib/demo/stripe.ex": lib}), "REL003")
+    assert [(f.location.path, f.location.line, f.key) for f in got] == [("lib/demo/stripe.ex", 2, "STRIPE_KEY")]

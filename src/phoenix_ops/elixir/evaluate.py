@@ -21,10 +21,13 @@ ENV_FUNS = {"get_env", "fetch_env!", "fetch_env"}
 CONVERSIONS = {
     ("String", "to_integer"): "integer", ("String", "to_float"): "float", ("String", "to_atom"): "atom",
     ("String", "to_existing_atom"): "atom", ("String", "to_charlist"): "charlist",
-    ("String", "split"): "list", ("Integer", "parse"): "integer", ("String", "to_boolean"): "boolean",
+    ("String", "split"): "list",
 }
+# Local calls ending in `!` that are known; any other may be a helper macro hiding env reads.
+KNOWN_BANG_CALLS = {"env!", "source!"}
 DOTENVY_TYPES = {"string", "integer", "float", "boolean", "atom", "existing_atom", "module", "charlist"}
 _TRUE_WORDS = {"true", "1", "yes", "on"}
+_BOOLEAN_WORDS = _TRUE_WORDS | {"false", "0", "no", "off"}
 
 
 def call_parts(node: Node) -> tuple[str | None, str | None]:
@@ -89,7 +92,7 @@ class Evaluator:
         self.conditions: tuple[Condition, ...] = ()
         self.functions: dict[str, Node] = {}  # zero-arity local functions (mix.exs `deps/0`)
         self.opaque: list[tuple[str, int, str]] = []  # statements not understood: (file, line, text)
-        self._read_at: dict[tuple[str, int], EnvRead] = {}  # one read per source position
+        self._read_at: dict[tuple[str, int, str], EnvRead] = {}  # one read per source position and name
 
     # -- provenance ---------------------------------------------------------------------------
     def origin(self, node: Node) -> Origin:
@@ -127,6 +130,11 @@ class Evaluator:
             return self.module_attribute(node, scope)
         return self.ev(node, scope)
 
+    def note_opaque(self, node: Node) -> None:
+        entry = (self.file, line(node), text(node)[:80])
+        if entry not in self.opaque:
+            self.opaque.append(entry)
+
     def on_call(self, mod: str | None, fun: str | None, node: Node, scope: dict[str, Value]) -> Value | None:
         """Hook for statement-level calls; return a Value when handled."""
         return None
@@ -157,6 +165,7 @@ class Evaluator:
             if cond is not UNKNOWN and fun == "unless":
                 cond = not cond
             if cond is UNKNOWN:
+                self.raise_if_missing(fun, args[0], body, scope)
                 with self.under(args[0], scope, negate=fun == "unless"):
                     first = self.run_block(body, scope)
                 with self.under(args[0], scope, negate=fun == "if"):
@@ -194,6 +203,25 @@ class Evaluator:
             return UNKNOWN
         pat = self.ev(pattern, {})
         return subject.value == pat.value if isinstance(pat, Lit) else UNKNOWN
+
+    def raise_if_missing(self, fun: str, cond: Node, body: list[Node], scope: dict[str, Value]) -> None:
+        """`unless System.get_env("X") do raise ... end` (or `if is_nil(...)`, `if !...`) makes X required."""
+        if len(body) != 1 or body[0].type != "call" or call_parts(body[0]) != (None, "raise"):
+            return
+        probe = cond
+        if fun == "if":
+            if cond.type == "unary_operator" and text(cond)[:1] in ("!", "n"):
+                probe = cond.child_by_field_name("operand")
+            elif cond.type == "call" and call_parts(cond) == (None, "is_nil") and call_args(cond):
+                probe = call_args(cond)[0]
+            elif cond.type == "binary_operator" and binary_op(cond) == "==" and \
+                    text(cond.child_by_field_name("right")) == "nil":
+                probe = cond.child_by_field_name("left")
+            else:
+                return
+        value = self.ev(probe, scope)
+        if isinstance(value, EnvRead):
+            value.required = True
 
     def comprehension(self, args: list[Node], body: list[Node], scope: dict[str, Value]) -> None:
         gen = args[0] if args else None
@@ -382,8 +410,7 @@ class Evaluator:
             items = [v.value for v in right.items if isinstance(v, Lit)]
             if len(items) == len(right.items):
                 return Lit((left.value in items) == (op == "in"))
-        if isinstance(left, EnvRead) and op in ("==", "!=", "in", "not in") and (
-                isinstance(right, Lit) or isinstance(right, Seq)):
+        if isinstance(left, EnvRead) and op in ("==", "!=", "in", "not in") and _boolean_words(right):
             return self.convert(left, "boolean")
         return Expr(text(node), [left, right])
 
@@ -405,6 +432,9 @@ class Evaluator:
                 default = self.ev(args[1], scope) if len(args) > 1 and fun == "get_env" else None
                 return self.env_read(node, name.value, how=f"System.{fun}", required=fun == "fetch_env!",
                                      default=default)
+            self.note_opaque(node)  # a read whose name is computed: the contract cannot list it
+        if mod is None and fun and fun.endswith("!") and fun not in KNOWN_BANG_CALLS:
+            self.note_opaque(node)  # helper macros (`compile_config!(:key)`) hide env reads
         if mod is None and fun in ("env!", "env") and args:  # Dotenvy
             return self.dotenvy(node, args, scope)
         if (mod, fun) in ((None, "config_env"), ("Config", "config_env"), ("Mix", "env")) and not args:
@@ -463,7 +493,7 @@ class Evaluator:
     def env_read(self, node: Node, name: str, *, how: str, required: bool = False,
                  default: Value | None = None) -> EnvRead:
         # Conditions are evaluated more than once; the same source position is one read.
-        key = (self.file, node.start_byte)
+        key = (self.file, node.start_byte, name)
         if key not in self._read_at:
             read = EnvRead(name=name, required=required, default=default, how=how)
             read.conditions = self.conditions
@@ -499,6 +529,14 @@ class _Under:
     def __exit__(self, *exc):
         self.ev.conditions = self.saved
         return False
+
+
+def _boolean_words(value: Value) -> bool:
+    """A comparison against true/false-like words is a boolean flag; against "dns" it is a choice."""
+    items = value.items if isinstance(value, Seq) else [value]
+    words = [v.value for v in items if isinstance(v, Lit)]
+    return bool(words) and len(words) == len(items) and all(
+        isinstance(w, str) and w.lower() in _BOOLEAN_WORDS for w in words)
 
 
 def _int(raw: str) -> int:

@@ -108,6 +108,9 @@ def _value(contract: Contract, var: Variable, env: str, entry: Entry) -> Iterato
     elif value == "" and var.required_in(env) and not var.types:
         yield R.REQUIRED_EMPTY.finding(f"{var.name} is set but empty; the boot-time check lets it through",
                                        _at(entry), key=var.name)
+    if var.name in contract.url_host and any(ch in value for ch in ":/ "):
+        yield R.HOST_NOT_A_HOSTNAME.finding(f"{var.name} holds more than a host name (a scheme, port, path or space)",
+                                            _at(entry), key=var.name)
     for kind, dotenvy in sorted({(p.convert, p.how == "env!") for p in places if p.convert}):
         read_at = next(p.where for p in places if (p.convert, p.how == "env!") == (kind, dotenvy))
         problem = conversion_problem(kind, value, dotenvy=dotenvy)

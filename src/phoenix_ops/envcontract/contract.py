@@ -39,10 +39,6 @@ class Place:
     def where(self) -> str:
         return f"{self.file}:{self.line}"
 
-    @property
-    def envs(self) -> list[str]:
-        return sorted(self.when)
-
 
 @dataclass
 class Variable:
@@ -56,7 +52,7 @@ class Variable:
 
     def required_in(self, env: str) -> bool:
         """Some read in `env` raises without it, whatever else holds."""
-        return any(p.required and p.when.get(env) == () for p in self.places if env in p.when)
+        return any(p.required and p.when.get(env) == () for p in self.places)
 
     def conditionally_required_in(self, env: str) -> bool:
         return not self.required_in(env) and any(p.required for p in self.places if env in p.when)
@@ -98,6 +94,7 @@ class Contract:
     variables: dict[str, Variable] = field(default_factory=dict)
     opaque: list[Opaque] = field(default_factory=list)
     secret_key_base: set[str] = field(default_factory=set)  # variables that feed secret_key_base
+    url_host: set[str] = field(default_factory=set)  # variables that feed an endpoint's url: [host: ...]
 
     @property
     def complete(self) -> bool:
@@ -151,31 +148,16 @@ def _scan_leaf(contract: Contract, path: tuple[str, ...], history: list[Value]) 
     for value in history:
         if path[-1] == "secret_key_base":
             contract.secret_key_base.update(r.name for r in value.reads())
+        if path[-2:] == ("url", "host"):
+            contract.url_host.update(r.name for r in value.reads())
         for cond in value.conditions:
             match = _PRESENCE.match(cond.text)
             if match and match.group(1) in contract.variables:
                 contract.variables[match.group(1)].presence_flag = True
-        if value.origin is not None:
-            for text in [*_texts(value), *(c.text for c in value.conditions)]:
-                for call in _HELPER.findall(text):
-                    opaque = Opaque(value.origin.file, value.origin.line, _one_line(call))
-                    if opaque not in contract.opaque and not call.startswith("env!("):
-                        contract.opaque.append(opaque)
 
 
 # `if System.get_env("PHX_SERVER")`: a test for presence, where "false" counts as set.
 _PRESENCE = re.compile(r'^(?:not )?System\.get_env\("([^"]+)"\)$')
-# A local macro call such as firezone's `env_var_to_config!(:database_name)` inside a config value:
-# it reads variables the evaluator cannot see.
-_HELPER = re.compile(r"(?<![\w.:@])[a-z_]\w*!\([^()]*\)")
-
-
-def _texts(value: Value) -> list[str]:
-    if isinstance(value, Expr):
-        return [value.text]
-    if isinstance(value, Seq):
-        return [t for item in value.items for t in _texts(item)]
-    return []
 
 
 def _one_line(text: str) -> str:

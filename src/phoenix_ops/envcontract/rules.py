@@ -178,3 +178,18 @@ PRESENCE_FLAG_FALSE = define(
         Remove the line (or leave the variable unset) to turn the setting off.
     """,
 )
+
+HOST_NOT_A_HOSTNAME = define(
+    "REL062", "env-host-not-a-hostname", _W, _H,
+    title="The variable for the endpoint's url host holds a URL, a port or a path",
+    why="""
+        `url: [host: ...]` takes a bare host name; Phoenix adds the scheme and port from the other
+        `url` options. `PHX_HOST=https://example.com` makes every generated URL
+        `https://https://example.com`, and the default `check_origin`, which compares WebSocket
+        origins with this host, rejects every LiveView and channel connection.
+    """,
+    fix="""
+        Set the host name alone (`PHX_HOST=example.com`); put the scheme and port in `url:`
+        (`scheme: "https", port: 443`).
+    """,
+)

@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from phoenix_ops.live.target import ProbeOptions, Target
+from phoenix_ops.live.target import ProbeOptions, Target, authority
 
 MAX_BODY = 1 << 20  # bytes of a page kept for parsing; the rest is not read
 MAX_HOPS = 10
@@ -86,7 +86,7 @@ class Http:
         if u.host not in (self.target.host, self.target.name):
             return u, {}, {}
         connect = self.target.addr or self.target.host
-        host = self.target.name + (f":{u.port}" if u.port else "")
+        host = authority(self.target.name, u.port)
         ext = {"sni_hostname": self.target.name} if u.scheme == "https" else {}
         return u.copy_with(host=connect), {"host": host}, ext
 

@@ -13,6 +13,7 @@ from phoenix_ops.findings import Finding
 from phoenix_ops.live import rules as R
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.http import ProbeError
+from phoenix_ops.live.target import authority
 
 HUGE = 64 * 1024
 BURST_SECONDS = 10.0
@@ -60,8 +61,7 @@ async def raw_status(ctx: Context, head: bytes, body_size: int = 0) -> int | Non
 
 
 def _head(ctx: Context, method: str, target: str, extra: str = "") -> bytes:
-    port = urlsplit(ctx.page.url).port
-    host = ctx.target.name + (f":{port}" if port else "")
+    host = authority(ctx.target.name, urlsplit(ctx.page.url).port)
     headers = "".join(f"{k}: {v}\r\n" for k, v in ctx.opts.request_headers().items())
     return f"{method} {target} HTTP/1.1\r\nhost: {host}\r\n{headers}{extra}connection: close\r\n\r\n".encode("latin-1")
 

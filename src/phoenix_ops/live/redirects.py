@@ -8,6 +8,7 @@ from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.live import rules as R
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.http import ProbeError, Reply, chain_loops
+from phoenix_ops.live.target import authority
 
 
 def http_url(ctx: Context, path: str = "/") -> str:
@@ -16,7 +17,7 @@ def http_url(ctx: Context, path: str = "/") -> str:
     if t.scheme == "http":
         return f"http://{urlsplit(t.url).netloc}{path}"
     port = ctx.opts.http_port or 80
-    return f"http://{t.host}{'' if port == 80 else f':{port}'}{path}"
+    return f"http://{authority(t.host, None if port == 80 else port)}{path}"
 
 
 def loop_finding(ctx: Context, chain: list[Reply]) -> Finding | None:

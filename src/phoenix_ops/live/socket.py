@@ -14,6 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from phoenix_ops.findings import Finding
 from phoenix_ops.live import rules as R
 from phoenix_ops.live.context import Context
+from phoenix_ops.live.target import authority
 
 SOCKETS = ("/live/websocket?vsn=2.0.0", "/socket/websocket?vsn=2.0.0")
 FOREIGN_ORIGIN = "https://phoenix-ops-probe.invalid"
@@ -30,7 +31,7 @@ def _endpoint(ctx: Context, path: str) -> tuple[str, str, dict]:
     page = urlsplit(ctx.page.url)
     port = page.port or (443 if page.scheme == "https" else 80)
     default = (page.scheme, port) in (("https", 443), ("http", 80))
-    netloc = ctx.target.name + ("" if default else f":{port}")
+    netloc = authority(ctx.target.name, None if default else port)
     ws_scheme = "wss" if page.scheme == "https" else "ws"
     kwargs: dict = {"proxy": ctx.opts.proxy}
     if page.scheme == "https":

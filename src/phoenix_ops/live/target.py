@@ -12,6 +12,12 @@ class ProbeUsageError(ValueError):
     """Bad probe input (URL, --resolve, --header): the CLI reports it with exit code 2."""
 
 
+def authority(host: str, port: int | None = None) -> str:
+    """host[:port] for a URL or Host header, with IPv6 addresses in brackets."""
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}" if port else host
+
+
 @dataclass(frozen=True)
 class Target:
     """One URL as seen through one node: `addr` is where to connect, `name` the public host name."""

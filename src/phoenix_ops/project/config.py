@@ -104,25 +104,21 @@ class ConfigEvaluator(Evaluator):
         if mod in (None, "Config") and fun == "import_config":
             self.import_config(node, scope)
             return Lit(None)
-        if mod is None and fun in ("source!", "source") or (mod == "Dotenvy" and fun in ("source!", "source")):
-            self.opaque.append((self.file, line(node), text(node)[:80]))
-            return None
-        if mod is None and fun and fun.endswith("!") and fun not in ("raise",) and fun != "env!":
-            # Helper macros (`compile_config!(:key)`) hide env reads we cannot see.
-            self.opaque.append((self.file, line(node), text(node)[:80]))
+        if mod in (None, "Dotenvy") and fun in ("source!", "source"):
+            self.note_opaque(node)  # values may come from files rather than the process environment
         return None
 
     def config(self, node: Node, scope) -> None:
         args = [self.ev(a, scope) for a in call_args(node)]
         if not args or not (isinstance(args[0], Lit) and isinstance(args[0].value, Atom)):
-            self.opaque.append((self.file, line(node), text(node)[:80]))
+            self.note_opaque(node)
             return
         app = args[0].value.name
         if len(args) == 2:
             if isinstance(args[1], KW):
                 self.view.put((app,), args[1])
             else:
-                self.opaque.append((self.file, line(node), text(node)[:80]))
+                self.note_opaque(node)
             return
         if len(args) >= 3 and isinstance(args[1], Lit) and isinstance(args[1].value, Atom):
             self.view.put((app, args[1].value.name), args[2])

@@ -6,6 +6,7 @@ from tree_sitter import Node
 
 from phoenix_ops.elixir.evaluate import CONVERSIONS, ENV_FUNS, Evaluator, binary_op, call_parts
 from phoenix_ops.elixir.modules import walk_calls
+from phoenix_ops.elixir.parser import text
 from phoenix_ops.elixir.values import EnvRead
 from phoenix_ops.project.files import SourceFile
 
@@ -13,12 +14,22 @@ _WRAPPING_OPS = {"||", "|>", "==", "!=", "in"}
 
 
 def lib_env_reads(src: SourceFile, env: str) -> list[EnvRead]:
-    ev = Evaluator(env, file=src.path, phase="runtime")
+    # A read inside a module attribute runs when the module compiles; anywhere else, when the code runs.
+    evaluators = {phase: Evaluator(env, file=src.path, phase=phase) for phase in ("compile", "runtime")}
     for call in walk_calls(src.tree.root_node):
         mod, fun = call_parts(call)
         if mod == "System" and fun in ENV_FUNS:
-            ev.ev(_enclosing(call), {})
-    return ev.reads
+            evaluators["compile" if _in_attribute(call) else "runtime"].ev(_enclosing(call), {})
+    return sorted([r for ev in evaluators.values() for r in ev.reads], key=lambda r: r.origin.line)
+
+
+def _in_attribute(node: Node) -> bool:
+    while (node := node.parent) is not None:
+        if node.type == "unary_operator" and text(node).startswith("@"):
+            return True
+        if node.type == "do_block":  # a function body: attributes are not nested inside one
+            return False
+    return False
 
 
 def _enclosing(node: Node) -> Node:

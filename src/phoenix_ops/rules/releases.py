@@ -82,15 +82,15 @@ def no_runtime_config(project):
       title="An environment variable is read at compile time in a config file that reaches prod",
       why="""
       config.exs and prod.exs run when the release is built, so `System.get_env("X")` there reads the
-      build machine's environment once and freezes the answer into the release. In production the
-      variable is then silently ignored.
+      build machine's environment once and freezes the answer into the release. The same holds for a
+      module attribute (`@key System.get_env("X")`), evaluated when the module compiles. In
+      production the variable is then silently ignored.
       """,
       fix="Move the read into config/runtime.exs, or use `Application.compile_env` deliberately.")
 def compile_time_env_read(project):
-    if not _has_runtime_config(project):
-        return  # REL002 reports the whole situation
-    view = project.config()
-    for read in view.reads:
+    # Without runtime.exs, REL002 reports the config reads as a whole; module attributes always count.
+    config_reads = project.config().reads if _has_runtime_config(project) else []
+    for read in [*config_reads, *project.lib_reads]:
         if read.origin and read.origin.phase == "compile":
             yield compile_time_env_read.finding(
                 f"{read.name} is read at compile time in {read.origin.file} and baked into the release",

@@ -1,7 +1,4 @@
-"""Forms of real config the evaluator does not read right yet; each makes the env contract wrong.
-
-These are expected to fail until project/config.py and elixir/evaluate.py learn the form.
-"""
+"""Forms of real config that, read wrong, would make the env contract wrong."""
 
 import pytest
 
@@ -19,8 +16,6 @@ def runtime(body: str) -> dict:
     return {"config/runtime.exs": "import Config\n" + body}
 
 
-@pytest.mark.xfail(strict=True, reason="a helper macro inside a keyword list (firezone's compile_config!) and an "
-                                       "env read whose name is not a literal are dropped silently, not opaque")
 @pytest.mark.parametrize("body", [
     "config :demo, Demo.Repo, database: compile_config!(:database_name)\n",
     'prefix = Application.get_env(:demo, :prefix)\nconfig :demo, :url, System.get_env(prefix <> "_URL")\n',
@@ -29,30 +24,23 @@ def test_unreadable_reads_are_recorded_as_opaque(project_dir, body):
     assert load_project(project_dir(runtime(body))).config("prod").opaque
 
 
-@pytest.mark.xfail(strict=True, reason="reads are cached per source position, so a `for` over names "
-                                       "keeps only the first name read at that position")
 def test_for_over_variable_names_reads_every_name(project_dir):
     c = contract(project_dir, runtime('for name <- ~w(SMTP_HOST SMTP_USER) do\n'
                                       '  config :demo, String.to_atom(name), System.fetch_env!(name)\nend\n'))
     assert {"SMTP_HOST", "SMTP_USER"} <= set(c.variables)
 
 
-@pytest.mark.xfail(strict=True, reason="`unless System.get_env(X) do raise ... end` does not mark X required")
 def test_unless_set_raise_makes_the_variable_required(project_dir):
     c = contract(project_dir, runtime('unless System.get_env("LICENSE_KEY") do\n  raise "LICENSE_KEY is missing"\nend\n'))
     assert c.variables["LICENSE_KEY"].required_in("prod")
 
 
-@pytest.mark.xfail(strict=True, reason="comparing a read with any string (== \"dns\") marks it boolean, so "
-                                       "env check calls CLUSTER_STRATEGY=kubernetes an unrecognised boolean")
 def test_comparison_with_a_non_boolean_word_is_not_a_boolean(project_dir):
     c = contract(project_dir, runtime('if System.get_env("CLUSTER_STRATEGY") == "dns" do\n'
                                       '  config :libcluster, topologies: [dns: []]\nend\n'))
     assert "boolean" not in c.variables["CLUSTER_STRATEGY"].types
 
 
-@pytest.mark.xfail(strict=True, reason="Integer.parse is recorded as the same conversion as String.to_integer, "
-                                       "so env check reports values Integer.parse accepts as fatal")
 def test_integer_parse_is_not_strict(project_dir):
     path = project_dir(runtime('config :demo, :t, System.get_env("TIMEOUT", "5000") |> Integer.parse() |> elem(0)\n'))
     entries, _ = parse_dotenv("TIMEOUT=5000ms\n")
@@ -60,8 +48,6 @@ def test_integer_parse_is_not_strict(project_dir):
     assert found == []
 
 
-@pytest.mark.xfail(strict=True, reason="a module attribute in lib/ is evaluated at compile time, "
-                                       "but lib reads are all recorded as runtime")
 def test_module_attribute_in_lib_is_read_at_compile_time(project_dir):
     lib = 'defmodule Demo.Stripe do\n  @key System.get_env("STRIPE_KEY")\n  def key, do: @key\nend\n'
     c = contract(project_dir, {"lib/demo/stripe.ex": lib})
