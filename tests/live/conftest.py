@@ -31,8 +31,8 @@ class Lab:
     def __init__(self, tmp: Path, certs: Certs):
         self.tmp, self.certs, self.servers = tmp, certs, []
 
-    def standin(self, **config) -> int:
-        server = start_standin(**config)
+    def standin(self, bind: str = "127.0.0.1", **config) -> int:
+        server = start_standin(bind, **config)
         self.servers.append(server)
         return server.port
 

@@ -27,13 +27,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(port: int, proc: subprocess.Popen, timeout: float = 10.0) -> None:
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            socket.create_connection((host, port), timeout=0.2).close()
             return
         except OSError:
             time.sleep(0.02)
@@ -51,21 +51,21 @@ class Server:
         self.proc.wait(timeout=5)
 
 
-def start(cmd: list[str], port: int, **kw) -> Server:
+def start(cmd: list[str], port: int, host: str = "127.0.0.1", **kw) -> Server:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, **kw)
     server = Server(proc, port)
     try:
-        wait_port(port, proc)
+        wait_port(port, proc, host=host)
     except Exception:
         server.stop()
         raise
     return server
 
 
-def start_standin(**config) -> Server:
+def start_standin(bind: str = "127.0.0.1", **config) -> Server:
     port = free_port()
-    return start([sys.executable, str(HERE / "standin.py"), str(port), "127.0.0.1", json.dumps(config)], port)
+    return start([sys.executable, str(HERE / "standin.py"), str(port), bind, json.dumps(config)], port, bind)
 
 
 # --- certificates ---------------------------------------------------------------------------------

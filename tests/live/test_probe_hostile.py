@@ -88,3 +88,11 @@ def test_probe_through_a_working_proxy(lab):
     assert {f.rule_id for f in results[0].findings if f.severity.label != "info"} <= {"WEB110"}
     assert sorted(results[0].facts["sockets"]) == ["/live/websocket", "/socket/websocket"]
     assert int(httpx.get(f"{proxy}/tunnels").headers["x-tunnels"]) >= 3  # page, assets, sockets
+
+
+def test_ipv6_loopback_target_over_plain_http(lab):
+    port = lab.standin("::1", host="::1")
+    result, _ = timed_probe(lab, f"http://[::1]:{port}/")
+    assert result.facts["status"] == 200 and result.facts["digested_assets"] == 2
+    assert sorted(result.facts["sockets"]) == ["/live/websocket", "/socket/websocket"]
+    assert "plain HTTP answers 200" in messages(result, "WEB100")[0]
