@@ -98,3 +98,28 @@ def test_every_env_rule_has_an_explain_page():
         result = invoke("explain", r.id)
         assert result.exit_code == 0 and r.name in result.stdout
         assert r.title and len(r.why) > 80 and r.fix
+
+
+def test_env_files_are_named_from_the_project_root(project_dir, tmp_path, monkeypatch):
+    path = project_dir()
+    (path / "deploy").mkdir()
+    (path / "deploy" / "prod.env").write_text("PORT=abc\n")
+    (tmp_path / "outside.env").write_text("PORT=abc\n")
+    monkeypatch.chdir(tmp_path)
+    inside = json.loads(invoke("env", "check", "app", "--env-file", "app/deploy/prod.env", "-f", "json").stdout)
+    assert inside["env_files"] == ["deploy/prod.env"]
+    assert {f["location"]["path"] for f in inside["findings"]} == {"deploy/prod.env"}
+    outside = json.loads(invoke("env", "check", "app", "--env-file", "outside.env", "-f", "json").stdout)
+    assert outside["env_files"] == [str(tmp_path.resolve() / "outside.env")]
+
+
+def test_the_example_filled_in_passes_the_check(project_dir, tmp_path):
+    path = project_dir()
+    example = invoke("env", path, "--env", "prod", "-f", "dotenv-example").stdout
+    filled = example.replace("DATABASE_URL=\n", "DATABASE_URL=ecto://u:p@db/demo\n").replace(
+        "SECRET_KEY_BASE=\n", f"SECRET_KEY_BASE={GOOD_SECRET}\n")
+    (tmp_path / ".env").write_text(filled)
+    result = invoke("env", "check", path, "--env-file", tmp_path / ".env")
+    assert result.exit_code == 0 and result.stdout == "no findings\n"
+    (tmp_path / ".env").write_text(example)  # as generated: required values still empty
+    assert invoke("env", "check", path, "--env-file", tmp_path / ".env").exit_code == 1

@@ -70,19 +70,29 @@ def _check(path: Path, opts: EnvOptions, fail_level: Severity) -> tuple[str, int
         raise EnvUsageError(f"unknown format {opts.fmt!r} for env check (use {', '.join(FORMATS)})")
     if not opts.env_files:
         raise EnvUsageError("env check needs at least one --env-file")
-    env_set = EnvSet([str(f) for f in opts.env_files])
-    for file in opts.env_files:
-        try:
-            entries, malformed = read_env_file(file)
-        except OSError as exc:
-            raise EnvUsageError(f"{file}: cannot read env file ({exc.strerror or exc})") from None
-        env_set.entries += entries
-        env_set.malformed += malformed
     env = opts.env or "prod"
     project, _ = _project_and_envs(path, env)
+    env_set = EnvSet([])
+    for file in opts.env_files:
+        name = _location(file, project.root)
+        try:
+            entries, malformed = read_env_file(file, name)
+        except OSError as exc:
+            raise EnvUsageError(f"{file}: cannot read env file ({exc.strerror or exc})") from None
+        env_set.files.append(name)
+        env_set.entries += entries
+        env_set.malformed += malformed
     contract = build_contract(project, [env])
     findings = check_env(contract, env, env_set)
     extra = {"project": project.summary(), "env": env, "env_files": env_set.files,
              "contract_complete": contract.complete}
     text = render(findings, opts.fmt, tool="env check", color=opts.color, extra=extra)
     return text, 1 if any(f.severity >= fail_level for f in findings) else 0
+
+
+def _location(file: Path, root: Path) -> str:
+    """Findings name files from the project root; an env file kept elsewhere by its absolute path."""
+    try:
+        return file.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(file.resolve())

@@ -40,10 +40,10 @@ class Malformed:
     reason: str
 
 
-def read_env_file(path: Path) -> tuple[list[Entry], list[Malformed]]:
-    """Parse one file; OSError (missing, unreadable) is left to the caller."""
+def read_env_file(path: Path, name: str | None = None) -> tuple[list[Entry], list[Malformed]]:
+    """Parse one file, named `name` in what it returns; OSError (missing, unreadable) is left to the caller."""
     text = path.read_bytes().decode("utf-8", errors="replace").removeprefix("\ufeff")
-    return parse_dotenv(text, str(path))
+    return parse_dotenv(text, name or str(path))
 
 
 def parse_dotenv(text: str, file: str = ".env") -> tuple[list[Entry], list[Malformed]]:
