@@ -77,6 +77,7 @@ class Certs:
     expired: tuple[str, str]
     wrong_host: tuple[str, str]
     expiring: tuple[str, str]  # 20 days left
+    no_chain: tuple[str, str]  # issued by an intermediate, served without it
 
 
 def make_certs(tmp: Path) -> Certs:
@@ -84,10 +85,11 @@ def make_certs(tmp: Path) -> Certs:
     now = dt.datetime.now(dt.timezone.utc)
     ca.cert_pem.write_to_path(str(tmp / "ca.pem"))
 
-    def leaf(name: str, host: str, **kw) -> tuple[str, str]:
-        cert = ca.issue_cert(host, key_type=trustme.KeyType.RSA, **kw)
+    def leaf(name: str, host: str, issuer: trustme.CA = ca, full_chain: bool = True, **kw) -> tuple[str, str]:
+        cert = issuer.issue_cert(host, key_type=trustme.KeyType.RSA, **kw)
         chain, key = tmp / f"{name}.pem", tmp / f"{name}.key"
-        chain.write_bytes(b"".join(c.bytes() for c in cert.cert_chain_pems))
+        pems = cert.cert_chain_pems if full_chain else cert.cert_chain_pems[:1]
+        chain.write_bytes(b"".join(c.bytes() for c in pems))
         cert.private_key_pem.write_to_path(str(key))
         return str(chain), str(key)
 
@@ -96,7 +98,9 @@ def make_certs(tmp: Path) -> Certs:
                  expired=leaf("expired", "localhost", not_before=now - dt.timedelta(days=90),
                               not_after=now - dt.timedelta(days=1)),
                  wrong_host=leaf("wrong", "wrong.example", not_after=now + dt.timedelta(days=365)),
-                 expiring=leaf("expiring", "localhost", not_after=now + dt.timedelta(days=20)))
+                 expiring=leaf("expiring", "localhost", not_after=now + dt.timedelta(days=20)),
+                 no_chain=leaf("no-chain", "localhost", ca.create_child_ca(key_type=trustme.KeyType.RSA), False,
+                               not_after=now + dt.timedelta(days=365)))
 
 
 # --- nginx ----------------------------------------------------------------------------------------

@@ -24,8 +24,11 @@ def loop_finding(ctx: Context, chain: list[Reply]) -> Finding | None:
     if not chain_loops(chain):
         return None
     hops = " -> ".join(f"{r.url} ({r.status})" for r in chain[:4])
+    # HTTPS redirected to HTTPS again: the app thinks the request was plain HTTP.
+    cause = " (force_ssl without rewrite_on behind a TLS proxy?)" if all(
+        r.url.startswith("https:") and r.location.startswith("https:") for r in chain) else ""
     return R.REDIRECT_LOOP.finding(f"redirects loop after {len(chain)} hops: {hops}"
-                                   f"{' ...' if len(chain) > 4 else ''}", ctx.at(chain[0].url))
+                                   f"{' ...' if len(chain) > 4 else ''}{cause}", ctx.at(chain[0].url))
 
 
 def _is_https(url: str | None) -> bool:
