@@ -4,9 +4,9 @@
 
 Generates the project (bench/gen_project.py) if it is absent, runs one untimed warm-up (so the
 page cache holds the files, as on a developer's machine), then runs `phoenix-ops check` as a
-separate process N times and prints median, min and max of wall time, CPU time and peak RSS, read from
-the kernel's accounting of each finished child (wait4). Targets: under 3 s and 300 MB on a
-2-core machine. Exit status 1 when a target is missed.
+separate process N times and prints median, min and max of wall time, CPU time and peak RSS,
+read from the kernel's accounting of each finished child (wait4). Targets: under 3 s and 300 MB
+on a 2-core machine. Exit status 1 when a target is missed.
 """
 
 from __future__ import annotations
