@@ -123,9 +123,9 @@ config :demo, :debug, env!("DEBUG", :boolean, false)
 
 
 def test_secret_looking_defaults_are_redacted(project_dir):
-    runtime = 'import Config\nconfig :demo, :k, System.get_env("API_KEY") || "sk_live_abcdefghijklmnopqrstuvwxyz0123456789"\n'
+    runtime = 'import Config\nconfig :demo, :k, System.get_env("FALLBACK") || "sk_live_abcdefghijklmnopqrstuvwxyz0123456789"\n'
     c = contract_of(project_dir({"config/runtime.exs": runtime}))
-    assert c.variables["API_KEY"].defaults == ["<redacted 44 chars>"]
+    assert c.variables["FALLBACK"].defaults == ["<redacted 44 chars>"]
 
 
 def test_helper_macros_inside_config_values_make_the_contract_incomplete(project_dir):
@@ -149,3 +149,11 @@ def test_releases_exs_is_read_at_boot(project_dir):
     url = contract_of(path, ["prod"]).variables["DATABASE_URL"]
     assert url.phases == ["runtime"] and url.required_in("prod")
     assert [p.where for p in url.places] == ["config/releases.exs:2"]
+
+
+def test_secret_defaults_are_never_shown(project_dir):
+    from phoenix_ops.envcontract.contract import HIDDEN_DEFAULT, build_contract
+    from phoenix_ops.project import load_project
+    runtime = 'import Config\nconfig :demo, DemoWeb.Endpoint, secret_key_base: System.get_env("SECRET_KEY_BASE") || "change-me"\n'
+    contract = build_contract(load_project(project_dir({"config/runtime.exs": runtime})), ["prod"])
+    assert [p.default for p in contract.variables["SECRET_KEY_BASE"].places] == [HIDDEN_DEFAULT]

@@ -42,7 +42,7 @@ def test_text_table_shows_conditions_and_incompleteness(project_dir):
     assert row(text, "SMTP_PORT")[1:3] == ["conditional", "integer"]
     assert '    read only when System.get_env("MAIL") == "smtp"' in text
     assert 'INCOMPLETE' in text and '  config/runtime.exs:7  source!([".env", System.get_env()])' in text
-    assert "sk_test" not in text and "<redacted" in text
+    assert "sk_test" not in text and "(committed literal, hidden)" in text
 
 
 def test_json_is_versioned_and_complete(project_dir):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from phoenix_ops.elixir.values import Atom, EnvRead, Expr, Lit, Seq, Value
 from phoenix_ops.findings import redact
+from phoenix_ops.rules.facts import is_secret_key
 from phoenix_ops.project import Project
 
 STANDARD_ENVS = ("dev", "test", "prod")
@@ -104,6 +105,9 @@ class Contract:
         return [v for v in self.variables.values() if env in v.envs]
 
 
+HIDDEN_DEFAULT = "(committed literal, hidden)"
+
+
 def environments(project: Project) -> list[str]:
     """dev, test, prod and every other config/<env>.exs, except helper files every env imports."""
     prefix = f"{project.config_dir}/" if project.config_dir else ""
@@ -139,7 +143,10 @@ def _add(contract: Contract, read: EnvRead, env: str, *, lib: bool = False) -> N
     var = contract.variables.setdefault(read.name, Variable(read.name))
     place = next((p for p in var.places if (p.file, p.line, p.how) == (file, line, read.how)), None)
     if place is None:
-        place = Place(file, line, phase, read.how, read.required, _show(read.default), read.convert, lib)
+        default = _show(read.default)
+        if default and is_secret_key(read.name.lower()):
+            default = HIDDEN_DEFAULT  # a committed fallback for a secret: say it exists, never show it
+        place = Place(file, line, phase, read.how, read.required, default, read.convert, lib)
         var.places.append(place)
     place.when.setdefault(env, tuple(_one_line(c.text) for c in read.conditions))
 
