@@ -232,9 +232,10 @@ def cluster(
     try:
         level = Severity.parse(fail_level)
         check_format(fmt)
-        opts = build_options(ClusterArgs(hosts, tuple(dns), tuple(srv), node_basename, dist_port, epmd_port,
-                                         cookie_file, tls_ca, tls_cert, tls_key, nameserver, timeout, expect,
-                                         project, env))
+        opts = build_options(ClusterArgs(
+            hosts=hosts, dns=tuple(dns), srv=tuple(srv), project=project, env=env, node_basename=node_basename,
+            dist_port=dist_port, epmd_port=epmd_port, cookie_file=cookie_file, tls_ca=tls_ca, tls_cert=tls_cert,
+            tls_key=tls_key, nameserver=nameserver, timeout=timeout, expect=expect))
         view, findings = run_doctor(opts, show_progress=not quiet and sys.stderr.isatty())
         if picture:
             from phoenix_ops.cluster.picture import write_picture

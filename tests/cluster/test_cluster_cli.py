@@ -37,8 +37,26 @@ def test_text_json_picture_and_exit_codes(zoo, cookie_file, tmp_path):
     cookie_finding = next(f for f in doc["findings"] if f["rule_id"] == "CLU153")
     assert cookie_finding["location"] == {"node": f"odd@{LOOPBACK}"}
 
-    for out in (text.stdout, json.dumps(doc)):
+    sarif = json.loads(cli(*common, "--format", "sarif").stdout)
+    results = sarif["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} == {f["rule_id"] for f in doc["findings"]}
+    for r in results:  # live findings name a node or an EPMD URL, never a file
+        assert "physicalLocation" not in r["locations"][0] and r["locations"][0]["logicalLocations"][0]["name"]
+
+    for out in (text.stdout, json.dumps(doc), json.dumps(sarif)):
         assert COOKIE not in out
+
+
+@pytest.mark.slow
+def test_progress_goes_to_a_terminal_only(zoo, capsys):
+    from phoenix_ops.cluster.command import run_doctor
+    from phoenix_ops.cluster.discovery import parse_hosts
+    from phoenix_ops.cluster.doctor import DoctorOptions
+
+    opts = DoctorOptions(cookie=COOKIE, seeds=parse_hosts(LOOPBACK, "a1", None), epmd_port=zoo.beam.epmd_port)
+    run_doctor(opts, show_progress=True)
+    err = capsys.readouterr().err
+    assert "checking nodes: 0/1" in err and "checking nodes: 1/1" in err and err.endswith("\r\x1b[K")
 
 
 @pytest.mark.slow

@@ -20,10 +20,13 @@ node_names = st.from_regex(r"[a-z][a-z0-9_]{0,20}@[a-z0-9.]{1,20}", fullmatch=Tr
 bit_binaries = st.builds(
     lambda data, bits: BitBinary(data[:-1] + bytes([data[-1] & (0xFF << (8 - bits)) & 0xFF]), bits),
     st.binary(min_size=1, max_size=20), st.integers(1, 7))
+# up to 2200 bits: past 255 bytes is LARGE_BIG_EXT (written this way to keep the strategy's repr short)
+big_integers = st.builds(lambda bits, low, negative: (-1) ** negative * ((1 << bits) + low),
+                         st.integers(0, 2200), st.integers(0, 2**64), st.booleans())
 hashable_leaves = st.one_of(st.integers(), atoms, st.binary(max_size=20))
 map_keys = st.one_of(hashable_leaves, st.tuples(hashable_leaves, hashable_leaves))
 leaves = st.one_of(
-    st.integers(), st.integers(-(2**2200), 2**2200), st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(), big_integers, st.floats(allow_nan=False, allow_infinity=False),
     atoms, st.binary(max_size=40), bit_binaries,
     st.builds(Pid, node_names, U32, U32, U32),
     st.builds(lambda n, c, ids: Ref(n, c, tuple(ids)), node_names, U32, st.lists(U32, min_size=1, max_size=5)),

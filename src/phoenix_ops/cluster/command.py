@@ -69,10 +69,8 @@ def _opt(path: Path | None) -> str | None:
     return str(path) if path else None
 
 
-def run_doctor(opts: DoctorOptions, *, show_progress: bool | None = None) -> tuple[ClusterView, list[Finding]]:
-    """Run the sweep; progress goes to stderr only when stderr is a terminal."""
-    if show_progress is None:
-        show_progress = sys.stderr.isatty()
+def run_doctor(opts: DoctorOptions, *, show_progress: bool = False) -> tuple[ClusterView, list[Finding]]:
+    """Run the sweep; the caller turns progress on when stderr is a terminal."""
     for note in opts.notes:
         sys.stderr.write(f"phoenix-ops: note: {note}\n")
     view = asyncio.run(examine(opts, _terminal_progress if show_progress else None))

@@ -202,21 +202,25 @@ def decode_prefix(data: bytes, offset: int = 0) -> tuple[object, int]:
     """Decode one versioned term starting at `offset`; return it and the offset after it."""
     if len(data) <= offset or data[offset] != VERSION:
         raise DecodeError("missing version byte 131")
-    if len(data) > offset + 1 and data[offset + 1] == COMPRESSED:
-        (size,) = _unpack(">I", data, offset + 2)
-        inflater = zlib.decompressobj()
-        try:
-            inflated = inflater.decompress(data[offset + 6:])
-        except zlib.error as exc:
-            raise DecodeError(f"bad compressed term: {exc}") from None
-        if len(inflated) != size or not inflater.eof:
-            raise DecodeError("compressed term has the wrong size")
-        return _Reader(inflated).whole(), len(data) - len(inflater.unused_data)
-    reader = _Reader(data, offset + 1)
     try:
+        if len(data) > offset + 1 and data[offset + 1] == COMPRESSED:
+            return _decompressed(data, offset + 2)
+        reader = _Reader(data, offset + 1)
         return reader.term(), reader.pos
     except RecursionError:
         raise DecodeError("term nested too deeply") from None
+
+
+def _decompressed(data: bytes, offset: int) -> tuple[object, int]:
+    (size,) = _unpack(">I", data, offset)
+    inflater = zlib.decompressobj()
+    try:
+        inflated = inflater.decompress(data[offset + 4:])
+    except zlib.error as exc:
+        raise DecodeError(f"bad compressed term: {exc}") from None
+    if len(inflated) != size or not inflater.eof:
+        raise DecodeError("compressed term has the wrong size")
+    return _Reader(inflated).whole(), len(data) - len(inflater.unused_data)
 
 
 def _unpack(fmt: str, data: bytes, pos: int) -> tuple:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from phoenix_ops.cluster.discovery import DiscoveryProblem
-from phoenix_ops.cluster.epmd import Registration
+from phoenix_ops.cluster.epmd import DEFAULT_PORT, Registration
 from phoenix_ops.cluster.facts import NodeFacts
 
 
@@ -16,7 +16,7 @@ class HostReport:
     registered: list[Registration] = field(default_factory=list)
     error_kind: str | None = None  # unreachable, timeout, garbage
     error: str | None = None
-    port: int = 4369
+    port: int = DEFAULT_PORT
 
 
 @dataclass
