@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 
-from live_servers import free_port
+from live_servers import Site, free_port
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 1.0
@@ -72,6 +73,13 @@ def test_budget_bounds_a_target_whose_check_waits_too_long(lab):
     assert results[0].facts["digested_assets"] == 2  # the other checks finished and count
 
 
+def test_proxy_whose_upstream_is_down_answers_502(lab):
+    (site,) = lab.nginx(Site(free_port(), lab.certs.good))
+    results = lab.probe(site=site)
+    assert messages(results[0], "WEB140") == ["the page answers 502: the app behind the proxy is down or failing"]
+    assert results[0].grade == "F"
+
+
 def test_proxy_that_never_answers(lab):
     site = lab.site()
     result, took = timed_probe(lab, f"https://localhost:{site.https_port}/",
@@ -80,8 +88,6 @@ def test_proxy_that_never_answers(lab):
 
 
 def test_probe_through_a_working_proxy(lab):
-    import httpx
-
     site = lab.site()
     proxy = f"http://127.0.0.1:{lab.hostile('proxy')}"
     results = lab.probe(site=site, proxy=proxy)

@@ -79,6 +79,10 @@ async def probe_target(target: Target, opts: ProbeOptions) -> TargetResult:
         if looped:  # every other check would only probe the redirect
             result.findings.append(looped)
             return result
+        if ctx.page.status >= 500:  # the proxy answers, the app behind it does not (or fails)
+            result.findings.append(R.UNREACHABLE.finding(
+                f"the page answers {ctx.page.status}: the app behind the proxy is down or failing", ctx.at(),
+                key="status"))
         result.session = session_cookie(ctx.page)
         tasks = {asyncio.create_task(_guarded(ctx, name, fn, limit)): name for name, fn, limit in checks(opts)}
         done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))

@@ -28,8 +28,9 @@ UNREACHABLE = _probe(
     Check that the endpoint listens where the URL says (`http: [ip: {0, 0, 0, 0}, port: ...]`,
     `server: true` or PHX_SERVER=true in a release) and that the proxy forwards to it.
 
-    Pass: the URL answers an HTTP status line and headers within --timeout seconds.
-    Fail: no connection, no complete answer in time, or an answer that is not HTTP.
+    Pass: the URL answers an HTTP status line and headers within --timeout seconds, below 500.
+    Fail: no connection, no complete answer in time, an answer that is not HTTP, or a 5xx page
+    (502/504 from a proxy whose upstream is down).
     """,
 )
 
