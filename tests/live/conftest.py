@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from live_servers import Certs, Site, make_certs, start_hostile, start_nginx, start_standin
 
 from phoenix_ops.live.probe import run_probe

@@ -11,7 +11,6 @@ import asyncio
 import sys
 from urllib.parse import urlsplit
 
-
 TUNNELS = [0]
 
 

@@ -7,7 +7,6 @@ import time
 
 import httpx
 import pytest
-
 from live_servers import Site, free_port
 
 pytestmark = pytest.mark.slow

@@ -5,8 +5,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-
 from live_servers import OLD_TLS
+
 from phoenix_ops.findings import Severity
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,15 @@ from phoenix_ops.findings import Severity
 from phoenix_ops.live import rules as R
 from phoenix_ops.live.grade import worst_of
 from phoenix_ops.live.probe import run_probe
-from phoenix_ops.live.target import (ProbeOptions, ProbeUsageError, TargetResult, build_targets, parse_header,
-                                     parse_resolve, read_targets_file)
+from phoenix_ops.live.target import (
+    ProbeOptions,
+    ProbeUsageError,
+    TargetResult,
+    build_targets,
+    parse_header,
+    parse_resolve,
+    read_targets_file,
+)
 from phoenix_ops.report import FORMATS, render
 
 
