@@ -8,10 +8,12 @@ import pytest
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.live import rules as R
 from phoenix_ops.live.assets import cache_problem
-from phoenix_ops.live.cookies import parse_set_cookie
+from phoenix_ops.live.context import Context
+from phoenix_ops.live.cookies import check_cookies, parse_set_cookie
 from phoenix_ops.live.grade import grade, worst_of
-from phoenix_ops.live.headers import csp_problems, hsts_max_age, parse_csp, phoenix_generation
-from phoenix_ops.live.target import ProbeOptions, ProbeUsageError, build_targets, parse_header, parse_resolve
+from phoenix_ops.live.headers import check_headers, csp_problems, hsts_max_age, parse_csp, phoenix_generation
+from phoenix_ops.live.http import Reply
+from phoenix_ops.live.target import ProbeOptions, ProbeUsageError, Target, build_targets, parse_header, parse_resolve
 from phoenix_ops.report.html import render_html
 from phoenix_ops.rules import catalog
 
@@ -133,3 +135,42 @@ def test_html_report_escapes_and_groups_by_site():
     assert "<h2>config/prod.exs</h2>" in page and "config/prod.exs:3" in page
     assert "1 error" in page and "1 warning" in page and "medium confidence" in page
     assert render_html([]).count("No findings") == 1
+
+
+def page_context(headers: list[tuple[str, str]], *, chain_before: list[Reply] = ()) -> Context:
+    url = "https://shop.example/"
+    page = Reply(url, 200, httpx.Headers(headers), b"<html></html>", 0.01)
+    return Context(Target(url, "shop.example"), ProbeOptions(), http=None, chain=[*chain_before, page])
+
+
+def header_findings(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for f in check_headers(page_context(headers)):
+        out.setdefault(f.rule_id, []).append(f.message)
+    return out
+
+
+def test_report_only_csp_unsafe_referrer_and_open_framing():
+    found = header_findings([("strict-transport-security", "max-age=31536000"),
+                             ("content-security-policy-report-only", "default-src 'self'"),
+                             ("referrer-policy", "no-referrer, unsafe-url"), ("x-content-type-options", "nosniff")])
+    assert found["WEB109"] == ["only a Report-Only policy, which is not enforced"]
+    assert found["WEB113"] == ["Referrer-Policy 'unsafe-url' sends full URLs to other sites"]
+    assert found["WEB112"] == ["no CSP frame-ancestors and X-Frame-Options is absent"]
+    assert "WEB103" not in found and "WEB104" not in found
+
+
+def test_frame_ancestors_star_and_hsts_below_a_year():
+    found = header_findings([("strict-transport-security", "max-age=16000000"),
+                             ("content-security-policy", "default-src 'self'; frame-ancestors *"),
+                             ("x-content-type-options", "nosniff"), ("referrer-policy", "same-origin")])
+    assert found == {"WEB104": ["HSTS max-age is 185 days; one year is recommended"],
+                     "WEB112": ["CSP frame-ancestors allows any site (*)"]}
+
+
+def test_cookies_set_on_the_way_to_the_page_count():
+    login = Reply("https://shop.example/", 302, httpx.Headers(
+        [("location", "/users/log_in"), ("set-cookie", "_shop_key=SFMyNTY.abc.def; path=/; HttpOnly")]), b"", 0.01)
+    ctx = page_context([("set-cookie", "theme=dark; path=/; Secure")], chain_before=[login])
+    messages = sorted(f.message for f in check_cookies(ctx))
+    assert messages == ["session cookie _shop_key lacks secure, SameSite=Lax/Strict (is absent)"]

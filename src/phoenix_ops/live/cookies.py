@@ -53,8 +53,10 @@ def session_cookie(reply: Reply) -> Cookie | None:
 
 
 def check_cookies(ctx: Context) -> list[Finding]:
+    """Cookies set anywhere on the way to the page (a login redirect sets them too), last one wins."""
     out = []
-    for c in cookies_of(ctx.page):
+    cookies = {c.name: c for reply in ctx.chain for c in cookies_of(reply)}
+    for c in cookies.values():
         if c.is_session:
             ctx.facts["session_cookie"] = c.name
             missing = [a for a in ("secure", "httponly") if a not in c.attrs]

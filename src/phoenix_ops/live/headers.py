@@ -115,7 +115,9 @@ def check_headers(ctx: Context) -> list[Finding]:
     out = check_hsts(ctx)
     policies = [parse_csp(v) for v in h.get_list("content-security-policy")]
     if not policies:
-        out.append(R.CSP_MISSING.finding("no Content-Security-Policy header", at))
+        report_only = "content-security-policy-report-only" in h
+        out.append(R.CSP_MISSING.finding("only a Report-Only policy, which is not enforced" if report_only
+                                         else "no Content-Security-Policy header", at))
     else:
         # Browsers enforce every policy: scripts are restricted when any one policy restricts them.
         problems = [csp_problems(p) for p in policies]

@@ -62,16 +62,17 @@ async def probe_target(target: Target, opts: ProbeOptions) -> TargetResult:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget(opts)
     where = Location(url=target.url, node=target.addr)
+    page_limit = min(opts.timeout * 3, budget(opts))
     async with Http(target, opts) as http:
         try:
-            async with asyncio.timeout(opts.timeout * 3):
+            async with asyncio.timeout(page_limit):
                 chain = await http.follow(target.url)
         except ProbeError as exc:
             result.findings.append(R.UNREACHABLE.finding(str(exc), where))
             return result
         except TimeoutError:
             result.findings.append(R.UNREACHABLE.finding(
-                f"the redirect chain did not end within {opts.timeout * 3:g} s", where))
+                f"the redirect chain did not end within {page_limit:g} s", where))
             return result
         ctx = Context(target, opts, http, chain, result.facts)
         result.facts.update(page_url=ctx.page.url, status=ctx.page.status)
