@@ -89,6 +89,9 @@ async def check_tls(ctx: Context) -> list[Finding]:
     verified, plain, tls10, tls11, weak = await asyncio.gather(*jobs)
     out = []
     if not plain.ok:
+        if ctx.opts.proxy:  # the handshakes go direct; the proxy may be the only way in
+            return [R.INCOMPLETE.finding(f"TLS checks connect directly, not through --proxy, and failed: "
+                                         f"{plain.error}", ctx.at(), key="tls")]
         return [R.UNREACHABLE.finding(f"TLS handshake failed: {plain.error}", ctx.at(), key="tls")]
     ctx.facts["tls_version"] = plain.version
     if not verified.ok:
