@@ -91,12 +91,10 @@ class Http:
         return u.copy_with(host=connect), {"host": host}, ext
 
     async def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
-                      content: bytes | None = None, max_body: int = MAX_BODY,
-                      timeout: float | None = None) -> Reply:
-        timeout = timeout or self.opts.timeout
+                      max_body: int = MAX_BODY) -> Reply:
+        timeout = self.opts.timeout
         real, host, ext = self.route(url)
-        req = self.client.build_request(method, real, headers={**host, **(headers or {})},
-                                        content=content, extensions=ext)
+        req = self.client.build_request(method, real, headers={**host, **(headers or {})}, extensions=ext)
         start = time.monotonic()
         try:
             async with asyncio.timeout(timeout):

@@ -31,12 +31,14 @@ def _endpoint(ctx: Context, path: str) -> tuple[str, str, dict]:
     page = urlsplit(ctx.page.url)
     port = page.port or (443 if page.scheme == "https" else 80)
     default = (page.scheme, port) in (("https", 443), ("http", 80))
-    netloc = authority(ctx.target.name, None if default else port)
+    on_target = page.hostname in (ctx.target.host, ctx.target.name)  # else the page moved to another host
+    name = ctx.target.name if on_target else page.hostname
+    netloc = authority(name, None if default else port)
     ws_scheme = "wss" if page.scheme == "https" else "ws"
     kwargs: dict = {"proxy": ctx.opts.proxy}
     if page.scheme == "https":
-        kwargs.update(ssl=ctx.opts.ssl_context, server_hostname=ctx.target.name)
-    if not ctx.opts.proxy and page.hostname in (ctx.target.host, ctx.target.name):
+        kwargs.update(ssl=ctx.opts.ssl_context, server_hostname=name)
+    if on_target and not ctx.opts.proxy:
         kwargs.update(host=ctx.target.addr or ctx.target.host, port=port)
     return f"{ws_scheme}://{netloc}{path}", f"{page.scheme}://{netloc}", kwargs
 
