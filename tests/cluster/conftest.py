@@ -56,7 +56,8 @@ def zoo(tmp_path_factory):
         beam.start(
             NodeSpec("a1", COOKIE, ["-pa", str(demo_app(root, "1.0.0"))], eval=load),
             NodeSpec("a2", COOKIE, ["-pa", str(demo_app(root, "1.1.0"))], eval=load, peers=["a1"]),
-            NodeSpec("a3", COOKIE, ["-kernel", "net_ticktime", "20"], peers=["a1", "a2"]),
+            # Longer, not shorter, than the others: a shorter one drops peers that tick less often.
+            NodeSpec("a3", COOKIE, ["-kernel", "net_ticktime", "90"], peers=["a1", "a2"]),
             NodeSpec("b1", COOKIE),
             NodeSpec("b2", COOKIE, peers=["b1"]),
             NodeSpec("odd", "another-cookie"),

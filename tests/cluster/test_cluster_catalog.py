@@ -118,3 +118,17 @@ def test_picture_shows_partitions_one_way_links_and_unreached_nodes(tmp_path):
 def test_names_are_escaped_in_the_picture():
     view = ClusterView(nodes=[member("<script>@h", [])])
     assert "<script>@h" not in render_svg(view) and "&lt;script&gt;@h" in render_svg(view)
+
+
+def test_partial_mesh_inside_one_partition():
+    view = ClusterView(nodes=[member("a@h", ["b@h"]), member("b@h", ["a@h", "c@h"]), member("c@h", ["b@h"])])
+    (f,) = rules_of(view)["CLU171"]
+    assert f.message == "1 of 3 links missing between 3 nodes: a@h - c@h" and f.location.node == "a@h, c@h"
+    assert "CLU150" not in rules_of(view)
+
+
+def test_member_whose_nodes_call_failed_is_drawn_outside():
+    blind = member("b@h", [])
+    blind.facts.visible = None
+    svg = render_svg(ClusterView(nodes=[member("a@h", []), blind]))
+    assert "b@h: reached, but its nodes() call failed" in svg

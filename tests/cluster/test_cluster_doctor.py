@@ -77,7 +77,7 @@ def test_version_and_tick_skew_across_live_nodes(zoo_sweep):
     assert "1.0.0 on a1@127.0.0.1" in apps.message and "1.1.0 on a2@127.0.0.1" in apps.message
     assert "rolling deploy" in apps.message
     (tick,) = rules["CLU164"]
-    assert tick.location.node == node("a3") and "20 on a3@127.0.0.1" in tick.message
+    assert tick.location.node == node("a3") and "90 on a3@127.0.0.1" in tick.message
     facts = {n.name: n.facts for n in view.members()}
     assert facts[node("a1")].otp_release == facts[node("b1")].otp_release
     assert "CLU159" not in rules  # every node runs the same Debian OTP
@@ -154,3 +154,13 @@ def test_limits_and_run_queue_of_a_busy_node(beam):
     assert [f.location.node for f in rules["CLU163"]] == [node("busy")]
     busy_facts = next(n.facts for n in view.members() if n.name == node("busy"))
     assert busy_facts.process_limit == 1024 and busy_facts.atom_limit == 12000 and busy_facts.schedulers == 1
+
+
+def test_partial_mesh_of_real_nodes_without_connect_all(beam):
+    chain = ["-connect_all", "false"]
+    beam.start(NodeSpec("m1", COOKIE, chain), NodeSpec("m2", COOKIE, chain, peers=["m1"]),
+               NodeSpec("m3", COOKIE, chain, peers=["m2"]))
+    view, findings = sweep(beam.epmd_port)
+    assert view.partitions() == [[node("m1"), node("m2"), node("m3")]]
+    (f,) = by_rule(findings)["CLU171"]
+    assert f.message == f"1 of 3 links missing between 3 nodes: {node('m1')} - {node('m3')}"

@@ -134,8 +134,9 @@ failure_rule(
         requires). Peers rejected the same way cannot join.
     """,
     fix="""
-        Check `net_kernel:allow/1` or `-kernel net_setuptime` style restrictions on the node and
-        upgrade nodes older than OTP 23.
+        Check for an allow list on the node (`net_kernel:allow/1`, called by the application at
+        boot) and upgrade nodes older than OTP 23. "alive" means a node with
+        the doctor's name is already connected: run the doctor again (it picks a fresh name).
     """,
     kinds=("refused", "alive"), message="{name} refused us: {error}",
 )
@@ -337,6 +338,8 @@ def run_queue(view: ClusterView) -> Iterable[Finding]:
         net_ticktime decides how long a silent peer is kept before it is declared down. Nodes
         with different values detect failures at different times, so one side of a broken link
         still believes in a peer the other already dropped (an asymmetric view, for a while).
+        A node with a much shorter net_ticktime can even drop healthy peers, which tick at a
+        quarter of their own, longer, tick time: a split that heals and comes back.
     """,
     fix="""
         Set the same `-kernel net_ticktime N` on every node (rel/vm.args.eex), or none at all
@@ -468,3 +471,26 @@ def not_discovered(view: ClusterView) -> Iterable[Finding]:
     for name in view.undiscovered():
         yield RULES["CLU170"].finding(f"{name} is connected to members but was not discovered", at(name), key="seen")
 
+
+@cluster_rule(
+    "CLU171", "partial-mesh", Severity.WARNING, H,
+    title="Nodes of one partition are not all connected to each other",
+    why="""
+        Erlang clusters are meant to be a full mesh: PubSub broadcasts go straight from the
+        sender to every node it is connected to, so a node missing a link never receives what
+        that peer broadcasts, although both look clustered. A partial mesh comes from
+        `-connect_all false`, or from links dropped while :global keeps the rest.
+    """,
+    fix="""
+        Connect the missing pairs (`Node.connect/1`) and find why they dropped; leave
+        connect_all on unless the topology is managed on purpose (and then PubSub needs a
+        relay such as a dedicated adapter).
+    """,
+)
+def partial_mesh(view: ClusterView) -> Iterable[Finding]:
+    for group, missing in zip(view.partitions(), view.missing_links()):
+        if missing:
+            total = len(group) * (len(group) - 1) // 2
+            shown = ", ".join(f"{a} - {b}" for a, b in missing[:5]) + (" ..." if len(missing) > 5 else "")
+            yield RULES["CLU171"].finding(f"{len(missing)} of {total} links missing between {len(group)} nodes: {shown}",
+                                          at(*sorted({n for pair in missing for n in pair})), key="mesh")

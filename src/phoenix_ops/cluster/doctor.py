@@ -51,7 +51,7 @@ async def examine(opts: DoctorOptions, progress: Progress | None = None) -> Clus
     direct = [s for s in _unique(seeds) if s.port is not None]
     via_epmd = [s for s in _unique(seeds) if s.port is None]
     view.hosts = await asyncio.gather(*(_ask_epmd(s, opts) for s in _unique_hosts(via_epmd)))
-    targets = [NodeReport(s.node_name or f"?@{s.node_host}", s.address, s.port, s.source) for s in direct]
+    targets = [NodeReport(s.node_name or f"{s.node_host}:{s.port}", s.address, s.port, s.source) for s in direct]
     targets += _targets_from_epmd(via_epmd, view.hosts)
 
     own_basename = f"phoenix_ops_{secrets.token_hex(4)}"

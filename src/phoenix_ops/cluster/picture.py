@@ -54,7 +54,7 @@ def render_svg(view: ClusterView) -> str:
     groups = view.partitions()
     places, rings, width, height = _layout(groups)
     sees = view.sees()
-    outside = sorted((n for n in view.nodes if not n.member), key=lambda n: n.name)
+    outside = sorted((n for n in view.nodes if n.name not in places), key=lambda n: n.name)
     width = max(width, 480.0)
     total_h = height + (len(outside) * ROW_H + 40 if outside else 0)
     parts = [
@@ -116,6 +116,8 @@ def _tooltip(view: ClusterView, name: str) -> str:
 def _outside_reason(n: NodeReport) -> str:
     if n.hidden:
         return "hidden node (a remote shell or tool), not a member"
+    if n.reached:
+        return "reached, but its nodes() call failed"
     return f"{n.error_kind}: {n.error}"
 
 

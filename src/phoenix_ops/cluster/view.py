@@ -87,6 +87,12 @@ class ClusterView:
         sees = self.sees()
         return sorted((a, b) for a, seen in sees.items() for b in seen if b in sees and a not in sees[b])
 
+    def missing_links(self) -> list[list[tuple[str, str]]]:
+        """Per partition, the pairs of members that see each other in neither direction."""
+        sees = self.sees()
+        return [[(a, b) for i, a in enumerate(group) for b in group[i + 1:] if b not in sees[a] and a not in sees[b]]
+                for group in self.partitions()]
+
     def undiscovered(self) -> list[str]:
         """Visible nodes that discovery did not return: stale DNS, or a node outside the query."""
         known = {n.name for n in self.nodes}
