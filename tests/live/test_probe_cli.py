@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from live_servers import free_port
 from typer.testing import CliRunner
 
 from phoenix_ops.cli import app
+from phoenix_ops.live.command import ProbeArgs, run_command
 
 runner = CliRunner()
 
@@ -77,3 +79,15 @@ def test_targets_file_html_report_and_fail_level(lab, tmp_path):
     results = json.loads(sarif.output)["runs"][0]["results"]
     assert sarif.exit_code == 1 and any(r["ruleId"] == "WEB120" for r in results)
     assert all("physicalLocation" not in loc for r in results for loc in r.get("locations", []))
+
+
+def test_progress_goes_to_stderr_only_when_asked(capsys):
+    def args(progress: bool) -> ProbeArgs:
+        return ProbeArgs([f"http://127.0.0.1:{free_port()}/"], None, "json", "warning", 1.0, None, False, None,
+                         None, [], [], None, None, None, [], 0.0, False, 1000, 10, "/", 4, progress=progress)
+
+    report, html, code = run_command(args(True))
+    assert code == 1 and "probed 1/1" in capsys.readouterr().err
+    assert json.loads(report)["grade"] == "F" and html.startswith("<!DOCTYPE html>")
+    run_command(args(False))
+    assert capsys.readouterr().err == ""
