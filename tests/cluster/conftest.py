@@ -45,7 +45,7 @@ class Zoo:
 @pytest.fixture(scope="session")
 def zoo(tmp_path_factory):
     """Two partitions (a1-a3, b1-b2), demo app skew, a tick-time outlier, a node with another cookie,
-    and EPMD entries pointing at a closed port, a stalling peer, garbage and an HTTP server."""
+    a hidden node, and EPMD entries pointing at a closed port, a stalling peer, garbage and HTTP."""
     root = tmp_path_factory.mktemp("zoo")
     beam = Beam(root)
     servers = {"stall": Impostor(STATUS_OK, stall=60), "junk": Impostor(b"\xde\xad\xbe\xef" * 8),
@@ -61,6 +61,7 @@ def zoo(tmp_path_factory):
             NodeSpec("b1", COOKIE),
             NodeSpec("b2", COOKIE, peers=["b1"]),
             NodeSpec("odd", "another-cookie"),
+            NodeSpec("shell", COOKIE, ["-hidden"], peers=["a1"]),  # what a remote shell looks like
         )
         ports = {name: s.port for name, s in servers.items()} | {"ghost": free_port()}  # nothing listens there
         registrations = [EpmdRegistration(beam.epmd_port, name, port) for name, port in ports.items()]

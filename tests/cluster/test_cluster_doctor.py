@@ -46,6 +46,9 @@ def test_split_cluster_is_reported_with_each_partition(zoo_sweep):
     (split,) = rules["CLU150"]
     assert "2 partitions" in split.message and "{b1@127.0.0.1, b2@127.0.0.1}" in split.message
     assert "CLU151" not in rules  # real connections are symmetric
+    shell = next(n for n in view.nodes if n.name == node("shell"))
+    assert shell.reached and shell.hidden and node("shell") in next(
+        n.facts.hidden for n in view.members() if n.name == node("a1"))
 
 
 def test_cookie_mismatch_names_the_node_and_never_the_cookie(zoo_sweep):
