@@ -52,6 +52,7 @@ class Config:
     health_delay: float = 0.0
     gzip: bool = True
     asset_cache: str = "public, max-age=31536000, immutable"  # Plug.Static's answer to ?vsn=d
+    socket_token: str | None = None  # when set, /socket needs ?token=TOKEN (UserSocket.connect -> :error: 403)
     login_token: str | None = None  # when set, / needs "authorization: Bearer TOKEN" or cookie auth=TOKEN
 
 
@@ -89,7 +90,7 @@ class StandIn:
                         k, v = line.split(":", 1)
                         headers[k.strip()] = v.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                if urlsplit(target).path in SOCKET_PATHS and self.origin_ok(headers) and \
+                if urlsplit(target).path in SOCKET_PATHS and self.socket_ok(target, headers) and \
                         headers.get("upgrade", "").lower() == "websocket":
                     await self.websocket(reader, writer, head)
                     return
@@ -113,7 +114,7 @@ class StandIn:
         path = urlsplit(target).path
         c = self.c
         if path in SOCKET_PATHS:  # as Phoenix.Transports.WebSocket: origin first, then the upgrade
-            return (403 if not self.origin_ok(h) else 400), {}, b""
+            return (403 if not self.socket_ok(target, h) else 400), {}, b""
         if c.force_ssl and not (c.rewrite_on and h.get("x-forwarded-proto") == "https"):
             return 301, {"location": f"https://{h.get('host', c.host)}{target}"}, b""
         if method == "OPTIONS":
@@ -169,6 +170,12 @@ class StandIn:
         return 200, out, html.encode()
 
     # --- Phoenix socket (V2 serializer: [join_ref, ref, topic, event, payload]) -----------------
+
+    def socket_ok(self, target: str, h: Headers) -> bool:
+        parts = urlsplit(target)
+        token_ok = (not self.c.socket_token or parts.path != "/socket/websocket"
+                    or f"token={self.c.socket_token}" in parts.query.split("&"))
+        return token_ok and self.origin_ok(h)
 
     def origin_ok(self, h: Headers) -> bool:
         """check_origin: no Origin header passes; else its host must be the endpoint's host."""

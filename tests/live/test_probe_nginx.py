@@ -136,6 +136,13 @@ def test_proxy_that_drops_the_upgrade_is_caught(lab):
     assert all("same-origin upgrade answered 400" in f.message for f in found["WEB118"])
 
 
+def test_socket_that_needs_a_token_is_reported_as_unverifiable_not_broken(lab):
+    found = by_rule(lab.probe(site=lab.site({"socket_token": "t0k"})))
+    (finding,) = found["WEB118"]
+    assert urlsplit(finding.location.url).path == "/socket/websocket"
+    assert finding.severity is Severity.WARNING and "wants credentials" in finding.message
+
+
 def test_idle_websocket_dropped_by_short_proxy_read_timeout(lab):
     site = lab.site(read_timeout="2s")
     assert "WEB119" not in by_rule(lab.probe(site=site))  # the passive probe never waits

@@ -403,7 +403,9 @@ WS_BROKEN = _probe(
 
     Pass: a same-origin upgrade answers 101 and a V2 heartbeat `[null,"1","phoenix","heartbeat",{}]`
     is answered with `phx_reply` status ok for the same ref.
-    Fail: any other status, a closed connection, or no reply within --timeout.
+    Fail: any other status, a closed connection, or no reply within --timeout. When both the foreign
+    and the same origin get 403, the socket may simply want a token (connect/3 returned :error):
+    that is a low-confidence warning, since neither this check nor WEB117 could be verified.
     """,
 )
 

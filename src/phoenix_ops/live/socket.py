@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from phoenix_ops.findings import Finding
+from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.live import rules as R
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.target import authority
@@ -88,11 +88,15 @@ async def _check_socket(ctx: Context, path: str) -> list[Finding]:
     try:
         ws = await open_socket(ctx, path)
     except SocketRefused as exc:
-        if foreign_refused.status != 403 and exc.status == foreign_refused.status:
-            reason = f"the upgrade {exc} for every origin"
-        else:
-            reason = f"the same-origin upgrade {exc}"
-        return [R.WS_BROKEN.finding(reason, where)]
+        if exc.status == foreign_refused.status == 403:
+            # connect/3 returning :error (a token is required) also answers 403: neither check can tell.
+            return [R.WS_BROKEN.finding(
+                "every origin is refused with 403: the socket wants credentials (pass --cookie or --header) "
+                "or check_origin does not list the public host; the origin check could not be verified",
+                where, severity=Severity.WARNING, confidence=Confidence.LOW)]
+        if exc.status == foreign_refused.status:
+            return [R.WS_BROKEN.finding(f"the upgrade {exc} for every origin", where)]
+        return [R.WS_BROKEN.finding(f"the same-origin upgrade {exc}", where)]
     ctx.facts.setdefault("sockets", []).append(path.split("?")[0])
     refs = (str(n) for n in itertools.count(1))
     async with ws:
