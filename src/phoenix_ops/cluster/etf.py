@@ -4,7 +4,8 @@ Python values map to Erlang terms as: int -> integer, float -> float, Atom -> at
 encode as the atoms true/false), tuple -> tuple, list -> proper list, ImproperList -> improper
 list, bytes -> binary, BitBinary -> bitstring, dict -> map, Pid / Ref / Port / Export -> themselves.
 Decoding is the inverse, so a charlist such as "abc" decodes to [97, 98, 99] (see `text`).
-The encoder writes what OTP 26+ `term_to_binary/1` writes (UTF-8 atoms, the 88/89/90 identifiers).
+The encoder writes UTF-8 atoms and the NEW_PID / NEW_PORT / NEWER_REFERENCE forms (88, 89, 90),
+which OTP 23+ reads; the decoder also reads the older forms OTP 25 still writes (latin-1 atoms).
 """
 
 from __future__ import annotations
