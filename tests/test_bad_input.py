@@ -93,3 +93,16 @@ def test_pathologically_deep_config_is_reported_not_crashed(tmp_path):
     result = check(str(tmp_path))
     assert "Traceback" not in result.output and result.exit_code in (0, 1)
     assert "OPS002" in rule_ids(result)
+
+
+def test_missing_git_ignored_secret_import_is_info(tmp_path):
+    import json
+    import subprocess
+    prod = GOOD["config/prod.exs"] + 'import_config "prod.secret.exs"\n'
+    write(tmp_path, {**GOOD, "config/prod.exs": prod, ".gitignore": "/config/*.secret.exs\n"})
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    found = [f for f in json.loads(check(str(tmp_path)).stdout)["findings"] if f["rule_id"] == "OPS003"]
+    assert [f["severity"] for f in found] == ["info"] and "git-ignored" in found[0]["message"]
+    (tmp_path / ".gitignore").write_text("")
+    found = [f for f in json.loads(check(str(tmp_path)).stdout)["findings"] if f["rule_id"] == "OPS003"]
+    assert [f["severity"] for f in found] == ["error"]

@@ -38,3 +38,5 @@ def test_long_identifiers_are_not_taken_for_secrets():
     assert redact(text) == text
     assert "redacted" in redact("token ABCDEFGHIJKLMNOPQRSTUVWXYZ012345abcdef")
     assert "redacted" in redact("key sk_live_abcdefghijklmnopqrstuvwxyz0123456789")
+    assert redact("in lib/workers/save_browser_replay_event.ex") == "in lib/workers/save_browser_replay_event.ex"
+    assert "redacted" in redact("k=Zk3j9QpL0x7Yv2Rb8Nc5Md1We4Tf6Ug0Ih3/Jk7Lm9Np2Qr5")

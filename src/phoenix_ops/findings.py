@@ -78,6 +78,8 @@ _SECRET_PATTERNS = [
 # Long names are not secrets: UPPER_SNAKE env vars and snake_case keys made of word-sized parts
 # (a token such as sk_live_<36 random chars> has one long part and stays redacted).
 _IDENTIFIER = re.compile(r"^([A-Z][A-Z0-9]{0,15}(_[A-Z0-9]{1,16})+|[a-z][a-z0-9]{0,15}(_[a-z0-9]{1,16})+)$")
+# File paths are not secrets either: lower-case segments separated by slashes.
+_PATH = re.compile(r"^[a-z0-9_.-]{1,40}(/[a-z0-9_.-]{1,40})+$")
 
 
 def redact(text: str) -> str:
@@ -86,7 +88,8 @@ def redact(text: str) -> str:
         return text
     text = _SECRET_PATTERNS[1].sub(lambda m: m.group("scheme") + "***", text)
     return _SECRET_PATTERNS[0].sub(
-        lambda m: m.group(0) if _IDENTIFIER.match(m.group(0)) else f"<redacted {len(m.group(0))} chars>", text)
+        lambda m: m.group(0) if _IDENTIFIER.match(m.group(0)) or _PATH.match(m.group(0))
+        else f"<redacted {len(m.group(0))} chars>", text)
 
 
 @dataclass

@@ -53,6 +53,7 @@ class Config:
     gzip: bool = True
     asset_cache: str = "public, max-age=31536000, immutable"  # Plug.Static's answer to ?vsn=d
     socket_token: str | None = None  # when set, /socket needs ?token=TOKEN (UserSocket.connect -> :error: 403)
+    admin_dashboard: bool = False  # LiveDashboard at /admin/dashboard, behind login_token when set
     login_token: str | None = None  # when set, / needs "authorization: Bearer TOKEN" or cookie auth=TOKEN
 
 
@@ -122,11 +123,14 @@ class StandIn:
             if c.cors_reflect and "origin" in h:
                 out.update({"access-control-allow-origin": h["origin"], "access-control-allow-credentials": "true"})
             return 204, out, b""
+        signed_in = not c.login_token or f"Bearer {c.login_token}" == h.get("authorization") or \
+            f"auth={c.login_token}" in h.get("cookie", "")
+        if path in ("/", "/login", "/admin/dashboard") and not signed_in:
+            return 302, {"location": "/users/log_in"}, b""
         if path == "/" or path == "/login":
-            if c.login_token and f"Bearer {c.login_token}" != h.get("authorization") and \
-                    f"auth={c.login_token}" not in h.get("cookie", ""):
-                return 302, {"location": "/users/log_in"}, b""
             return self.page(h)
+        if path == "/admin/dashboard" and c.admin_dashboard:
+            return 200, {"content-type": "text/html"}, b"<html><div data-phx-main>LiveDashboard</div></html>"
         if path in ASSETS and path not in c.missing_assets:
             content, ctype = ASSETS[path]
             out = {"content-type": ctype, "cache-control": c.asset_cache, "vary": "Accept-Encoding"}

@@ -250,3 +250,11 @@ def test_pages_behind_login_with_auth_header_or_cookie(lab, auth):
     assert anonymous.facts["page_url"].endswith("/users/log_in") and anonymous.facts["status"] == 404
     signed_in = lab.probe(site=site, **auth)[0]
     assert signed_in.facts["status"] == 200 and signed_in.facts["digested_assets"] == 2
+
+
+def test_dashboard_behind_login_is_judged_without_the_users_credentials(lab):
+    guarded = lab.site({"admin_dashboard": True, "login_token": "s3cret"})
+    signed_in = by_rule(lab.probe(site=guarded, headers=(("authorization", "Bearer s3cret"),)))
+    assert "WEB121" not in signed_in
+    open_one = by_rule(lab.probe(site=lab.site({"admin_dashboard": True})))
+    assert [urlsplit(f.location.url).path for f in open_one["WEB121"]] == ["/admin/dashboard"]

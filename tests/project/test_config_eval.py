@@ -120,3 +120,38 @@ def test_unknown_expressions_keep_their_text(tmp_path):
     view = view_of(tmp_path, {"config/config.exs": 'import Config\nconfig :demo, :path, Path.join(a, "b")\n'})
     value = view.get("demo", "path")
     assert isinstance(value, Expr) and value.text == 'Path.join(a, "b")'
+
+
+def test_strict_equality_inline_if_and_application_get_env(tmp_path):
+    view = view_of(tmp_path, {"config/config.exs": '''
+import Config
+config :demo, :env, config_env()
+if config_env() === :prod do
+  config :demo, :strict, true
+end
+if System.get_env("PHX_SERVER"), do: config(:demo, DemoWeb.Endpoint, server: true)
+if Application.get_env(:demo, :env) == :prod, do: config(:demo, :from_app_env, true)
+config :demo, :fallback, Application.get_env(:demo, :missing, 5)
+'''})
+    assert view.get("demo", "strict").value is True
+    server = view.get("demo", "DemoWeb.Endpoint", "server")
+    assert server.value is True and server.conditions[0].env_names == ("PHX_SERVER",)
+    assert view.get("demo", "from_app_env").value is True
+    assert view.get("demo", "fallback").value == 5
+
+
+def test_keyword_lists_joined_with_unreadable_parts_shadow_earlier_keys(tmp_path):
+    view = view_of(tmp_path, {
+        "config/config.exs": 'import Config\nconfig :demo, DemoWeb.Endpoint, server: true, url: [host: "a"]\n'
+                             'import_config "#{config_env()}.exs"\n',
+        "config/prod.exs": "import Config\n",
+        "config/runtime.exs": 'import Config\nlistener = build_listener()\n'
+                              'config :demo, DemoWeb.Endpoint, listener ++ [url: [host: System.fetch_env!("H")]]\n'
+                              'config :demo, Demo.Repo, repo_options()\n',
+    })
+    assert view.get("demo", "DemoWeb.Endpoint", "server").value is True  # not erased by the unreadable part
+    assert view.shadowed("demo", "DemoWeb.Endpoint", "server") is not None
+    assert view.settled("demo", "DemoWeb.Endpoint", "server") is None
+    host = view.get("demo", "DemoWeb.Endpoint", "url", "host")
+    assert host.name == "H" and view.settled("demo", "DemoWeb.Endpoint", "url", "host") is host
+    assert view.shadowed("demo", "Demo.Repo", "url") is not None

@@ -85,8 +85,21 @@ def test_rel007_repo_without_runtime_url(make_project, findings):
 def test_rel008_rel009_rel010_repo_details(make_project, findings):
     runtime = (GOOD_RUNTIME.replace('String.to_integer(System.get_env("POOL_SIZE") || "10")', "10")
                .replace("ssl: true,", "# ssl: true,").replace(",\n    socket_options: maybe_ipv6", ""))
-    got = ids(findings(make_project({"config/runtime.exs": runtime})))
+    got = ids(findings(make_project({"config/runtime.exs": runtime, "fly.toml": 'app = "demo"\n'})))
     assert got == ["REL008", "REL009", "REL010"]
+    # IPv6-only private networking is Fly's: elsewhere ECTO_IPV6 is optional.
+    assert ids(findings(make_project({"config/runtime.exs": runtime, "fly.toml": None}), "REL010")) == []
+
+
+def test_repo_rules_skip_repos_built_by_code_or_not_networked(make_project, findings):
+    runtime = GOOD_RUNTIME.replace("url: database_url,", "")
+    built = runtime + "\nconfig :demo, Demo.Repo, Demo.RepoConfig.options()\n"
+    assert ids(findings(make_project({"config/runtime.exs": built}), "REL007")) == []
+    init = GOOD["lib/demo/repo.ex"].replace("end\n", "  def init(_, config), do: {:ok, Keyword.put(config, :url, "
+                                              "System.get_env(\"DB_URL\"))}\nend\n")
+    assert ids(findings(make_project({"config/runtime.exs": runtime, "lib/demo/repo.ex": init}), "REL007")) == []
+    sqlite = GOOD["lib/demo/repo.ex"].replace("Ecto.Adapters.Postgres", "Ecto.Adapters.SQLite3")
+    assert ids(findings(make_project({"config/runtime.exs": runtime, "lib/demo/repo.ex": sqlite}), "REL007")) == []
 
 
 def test_rel011_no_migrator(make_project, findings):
@@ -112,3 +125,21 @@ def test_rel003_module_attribute_reads_env_at_compile_time(make_project, finding
           '  def region, do: System.get_env("REGION")\nend\n'
     got = findings(make_project({"lib/demo/stripe.ex": lib}), "REL003")
     assert [(f.location.path, f.location.line, f.key) for f in got] == [("lib/demo/stripe.ex", 2, "STRIPE_KEY")]
+
+
+def test_rel003_quiet_when_runtime_overrides_or_for_build_tools_and_system_tuples(make_project, findings):
+    prod = ('import Config\nconfig :demo, Demo.Repo, url: System.get_env("DATABASE_URL")\n'
+            'config :esbuild, default: [env: %{"NODE_PATH" => System.get_env("MIX_DEPS_PATH")}]\n'
+            'config :demo, DemoWeb.Endpoint, http: [port: {:system, "PORT"}]\n'
+            'config :demo, :dsn, System.get_env("SENTRY_DSN")\n')
+    got = findings(make_project({"config/prod.exs": prod}), "REL003")
+    assert [f.key for f in got] == ["SENTRY_DSN"]
+
+
+def test_rel002_quiet_with_a_release_config_provider(make_project, findings):
+    prod = 'import Config\nconfig :demo, Demo.Repo, url: System.get_env("DATABASE_URL")\n'
+    mix = GOOD["mix.exs"].replace("deps: deps()]", "deps: deps(), releases: [demo: [config_providers: "
+                                                   "[{Demo.RuntimeProvider, nil}]]]]")
+    project = make_project({"config/runtime.exs": None, "config/prod.exs": prod, "mix.exs": mix})
+    assert ids(findings(project, "REL002")) == []
+    assert ids(findings(project, "REL003")) == ["REL003"]

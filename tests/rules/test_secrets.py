@@ -110,3 +110,20 @@ def test_sec001_url_keys_and_cookie_names(make_project, findings):
             'config :demo, :public_url, "https://cdn.example.com/assets"\n')
     got = findings(make_project({"config/prod.exs": prod}), "SEC001")
     assert sorted(f.key for f in got) == ["Demo.Guardian.secret_key", "redis_url"]
+
+
+def test_public_keys_and_placeholder_fallbacks(make_project, findings):
+    prod = ('import Config\nconfig :demo, :stripe, publishable_key: "pk_live_abcdefghijklmnop", '
+            'api_key: "pk_test_0123456789"\nconfig :demo, :posthog, api_key: "phc_abcdefghijklmnop"\n')
+    assert ids(findings(make_project({"config/prod.exs": prod}), "SEC001")) == []
+    runtime = GOOD_RUNTIME + '\nconfig :demo, :mailer, api_key: System.get_env("MAILER_KEY") || "This is not a secret"\n'
+    got = findings(make_project({"config/runtime.exs": runtime}), "SEC002")
+    assert [(f.severity.label, f.confidence.label) for f in got] == [("warning", "medium")]
+    assert "placeholder" in got[0].message
+
+
+def test_secret_overridden_by_unreadable_runtime_config_is_unknown(make_project, findings):
+    prod = f'import Config\nconfig :demo, DemoWeb.Endpoint, secret_key_base: "{LONG}"\n'
+    runtime = GOOD_RUNTIME.replace("secret_key_base: secret_key_base", "server: true") + \
+        "\nconfig :demo, DemoWeb.Endpoint, Demo.Config.endpoint_options()\n"
+    assert ids(findings(make_project({"config/prod.exs": prod, "config/runtime.exs": runtime}), "SEC001")) == []

@@ -76,9 +76,13 @@ def block_parts(block: Node) -> tuple[list[Node], list[Node], list[Node]]:
     return body, other, clauses
 
 
+_SAME_OPS = {"===": "==", "!==": "!="}  # strict comparison decides config conditions the same way
+
+
 def binary_op(node: Node) -> str:
     op = node.child_by_field_name("operator")
-    return text(op) if op is not None else ""
+    raw = text(op) if op is not None else ""
+    return _SAME_OPS.get(raw, raw)
 
 
 class Evaluator:
@@ -122,6 +126,8 @@ class Evaluator:
                 return handled
             if mod is None and fun in ("if", "unless", "case", "cond", "for") and do_block(node):
                 return self.control(fun, node, scope)
+            if mod is None and fun in ("if", "unless") and _inline_branches(node):
+                return self.conditional(fun, call_args(node)[0], *_inline_branches(node), scope)
             if mod is None and fun in ("import", "use", "require", "alias"):
                 return None
         if node.type == "binary_operator" and binary_op(node) == "=":
@@ -161,17 +167,7 @@ class Evaluator:
         body, other, clauses = block_parts(block)
         args = call_args(node)
         if fun in ("if", "unless"):
-            cond = self.decide(args[0], scope) if args else UNKNOWN
-            if cond is not UNKNOWN and fun == "unless":
-                cond = not cond
-            if cond is UNKNOWN:
-                self.raise_if_missing(fun, args[0], body, scope)
-                with self.under(args[0], scope, negate=fun == "unless"):
-                    first = self.run_block(body, scope)
-                with self.under(args[0], scope, negate=fun == "if"):
-                    self.run_block(other, scope)
-                return first
-            return self.run_block(body if cond else other, scope)
+            return self.conditional(fun, args[0], body, other, scope) if args else None
         if fun == "for":
             return self.comprehension(args, body, scope)
         subject = self.ev(args[0], scope) if fun == "case" and args else None
@@ -203,6 +199,20 @@ class Evaluator:
             return UNKNOWN
         pat = self.ev(pattern, {})
         return subject.value == pat.value if isinstance(pat, Lit) else UNKNOWN
+
+    def conditional(self, fun: str, cond_node: Node, body: list[Node], other: list[Node],
+                    scope: dict[str, Value]) -> Value | None:
+        cond = self.decide(cond_node, scope)
+        if cond is not UNKNOWN and fun == "unless":
+            cond = not cond
+        if cond is UNKNOWN:
+            self.raise_if_missing(fun, cond_node, body, scope)
+            with self.under(cond_node, scope, negate=fun == "unless"):
+                first = self.run_block(body, scope)
+            with self.under(cond_node, scope, negate=fun == "if"):
+                self.run_block(other, scope)
+            return first
+        return self.run_block(body if cond else other, scope)
 
     def raise_if_missing(self, fun: str, cond: Node, body: list[Node], scope: dict[str, Value]) -> None:
         """`unless System.get_env("X") do raise ... end` (or `if is_nil(...)`, `if !...`) makes X required."""
@@ -402,6 +412,8 @@ class Evaluator:
             if isinstance(right, Lit):
                 left.default = right
                 return left
+        if op == "++":
+            return _concat(left, right, text(node))
         if isinstance(left, Lit) and isinstance(right, Lit):
             result = _fold(op, left.value, right.value)
             if result is not UNKNOWN:
@@ -529,6 +541,35 @@ class _Under:
     def __exit__(self, *exc):
         self.ev.conditions = self.saved
         return False
+
+
+def _inline_branches(node: Node) -> tuple[list[Node], list[Node]] | None:
+    """The do:/else: branches of `if cond, do: ..., else: ...`, when written that way."""
+    args = call_args(node)
+    if len(args) < 2 or args[-1].type != "keywords":
+        return None
+    branches: dict[str, list[Node]] = {"do": [], "else": []}
+    for pair in args[-1].named_children:
+        key, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
+        name = text(key).strip().rstrip(":") if key is not None else ""
+        if name in branches and value is not None:
+            branches[name] = [value]
+    return (branches["do"], branches["else"]) if branches["do"] else None
+
+
+def _concat(left: Value, right: Value, source: str) -> Value:
+    """`a ++ b`: lists join; a keyword list joined with something unreadable keeps what is known."""
+    if isinstance(left, KW) and isinstance(right, KW):
+        return KW(left.items + right.items, partial=left.partial or right.partial)
+    if isinstance(left, Seq) and isinstance(right, Seq) and left.kind == right.kind == "list":
+        return Seq("list", left.items + right.items)
+    known = [v for v in (left, right) if isinstance(v, KW)]
+    if known:
+        return KW(known[0].items, partial=True, inner=[v for v in (left, right) if v is not known[0]])
+    lists = [v for v in (left, right) if isinstance(v, Seq) and v.kind == "list"]
+    if lists:  # `[{:phoenix, "~> 1.7"}] ++ extra_deps()`: the known items still count
+        return Seq("list", lists[0].items)
+    return Expr(source, [left, right])
 
 
 def _boolean_words(value: Value) -> bool:

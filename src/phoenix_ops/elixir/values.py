@@ -38,6 +38,7 @@ class Condition:
 class Value:
     origin: Origin | None = field(default=None, kw_only=True)
     conditions: tuple[Condition, ...] = field(default=(), kw_only=True)
+    seq: int = field(default=0, kw_only=True, repr=False)  # order of `config` calls, set by the config view
 
     def reads(self) -> list["EnvRead"]:
         """Every env read this value is built from."""
@@ -58,6 +59,8 @@ class KW(Value):
     """A keyword list: Config merges these deeply."""
 
     items: list[tuple[str, Value]]
+    partial: bool = False  # built with `++` from something unreadable: more keys may be set
+    inner: list[Value] = field(default_factory=list)  # the unreadable parts, for their env reads
 
     def get(self, key: str) -> Value | None:
         for k, v in reversed(self.items):
@@ -66,7 +69,7 @@ class KW(Value):
         return None
 
     def reads(self) -> list["EnvRead"]:
-        return [r for _, v in self.items for r in v.reads()]
+        return [r for _, v in self.items for r in v.reads()] + [r for v in self.inner for r in v.reads()]
 
 
 @dataclass(eq=False)

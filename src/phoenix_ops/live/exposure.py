@@ -37,14 +37,16 @@ async def _surface(ctx: Context, path: str, catch_all: bool) -> Finding | None:
     rule, markers = SURFACES[path]
     url = ctx.url(path)
     try:
-        reply = await ctx.http.get(url, headers={"accept": "text/html,*/*"})
+        reply = await ctx.http.get(url, headers={"accept": "text/html,*/*"}, anonymous=True)
     except ProbeError:
         return None
     if reply.status != 200 or not reply.body.strip():
         return None
     marked = any(m in reply.text for m in markers)
-    if catch_all and not marked:
-        return None  # the app answers 200 to any path; only the surface's own markup counts
+    # An app may answer 200 to any path, and /dashboard is often the app's own page: then only the
+    # surface's own markup counts.
+    if not marked and (catch_all or rule is R.DASHBOARD):
+        return None
     return rule.finding(f"{path} answers 200 with {len(reply.body)} bytes without authentication",
                         ctx.at(url), confidence=Confidence.HIGH if marked else Confidence.MEDIUM)
 
@@ -53,7 +55,7 @@ async def check_exposure(ctx: Context) -> list[Finding]:
     url = ctx.url(f"/phoenix-ops-{secrets.token_hex(6)}")
     out = []
     try:
-        missing = await ctx.http.get(url, headers={"accept": "text/html,*/*"})
+        missing = await ctx.http.get(url, headers={"accept": "text/html,*/*"}, anonymous=True)
     except ProbeError as exc:
         return [R.INCOMPLETE.finding(f"the 404 page could not be read: {exc}", ctx.at(ctx.url("/")), key="404")]
     evidence = _debug_evidence(missing)

@@ -91,10 +91,14 @@ class Http:
         return u.copy_with(host=connect), {"host": host}, ext
 
     async def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
-                      max_body: int = MAX_BODY) -> Reply:
+                      max_body: int = MAX_BODY, anonymous: bool = False) -> Reply:
+        """`anonymous` leaves out the user's --header and --cookie credentials."""
         timeout = self.opts.timeout
         real, host, ext = self.route(url)
         req = self.client.build_request(method, real, headers={**host, **(headers or {})}, extensions=ext)
+        if anonymous:
+            for name in ["cookie", *(k for k, _ in self.opts.headers)]:
+                req.headers.pop(name, None)
         start = time.monotonic()
         try:
             async with asyncio.timeout(timeout):

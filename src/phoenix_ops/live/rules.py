@@ -522,8 +522,10 @@ DASHBOARD = _probe(
     Put them behind authentication (`pipe_through [:browser, :require_admin]`,
     `Plug.BasicAuth`) or serve /metrics on a separate internal port.
 
-    Pass: /dashboard, /admin/dashboard, /oban and /metrics answer 401, 403, 404 or redirect to login.
-    Fail: 200 with content.
+    Requests are sent without the --cookie and --header credentials.
+    Pass: /dashboard, /admin/dashboard, /oban and /metrics answer 401, 403, 404 or redirect to login,
+    or a page that is not LiveDashboard, Oban Web or Prometheus text (an app's own /dashboard).
+    Fail: 200 with LiveDashboard, Oban Web or Prometheus content.
     """,
 )
 

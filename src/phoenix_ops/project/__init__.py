@@ -11,7 +11,7 @@ from pathlib import Path
 from phoenix_ops.elixir.evaluate import call_args, call_parts
 from phoenix_ops.elixir.modules import Module, has_alias, modules, walk_calls
 from phoenix_ops.elixir.parser import text
-from phoenix_ops.elixir.values import EnvRead
+from phoenix_ops.elixir.values import Atom, EnvRead, plain
 from phoenix_ops.project.config import ConfigView, evaluate_config
 from phoenix_ops.project.files import FileSet, SourceFile, scan
 from phoenix_ops.project.lib_reads import lib_env_reads
@@ -39,6 +39,21 @@ class Problem:
 
 
 @dataclass
+class Repo:
+    otp_app: str
+    module: str
+    file: str
+    line: int
+    adapter: str | None = None
+    reads_env_in_init: bool = False  # `init/2` fills the config at runtime
+
+    @property
+    def networked(self) -> bool:
+        """In-memory and file adapters have no URL, pool or TLS to configure."""
+        return not any(word in (self.adapter or "") for word in ("SQLite", "Etso", "Mnesia", "Exqlite"))
+
+
+@dataclass
 class Project:
     root: Path
     files: FileSet
@@ -51,7 +66,7 @@ class Project:
     children: list[tuple[str, str, int]] = field(default_factory=list)  # (module, file, line)
     migrators: list[tuple[str, str, int]] = field(default_factory=list)  # modules calling Ecto.Migrator
     lib_reads: list[EnvRead] = field(default_factory=list)
-    repos: list[tuple[str, str, str, int]] = field(default_factory=list)  # (otp_app, module, file, line)
+    repos: list[Repo] = field(default_factory=list)
     compile_env: list[tuple[str, str, str, int]] = field(default_factory=list)  # (app, key, file, line)
     problems: list[Problem] = field(default_factory=list)
     tracked: set[str] | None = None  # files tracked by git, when the project is a git checkout
@@ -65,7 +80,11 @@ class Project:
             view = evaluate_config(self.files, self.config_dir, env)
             self._views[env] = view
             if env == self.env:
-                self.problems.extend(Problem(p.kind, p.file, p.line, p.message) for p in view.problems)
+                for p in view.problems:
+                    # A git-ignored secrets file (prod.secret.exs) is missing by design: its values are unknown.
+                    ignored = p.target is not None and _git_ignored(self.root, p.target)
+                    message = f"{p.message} (git-ignored: the values it sets are unknown)" if ignored else p.message
+                    self.problems.append(Problem(p.kind, p.file, p.line, message, not ignored))
         return self._views[env]
 
     @property
@@ -85,11 +104,14 @@ class Project:
         return sorted((app, key) for app in self.otp_apps for key in view.keys(app) if key.endswith("Endpoint"))
 
     def repo_keys(self) -> list[tuple[str, str]]:
-        """(otp_app, module) of every Ecto repo."""
-        found = [(app, mod) for app, mod, _, _ in self.repos]
-        if found:
-            return found
+        """(otp_app, module) of every networked Ecto repo the audited env starts (its `ecto_repos`)."""
         view = self.config()
+        listed = {getattr(a, "name", a) for app in self.otp_apps
+                  for a in (plain(view.get(app, "ecto_repos")) or []) if isinstance(a, Atom)}
+        found = [(r.otp_app, r.module) for r in self.repos
+                 if r.networked and not r.reads_env_in_init and (not listed or r.module in listed)]
+        if found or self.repos:
+            return found
         return sorted((app, key) for app in self.otp_apps for key in view.keys(app) if key.endswith(".Repo"))
 
     def has_dep(self, name: str) -> bool:
@@ -162,10 +184,10 @@ def load_project(path: Path, env: str = "prod") -> Project:
     if env not in ("prod", "dev", "test") and not project.exists(f"{project.config_dir}/{env}.exs"):
         known = ", ".join(e for e in project.envs if e != env) or "none"
         raise ValueError(f"no {project.config_dir}/{env}.exs: environments with a config file: {known}")
-    if not project.has_dep("phoenix"):
-        raise NotAPhoenixProject(f"{root}: a Mix project, but no app depends on :phoenix")
     lock = fs.get("mix.lock")
     project.lock = read_lock(lock) if lock else {}
+    if not project.has_dep("phoenix") and "phoenix" not in project.lock:
+        raise NotAPhoenixProject(f"{root}: a Mix project, but no app depends on :phoenix")
     project.problems.extend(Problem("unreadable", i.path, 1, i.message, False) for i in fs.issues)
     _read_lib(project)
     project.tracked, project.repo_prefix = _git_tracked(root)
@@ -184,6 +206,8 @@ def _read_lib(project: Project) -> None:
     for rel, src in project.files.files.items():
         if not rel.endswith(".ex") or not any(t in src.data for t in LIB_TRIGGERS):
             continue
+        if project.env != "test" and (rel.startswith("test/") or "/test/" in rel):
+            continue  # test/support is compiled in the test env only
         _syntax(project, src, important=False)
         try:
             for mod in modules(src.tree):
@@ -203,7 +227,11 @@ def _classify(project: Project, mod: Module, rel: str) -> None:
         project.children.extend((name, rel, ln) for name, ln in application_children(mod, rel, project.env))
     if mod.uses_module("Ecto.Repo"):
         app = _use_option(mod, "Ecto.Repo", "otp_app") or project.mix.app or ""
-        project.repos.append((app, mod.name, rel, mod.node.start_point[0] + 1))
+        init = mod.functions("init").get("init", [])
+        reads_env = any(call_parts(c) in (("System", "get_env"), ("System", "fetch_env!"), ("System", "fetch_env"))
+                        or text(c).startswith(("Confex", "Config")) for stmt in init for c in walk_calls(stmt))
+        project.repos.append(Repo(app, mod.name, rel, mod.node.start_point[0] + 1,
+                                  _use_option(mod, "Ecto.Repo", "adapter"), reads_env))
     for call in walk_calls(mod.node):
         if call_parts(call) in (("Application", "compile_env"), ("Application", "compile_env!")):
             args = call_args(call)
@@ -219,14 +247,22 @@ def _use_option(mod: Module, used: str, key: str) -> str | None:
         if name == used and len(args) > 1 and args[-1].type == "keywords":
             for pair in args[-1].named_children:
                 k, v = pair.child_by_field_name("key"), pair.child_by_field_name("value")
-                if k is not None and v is not None and text(k).rstrip(": ") == key and v.type == "atom":
-                    return text(v)[1:]
+                if k is not None and v is not None and text(k).rstrip(": ") == key and v.type in ("atom", "alias"):
+                    return text(v).lstrip(":")
     return None
 
 
 def _syntax(project: Project, src: SourceFile, *, important: bool) -> None:
     for p in src.problems:
         project.problems.append(Problem("syntax", src.path, p.line, f"does not parse: {p.text}", important))
+
+
+def _git_ignored(root: Path, rel: str) -> bool:
+    try:
+        return subprocess.run(["git", "-C", str(root), "check-ignore", "-q", rel], capture_output=True,
+                              timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def _git_tracked(root: Path) -> tuple[set[str] | None, str]:

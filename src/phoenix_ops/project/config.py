@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from phoenix_ops.elixir.evaluate import Evaluator, call_args
+from phoenix_ops.elixir.evaluate import Evaluator, call_args, call_parts
 from phoenix_ops.elixir.parser import line, text
-from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Lit, Value
+from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Lit, Value, plain
 from phoenix_ops.project.files import FileSet
 
 Path_ = tuple[str, ...]
@@ -22,6 +22,7 @@ class ConfigProblem:
     line: int
     message: str
     kind: str = "import"  # "import" (a missing or computed import) or "unreadable"
+    target: str | None = None  # the missing file, relative to the project root
 
 
 @dataclass
@@ -34,20 +35,47 @@ class ConfigView:
     files: list[str] = field(default_factory=list)  # config files evaluated, in order
     problems: list[ConfigProblem] = field(default_factory=list)
     opaque: list[tuple[str, int, str]] = field(default_factory=list)
+    # Values the evaluator could not read, by the path they were set at: they may set anything below it.
+    shadows: dict[Path_, list[Value]] = field(default_factory=dict)
+    _seq: int = 0
 
     def put(self, path: Path_, value: Value) -> None:
-        if isinstance(value, KW) and value.items:
+        if isinstance(value, KW) and (value.items or value.partial):
             if not value.conditional:
                 self.leaves.pop(path, None)  # a keyword list replaces a plain value at the same key
+            if value.partial:  # the unreadable part first: the keys written out are what the author meant
+                self._shadow(path, value)
             for key, item in value.items:
                 if value.conditions and not item.conditions:
                     item.conditions = value.conditions
                 self.put(path + (key,), item)
             return
-        if not value.conditional:
+        if isinstance(value, Expr):
+            self._shadow(path, value)  # perhaps a keyword list built by code: keep what it may not replace
+        elif not value.conditional:
             for other in [p for p in self.leaves if len(p) > len(path) and p[: len(path)] == path]:
                 del self.leaves[other]
+        self._seq += 1
+        value.seq = self._seq
         self.leaves.setdefault(path, []).append(value)
+
+    def _shadow(self, path: Path_, value: Value) -> None:
+        self._seq += 1
+        self.shadows.setdefault(path, []).append(value)
+        value.seq = self._seq
+
+    def shadowed(self, *path: str, after: Value | None = None) -> Value | None:
+        """An unreadable value set at this path or above it, later than `after` (or at all)."""
+        for k in range(1, len(path) + 1):
+            for shadow in self.shadows.get(tuple(path[:k]), []):
+                if shadow is not after and (after is None or shadow.seq > after.seq):
+                    return shadow
+        return None
+
+    def settled(self, *path: str) -> Value | None:
+        """The value in effect, unless something unreadable was set over it later."""
+        value = self.get(*path)
+        return None if value is None or self.shadowed(*path, after=value) else value
 
     def get(self, *path: str) -> Value | None:
         """The value in effect (the last one set) at a leaf."""
@@ -139,15 +167,26 @@ class ConfigEvaluator(Evaluator):
         if not matches:
             if not self.conditions:  # `if File.exists?` guarded imports may be absent
                 self.view.problems.append(ConfigProblem(self.file, line(node),
-                                                        f"import_config {target.value!r}: {wanted} does not exist"))
+                                                        f"import_config {target.value!r}: {wanted} does not exist",
+                                                        target=wanted))
             return
         for rel in matches:
             self.run_file(rel)
 
-    # File.exists?/1 on a literal path is decidable from the scanned files.
+    # File.exists?/1 on a literal path is decidable from the scanned files; Application.get_env/2
+    # of a key set earlier is what config evaluated so far says.
     def ev_call(self, node: Node, scope) -> Value:
-        from phoenix_ops.elixir.evaluate import call_parts
         mod, fun = call_parts(node)
+        if mod == "Application" and fun in ("get_env", "fetch_env!"):
+            args = [self.ev(a, scope) for a in call_args(node)]
+            keys = [plain(a) for a in args[:2]]
+            if len(keys) == 2 and all(isinstance(k, Atom) for k in keys):
+                known = self.view.get(keys[0].name, keys[1].name)
+                if isinstance(known, Lit) and not known.conditional:
+                    return Lit(known.value)
+                if known is None and len(args) > 2 and isinstance(args[2], Lit):
+                    return Lit(args[2].value)
+            return self.opaque_expr(node, scope)
         if mod == "File" and fun == "exists?":
             args = call_args(node)
             path = self.ev(args[0], scope) if args else None

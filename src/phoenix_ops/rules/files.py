@@ -40,7 +40,8 @@ def unreadable_file(project):
       fix="Create the file, remove the import, or guard it with `if File.exists?(...)`.")
 def missing_import(project):
     for p, loc in _problems(project, "import"):
-        yield missing_import.finding(p.message, loc, key=p.message)
+        yield missing_import.finding(p.message, loc, key=p.message,
+                                     severity=None if p.important else Severity.INFO)
 
 
 # Made by the audit itself when another rule raises, so it has no check of its own.

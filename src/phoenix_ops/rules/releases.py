@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from phoenix_ops.elixir.values import Lit, plain, truthy
+from phoenix_ops.elixir.values import KW, Lit, plain, truthy
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.rules.facts import env_names, is_env, runtime_value, where
 from phoenix_ops.rules.registry import rule
@@ -12,9 +12,31 @@ H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 COMPILE_TIME_ENDPOINT_KEYS = ("force_ssl", "code_reloader", "debug_errors")
 
 
+# Config of build tools (asset bundlers) is read by mix tasks at build time, never by the release.
+BUILD_TOOL_APPS = {"esbuild", "tailwind", "dart_sass", "phoenix_live_reload", "sentry_build"}
+
+
 def _has_runtime_config(project) -> bool:
     prefix = f"{project.config_dir}/"
-    return any(project.exists(prefix + name) for name in ("runtime.exs", "releases.exs"))
+    if any(project.exists(prefix + name) for name in ("runtime.exs", "releases.exs")):
+        return True
+    releases = project.mix.releases  # a release config provider also reads config at boot
+    return isinstance(releases, KW) and any(isinstance(spec, KW) and spec.get("config_providers") is not None
+                                            for _, spec in releases.items)
+
+
+def _baked_reads(project):
+    """Compile-time env reads whose value is still in effect in the release."""
+    view = project.config()
+    overridden: set[int] = set()
+    for path, history in view.leaves.items():
+        for i, value in enumerate(history):
+            later = [v for v in history[i + 1:] if v.origin and v.origin.phase == "runtime" and not v.conditional]
+            shadow = view.shadowed(*path, after=value)
+            if path[0] in BUILD_TOOL_APPS or later or (shadow and shadow.origin.phase == "runtime"):
+                overridden.update(id(r) for r in value.reads())
+    return [r for r in view.reads if r.origin and r.origin.phase == "compile" and r.how != "{:system, _}"
+            and id(r) not in overridden]
 
 
 def _config_file(project) -> Location:
@@ -48,6 +70,8 @@ def endpoint_never_starts(project):
         values = view.history(app, module, "server")
         if any(truthy(plain(v)) or is_env(v) for v in values):
             continue
+        if view.shadowed(app, module, "server", after=values[-1] if values else None):
+            continue  # set by code the audit cannot read: unknown, not missing
         last = values[-1] if values else None
         yield endpoint_never_starts.finding(
             f"{module} has no `server: true` for {view.env} and nothing reads PHX_SERVER: "
@@ -70,7 +94,7 @@ def no_runtime_config(project):
     if _has_runtime_config(project):
         return
     view = project.config()
-    reads = [r for r in view.reads if r.origin and r.origin.phase == "compile"]
+    reads = _baked_reads(project)
     if reads:
         names = ", ".join(sorted({r.name for r in reads}))
         yield no_runtime_config.finding(
@@ -89,7 +113,7 @@ def no_runtime_config(project):
       fix="Move the read into config/runtime.exs, or use `Application.compile_env` deliberately.")
 def compile_time_env_read(project):
     # Without runtime.exs, REL002 reports the config reads as a whole; module attributes always count.
-    config_reads = project.config().reads if _has_runtime_config(project) else []
+    config_reads = _baked_reads(project) if _has_runtime_config(project) else []
     for read in [*config_reads, *project.lib_reads]:
         if read.origin and read.origin.phase == "compile":
             yield compile_time_env_read.finding(
@@ -132,7 +156,7 @@ def compile_time_key_at_runtime(project):
 def url_host_hardcoded(project):
     view = project.config()
     for app, module in project.endpoint_keys():
-        host = view.get(app, module, "url", "host")
+        host = view.settled(app, module, "url", "host")
         if not isinstance(host, Lit) or host.conditional:
             continue
         if host.value == "localhost" and project.release_mode == "release":
@@ -154,7 +178,7 @@ def http_port_hardcoded(project):
         return
     view = project.config()
     for app, module in project.endpoint_keys():
-        port = view.get(app, module, "http", "port")
+        port = view.settled(app, module, "http", "port")
         if isinstance(port, Lit) and not port.conditional:
             yield http_port_hardcoded.finding(f"{module} listens on fixed port {port.value} in {view.env}",
                                               where(port), key=module)
@@ -163,6 +187,15 @@ def http_port_hardcoded(project):
 def _repo_values(project, app, repo):
     view = project.config()
     return {p[2]: h for p, h in view.subtree(app, repo).items() if len(p) >= 3}
+
+
+def _repos(project):
+    """Repos whose config the audit can read to the end (code that builds it makes it unknown)."""
+    view = project.config()
+    for app, repo in project.repo_keys():
+        shadows = view.shadows.get((app, repo), []) + view.shadows.get((app,), [])
+        if not any(v.origin and v.origin.phase == "runtime" for v in shadows):
+            yield app, repo
 
 
 @rule("REL007", "repo-not-configured-at-runtime", Severity.WARNING, H,
@@ -176,7 +209,7 @@ def _repo_values(project, app, repo):
 def repo_not_runtime(project):
     if project.release_mode != "release":
         return
-    for app, repo in project.repo_keys():
+    for app, repo in _repos(project):
         values = _repo_values(project, app, repo)
         connection = [runtime_value(values.get(k, [])) for k in ("url", "hostname", "database", "socket_dir")]
         if any(v is not None and is_env(v) for v in connection):
@@ -191,8 +224,8 @@ def repo_not_runtime(project):
       why="Pool size must follow the database's connection limit and the number of nodes; that changes per deploy.",
       fix='`pool_size: String.to_integer(System.get_env("POOL_SIZE") || "10")` in runtime.exs.')
 def repo_pool_fixed(project):
-    for app, repo in project.repo_keys():
-        pool = project.config().get(app, repo, "pool_size")
+    for app, repo in _repos(project):
+        pool = project.config().settled(app, repo, "pool_size")
         if isinstance(pool, Lit) and not pool.conditional:
             yield repo_pool_fixed.finding(f"{repo} pool_size is fixed to {pool.value}", where(pool), key=repo)
 
@@ -207,7 +240,7 @@ def repo_pool_fixed(project):
 def repo_ssl_undecided(project):
     if project.release_mode != "release":
         return
-    for app, repo in project.repo_keys():
+    for app, repo in _repos(project):
         values = _repo_values(project, app, repo)
         if not values or "ssl" in values:
             continue
@@ -224,9 +257,10 @@ def repo_ssl_undecided(project):
       fix='`maybe_ipv6 = if System.get_env("ECTO_IPV6") in ~w(true 1), do: [:inet6], else: []` and '
           '`socket_options: maybe_ipv6` in runtime.exs.')
 def repo_ipv6(project):
-    if project.release_mode != "release":
+    # IPv6-only private networks are Fly.io's; elsewhere the generator's ECTO_IPV6 switch is optional.
+    if project.release_mode != "release" or not project.exists("fly.toml"):
         return
-    for app, repo in project.repo_keys():
+    for app, repo in _repos(project):
         values = _repo_values(project, app, repo)
         runtime = [v for h in values.values() for v in h if v.origin and v.origin.phase == "runtime"]
         if not runtime:

@@ -11,6 +11,8 @@ from phoenix_ops.rules.registry import rule
 
 H, M = Confidence.HIGH, Confidence.MEDIUM
 MIN_SECRET_KEY_BASE = 64
+# Keys that are public by design: Stripe publishable keys, PostHog project keys.
+PUBLIC_PREFIXES = ("pk_live_", "pk_test_", "phc_")
 ENV_FILE = re.compile(r"(^|/)(\.env(\.[\w.-]+)?|[\w.-]+\.env|\.envrc)$")
 ENV_FILE_TEMPLATE = re.compile(r"(example|sample|template|dist|defaults?)$", re.I)
 SECRET_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Z0-9_]*(?:SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE_KEY|"
@@ -19,17 +21,18 @@ COOKIE_EXPORT = re.compile(r"^\s*(?:export\s+)?RELEASE_COOKIE\s*=\s*['\"]?([^'\"
 
 
 def _secret_leaves(project):
-    """(path, history) of every config leaf that holds a credential in the audited env."""
+    """(path, history) of every config leaf that holds a credential in the audited env, as long as
+    nothing unreadable (code building a keyword list) was set over it later."""
     view = project.config()
     for path, history in view.leaves.items():
-        if is_secret_key(path[-1]) or URL_KEY.search(path[-1]):
+        if (is_secret_key(path[-1]) or URL_KEY.search(path[-1])) and view.settled(*path) is not None:
             yield path, history
 
 
 def _committed(path, value) -> str | None:
     """The committed credential in a value, if any (URL passwords included)."""
     text = literal_secret(value)
-    if text is None:
+    if text is None or text.startswith(PUBLIC_PREFIXES) or "public" in path[-1] or "publishable" in path[-1]:
         return None
     if URL_KEY.search(path[-1]):
         m = URL_PASSWORD.match(text)
@@ -98,9 +101,14 @@ def committed_fallback(project):
     for path, history in _secret_leaves(project):
         last = history[-1]
         if isinstance(last, EnvRead) and last.default is not None and _committed(path, last.default):
+            # Sentence-like placeholders ("not a secret") are less likely to be a live credential,
+            # but secret_key_base with any known fallback lets anyone forge sessions.
+            placeholder = " " in _committed(path, last.default).strip() and path[-1] != "secret_key_base"
             yield committed_fallback.finding(
-                f"{_name(path)} falls back to a committed literal when {last.name} is unset",
-                where(last), key=_name(path))
+                f"{_name(path)} falls back to a committed "
+                f"{'placeholder' if placeholder else 'literal'} when {last.name} is unset",
+                where(last), key=_name(path), severity=Severity.WARNING if placeholder else None,
+                confidence=M if placeholder else None)
         elif last.conditional:
             earlier = [v for v in history[:-1] if _committed(path, v) is not None and not v.conditional]
             if earlier:
