@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from phoenix_ops.findings import Severity
+from phoenix_ops.findings import Location, Severity
 from phoenix_ops.live import rules as R
 from phoenix_ops.live.grade import worst_of
 from phoenix_ops.live.probe import run_probe
@@ -20,6 +20,7 @@ from phoenix_ops.live.target import (
     read_targets_file,
 )
 from phoenix_ops.report import FORMATS, render
+from phoenix_ops.report.html import section_of
 
 
 @dataclass
@@ -94,7 +95,8 @@ def run_command(a: ProbeArgs) -> tuple[str, str, int]:
     findings = [f for r in results for f in r.findings]
     overall = worst_of(*(r.grade for r in results))
     facts = {"targets": summary(results), "grade": overall}
-    report = render(findings, a.fmt, tool="probe", color=a.color, extra=facts)
-    html = render(findings, "html", tool="probe", extra=facts)
+    sections = {section_of(Location(url=r.target.url, node=r.target.addr)): r.grade for r in results}
+    html = render(findings, "html", tool="probe", extra={**facts, "section_grades": sections})
+    report = html if a.fmt == "html" else render(findings, a.fmt, tool="probe", color=a.color, extra=facts)
     code = int(any(f.severity >= level and not f.suppressed and f.rule_id != R.GRADE.id for f in findings))
     return report, html, code

@@ -24,5 +24,6 @@ def render(findings: Sequence[Finding], fmt: str, *, tool: str = "check", color:
     if fmt == "html":
         from phoenix_ops.report.html import render_html
         facts = dict(extra or {})
-        return render_html(findings, title=f"phoenix-ops {tool}", grade=facts.pop("grade", None), summary=facts)
+        return render_html(findings, title=f"phoenix-ops {tool}", grade=facts.pop("grade", None),
+                           section_grades=facts.pop("section_grades", None), summary=facts)
     raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")

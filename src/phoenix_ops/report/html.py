@@ -8,13 +8,14 @@ from itertools import groupby
 from urllib.parse import urlsplit
 
 from phoenix_ops import __version__
-from phoenix_ops.findings import Finding, Severity
+from phoenix_ops.findings import Finding, Location, Severity
 
 _CSS = """
 body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:64rem;padding:0 1rem;color:#1d1d1f}
 h1{font-size:1.6rem;margin:0 0 .3rem} h2{font-size:1.15rem;margin:2rem 0 .5rem;word-break:break-all}
 .meta{color:#666} .grade{display:inline-block;font-size:2rem;font-weight:700;padding:.2rem .8rem;
 border-radius:.5rem;color:#fff;background:#777;margin-right:1rem;vertical-align:middle}
+.grade.small{font-size:1rem;padding:.1rem .5rem;margin-right:.6rem}
 .g-A,.g-Ap{background:#1a7f37}.g-B{background:#4d8c1f}.g-C{background:#b08800}.g-D{background:#c4561d}.g-F{background:#cf222e}
 .counts span{margin-right:1rem} table{border-collapse:collapse;margin:.5rem 0}
 td,th{border:1px solid #ddd;padding:.25rem .6rem;text-align:left;vertical-align:top;font-size:.9rem}
@@ -26,9 +27,8 @@ code{font-size:.85rem} .hint{color:#555;font-size:.9rem;margin-top:.2rem} .where
 """
 
 
-def _group(f: Finding) -> str:
+def section_of(loc: Location) -> str:
     """Findings are shown per site (scheme://host) for URLs, per file for paths, per node otherwise."""
-    loc = f.location
     if loc.url:
         parts = urlsplit(loc.url)
         scheme = {"wss": "https", "ws": "http"}.get(parts.scheme, parts.scheme)  # a site's sockets join it
@@ -59,24 +59,32 @@ def _finding(f: Finding) -> str:
             f"<div class=where>{escape(where)}</div></div>")
 
 
+def _badge(grade: str | None, css: str = "grade") -> str:
+    return f'<span class="{css} g-{escape(grade.replace("+", "p"))}">{escape(grade)}</span>' if grade else ""
+
+
 def render_html(findings: Sequence[Finding], *, title: str | None = None, grade: str | None = None,
-                summary: Mapping | None = None) -> str:
+                summary: Mapping | None = None, section_grades: Mapping[str, str] | None = None) -> str:
+    """`section_grades` puts a grade beside a section's heading (section names from section_of)."""
     title = title or "phoenix-ops report"
     shown = [f for f in findings if not f.suppressed]
     counts = {s: sum(1 for f in shown if f.severity is s) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)}
-    badge = (f'<span class="grade g-{escape(grade.replace("+", "p"))}">{escape(grade)}</span>' if grade else "")
     count_line = "".join(f"<span>{n} {s.label}{'s' if n != 1 else ''}</span>" for s, n in counts.items())
     hidden = len(findings) - len(shown)
     if hidden:
         count_line += f"<span>{hidden} suppressed</span>"
-    ordered = sorted(shown, key=lambda f: (_group(f), -f.severity, f.rule_id, str(f.location), f.message))
+    def section(f: Finding) -> str:
+        return section_of(f.location)
+
+    grades = section_grades or {}
+    ordered = sorted(shown, key=lambda f: (section(f), -f.severity, f.rule_id, str(f.location), f.message))
     sections = "".join(
-        f"<h2>{escape(group)}</h2>" + "".join(_finding(f) for f in items)
-        for group, items in groupby(ordered, key=_group))
+        f"<h2>{_badge(grades.get(name), 'grade small')}{escape(name)}</h2>" + "".join(_finding(f) for f in items)
+        for name, items in groupby(ordered, key=section))
     body = sections or "<p>No findings.</p>"
     details = f"<h2>Summary</h2>{_table(summary)}" if summary else ""
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
             f"<meta name=viewport content='width=device-width,initial-scale=1'><title>{escape(title)}</title>"
-            f"<style>{_CSS}</style></head><body><h1>{badge}{escape(title)}</h1>"
+            f"<style>{_CSS}</style></head><body><h1>{_badge(grade)}{escape(title)}</h1>"
             f"<p class=meta>phoenix-ops {escape(__version__)}</p><p class=counts>{count_line}</p>"
             f"{details}{body}</body></html>\n")
