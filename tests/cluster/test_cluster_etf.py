@@ -33,7 +33,7 @@ leaves = st.one_of(
     st.builds(Port, node_names, st.integers(0, 2**64 - 1), U32),
     st.builds(Export, atoms, atoms, st.integers(0, 255)),
 )
-terms = st.recursive(
+_terms = st.recursive(
     leaves,
     lambda inner: st.one_of(
         st.lists(inner, max_size=6), st.lists(inner, max_size=6).map(tuple),
@@ -44,6 +44,7 @@ terms = st.recursive(
     ),
     max_leaves=25,
 )
+terms = st.deferred(lambda: _terms)  # keeps the strategy's repr (shown in reports) short
 
 
 def same(a, b) -> bool:
