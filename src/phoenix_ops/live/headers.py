@@ -102,8 +102,8 @@ def check_hsts(ctx: Context) -> list[Finding]:
     if age is None:
         return [R.HSTS_WEAK.finding(f"HSTS without a max-age: {values[0]!r}", ctx.at(), key="max-age")]
     if age < HSTS_MIN:
-        return [R.HSTS_WEAK.finding(f"HSTS max-age is {age} s ({age // 86400} days), under 180 days",
-                                    ctx.at(), key="max-age")]
+        span = f"{age // 86400} days" if age >= 86400 else f"{age} s"
+        return [R.HSTS_WEAK.finding(f"HSTS max-age is {span}, under 180 days", ctx.at(), key="max-age")]
     if age < HSTS_GOOD:
         return [R.HSTS_WEAK.finding(f"HSTS max-age is {age // 86400} days; one year is recommended",
                                     ctx.at(), key="max-age", severity=Severity.INFO)]
