@@ -77,10 +77,11 @@ def test_duplicate_hsts_headers(lab):
     assert "2 Strict-Transport-Security headers" in found["WEB104"][0].message
 
 
-def test_old_tls_and_weak_ciphers_are_found(lab):
-    site = lab.site(tls=OLD_TLS)
+@pytest.mark.parametrize("old, name", [("TLSv1", "TLS 1.0"), ("TLSv1.1", "TLS 1.1")])
+def test_old_tls_and_weak_ciphers_are_found(lab, old, name):
+    site = lab.site(tls=OLD_TLS.replace("TLSv1 ", f"{old} "))
     found = by_rule(lab.probe(site=site))
-    assert [f.key for f in found["WEB105"]] == ["TLS 1.0"]  # nginx offers TLSv1 and TLSv1.2 only
+    assert [f.key for f in found["WEB105"]] == [name]  # nginx offers that one and TLSv1.2
     assert "weak suite" in found["WEB108"][0].message
 
 
