@@ -127,3 +127,9 @@ def test_secret_overridden_by_unreadable_runtime_config_is_unknown(make_project,
     runtime = GOOD_RUNTIME.replace("secret_key_base: secret_key_base", "server: true") + \
         "\nconfig :demo, DemoWeb.Endpoint, Demo.Config.endpoint_options()\n"
     assert ids(findings(make_project({"config/prod.exs": prod, "config/runtime.exs": runtime}), "SEC001")) == []
+
+
+def test_sec003_ignores_the_words_in_a_raise_message(make_project, findings):
+    runtime = with_skb('System.get_env("SECRET_KEY_BASE") || System.get_env("CI") || '
+                       'raise "missing: generate one with mix phx.gen.secret or :crypto.strong_rand_bytes"')
+    assert ids(findings(make_project({"config/runtime.exs": runtime}), "SEC003")) == []

@@ -11,7 +11,7 @@ from pathlib import Path
 from phoenix_ops.elixir.evaluate import call_args, call_parts
 from phoenix_ops.elixir.modules import Module, has_alias, modules, walk_calls
 from phoenix_ops.elixir.parser import text
-from phoenix_ops.elixir.values import Atom, EnvRead, plain
+from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Origin, Value, plain
 from phoenix_ops.project.config import ConfigView, evaluate_config
 from phoenix_ops.project.files import FileSet, SourceFile, scan
 from phoenix_ops.project.lib_reads import lib_env_reads
@@ -78,6 +78,9 @@ class Project:
         env = env or self.env
         if env not in self._views:
             view = evaluate_config(self.files, self.config_dir, env)
+            provider = self.config_provider()
+            if provider is not None:  # it loads config at boot from somewhere the audit cannot read
+                view.shadow((), provider)
             self._views[env] = view
             if env == self.env:
                 for p in view.problems:
@@ -86,6 +89,16 @@ class Project:
                     message = f"{p.message} (git-ignored: the values it sets are unknown)" if ignored else p.message
                     self.problems.append(Problem(p.kind, p.file, p.line, message, not ignored))
         return self._views[env]
+
+    def config_provider(self) -> Value | None:
+        """A release config provider (other than the runtime.exs reader), if mix.exs declares one."""
+        releases = self.mix.releases
+        for _, spec in releases.items if isinstance(releases, KW) else []:
+            providers = spec.get("config_providers") if isinstance(spec, KW) else None
+            if providers is not None:
+                return Expr(f"config_providers: {getattr(providers, 'text', '...')}",
+                            origin=Origin(self.mix.file, providers.origin.line if providers.origin else 1, "runtime"))
+        return None
 
     @property
     def envs(self) -> list[str]:
@@ -131,6 +144,16 @@ class Project:
 
     def exists(self, rel: str) -> bool:
         return rel in self.files.files or rel in self.files.others
+
+    @cached_property
+    def docker_build_vars(self) -> set[str]:
+        """Variables the project's Dockerfiles declare with ARG or ENV (deliberate build-time values)."""
+        from phoenix_ops.project.deploy.dockerfile import declared_variables
+        names: set[str] = set()
+        for rel in self.files.others:
+            if rel.rsplit("/", 1)[-1].startswith("Dockerfile"):
+                names |= declared_variables(self.text(rel) or "")
+        return names
 
     @cached_property
     def release_mode(self) -> str:

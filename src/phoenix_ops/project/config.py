@@ -14,6 +14,8 @@ from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Lit, Value, plain
 from phoenix_ops.project.files import FileSet
 
 Path_ = tuple[str, ...]
+# Modules whose calls, as statements in a config file, set no application config.
+PURE_MODULES = {"IO", "Logger", "Path", "File", "Code", "String", "Enum", "Kernel", "System", "Config", "Mix"}
 
 
 @dataclass
@@ -21,7 +23,7 @@ class ConfigProblem:
     file: str
     line: int
     message: str
-    kind: str = "import"  # "import" (a missing or computed import) or "unreadable"
+    kind: str = "import"  # "import" (a missing file) or "unreadable"
     target: str | None = None  # the missing file, relative to the project root
 
 
@@ -44,14 +46,14 @@ class ConfigView:
             if not value.conditional:
                 self.leaves.pop(path, None)  # a keyword list replaces a plain value at the same key
             if value.partial:  # the unreadable part first: the keys written out are what the author meant
-                self._shadow(path, value)
+                self.shadow(path, value)
             for key, item in value.items:
                 if value.conditions and not item.conditions:
                     item.conditions = value.conditions
                 self.put(path + (key,), item)
             return
         if isinstance(value, Expr):
-            self._shadow(path, value)  # perhaps a keyword list built by code: keep what it may not replace
+            self.shadow(path, value)  # perhaps a keyword list built by code: keep what it may not replace
         elif not value.conditional:
             for other in [p for p in self.leaves if len(p) > len(path) and p[: len(path)] == path]:
                 del self.leaves[other]
@@ -59,14 +61,14 @@ class ConfigView:
         value.seq = self._seq
         self.leaves.setdefault(path, []).append(value)
 
-    def _shadow(self, path: Path_, value: Value) -> None:
+    def shadow(self, path: Path_, value: Value) -> None:
         self._seq += 1
         self.shadows.setdefault(path, []).append(value)
         value.seq = self._seq
 
     def shadowed(self, *path: str, after: Value | None = None) -> Value | None:
         """An unreadable value set at this path or above it, later than `after` (or at all)."""
-        for k in range(1, len(path) + 1):
+        for k in range(0, len(path) + 1):  # () is "anything": a config provider, a call that configures
             for shadow in self.shadows.get(tuple(path[:k]), []):
                 if shadow is not after and (after is None or shadow.seq > after.seq):
                     return shadow
@@ -134,6 +136,11 @@ class ConfigEvaluator(Evaluator):
             return Lit(None)
         if mod in (None, "Dotenvy") and fun in ("source!", "source"):
             self.note_opaque(node)  # values may come from files rather than the process environment
+        elif mod is not None and mod not in PURE_MODULES and mod[:1].isupper():
+            # `MyApp.config_runtime()` or `Application.put_env/3` as a statement may set any config.
+            self.note_opaque(node)
+            self.view.shadow((), self.mark(Expr(text(node)), node))
+            return Lit(None)
         return None
 
     def config(self, node: Node, scope) -> None:
@@ -155,8 +162,9 @@ class ConfigEvaluator(Evaluator):
         args = call_args(node)
         target = self.ev(args[0], scope) if args else Expr("")
         if not (isinstance(target, Lit) and isinstance(target.value, str)):
-            self.view.problems.append(ConfigProblem(self.file, line(node),
-                                                    f"import_config with a computed path: {text(node)[:60]}"))
+            # An import computed at build time: the file is unknown, and so is all it may set.
+            self.note_opaque(node)
+            self.view.shadow((), self.mark(Expr(text(node)), node))
             return
         base = posixpath.dirname(self.file)
         wanted = posixpath.normpath(posixpath.join(base, target.value))
@@ -169,6 +177,7 @@ class ConfigEvaluator(Evaluator):
                 self.view.problems.append(ConfigProblem(self.file, line(node),
                                                         f"import_config {target.value!r}: {wanted} does not exist",
                                                         target=wanted))
+            self.view.shadow((), self.mark(Expr(text(node)), node))  # what it would set is unknown
             return
         for rel in matches:
             self.run_file(rel)

@@ -38,10 +38,16 @@ def env_names(value: Value | None) -> set[str]:
     return {r.name for r in value.reads()} if value is not None else set()
 
 
+_STRINGS = re.compile(r'"""[\s\S]*?"""|"(?:[^"\\]|\\.)*"')
+
+
 def generated_at_boot(value: Value | None) -> bool:
-    """A secret computed by random bytes when config is evaluated (differs per node and per boot)."""
-    return isinstance(value, Expr) and bool(re.search(r"strong_rand_bytes|:rand\.|random_bytes|Ecto\.UUID|"
-                                                      r"phx\.gen\.secret|gen_secret", value.text))
+    """A secret computed by random bytes when config is evaluated (differs per node and per boot).
+    Strings are left out: a `raise "... mix phx.gen.secret"` message generates nothing."""
+    if not isinstance(value, Expr):
+        return False
+    code = _STRINGS.sub('""', value.text)
+    return bool(re.search(r"strong_rand_bytes|:rand\.|random_bytes|Ecto\.UUID\.generate", code))
 
 
 def runtime_value(history: list[Value]) -> Value | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from phoenix_ops.elixir.values import KW, Lit, plain, truthy
+from phoenix_ops.elixir.values import Lit, plain, truthy
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.rules.facts import env_names, is_env, runtime_value, where
 from phoenix_ops.rules.registry import rule
@@ -20,9 +20,7 @@ def _has_runtime_config(project) -> bool:
     prefix = f"{project.config_dir}/"
     if any(project.exists(prefix + name) for name in ("runtime.exs", "releases.exs")):
         return True
-    releases = project.mix.releases  # a release config provider also reads config at boot
-    return isinstance(releases, KW) and any(isinstance(spec, KW) and spec.get("config_providers") is not None
-                                            for _, spec in releases.items)
+    return project.config_provider() is not None  # a release config provider also reads config at boot
 
 
 def _baked_reads(project):
@@ -68,8 +66,8 @@ def endpoint_never_starts(project):
         return
     for app, module in project.endpoint_keys():
         values = view.history(app, module, "server")
-        if any(truthy(plain(v)) or is_env(v) for v in values):
-            continue
+        if any(truthy(plain(v)) or not isinstance(v, Lit) for v in values):
+            continue  # on, read from the environment, or computed: only a plain `false` or nothing fires
         if view.shadowed(app, module, "server", after=values[-1] if values else None):
             continue  # set by code the audit cannot read: unknown, not missing
         last = values[-1] if values else None
@@ -115,7 +113,14 @@ def compile_time_env_read(project):
     # Without runtime.exs, REL002 reports the config reads as a whole; module attributes always count.
     config_reads = _baked_reads(project) if _has_runtime_config(project) else []
     for read in [*config_reads, *project.lib_reads]:
-        if read.origin and read.origin.phase == "compile":
+        if not (read.origin and read.origin.phase == "compile"):
+            continue
+        if read.name in project.docker_build_vars:  # a declared build argument: baked on purpose
+            yield compile_time_env_read.finding(
+                f"{read.name} is read at compile time in {read.origin.file}; the Dockerfile declares it, "
+                f"so baking it into the image looks deliberate", where(read), key=read.name,
+                severity=Severity.INFO, confidence=L)
+        else:
             yield compile_time_env_read.finding(
                 f"{read.name} is read at compile time in {read.origin.file} and baked into the release",
                 where(read), key=read.name)
@@ -159,6 +164,8 @@ def url_host_hardcoded(project):
         host = view.settled(app, module, "url", "host")
         if not isinstance(host, Lit) or host.conditional:
             continue
+        if view.has(app, module, "check_origin"):
+            continue  # origins are pinned explicitly: a fixed host is a choice (internal endpoints)
         if host.value == "localhost" and project.release_mode == "release":
             yield url_host_hardcoded.finding(
                 f"{module} url host is \"localhost\" in {view.env}: generated URLs and check_origin are wrong",

@@ -109,10 +109,10 @@ def committed_fallback(project):
                 f"{'placeholder' if placeholder else 'literal'} when {last.name} is unset",
                 where(last), key=_name(path), severity=Severity.WARNING if placeholder else None,
                 confidence=M if placeholder else None)
-        elif last.conditional:
+        elif any(c.env_names for c in last.conditions):  # `if key = System.get_env(...) do config ...`
             earlier = [v for v in history[:-1] if _committed(path, v) is not None and not v.conditional]
             if earlier:
-                names = ", ".join(sorted({n for c in last.conditions for n in c.env_names})) or "a condition"
+                names = ", ".join(sorted({n for c in last.conditions for n in c.env_names}))
                 yield committed_fallback.finding(
                     f"{_name(path)} keeps the literal from {earlier[-1].origin} unless {names} is set",
                     where(earlier[-1]), key=_name(path))
