@@ -46,7 +46,7 @@ def test_good_site_exits_0_and_bad_site_exits_1_with_json(lab):
     ok = probe(f"https://localhost:{good.https_port}/", "--ca-file", lab.certs.ca_file,
                "--http-port", str(good.http_port), "--timeout", "2")
     assert ok.exit_code == 0, ok.output
-    assert "grade A+ (100/100)" in ok.output
+    assert ok.output.startswith(f"== https://localhost:{good.https_port}/: grade A+ (100/100)\n")
     out = probe(f"https://localhost:{bad.https_port}/", "--ca-file", lab.certs.ca_file, "--format", "json",
                 "--http-port", str(bad.http_port), "--timeout", "2")
     assert out.exit_code == 1

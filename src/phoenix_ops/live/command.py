@@ -97,6 +97,11 @@ def run_command(a: ProbeArgs) -> tuple[str, str, int]:
     facts = {"targets": summary(results), "grade": overall}
     sections = {section_of(Location(url=r.target.url, node=r.target.addr)): r.grade for r in results}
     html = render(findings, "html", tool="probe", extra={**facts, "section_grades": sections})
-    report = html if a.fmt == "html" else render(findings, a.fmt, tool="probe", color=a.color, extra=facts)
+    if a.fmt == "text":  # one block per target, headed by its grade, so nodes of one URL stay apart
+        report = "\n".join(f"== {r.target.label}: grade {r.grade} ({r.score}/100)\n"
+                           + render([f for f in r.findings if f.rule_id != R.GRADE.id], "text", color=a.color)
+                           for r in results)
+    else:
+        report = html if a.fmt == "html" else render(findings, a.fmt, tool="probe", color=a.color, extra=facts)
     code = int(any(f.severity >= level and not f.suppressed and f.rule_id != R.GRADE.id for f in findings))
     return report, html, code
