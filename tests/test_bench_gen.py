@@ -29,7 +29,7 @@ def test_small_generated_project_is_read_whole(tmp_path):
     routers = {r.module: r for r in project.routers}
     assert set(routers) == {"AtlasWeb.Router", "AtlasWeb.MetricsRouter"}
     assert len(routers["AtlasWeb.Router"].routes) > 3 * 9  # 8 live routes and 1 resource per context, and more
-    assert [m for _, m, _, _ in project.repos] == ["Atlas.Repo", "Atlas.Repo.Replica"]
+    assert [r.module for r in project.repos] == ["Atlas.Repo", "Atlas.Repo.Replica"]
     assert {m for m, _, _ in project.migrators} == {"Atlas.Application", "Atlas.Release"}
     assert ("atlas", "dev_routes") in {(app, key) for app, key, _, _ in project.compile_env}
     assert {"Atlas.Repo", "Oban", "AtlasWeb.Endpoint"} <= {name for name, _, _ in project.children}
