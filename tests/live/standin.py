@@ -114,7 +114,8 @@ class StandIn:
     async def route(self, method: str, target: str, h: Headers, body: bytes) -> tuple[int, dict, bytes]:
         path = urlsplit(target).path
         c = self.c
-        if path in SOCKET_PATHS:  # as Phoenix.Transports.WebSocket: origin first, then the upgrade
+        if path in SOCKET_PATHS or (c.dev_routes and path == "/phoenix/live_reload/socket/websocket"):
+            # as Phoenix.Transports.WebSocket: origin first, then the upgrade
             return (403 if not self.socket_ok(target, h) else 400), {}, b""
         if c.force_ssl and not (c.rewrite_on and h.get("x-forwarded-proto") == "https"):
             return 301, {"location": f"https://{h.get('host', c.host)}{target}"}, b""

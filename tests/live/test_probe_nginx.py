@@ -164,8 +164,8 @@ def test_missing_digested_asset_from_mixed_releases(lab):
 def test_dev_surfaces_open_metrics_and_debug_404(lab):
     results = lab.probe(site=lab.site({"dev_routes": True, "debug_errors": True, "open_metrics": True}))
     found = by_rule(results)
-    assert sorted(urlsplit(f.location.url).path for f in found["WEB120"]) == ["/dev/dashboard",
-                                                                              "/phoenix/live_reload/frame"]
+    assert sorted(urlsplit(f.location.url).path for f in found["WEB120"]) == [
+        "/dev/dashboard", "/phoenix/live_reload/frame", "/phoenix/live_reload/socket/websocket"]
     assert [urlsplit(f.location.url).path for f in found["WEB121"]] == ["/metrics"]
     assert "NoRouteError" in found["WEB122"][0].message
 

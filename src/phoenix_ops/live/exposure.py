@@ -23,6 +23,7 @@ SURFACES: dict[str, tuple[Rule, tuple[str, ...]]] = {
     "/oban": (R.DASHBOARD, ("Oban", "oban")),
     "/metrics": (R.DASHBOARD, ("# TYPE ", "# HELP ")),
 }
+LIVE_RELOAD_SOCKET = "/phoenix/live_reload/socket/websocket"
 DEBUG_MARKERS = re.compile(
     r"(Phoenix\.Router\.)?NoRouteError|Plug\.Debugger|no route found for|\(elixir [\d.]+\)|"
     r"lib/[\w/]+\.ex:\d+|\*\* \(\w+(\.\w+)*Error\)|Available routes", re.I)
@@ -51,6 +52,20 @@ async def _surface(ctx: Context, path: str, catch_all: bool) -> Finding | None:
                         ctx.at(url), confidence=Confidence.HIGH if marked else Confidence.MEDIUM)
 
 
+async def _live_reload_socket(ctx: Context, unknown_status: int) -> Finding | None:
+    """Phoenix answers a plain GET on a mounted socket with 400 (or 403 for the origin), not 404."""
+    url = ctx.url(LIVE_RELOAD_SOCKET)
+    try:
+        reply = await ctx.http.get(url, anonymous=True, max_body=1)
+    except ProbeError:
+        return None
+    if reply.status in (400, 403) and reply.status != unknown_status:
+        return R.DEV_SURFACE.finding(f"the live reload socket is mounted ({LIVE_RELOAD_SOCKET} answers "
+                                     f"{reply.status}, not 404): the code reloader runs", ctx.at(url),
+                                     confidence=Confidence.MEDIUM)
+    return None
+
+
 async def check_exposure(ctx: Context) -> list[Finding]:
     url = ctx.url(f"/phoenix-ops-{secrets.token_hex(6)}")
     out = []
@@ -62,5 +77,6 @@ async def check_exposure(ctx: Context) -> list[Finding]:
     if evidence:
         out.append(R.DEBUG_PAGE.finding(f"{url} answers {missing.status} with debug output ({evidence!r})",
                                         ctx.at(ctx.url("/")), key="404"))
-    found = await asyncio.gather(*(_surface(ctx, p, missing.status == 200) for p in SURFACES))
+    found = await asyncio.gather(*(_surface(ctx, p, missing.status == 200) for p in SURFACES),
+                                 _live_reload_socket(ctx, missing.status))
     return out + [f for f in found if f]

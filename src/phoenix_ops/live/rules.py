@@ -506,7 +506,9 @@ DEV_SURFACE = _probe(
     prod; remove `Phoenix.LiveReloader` from a prod endpoint.
 
     Pass: /dev/dashboard, /dev/mailbox and /phoenix/live_reload/frame answer 404 (or 401/403, or a
-    redirect to a login page). Fail: 200 with content.
+    redirect to a login page), and /phoenix/live_reload/socket/websocket answers like any unknown path.
+    Fail: 200 with content, or 400/403 from the live reload socket (a mounted Phoenix socket answers a
+    plain GET that way).
     """,
 )
 
