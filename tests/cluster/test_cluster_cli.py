@@ -141,3 +141,16 @@ def test_discovery_from_the_projects_libcluster_config(beam, cookie_file, tmp_pa
     doc = json.loads(done.stdout)
     assert [n["name"] for n in doc["cluster"]["nodes"]] == [f"shop@{LOOPBACK}"]  # node_basename keeps `worker` out
     assert done.returncode == 0 and "libcluster:k8s: kubernetes_api discovery cannot be repeated" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_cookie_no_node_accepts_is_called_the_wrong_one(beam, tmp_path):
+    beam.start(NodeSpec("k1", COOKIE), NodeSpec("k2", COOKIE, peers=["k1"]))
+    wrong = tmp_path / "wrong.cookie"
+    wrong.write_text("not-the-cluster-cookie")
+    done = cli("--hosts", LOOPBACK, "--epmd-port", str(beam.epmd_port), "--cookie-file", str(wrong))
+    assert done.returncode == 1
+    # (the long temp path itself may be shortened by the shared secret redaction)
+    assert done.stdout.count("no node accepted the cookie from ") == 2
+    assert done.stdout.count(".cookie, so that one is probably wrong") == 2
+    assert "not-the-cluster-cookie" not in done.stdout

@@ -14,9 +14,10 @@ def test_cookie_file_then_release_cookie_then_home(tmp_path):
     given = tmp_path / "given"
     given.write_text("  from-file \n")
     env = {"HOME": str(tmp_path), "RELEASE_COOKIE": "from-env"}
-    assert load_cookie(given, env) == "from-file"
-    assert load_cookie(None, env) == "from-env"
-    assert load_cookie(None, {"HOME": str(tmp_path), "RELEASE_COOKIE": "  "}) == "from-home"
+    assert load_cookie(given, env) == ("from-file", str(given))
+    assert load_cookie(None, env) == ("from-env", "RELEASE_COOKIE")
+    assert load_cookie(None, {"HOME": str(tmp_path), "RELEASE_COOKIE": "  "}) == (
+        "from-home", str(tmp_path / ".erlang.cookie"))
 
 
 def test_cookie_errors_name_the_place_never_a_value(tmp_path):

@@ -108,7 +108,7 @@ failure_rule(
 )
 
 
-failure_rule(
+@cluster_rule(
     "CLU153", "cookie-mismatch", Severity.ERROR, H,
     title="A node rejects the cluster cookie",
     why="""
@@ -121,8 +121,15 @@ failure_rule(
         environment), never one generated at build time. The doctor used the cookie from
         --cookie-file, RELEASE_COOKIE or ~/.erlang.cookie; the value is never printed.
     """,
-    kinds=("cookie",), message="{name} ({where}) does not accept our cookie: {error}",
 )
+def cookie_mismatch(view: ClusterView) -> Iterable[Finding]:
+    rejected = sorted((n for n in view.nodes if n.error_kind == "cookie"), key=lambda n: n.name)
+    ours_is_wrong = not any(n.reached for n in view.nodes)
+    for n in rejected:
+        message = f"{n.name} ({n.address}:{n.port}) does not accept our cookie: {n.error}"
+        if ours_is_wrong:
+            message += f"; no node accepted the cookie from {view.cookie_source}, so that one is probably wrong"
+        yield RULES["CLU153"].finding(message, at(n.name), key="cookie")
 
 
 failure_rule(

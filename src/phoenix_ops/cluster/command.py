@@ -58,8 +58,9 @@ def build_options(args: ClusterArgs) -> DoctorOptions:
             tls = tls_context(_opt(args.tls_ca), _opt(args.tls_cert), _opt(args.tls_key))
         except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
             raise ValueError(f"cannot load the TLS files: {exc}") from None
+    cookie, cookie_source = load_cookie(args.cookie_file)
     return DoctorOptions(
-        cookie=load_cookie(args.cookie_file), seeds=seeds, dns=dns, srv=srv, basename=basename,
+        cookie=cookie, cookie_source=cookie_source, seeds=seeds, dns=dns, srv=srv, basename=basename,
         dist_port=args.dist_port, epmd_port=args.epmd_port, nameserver=args.nameserver, timeout=args.timeout,
         expect=args.expect, tls=tls, notes=notes,
     )

@@ -10,17 +10,18 @@ class CookieError(ValueError):
     """No usable cookie; the message names where we looked, never the value."""
 
 
-def load_cookie(cookie_file: Path | None = None, env: dict[str, str] | None = None) -> str:
-    """--cookie-file, then RELEASE_COOKIE (what Mix releases read), then ~/.erlang.cookie."""
+def load_cookie(cookie_file: Path | None = None, env: dict[str, str] | None = None) -> tuple[str, str]:
+    """The cookie and where it came from: --cookie-file, then RELEASE_COOKIE (what Mix releases
+    read), then ~/.erlang.cookie. Only the place is ever shown."""
     env = os.environ if env is None else env
     if cookie_file is not None:
-        return _read(cookie_file)
+        return _read(cookie_file), str(cookie_file)
     if env.get("RELEASE_COOKIE", "").strip():
-        return env["RELEASE_COOKIE"].strip()
+        return env["RELEASE_COOKIE"].strip(), "RELEASE_COOKIE"
     home = Path(env.get("HOME") or Path.home())
     default = home / ".erlang.cookie"
     if default.exists():
-        return _read(default)
+        return _read(default), str(default)
     raise CookieError("no cookie: give --cookie-file, set RELEASE_COOKIE, or create ~/.erlang.cookie")
 
 

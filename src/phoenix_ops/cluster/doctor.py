@@ -22,6 +22,7 @@ Progress = Callable[[int, int], None]  # (nodes done, nodes to do)
 @dataclass
 class DoctorOptions:
     cookie: str = field(repr=False)
+    cookie_source: str = "the given cookie"  # where the cookie came from: safe to show
     seeds: list[Seed] = field(default_factory=list)  # explicit hosts and the project's own
     dns: list[str] = field(default_factory=list)
     srv: list[str] = field(default_factory=list)
@@ -38,7 +39,7 @@ class DoctorOptions:
 
 async def examine(opts: DoctorOptions, progress: Progress | None = None) -> ClusterView:
     started = time.monotonic()
-    view = ClusterView(expected=opts.expect)
+    view = ClusterView(expected=opts.expect, cookie_source=opts.cookie_source)
     seeds = list(opts.seeds)
     if opts.dns or opts.srv:
         resolver = make_resolver(opts.nameserver, opts.timeout)

@@ -52,6 +52,7 @@ class ClusterView:
     problems: list[DiscoveryProblem] = field(default_factory=list)
     expected: int | None = None
     seconds: float = 0.0
+    cookie_source: str = "the given cookie"
 
     def members(self) -> list[NodeReport]:
         return sorted((n for n in self.nodes if n.member), key=lambda n: n.name)
