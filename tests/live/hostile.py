@@ -2,7 +2,7 @@
 
 silent: accepts and never answers · trickle: sends a status line one byte every 0.3 s ·
 huge-headers: a 256 KB header · banner: an SSH banner instead of HTTP · chain: /n redirects to
-/n+1 forever · loop: / redirects to /a, /a back to / · proxy: a working CONNECT proxy to loopback
+/n+1 forever · bad-location: a redirect to a malformed URL · loop: / redirects to /a, /a back to / · proxy: a working CONNECT proxy to loopback
 that counts its tunnels in the X-Tunnels header of a 'GET /tunnels'."""
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ async def handle(mode: str, reader: asyncio.StreamReader, writer: asyncio.Stream
         else:
             if mode == "chain":
                 nxt = f"/{int(path.strip('/') or 0) + 1}"
+            elif mode == "bad-location":
+                nxt = "http://[::1"
             else:
                 nxt = "/a" if path == "/" else "/"
             writer.write(f"HTTP/1.1 302 Found\r\nlocation: {nxt}\r\ncontent-length: 0\r\n"

@@ -61,6 +61,11 @@ def test_redirect_loops_and_endless_chains(lab, mode, expected):
     assert result.grade == "F" and took < 3 * TIMEOUT + 1
 
 
+def test_redirect_to_a_malformed_url(lab):
+    result, took = timed_probe(lab, f"http://127.0.0.1:{lab.hostile('bad-location')}/")
+    assert "Invalid URL in location header" in messages(result, "WEB140")[0] and took < 2
+
+
 def test_budget_bounds_a_target_whose_check_waits_too_long(lab):
     """A check still running when the target's budget ends is stopped and reported, not awaited."""
     site = lab.site()

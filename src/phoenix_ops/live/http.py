@@ -36,8 +36,12 @@ class Reply:
 
     @property
     def location(self) -> str | None:
-        loc = self.headers.get("location")
-        return urljoin(self.url, loc) if loc else None
+        """The absolute redirect target; None when absent or not a URL (then it is no redirect)."""
+        try:
+            loc = self.headers.get("location")
+            return urljoin(self.url, loc) if loc else None
+        except ValueError:
+            return None
 
     @property
     def is_redirect(self) -> bool:
@@ -94,8 +98,11 @@ class Http:
                       max_body: int = MAX_BODY, anonymous: bool = False) -> Reply:
         """`anonymous` leaves out the user's --header and --cookie credentials."""
         timeout = self.opts.timeout
-        real, host, ext = self.route(url)
-        req = self.client.build_request(method, real, headers={**host, **(headers or {})}, extensions=ext)
+        try:
+            real, host, ext = self.route(url)
+            req = self.client.build_request(method, real, headers={**host, **(headers or {})}, extensions=ext)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise ProbeError(f"invalid URL {url[:200]!r}: {exc}") from exc
         if anonymous:
             for name in ["cookie", *(k for k, _ in self.opts.headers)]:
                 req.headers.pop(name, None)

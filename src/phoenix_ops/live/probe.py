@@ -55,6 +55,9 @@ async def _guarded(ctx: Context, name: str, check: Check, limit: float) -> list[
         return [R.INCOMPLETE.finding(f"the {name} check did not finish within {limit:g} s", ctx.at(), key=name)]
     except ProbeError as exc:
         return [R.INCOMPLETE.finding(f"the {name} check failed: {exc}", ctx.at(), key=name)]
+    except Exception as exc:  # noqa: BLE001 - one check's bug must not sink the other checks
+        return [R.INCOMPLETE.finding(f"the {name} check crashed: {type(exc).__name__}: {exc}", ctx.at(),
+                                     key=name)]
 
 
 async def probe_target(target: Target, opts: ProbeOptions) -> TargetResult:
