@@ -2,8 +2,9 @@
 
 silent: accepts and never answers · trickle: sends a status line one byte every 0.3 s ·
 huge-headers: a 256 KB header · banner: an SSH banner instead of HTTP · chain: /n redirects to
-/n+1 forever · bad-location: a redirect to a malformed URL · loop: / redirects to /a, /a back to / · proxy: a working CONNECT proxy to loopback
-that counts its tunnels in the X-Tunnels header of a 'GET /tunnels'."""
+/n+1 forever · bad-location: a redirect to a malformed URL · loop: / redirects to /a, /a back
+to / · proxy: a working CONNECT proxy to loopback that counts its tunnels in the X-Tunnels header
+of a 'GET /tunnels'."""
 
 from __future__ import annotations
 
