@@ -43,10 +43,11 @@ class NodeSpec:
     args: list[str] = field(default_factory=list)  # extra erl arguments
     eval: str = ""  # Erlang expressions run before the node reports ready, each ending in a comma
     peers: list[str] = field(default_factory=list)  # names to connect to before ready
+    host: str = LOOPBACK  # "::1" starts an IPv6 node (inet6_tcp), as on Fly.io's private network
 
     @property
     def node(self) -> str:
-        return f"{self.name}@{LOOPBACK}"
+        return f"{self.name}@{self.host}"
 
 
 @dataclass
@@ -69,7 +70,7 @@ class Beam:
         self._lock = threading.Lock()
         self.env = dict(os.environ, HOME=str(self.home), ERL_EPMD_PORT=str(self.epmd_port), LANG="C.UTF-8")
         self.env.pop("RELEASE_COOKIE", None)
-        self._spawn(["epmd", "-port", str(self.epmd_port), "-address", LOOPBACK], root / "epmd.log")
+        self._spawn(["epmd", "-port", str(self.epmd_port), "-address", f"{LOOPBACK},::1"], root / "epmd.log")
         wait_for_port(self.epmd_port)
 
     def _spawn(self, argv: list[str], log: Path, env: dict | None = None, cwd: Path | None = None) -> subprocess.Popen:
@@ -95,8 +96,10 @@ class Beam:
             "W = fun(F, P) -> case net_adm:ping(P) of pong -> ok; pang -> timer:sleep(50), F(F, P) end end, "
             f"{pings}{spec.eval} io:format(\"ready~n\")."
         )
-        argv = ["erl", "-noinput", "-name", spec.node, "-setcookie", spec.cookie, "-start_epmd", "false",
-                "-kernel", "inet_dist_use_interface", "{127,0,0,1}", *spec.args, "-eval", program]
+        interface = "{0,0,0,0,0,0,0,1}" if ":" in spec.host else "{127,0,0,1}"
+        inet6 = ["-proto_dist", "inet6_tcp"] if ":" in spec.host else []
+        argv = ["erl", "-noinput", "-name", spec.node, "-setcookie", spec.cookie, "-start_epmd", "false", *inet6,
+                "-kernel", "inet_dist_use_interface", interface, *spec.args, "-eval", program]
         proc = self._spawn(argv, log)
         self.nodes[spec.name] = Started(spec, proc, log)
         self._await_line(proc, log, "ready", spec.node)

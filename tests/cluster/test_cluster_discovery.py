@@ -85,3 +85,16 @@ def test_doctor_finds_real_nodes_through_dns_and_srv(beam, dns):
     assert ("CLU168", "dns:nowhere.internal") in rules
     assert ("CLU166", "epmd://127.0.0.3:%d" % beam.epmd_port) in rules  # app-1 has no EPMD
     assert ("CLU170", f"other@{LOOPBACK}") in rules  # connected to app, but not what discovery asked for
+
+
+@pytest.mark.slow
+def test_fly_style_aaaa_discovery_of_ipv6_nodes(beam):
+    beam.start(NodeSpec("shop", COOKIE, host="::1"))
+    server = DnsServer({("shop.internal", "AAAA"): ["::1"]})
+    try:
+        opts = DoctorOptions(cookie=COOKIE, dns=["shop.internal"], basename="shop", epmd_port=beam.epmd_port,
+                             nameserver=server.nameserver, timeout=1.0, expect=1)
+        view, findings = run_doctor(opts, show_progress=False)
+    finally:
+        server.close()
+    assert [n.name for n in view.members()] == ["shop@::1"] and findings == []

@@ -167,3 +167,10 @@ def test_partial_mesh_of_real_nodes_without_connect_all(beam):
     assert view.partitions() == [[node("m1"), node("m2"), node("m3")]]
     (f,) = by_rule(findings)["CLU171"]
     assert f.message == f"1 of 3 links missing between 3 nodes: {node('m1')} - {node('m3')}"
+
+
+def test_ipv6_nodes_as_on_a_private_ipv6_network(beam):
+    beam.start(NodeSpec("six", COOKIE, host="::1"))
+    view, findings = sweep(beam.epmd_port, "::1")
+    assert [n.name for n in view.members()] == ["six@::1"] and findings == []
+    assert view.members()[0].facts.hidden[0].endswith("@::1")  # our own name speaks IPv6 too
