@@ -11,6 +11,7 @@ import pytest
 from beam_nodes import LOOPBACK, NodeSpec, free_port
 from conftest import COOKIE
 from impostors import HTTP_ANSWER, STATUS_OK, Impostor
+from rogue_peer import RoguePeer
 
 from phoenix_ops.cluster import dist, epmd
 from phoenix_ops.cluster.etf import Atom
@@ -145,3 +146,30 @@ def test_impostors(answer, stall, kind, words):
 def test_nothing_listening():
     error, elapsed = failure(free_port())
     assert error.kind == "unreachable" and "Connection refused" in str(error) and elapsed < 1
+
+
+def test_acknowledgement_with_another_cookie():
+    rogue = RoguePeer(COOKIE, "wrong_ack")
+    try:
+        error, _ = failure(rogue.port)
+    finally:
+        rogue.close()
+    assert error.kind == "cookie" and "answered our challenge with another cookie" in str(error)
+
+
+def test_oversized_frame_after_the_handshake_fails_the_calls_cleanly():
+    rogue = RoguePeer(COOKIE, "huge_frame")
+
+    async def scenario():
+        conn = await connect(rogue.port)
+        try:
+            with pytest.raises(dist.DistError) as info:
+                await conn.call("erlang", "nodes", [], timeout=2)
+            return info.value
+        finally:
+            await conn.close()
+    try:
+        error = asyncio.run(scenario())
+    finally:
+        rogue.close()
+    assert error.kind == "protocol" and "a frame of 2147483648 bytes" in str(error)

@@ -44,6 +44,7 @@ PASS_THROUGH = ord("p")
 CTRL_SEND, CTRL_REG_SEND, CTRL_SEND_SENDER = 2, 6, 22
 TLS_ALERT = b"\x15\x03"  # a TLS record header: what a TLS distribution port says to a plain frame
 MAX_HANDSHAKE_FRAME = 4096
+MAX_FRAME = 64 << 20  # far above any reply we ask for; more is a broken or hostile peer
 
 
 class DistError(Exception):
@@ -204,6 +205,8 @@ class Connection:
                 if length == 0:
                     self.writer.write(b"\0\0\0\0")  # answer the tick
                     continue
+                if length > MAX_FRAME:
+                    raise etf.DecodeError(f"a frame of {length} bytes")
                 self._dispatch(await self.reader.readexactly(length))
         except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError) as exc:
             self._fail(DistError("closed", f"{self.peer.name} closed the connection ({type(exc).__name__})"))
