@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections import Counter
 from collections.abc import Callable
 
@@ -47,10 +48,13 @@ def budget(opts: ProbeOptions) -> float:
 
 
 async def _guarded(ctx: Context, name: str, check: Check, limit: float) -> list[Finding]:
+    start = time.monotonic()
     try:
         async with asyncio.timeout(limit):
             found = check(ctx)
-            return list(await found if inspect.isawaitable(found) else found)
+            found = list(await found if inspect.isawaitable(found) else found)
+        ctx.facts.setdefault("check_seconds", {})[name] = round(time.monotonic() - start, 3)
+        return found
     except TimeoutError:
         return [R.INCOMPLETE.finding(f"the {name} check did not finish within {limit:g} s", ctx.at(), key=name)]
     except ProbeError as exc:
