@@ -146,8 +146,9 @@ TLS_OLD_PROTOCOL = _probe(
     attacks, and PCI DSS forbids them. Every current browser speaks TLS 1.2.
     """,
     fix="""
-    nginx: `ssl_protocols TLSv1.2 TLSv1.3;`. Cowboy/Bandit in Phoenix: `https: [versions:
-    [:"tlsv1.3", :"tlsv1.2"]]` (the default of recent OTP releases).
+    nginx: `ssl_protocols TLSv1.2 TLSv1.3;`. TLS served by the endpoint itself: `https: [versions:
+    [:"tlsv1.3", :"tlsv1.2"]]` with Cowboy (Bandit takes the same ssl options under
+    `thousand_island_options: [transport_options: ...]`); recent OTP releases default to these.
 
     Pass: handshakes limited to TLS 1.0 and to TLS 1.1 are both refused.
     Fail: either handshake succeeds. SSLv3 is not tested: the OpenSSL this tool runs on is built
@@ -621,8 +622,10 @@ HEALTH_BAD = _probe(
     load balancer, not the node). A slow health answer makes checks time out under load.
     """,
     fix="""
-    Serve the health plug before `Plug.SSL` (or `force_ssl: [exclude: ["/health"]]` style excludes),
-    keep it free of heavy work.
+    Phoenix runs force_ssl's Plug.SSL before any endpoint plug, so either exclude the host name or
+    address the checker uses (`force_ssl: [rewrite_on: [:x_forwarded_proto], exclude: [...]]` takes
+    a list of hosts, or `{mod, fun, args}` called with the host; "localhost" is excluded by default),
+    or redirect to HTTPS at the proxy and drop force_ssl. Keep the health plug free of heavy work.
 
     Pass: 200 within 1 second, both over HTTPS and directly over plain HTTP (--http-port).
     Fail: another status, a redirect over plain HTTP, or slower than 1 second (warning).
