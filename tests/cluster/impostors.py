@@ -22,21 +22,28 @@ class _Handler(socketserver.BaseRequestHandler):
             pass
 
 
-class Impostor(socketserver.ThreadingTCPServer):
-    """Reads what the client sends, answers `answer` (if any), then stalls `stall` seconds or hangs up."""
+class LoopbackServer(socketserver.ThreadingTCPServer):
+    """A threaded TCP server on a free loopback port, serving in the background until close()."""
 
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, answer: bytes = b"", stall: float = 0.0) -> None:
-        super().__init__((LOOPBACK, 0), _Handler)
-        self.answer, self.stall = answer, stall
+    def __init__(self, handler: type[socketserver.BaseRequestHandler]) -> None:
+        super().__init__((LOOPBACK, 0), handler)
         self.port = self.server_address[1]
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+class Impostor(LoopbackServer):
+    """Reads what the client sends, answers `answer` (if any), then stalls `stall` seconds or hangs up."""
+
+    def __init__(self, answer: bytes = b"", stall: float = 0.0) -> None:
+        self.answer, self.stall = answer, stall
+        super().__init__(_Handler)
 
 
 HTTP_ANSWER = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"

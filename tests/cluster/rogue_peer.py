@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 import socketserver
 import struct
-import threading
 
-from beam_nodes import LOOPBACK
+from impostors import LoopbackServer
 
 NODE_FLAGS = 0x0000000407070F95  # the doctor's own flags plus PUBLISHED: a normal node
 
@@ -51,17 +50,9 @@ class _Handler(socketserver.BaseRequestHandler):
             pass
 
 
-class RoguePeer(socketserver.ThreadingTCPServer):
+class RoguePeer(LoopbackServer):
     """behaviour: wrong_ack (acknowledges with another cookie) or huge_frame (announces 2 GiB)."""
 
-    daemon_threads = True
-
     def __init__(self, cookie: str, behaviour: str) -> None:
-        super().__init__((LOOPBACK, 0), _Handler)
         self.cookie, self.behaviour = cookie, behaviour
-        self.port = self.server_address[1]
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
+        super().__init__(_Handler)
