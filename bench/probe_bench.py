@@ -2,7 +2,8 @@
 
 Targets: the passive probe of one target (the whole command, Python start included) under 1.5 s,
 and 50 targets probed concurrently under 10 s. Each target is an nginx TLS site in front of the
-Phoenix stand-in (five stand-in nodes shared by the sites). Servers start before the clock does.
+Phoenix stand-in (five stand-in nodes shared by the sites); the plain HTTP checks of every target
+go to the first site's HTTP port (one --http-port). Servers start before the clock does.
 
     python bench/probe_bench.py [--runs N] [--targets N]
 """

@@ -8,12 +8,21 @@ import pytest
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.live import rules as R
 from phoenix_ops.live.assets import cache_problem
+from phoenix_ops.live.command import summary
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.cookies import check_cookies, parse_set_cookie
 from phoenix_ops.live.grade import grade, worst_of
 from phoenix_ops.live.headers import check_headers, csp_problems, hsts_max_age, parse_csp, phoenix_generation
 from phoenix_ops.live.http import Reply
-from phoenix_ops.live.target import ProbeOptions, ProbeUsageError, Target, build_targets, parse_header, parse_resolve
+from phoenix_ops.live.target import (
+    ProbeOptions,
+    ProbeUsageError,
+    Target,
+    TargetResult,
+    build_targets,
+    parse_header,
+    parse_resolve,
+)
 from phoenix_ops.report.html import render_html
 from phoenix_ops.rules import catalog
 
@@ -174,3 +183,10 @@ def test_cookies_set_on_the_way_to_the_page_count():
     ctx = page_context([("set-cookie", "theme=dark; path=/; Secure")], chain_before=[login])
     messages = sorted(f.message for f in check_cookies(ctx))
     assert messages == ["session cookie _shop_key lacks secure, SameSite=Lax/Strict (is absent)"]
+
+
+def test_summary_keeps_a_target_given_twice():
+    t = Target("https://x.example/", "x.example")
+    results = [TargetResult(t, grade="A", score=95), TargetResult(t, grade="F", score=10)]
+    assert {k: v["grade"] for k, v in summary(results).items()} == {"https://x.example/": "A",
+                                                                    "https://x.example/ #2": "F"}

@@ -69,8 +69,15 @@ def options(a: ProbeArgs) -> ProbeOptions:
 
 
 def summary(results: list[TargetResult]) -> dict:
-    """Per-target facts for the JSON and HTML reports (no secrets: the session cookie is left out)."""
-    return {r.target.label: {"grade": r.grade, "score": r.score, **r.facts} for r in results}
+    """Per-target facts for the JSON and HTML reports (no secrets: the session cookie is left out);
+    a target given twice gets a #n suffix instead of hiding the first."""
+    out: dict[str, dict] = {}
+    for r in results:
+        label, n = r.target.label, 2
+        while label in out:
+            label, n = f"{r.target.label} #{n}", n + 1
+        out[label] = {"grade": r.grade, "score": r.score, **r.facts}
+    return out
 
 
 def run_command(a: ProbeArgs) -> tuple[str, str, int]:
