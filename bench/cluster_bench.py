@@ -48,8 +48,8 @@ def main() -> int:
             started = time.monotonic()
             names = [f"n{i:02d}" for i in range(args.nodes)]
             # Each node joins n00; global then meshes them all. Ready means it sees every other node.
-            mesh = (f"M = fun(F) -> case length(nodes()) of {args.nodes - 1} -> ok; _ -> timer:sleep(50), F(F) end end, "
-                    "M(M),")
+            mesh = (f"M = fun(F) -> case length(nodes()) of {args.nodes - 1} -> ok; "
+                    "_ -> timer:sleep(50), F(F) end end, M(M),")
             beam.start(*(NodeSpec(n, COOKIE, peers=names[:1] if n != names[0] else [], eval=mesh) for n in names))
             print(f"started {args.nodes} nodes in {time.monotonic() - started:.1f}s (not timed)", file=sys.stderr)
 

@@ -65,7 +65,8 @@ def test_limits_and_run_queue_thresholds():
     ])
     rules = rules_of(view)
     assert [f.location.node for f in rules["CLU161"]] == ["hot@h"]
-    assert [f.location.node for f in rules["CLU162"]] == ["hot@h"] and "81 of 100 atoms (81%)" in rules["CLU162"][0].message
+    assert [f.location.node for f in rules["CLU162"]] == ["hot@h"]
+    assert "81 of 100 atoms (81%)" in rules["CLU162"][0].message
     assert [f.location.node for f in rules["CLU163"]] == ["hot@h"]
 
 

@@ -149,7 +149,8 @@ def test_limits_and_run_queue_of_a_busy_node(beam):
         "[list_to_atom(\"filler_\" ++ integer_to_list(I)) || I <- lists:seq(1, 1500)], "
         "[spawn(fun() -> Spin = fun(F) -> F(F) end, Spin(Spin) end) || _ <- lists:seq(1, 6)],"
     )
-    beam.start(NodeSpec("busy", COOKIE, ["+P", "1024", "+t", "12000", "+S", "1:1"], eval=busy), NodeSpec("calm", COOKIE))
+    limits = ["+P", "1024", "+t", "12000", "+S", "1:1"]
+    beam.start(NodeSpec("busy", COOKIE, limits, eval=busy), NodeSpec("calm", COOKIE))
     view, findings = sweep(beam.epmd_port, timeout=3.0)
     rules = by_rule(findings)
     assert [f.location.node for f in rules["CLU161"]] == [node("busy")]

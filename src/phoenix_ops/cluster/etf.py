@@ -109,7 +109,7 @@ def _encode(term: object, out: bytearray) -> None:
     elif isinstance(term, Atom):
         _atom(term, out)
     elif isinstance(term, tuple):
-        out += struct.pack(">BB", SMALL_TUPLE, len(term)) if len(term) < 256 else struct.pack(">BI", LARGE_TUPLE, len(term))
+        out += _head(len(term), SMALL_TUPLE, LARGE_TUPLE)
         for item in term:
             _encode(item, out)
     elif isinstance(term, list):
@@ -149,6 +149,11 @@ def _encode(term: object, out: bytearray) -> None:
         raise TypeError(f"no Erlang term for {type(term).__name__} (use Atom for atoms, bytes for binaries)")
 
 
+def _head(size: int, small_tag: int, large_tag: int, large_size: str = "I") -> bytes:
+    """Tag and size, in the one-byte-size form when the size fits in a byte."""
+    return struct.pack(">BB", small_tag, size) if size < 256 else struct.pack(f">B{large_size}", large_tag, size)
+
+
 def _integer(n: int, out: bytearray) -> None:
     if 0 <= n < 256:
         out += struct.pack(">BB", SMALL_INTEGER, n)
@@ -157,16 +162,14 @@ def _integer(n: int, out: bytearray) -> None:
     else:
         magnitude = abs(n)
         digits = magnitude.to_bytes((magnitude.bit_length() + 7) // 8, "little")
-        head = struct.pack(">BB", SMALL_BIG, len(digits)) if len(digits) < 256 else struct.pack(">BI", LARGE_BIG, len(digits))
-        out += head + bytes([n < 0]) + digits
+        out += _head(len(digits), SMALL_BIG, LARGE_BIG) + bytes([n < 0]) + digits
 
 
 def _atom(atom: str, out: bytearray) -> None:
     data = atom.encode("utf-8")
     if len(atom) > 255:
         raise ValueError(f"atom longer than 255 characters: {atom[:20]!r}...")
-    out += struct.pack(">BB", SMALL_ATOM_UTF8, len(data)) if len(data) < 256 else struct.pack(">BH", ATOM_UTF8, len(data))
-    out += data
+    out += _head(len(data), SMALL_ATOM_UTF8, ATOM_UTF8, large_size="H") + data
 
 
 def _list(items: list, tail: object | None, out: bytearray) -> None:

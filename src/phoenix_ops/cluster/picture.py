@@ -10,7 +10,7 @@ import math
 from html import escape
 from pathlib import Path
 
-from phoenix_ops.cluster.view import ClusterView, NodeReport
+from phoenix_ops.cluster.view import ClusterView, NodeReport, count
 
 PALETTE = ("#2b7bb9", "#d9822b", "#3c9a5f", "#9b59b6", "#c0392b", "#16a085", "#7f8c8d", "#b7950b")
 NODE_R, MARGIN, ROW_H = 9, 40, 34
@@ -28,7 +28,11 @@ def _label(x: float, y: float, cx: float, cy: float) -> tuple[float, float, str]
     return (x, y - 14, "middle") if y < cy else (x, y + 24, "middle")
 
 
-def _layout(groups: list[list[str]]) -> tuple[dict[str, tuple[float, float, int]], list[tuple[float, float, float]], float, float]:
+Places = dict[str, tuple[float, float, int]]  # node -> (x, y, partition index)
+Rings = list[tuple[float, float, float]]  # per partition: (cx, cy, r)
+
+
+def _layout(groups: list[list[str]]) -> tuple[Places, Rings, float, float]:
     """Node -> (x, y, partition index); one (cx, cy, r) per partition; the drawing's width and height."""
     label_room = 7.0 * max((len(n) for g in groups for n in g), default=0)  # ~7 px a character
     places, rings, x = {}, [], MARGIN + label_room
@@ -69,7 +73,7 @@ def render_svg(view: ClusterView) -> str:
         parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r + 26:.1f}" fill="{colour}" fill-opacity="0.08" '
                      f'stroke="{colour}" stroke-dasharray="4 3"/>')
         parts.append(f'<text x="{cx:.1f}" y="{cy + r + 46:.1f}" text-anchor="middle" fill="{colour}">'
-                     f'partition {index + 1} · {len(groups[index])} node{"s" if len(groups[index]) != 1 else ""}</text>')
+                     f'partition {index + 1} · {count(len(groups[index]), "node")}</text>')
     for a, seen in sorted(sees.items()):
         for b in sorted(seen):
             (x1, y1, pa), (x2, y2, _) = places[a], places[b]
@@ -104,13 +108,14 @@ def render_svg(view: ClusterView) -> str:
 def _title(view: ClusterView, groups: list[list[str]]) -> str:
     members = sum(len(g) for g in groups)
     state = "split into %d partitions" % len(groups) if len(groups) > 1 else "connected" if groups else "no members"
-    return escape(f"BEAM cluster: {members} member{'s' if members != 1 else ''}, {state}")
+    return escape(f"BEAM cluster: {count(members, 'member')}, {state}")
 
 
 def _tooltip(view: ClusterView, name: str) -> str:
     node = next(n for n in view.nodes if n.name == name)
     f = node.facts
-    return f"{name}\nOTP {f.otp_release or '?'}, ERTS {f.erts_version or '?'}\nsees: {', '.join(f.visible or []) or 'nobody'}"
+    seen = ", ".join(f.visible or []) or "nobody"
+    return f"{name}\nOTP {f.otp_release or '?'}, ERTS {f.erts_version or '?'}\nsees: {seen}"
 
 
 def _outside_reason(n: NodeReport) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from phoenix_ops.cluster.view import ClusterView, NodeReport
+from phoenix_ops.cluster.view import ClusterView, NodeReport, count, describe_groups
 
 COLUMNS = ("node", "state", "otp", "erts", "processes", "atoms", "runq/sched", "memory", "uptime", "tick", "sees")
 
@@ -51,9 +51,9 @@ def render_table(view: ClusterView) -> str:
     if not view.nodes:
         lines = ["no nodes found"]
     elif len(groups) > 1:
-        lines.append(f"\npartitions ({len(groups)}): " + " | ".join("{" + ", ".join(g) + "}" for g in groups))
+        lines.append(f"\npartitions ({len(groups)}): {describe_groups(groups)}")
     elif groups:
-        lines.append(f"\n{len(groups[0])} connected member{'s' if len(groups[0]) != 1 else ''}")
-    lines.append(f"checked {len(view.nodes)} node{'s' if len(view.nodes) != 1 else ''} "
-                 f"on {len(view.hosts)} EPMD host{'s' if len(view.hosts) != 1 else ''} in {view.seconds:.2f}s")
+        lines.append(f"\n{count(len(groups[0]), 'connected member')}")
+    lines.append(f"checked {count(len(view.nodes), 'node')} on {count(len(view.hosts), 'EPMD host')} "
+                 f"in {view.seconds:.2f}s")
     return "\n".join(lines) + "\n"

@@ -9,6 +9,15 @@ from phoenix_ops.cluster.epmd import DEFAULT_PORT, Registration
 from phoenix_ops.cluster.facts import NodeFacts
 
 
+def describe_groups(groups: list[list[str]]) -> str:
+    """Partitions as text: {a, b} | {c}."""
+    return " | ".join("{" + ", ".join(g) + "}" for g in groups)
+
+
+def count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 @dataclass
 class HostReport:
     address: str

@@ -1,0 +1,46 @@
+"""How cluster rules are declared: each is registered with its page and reads a ClusterView."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from phoenix_ops.cluster.view import ClusterView
+from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.rules.registry import RULES, Rule, define
+
+H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
+USAGE_LIMIT = 0.8  # process and atom use above this share of the limit
+
+
+def cluster_rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *,
+                 title: str, why: str, fix: str):
+    def wrap(fn) -> Rule:
+        return define(rule_id, name, severity, confidence, title=title, why=why, fix=fix, kind="cluster", check=fn)
+    return wrap
+
+
+def at(*nodes: str) -> Location:
+    return Location(node=", ".join(nodes))
+
+
+def failure_rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *, kinds: tuple[str, ...],
+                 message: str, title: str, why: str, fix: str) -> Rule:
+    """A rule for nodes the doctor could not talk to, chosen by their DistError kind."""
+    def check(view: ClusterView) -> Iterator[Finding]:
+        for n in sorted(view.nodes, key=lambda n: n.name):
+            if n.error_kind in kinds:
+                text = message.format(name=n.name, where=f"{n.address}:{n.port}", error=n.error)
+                yield RULES[rule_id].finding(text, at(n.name), key=n.error_kind)
+    return define(rule_id, name, severity, confidence, title=title, why=why, fix=fix, kind="cluster", check=check)
+
+
+def usage_rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *, what: str,
+               title: str, why: str, fix: str) -> Rule:
+    """A rule for NodeFacts.<what>_count above USAGE_LIMIT of <what>_limit on any member."""
+    def check(view: ClusterView) -> Iterator[Finding]:
+        for n in view.members():
+            used, cap = getattr(n.facts, f"{what}_count"), getattr(n.facts, f"{what}_limit")
+            if used is not None and cap and used > USAGE_LIMIT * cap:
+                yield RULES[rule_id].finding(f"{n.name} uses {used} of {cap} {what}s ({used / cap:.0%})",
+                                             at(n.name), key=what)
+    return define(rule_id, name, severity, confidence, title=title, why=why, fix=fix, kind="cluster", check=check)
