@@ -57,7 +57,8 @@ def test_progress_goes_to_a_terminal_only(zoo, capsys):
     opts = DoctorOptions(cookie=COOKIE, seeds=parse_hosts(LOOPBACK, "a1", None), epmd_port=zoo.beam.epmd_port)
     run_doctor(opts, show_progress=True)
     err = capsys.readouterr().err
-    assert "checking nodes: 0/1" in err and "checking nodes: 1/1" in err and err.endswith("\r\x1b[K")
+    assert "asking EPMD: 0/1" in err and "checking nodes: 0/1" in err and "checking nodes: 1/1" in err
+    assert err.endswith("\r\x1b[K")  # the line is wiped before the report
 
 
 @pytest.mark.slow

@@ -80,8 +80,8 @@ def run_doctor(opts: DoctorOptions, *, show_progress: bool = False) -> tuple[Clu
     return view, diagnose(view)
 
 
-def _terminal_progress(done: int, total: int) -> None:
-    sys.stderr.write(f"\rchecking nodes: {done}/{total}")
+def _terminal_progress(step: str, done: int, total: int) -> None:
+    sys.stderr.write(f"\r\x1b[K{step}: {done}/{total}")
     sys.stderr.flush()
 
 

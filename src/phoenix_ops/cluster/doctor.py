@@ -16,7 +16,7 @@ from phoenix_ops.cluster.view import ClusterView, HostReport, NodeReport
 
 RECHECK_DELAY = 0.3  # seconds before a second look at nodes that see each other one way only
 
-Progress = Callable[[int, int], None]  # (nodes done, nodes to do)
+Progress = Callable[[str, int, int], None]  # (step, done, to do)
 
 
 @dataclass
@@ -41,7 +41,9 @@ async def examine(opts: DoctorOptions, progress: Progress | None = None) -> Clus
     started = time.monotonic()
     view = ClusterView(expected=opts.expect, cookie_source=opts.cookie_source)
     seeds = list(opts.seeds)
+    say = progress or (lambda step, done, total: None)
     if opts.dns or opts.srv:
+        say("asking DNS", 0, len(opts.dns) + len(opts.srv))
         resolver = make_resolver(opts.nameserver, opts.timeout)
         lookups = [from_dns(resolver, q, opts.basename, opts.dist_port) for q in opts.dns]
         lookups += [from_srv(resolver, q, opts.basename, opts.dist_port) for q in opts.srv]
@@ -51,6 +53,7 @@ async def examine(opts: DoctorOptions, progress: Progress | None = None) -> Clus
 
     direct = [s for s in _unique(seeds) if s.port is not None]
     via_epmd = [s for s in _unique(seeds) if s.port is None]
+    say("asking EPMD", 0, len(_unique_hosts(via_epmd)))
     view.hosts = await asyncio.gather(*(_ask_epmd(s, opts) for s in _unique_hosts(via_epmd)))
     targets = [NodeReport(s.node_name or f"{s.node_host}:{s.port}", s.address, s.port, s.source) for s in direct]
     targets += _targets_from_epmd(via_epmd, view.hosts)
@@ -68,11 +71,9 @@ async def examine(opts: DoctorOptions, progress: Progress | None = None) -> Clus
             if conn:
                 conns[id(node)] = conn
         done += 1
-        if progress:
-            progress(done, len(targets))
+        say("checking nodes", done, len(targets))
 
-    if progress:
-        progress(0, len(targets))
+    say("checking nodes", 0, len(targets))
     try:
         await asyncio.gather(*(visit(n) for n in targets))
         view.nodes = targets

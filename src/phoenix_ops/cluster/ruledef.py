@@ -8,12 +8,13 @@ from phoenix_ops.cluster.view import ClusterView
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.rules.registry import RULES, Rule, define
 
-H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
+H, M = Confidence.HIGH, Confidence.MEDIUM
 USAGE_LIMIT = 0.8  # process and atom use above this share of the limit
 
 
 def cluster_rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *,
                  title: str, why: str, fix: str):
+    """Decorator: register a cluster rule whose function reads a ClusterView and yields Findings."""
     def wrap(fn) -> Rule:
         return define(rule_id, name, severity, confidence, title=title, why=why, fix=fix, kind="cluster", check=fn)
     return wrap
