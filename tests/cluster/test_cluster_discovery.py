@@ -70,7 +70,7 @@ def test_bad_names_are_problems_within_the_timeout(dns, fn, query, words):
     started = time.monotonic()
     seeds, problems = lookup(fn, dns, query, timeout=1.0)
     assert seeds == [] and len(problems) == 1 and words in problems[0].detail
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 2.0  # the 1 s lifetime, with room for a loaded machine
 
 
 @pytest.mark.slow

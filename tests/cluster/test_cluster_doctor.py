@@ -36,7 +36,7 @@ def node(n: str) -> str:
 @pytest.fixture(scope="module")
 def zoo_sweep(zoo):
     started = time.monotonic()
-    view, findings = sweep(zoo.beam.epmd_port, timeout=1.5, expect=8)
+    view, findings = sweep(zoo.beam.epmd_port, timeout=2.0, expect=8)
     return view, by_rule(findings), time.monotonic() - started
 
 
@@ -71,7 +71,7 @@ def test_impostors_are_told_apart(zoo_sweep, zoo):
     assert "HTTP/1.1 400" in not_erlang[node("web")]
     (stalled,) = rules["CLU158"]
     assert stalled.location.node == node("stall") and "waiting for the challenge" in stalled.message
-    assert elapsed < 1.5 + 1.0  # the stalled peer costs one timeout, in parallel with the rest
+    assert elapsed < 2.0 + 1.5  # the stalled peer costs one timeout, in parallel with the rest
 
 
 def test_version_and_tick_skew_across_live_nodes(zoo_sweep):
@@ -138,7 +138,7 @@ def test_empty_garbage_and_missing_epmd(beam):
             (f,) = findings
             assert f.rule_id == rule and words in f.message
             assert f.location.url == f"epmd://{LOOPBACK}:{port}"
-            assert time.monotonic() - started < 2.0
+            assert time.monotonic() - started < 2.5
     finally:
         garbage.close()
 
