@@ -39,7 +39,8 @@ _terms = st.recursive(
         st.lists(inner, max_size=6), st.lists(inner, max_size=6).map(tuple),
         st.lists(st.integers(0, 255), max_size=30),  # what OTP writes as STRING_EXT
         # the tail of an improper list is anything but a list (a list tail makes it proper, or longer)
-        st.builds(lambda items, tail: ImproperList(tuple(items), tail), st.lists(inner, min_size=1, max_size=4), leaves),
+        st.builds(lambda items, tail: ImproperList(tuple(items), tail),
+                  st.lists(inner, min_size=1, max_size=4), leaves),
         st.dictionaries(map_keys, inner, max_size=5),
     ),
     max_leaves=25,
