@@ -12,6 +12,7 @@ from impostors import Impostor
 from phoenix_ops.cluster.command import run_doctor
 from phoenix_ops.cluster.discovery import parse_hosts
 from phoenix_ops.cluster.doctor import DoctorOptions
+from phoenix_ops.cluster.facts import CALLS, LATE_CALLS
 
 pytestmark = pytest.mark.slow
 
@@ -175,3 +176,14 @@ def test_ipv6_nodes_as_on_a_private_ipv6_network(beam):
     view, findings = sweep(beam.epmd_port, "::1")
     assert [n.name for n in view.members()] == ["six@::1"] and findings == []
     assert view.members()[0].facts.hidden[0].endswith("@::1")  # our own name speaks IPv6 too
+
+
+def test_node_without_rex_answers_the_handshake_but_not_the_calls(beam):
+    beam.start(NodeSpec("mute", COOKIE, eval="ok = supervisor:terminate_child(kernel_sup, rex),"))
+    started = time.monotonic()
+    view, findings = sweep(beam.epmd_port, timeout=1.0)
+    assert time.monotonic() - started < 4.0  # one call timeout per wave, the calls run concurrently
+    (f,) = by_rule(findings)["CLU169"]
+    assert f.location.node == node("mute") and "did not answer within 1s" in f.message
+    (mute,) = view.nodes
+    assert mute.reached and mute.facts.visible is None and set(mute.facts.failed) == set(CALLS) | set(LATE_CALLS)

@@ -10,6 +10,7 @@ from pathlib import Path
 from phoenix_ops.cluster.catalog import diagnose
 from phoenix_ops.cluster.cookie import load_cookie
 from phoenix_ops.cluster.discovery import parse_hosts
+from phoenix_ops.cluster.epmd import DEFAULT_PORT as DEFAULT_EPMD_PORT
 from phoenix_ops.cluster.doctor import DoctorOptions, examine, tls_context
 from phoenix_ops.cluster.project_seeds import from_project
 from phoenix_ops.cluster.view import ClusterView
@@ -23,7 +24,7 @@ class ClusterArgs:
     srv: tuple[str, ...] = ()
     node_basename: str | None = None
     dist_port: int | None = None
-    epmd_port: int = 4369
+    epmd_port: int = DEFAULT_EPMD_PORT
     cookie_file: Path | None = None
     tls_ca: Path | None = None
     tls_cert: Path | None = None
