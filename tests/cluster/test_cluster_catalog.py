@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 from phoenix_ops.cluster.catalog import cluster_rules, diagnose
 from phoenix_ops.cluster.facts import NodeFacts
-from phoenix_ops.cluster.picture import render_html, render_svg, write_picture
+from phoenix_ops.cluster.picture import MAX_WIDTH, render_html, render_svg, write_picture
 from phoenix_ops.cluster.table import render_table
 from phoenix_ops.cluster.view import ClusterView, NodeReport
 from phoenix_ops.rules import catalog
@@ -133,3 +133,11 @@ def test_member_whose_nodes_call_failed_is_drawn_outside():
     blind.facts.visible = None
     svg = render_svg(ClusterView(nodes=[member("a@h", []), blind]))
     assert "b@h: reached, but its nodes() call failed" in svg
+
+
+def test_a_split_into_many_parts_wraps_into_rows():
+    view = ClusterView(nodes=[member(f"n{i:02d}@10.0.0.{i}", []) for i in range(13)])
+    svg = ET.fromstring(render_svg(view))
+    rings = [c for c in svg.iter(f"{SVG}circle") if c.get("fill-opacity")]
+    assert len(rings) == 13 and len({c.get("cy") for c in rings}) > 1
+    assert float(svg.get("width")) <= MAX_WIDTH + 200

@@ -14,6 +14,7 @@ from phoenix_ops.cluster.view import ClusterView, NodeReport, count
 
 PALETTE = ("#2b7bb9", "#d9822b", "#3c9a5f", "#9b59b6", "#c0392b", "#16a085", "#7f8c8d", "#b7950b")
 NODE_R, MARGIN, ROW_H = 9, 40, 34
+MAX_WIDTH = 1600  # partitions wrap into rows past this
 
 
 def _ring(count: int) -> float:
@@ -33,19 +34,24 @@ Rings = list[tuple[float, float, float]]  # per partition: (cx, cy, r)
 
 
 def _layout(groups: list[list[str]]) -> tuple[Places, Rings, float, float]:
-    """Node -> (x, y, partition index); one (cx, cy, r) per partition; the drawing's width and height."""
+    """Partitions left to right, wrapping into rows; returns places, rings, width and height."""
     label_room = 7.0 * max((len(n) for g in groups for n in g), default=0)  # ~7 px a character
-    places, rings, x = {}, [], MARGIN + label_room
-    height = 2 * MARGIN + 2 * max((_ring(len(g)) for g in groups), default=0) + 110
+    places, rings, width = {}, [], 0.0
+    x, top, row_r = MARGIN + label_room, MARGIN + 60.0, 0.0
     for index, group in enumerate(groups):
         r = _ring(len(group))
-        cx, cy = x + r, MARGIN + 60 + r
+        if rings and x + 2 * r + label_room > MAX_WIDTH:  # a split into many parts: next row
+            x, top, row_r = MARGIN + label_room, top + 2 * row_r + 110, 0.0
+        row_r = max(row_r, r)
+        cx, cy = x + r, top + r
         rings.append((cx, cy, r))
         for i, name in enumerate(group):
             angle = -math.pi / 2 + 2 * math.pi * i / len(group)
-            places[name] = (cx + r * math.cos(angle), cy + r * math.sin(angle), index)
+            spoke = r if len(group) > 1 else 0.0  # a lone node sits in the middle of its ring
+            places[name] = (cx + spoke * math.cos(angle), cy + spoke * math.sin(angle), index)
         x += 2 * r + 2 * label_room + 40
-    return places, rings, x, height
+        width = max(width, x)
+    return places, rings, width, top + 2 * row_r + 90
 
 
 def _arrow(x1: float, y1: float, x2: float, y2: float) -> tuple[float, float]:
