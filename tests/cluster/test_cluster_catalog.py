@@ -141,3 +141,12 @@ def test_a_split_into_many_parts_wraps_into_rows():
     rings = [c for c in svg.iter(f"{SVG}circle") if c.get("fill-opacity")]
     assert len(rings) == 13 and len({c.get("cy") for c in rings}) > 1
     assert float(svg.get("width")) <= MAX_WIDTH + 200
+
+
+def test_partitions_without_a_shared_node_name_may_be_two_applications():
+    view = ClusterView(nodes=[member("shop@a", ["shop@b"]), member("shop@b", ["shop@a"]), member("billing@a", [])])
+    (f,) = rules_of(view)["CLU150"]
+    assert "may be separate applications" in f.message and f.confidence.label == "medium"
+    same_app = ClusterView(nodes=[member("shop@a", []), member("shop@b", [])])
+    (g,) = rules_of(same_app)["CLU150"]
+    assert "separate applications" not in g.message and g.confidence.label == "high"

@@ -28,9 +28,18 @@ from phoenix_ops.rules.registry import RULES
 )
 def partitioned(view: ClusterView) -> Iterable[Finding]:
     groups = view.partitions()
-    if len(groups) > 1:
-        yield RULES["CLU150"].finding(f"the cluster is split into {len(groups)} partitions: {describe_groups(groups)}",
-                                      at(*(g[0] for g in groups)), key=str(len(groups)))
+    if len(groups) < 2:
+        return
+    message = f"the cluster is split into {len(groups)} partitions: {describe_groups(groups)}"
+    basenames = [{name.split("@")[0] for name in group} for group in groups]
+    if all(len(b) == 1 for b in basenames) and len(set().union(*basenames)) == len(groups):
+        # {shop@a, shop@b} | {billing@a}: likely two applications sharing hosts, not a split
+        message += "; each partition has its own node name, so they may be separate applications: " \
+                   "--node-basename keeps one"
+        yield RULES["CLU150"].finding(message, at(*(g[0] for g in groups)), key=str(len(groups)),
+                                      confidence=M)
+        return
+    yield RULES["CLU150"].finding(message, at(*(g[0] for g in groups)), key=str(len(groups)))
 
 
 @cluster_rule(
