@@ -38,7 +38,7 @@ def _row(n: NodeReport, members: set[str]) -> tuple[str, ...]:
         f"{f.run_queue if f.run_queue is not None else '-'}/{f.schedulers or '-'}",
         f"{memory / 2**20:.0f} MiB" if memory else "-", _duration(f.uptime_seconds),
         f"{f.net_ticktime}s" if f.net_ticktime else "-",
-        "-" if f.visible is None else f"{sees}/{len(members) - (n.name in members)}",
+        "-" if f.visible is None or n.hidden else f"{sees}/{len(members) - (n.name in members)}",
     )
 
 
