@@ -75,12 +75,26 @@ def test_round_trip_in_python(term):
 
 @given(st.binary(max_size=64))
 @settings(max_examples=500, deadline=None)
-def test_garbage_raises_only_decode_error(data):
+def test_garbage_is_rejected_or_decodes_to_a_term_we_can_write_back(data):
     for blob in (data, b"\x83" + data):
         try:
-            etf.decode(blob)
+            term = etf.decode(blob)
         except DecodeError:
-            pass
+            continue
+        assert same(etf.decode(etf.encode(term)), term)
+
+
+@given(terms, st.data())
+@settings(max_examples=300, deadline=None)
+def test_corrupted_terms_are_rejected_or_still_terms(term, data):
+    blob = bytearray(etf.encode(term))
+    at = data.draw(st.integers(1, len(blob) - 1))
+    blob[at] = data.draw(st.integers(0, 255))
+    try:
+        decoded = etf.decode(bytes(blob))
+    except DecodeError:
+        return
+    assert same(etf.decode(etf.encode(decoded)), decoded)
 
 
 @given(terms, st.data())

@@ -276,9 +276,12 @@ class _Reader:
 def _atom_text(reader: _Reader, size_fmt: str, encoding: str) -> Atom:
     (size,) = reader.take(size_fmt)
     try:
-        return Atom(reader.raw(size).decode(encoding))
+        name = Atom(reader.raw(size).decode(encoding))
     except UnicodeDecodeError:
         raise DecodeError("atom text is not valid UTF-8") from None
+    if len(name) > 255:
+        raise DecodeError("atom longer than 255 characters")
+    return name
 
 
 def _big(reader: _Reader, size_fmt: str) -> int:
