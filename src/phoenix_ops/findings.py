@@ -8,38 +8,32 @@ import re
 from dataclasses import dataclass, field
 
 
-class Severity(enum.IntEnum):
+class _Level(enum.IntEnum):
+    """An ordered level named in lower case on the command line and in reports."""
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str):
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            choices = ", ".join(m.label for m in sorted(cls, reverse=True))
+            raise ValueError(f"unknown {cls.__name__.lower()} {text!r} (use {choices})") from None
+
+
+class Severity(_Level):
     INFO = 1
     WARNING = 2
     ERROR = 3
 
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
-    @classmethod
-    def parse(cls, text: str) -> "Severity":
-        try:
-            return cls[text.strip().upper()]
-        except KeyError:
-            raise ValueError(f"unknown severity {text!r} (use error, warning or info)") from None
-
-
-class Confidence(enum.IntEnum):
+class Confidence(_Level):
     LOW = 1
     MEDIUM = 2
     HIGH = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-    @classmethod
-    def parse(cls, text: str) -> "Confidence":
-        try:
-            return cls[text.strip().upper()]
-        except KeyError:
-            raise ValueError(f"unknown confidence {text!r} (use high, medium or low)") from None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from pathlib import Path
 from phoenix_ops.elixir.values import Atom, EnvRead, Expr, Lit
 from phoenix_ops.project.config import evaluate_config
 from phoenix_ops.project.files import scan
+from project_shapes import GOOD
 
 
 def view_of(tmp_path: Path, files: dict[str, str], env: str = "prod"):
@@ -14,42 +15,15 @@ def view_of(tmp_path: Path, files: dict[str, str], env: str = "prod"):
     return evaluate_config(scan(tmp_path), "config", env)
 
 
-RUNTIME = '''
-import Config
-
-if System.get_env("PHX_SERVER") do
-  config :demo, DemoWeb.Endpoint, server: true
-end
-
-if config_env() == :prod do
-  database_url =
-    System.get_env("DATABASE_URL") ||
-      raise """
-      environment variable DATABASE_URL is missing.
-      """
-
-  maybe_ipv6 = if System.get_env("ECTO_IPV6") in ~w(true 1), do: [:inet6], else: []
-
-  config :demo, Demo.Repo,
-    url: database_url,
-    pool_size: String.to_integer(System.get_env("POOL_SIZE") || "10"),
-    socket_options: maybe_ipv6
-
-  host = System.get_env("PHX_HOST") || "example.com"
-  port = String.to_integer(System.get_env("PORT") || "4000")
-
-  config :demo, DemoWeb.Endpoint,
-    url: [host: host, port: 443, scheme: "https"],
-    http: [ip: {0, 0, 0, 0, 0, 0, 0, 0}, port: port]
-end
-'''
+RUNTIME = GOOD["config/runtime.exs"]
 
 
 def test_generated_runtime_exs_reads(tmp_path):
     view = view_of(tmp_path, {"config/config.exs": 'import Config\nimport_config "#{config_env()}.exs"\n',
                               "config/prod.exs": "import Config\n", "config/runtime.exs": RUNTIME})
     reads = {r.name: r for r in view.reads}
-    assert set(reads) == {"PHX_SERVER", "DATABASE_URL", "ECTO_IPV6", "POOL_SIZE", "PHX_HOST", "PORT"}
+    assert set(reads) == {"PHX_SERVER", "DATABASE_URL", "ECTO_IPV6", "POOL_SIZE", "SECRET_KEY_BASE", "PHX_HOST",
+                          "PORT"}
     assert reads["DATABASE_URL"].required and not reads["PHX_HOST"].required
     assert reads["POOL_SIZE"].default.value == "10" and reads["POOL_SIZE"].convert == "integer"
     assert reads["PORT"].convert == "integer"
