@@ -70,8 +70,10 @@ class Beam:
         self._lock = threading.Lock()
         self.env = dict(os.environ, HOME=str(self.home), ERL_EPMD_PORT=str(self.epmd_port), LANG="C.UTF-8")
         self.env.pop("RELEASE_COOKIE", None)
-        self._spawn(["epmd", "-port", str(self.epmd_port), "-address", f"{LOOPBACK},::1"], root / "epmd.log")
+        epmd = self._spawn(["epmd", "-port", str(self.epmd_port), "-address", f"{LOOPBACK},::1"], root / "epmd.log")
         wait_for_port(self.epmd_port)
+        if epmd.poll() is not None:  # the port was taken between our check and epmd's bind
+            raise RuntimeError(f"epmd exited: {(root / 'epmd.log').read_text(errors='replace')}")
 
     def _spawn(self, argv: list[str], log: Path, env: dict | None = None, cwd: Path | None = None) -> subprocess.Popen:
         out = open(log, "wb")
