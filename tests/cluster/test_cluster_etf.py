@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 from phoenix_ops.cluster import etf
 from phoenix_ops.cluster.etf import Atom, BitBinary, DecodeError, Export, ImproperList, Pid, Port, Ref
 
+# Hypothesis sometimes prints the nested recursive strategy while drawing: noise, not a finding.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+
 U32 = st.integers(0, 2**32 - 1)
 atoms = st.text(max_size=255).map(Atom)
 node_names = st.from_regex(r"[a-z][a-z0-9_]{0,20}@[a-z0-9.]{1,20}", fullmatch=True).map(Atom)
