@@ -78,14 +78,20 @@ async def resolve_addresses(resolver: dns.asyncresolver.Resolver, query: str) ->
     return sorted({r.address for answer in results for r in answer})
 
 
+async def _addresses_or_reason(resolver: dns.asyncresolver.Resolver, name: str) -> tuple[list[str], str | None]:
+    """The name's addresses, or why there are none."""
+    try:
+        addresses = await resolve_addresses(resolver, name)
+    except dns.exception.DNSException as exc:
+        return [], _dns_reason(exc)
+    return addresses, None if addresses else "the name has no A or AAAA records"
+
+
 async def from_dns(resolver: dns.asyncresolver.Resolver, query: str, basename: str | None,
                    port: int | None) -> tuple[list[Seed], list[DiscoveryProblem]]:
-    try:
-        addresses = await resolve_addresses(resolver, query)
-    except dns.exception.DNSException as exc:
-        return [], [DiscoveryProblem("dns", query, _dns_reason(exc))]
-    if not addresses:
-        return [], [DiscoveryProblem("dns", query, "the name has no A or AAAA records")]
+    addresses, reason = await _addresses_or_reason(resolver, query)
+    if reason:
+        return [], [DiscoveryProblem("dns", query, reason)]
     return [Seed(a, a, "dns", basename, port) for a in addresses], []
 
 
@@ -100,15 +106,12 @@ async def from_srv(resolver: dns.asyncresolver.Resolver, query: str, basename: s
         return [], [DiscoveryProblem("srv", query, "the name has no SRV records")]
     targets = sorted({r.target.to_text(omit_final_dot=True) for r in records})
     seeds, problems = [], []
-    resolved = await asyncio.gather(*(resolve_addresses(resolver, t) for t in targets), return_exceptions=True)
-    for target, addresses in zip(targets, resolved):
-        if isinstance(addresses, dns.exception.DNSException) or not addresses:
-            reason = _dns_reason(addresses) if isinstance(addresses, Exception) else "no A or AAAA records"
+    resolved = await asyncio.gather(*(_addresses_or_reason(resolver, t) for t in targets))
+    for target, (addresses, reason) in zip(targets, resolved):
+        if reason:
             problems.append(DiscoveryProblem("srv", target, f"SRV target does not resolve: {reason}"))
-            continue
-        if isinstance(addresses, BaseException):
-            raise addresses
-        seeds.append(Seed(addresses[0], target, "srv", basename, port))
+        else:
+            seeds.append(Seed(addresses[0], target, "srv", basename, port))
     return seeds, problems
 
 

@@ -51,7 +51,7 @@ class DistError(Exception):
     """Why a node could not be reached or talked to.
 
     kind: unreachable, timeout, not_erlang, tls_required, tls_failed, refused, cookie, alive,
-    protocol (an Erlang peer that broke the protocol), closed (the connection dropped later).
+    protocol (an Erlang peer that broke the protocol), closed (the peer hung up, in the handshake or later).
     """
 
     def __init__(self, kind: str, detail: str) -> None:
