@@ -40,3 +40,4 @@ def test_long_identifiers_are_not_taken_for_secrets():
     assert "redacted" in redact("key sk_live_abcdefghijklmnopqrstuvwxyz0123456789")
     assert redact("in lib/workers/save_browser_replay_event.ex") == "in lib/workers/save_browser_replay_event.ex"
     assert "redacted" in redact("k=Zk3j9QpL0x7Yv2Rb8Nc5Md1We4Tf6Ug0Ih3/Jk7Lm9Np2Qr5")
+    assert redact("/run/secrets/cluster_cookie_file_for_production") == "/run/secrets/cluster_cookie_file_for_production"

@@ -73,7 +73,7 @@ _SECRET_PATTERNS = [
 # (a token such as sk_live_<36 random chars> has one long part and stays redacted).
 _IDENTIFIER = re.compile(r"^([A-Z][A-Z0-9]{0,15}(_[A-Z0-9]{1,16})+|[a-z][a-z0-9]{0,15}(_[a-z0-9]{1,16})+)$")
 # File paths are not secrets either: lower-case segments separated by slashes.
-_PATH = re.compile(r"^[a-z0-9_.-]{1,40}(/[a-z0-9_.-]{1,40})+$")
+_PATH = re.compile(r"^/?[a-z0-9_.-]{1,40}(/[a-z0-9_.-]{1,40})+/?$")
 
 
 def redact(text: str) -> str:

@@ -34,7 +34,7 @@ def test_libcluster_topologies(tmp_path):
     fly = found["libcluster:fly"]
     assert (fly.kind, fly.query, fly.query_env, fly.basename) == ("dns_a", "demo.internal", "CLUSTER_QUERY", "demo")
     k8s = found["libcluster:k8s"]
-    assert (k8s.kind, k8s.query, k8s.basename) == ("dns_srv", "demo-headless", "demo")
+    assert (k8s.kind, k8s.query, k8s.basename) == ("dns_srv", "demo-headless.prod.svc.cluster.local", "demo")
     assert found["libcluster:static"].hosts == ["a@10.0.0.1", "b@10.0.0.2"]
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from phoenix_ops.cluster.discovery import DiscoveryProblem
 from phoenix_ops.cluster.epmd import DEFAULT_PORT, Registration
 from phoenix_ops.cluster.facts import NodeFacts
+
+if TYPE_CHECKING:  # discovery pulls in DNS libraries; the rule catalog must load without them
+    from phoenix_ops.cluster.discovery import DiscoveryProblem
 
 
 def describe_groups(groups: list[list[str]]) -> str:

@@ -44,6 +44,10 @@ def cluster_discovery(project) -> list[Discovery]:
         item = Discovery(f"libcluster:{name}", kind, origin=strategy.origin if strategy else None,
                          conditional=bool(strategy and strategy.conditional))
         _fill_query(item, query)
+        if kind == "dns_srv" and item.query and "." not in item.query:
+            # libcluster asks SRV records of the headless service's in-cluster name.
+            namespace = plain(config.get("namespace"))
+            item.query = f"{item.query}.{namespace if isinstance(namespace, str) else 'default'}.svc.cluster.local"
         basename = config.get("node_basename") or config.get("application_name")
         item.basename = plain(basename) if isinstance(plain(basename), str) else None
         hosts = plain(config.get("hosts"))
