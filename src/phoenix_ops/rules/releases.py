@@ -126,14 +126,17 @@ def compile_time_env_read(project):
                 where(read), key=read.name)
 
 
-@rule("REL004", "compile-time-key-set-at-runtime", Severity.WARNING, H,
-      title="A key Phoenix reads at compile time is set only in runtime.exs",
+@rule("REL004", "compile-time-key-set-at-runtime", Severity.ERROR, H,
+      title="A key read at compile time is set only in runtime.exs",
       why="""
       Some endpoint options (`force_ssl`, `code_reloader`, `debug_errors`) and every
-      `Application.compile_env` key are read when the code compiles. Setting them only in
-      runtime.exs has no effect on the running code (Phoenix warns at boot that the value differs).
+      `Application.compile_env` key are read when the code compiles. A release compares them at boot
+      with what runtime.exs sets: when they differ it stops with "a different value set ... during
+      runtime compared to compile time" and the new nodes crash-loop during the deploy. Phoenix
+      versions before that check ignored the runtime value silently (force_ssl did nothing).
       """,
-      fix="Set the key in config/prod.exs (compile time), not in config/runtime.exs.")
+      fix="Set the key in config/prod.exs (compile time), not in config/runtime.exs; for a decision that "
+          "must stay at runtime, plug `Plug.SSL` yourself in the endpoint from a runtime key.")
 def compile_time_key_at_runtime(project):
     view = project.config()
     wanted = [(app, module, key) for app, module in project.endpoint_keys() for key in COMPILE_TIME_ENDPOINT_KEYS]
@@ -144,7 +147,8 @@ def compile_time_key_at_runtime(project):
         if leaves and all(v.origin and v.origin.phase == "runtime" for v in leaves):
             name = ".".join(p for p in path[1:])
             yield compile_time_key_at_runtime.finding(
-                f"{name} is read at compile time but set only in runtime.exs, so it has no effect",
+                f"{name} is read at compile time but set only in runtime.exs: the release refuses to boot "
+                f"(older Phoenix ignores it)",
                 where(leaves[0]), key=name)
 
 
