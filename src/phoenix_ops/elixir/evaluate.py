@@ -7,16 +7,42 @@ Mix environment are decided; any other condition keeps every branch and marks va
 
 from __future__ import annotations
 
-import ast
-import re
 from collections.abc import Callable
 
 from tree_sitter import Node
 
+from phoenix_ops.elixir.literals import (
+    UNKNOWN,
+    boolean_words,
+    concat,
+    convert_literal,
+    fold,
+    to_int,
+    to_string,
+    unescape,
+)
 from phoenix_ops.elixir.parser import line, text
-from phoenix_ops.elixir.values import KW, Atom, Condition, EnvRead, Expr, Lit, Origin, Seq, Value, truthy
+from phoenix_ops.elixir.syntax import (
+    binary_op,
+    block_parts,
+    call_args,
+    call_parts,
+    do_block,
+    inline_branches,
+)
+from phoenix_ops.elixir.values import (
+    KW,
+    Atom,
+    Condition,
+    EnvRead,
+    Expr,
+    Lit,
+    Origin,
+    Seq,
+    Value,
+    truthy,
+)
 
-UNKNOWN = object()  # a condition that cannot be decided from files
 ENV_FUNS = {"get_env", "fetch_env!", "fetch_env"}
 CONVERSIONS = {
     ("String", "to_integer"): "integer", ("String", "to_float"): "float", ("String", "to_atom"): "atom",
@@ -26,63 +52,6 @@ CONVERSIONS = {
 # Local calls ending in `!` that are known; any other may be a helper macro hiding env reads.
 KNOWN_BANG_CALLS = {"env!", "source!"}
 DOTENVY_TYPES = {"string", "integer", "float", "boolean", "atom", "existing_atom", "module", "charlist"}
-_TRUE_WORDS = {"true", "1", "yes", "on"}
-_BOOLEAN_WORDS = _TRUE_WORDS | {"false", "0", "no", "off"}
-
-
-def call_parts(node: Node) -> tuple[str | None, str | None]:
-    """(module, function) of a call node: ("System", "get_env") or (None, "config")."""
-    target = node.child_by_field_name("target")
-    if target is None:
-        return None, None
-    if target.type == "identifier":
-        return None, text(target)
-    if target.type == "dot":
-        left, right = target.child_by_field_name("left"), target.child_by_field_name("right")
-        if left is not None and right is not None:
-            return text(left), text(right)
-    return None, None
-
-
-def call_args(node: Node) -> list[Node]:
-    """Positional arguments; a trailing keyword list is one argument (a `keywords` node)."""
-    for child in node.children:
-        if child.type == "arguments":
-            return [c for c in child.named_children if c.type != "comment"]
-    return []
-
-
-def do_block(node: Node) -> Node | None:
-    for child in node.children:
-        if child.type == "do_block":
-            return child
-    return None
-
-
-def block_parts(block: Node) -> tuple[list[Node], list[Node], list[Node]]:
-    """(do body, else body, stab clauses) of a do_block."""
-    body, other, clauses = [], [], []
-    target = body
-    for child in block.named_children:
-        if child.type == "else_block":
-            other.extend(c for c in child.named_children if c.type != "comment")
-            target = other
-        elif child.type == "stab_clause":
-            clauses.append(child)
-        elif child.type in ("comment", "after_block", "rescue_block", "catch_block"):
-            continue
-        else:
-            target.append(child)
-    return body, other, clauses
-
-
-_SAME_OPS = {"===": "==", "!==": "!="}  # strict comparison decides config conditions the same way
-
-
-def binary_op(node: Node) -> str:
-    op = node.child_by_field_name("operator")
-    raw = text(op) if op is not None else ""
-    return _SAME_OPS.get(raw, raw)
 
 
 class Evaluator:
@@ -126,8 +95,8 @@ class Evaluator:
                 return handled
             if mod is None and fun in ("if", "unless", "case", "cond", "for") and do_block(node):
                 return self.control(fun, node, scope)
-            if mod is None and fun in ("if", "unless") and _inline_branches(node):
-                return self.conditional(fun, call_args(node)[0], *_inline_branches(node), scope)
+            if mod is None and fun in ("if", "unless") and inline_branches(node):
+                return self.conditional(fun, call_args(node)[0], *inline_branches(node), scope)
             if mod is None and fun in ("import", "use", "require", "alias"):
                 return None
         if node.type == "binary_operator" and binary_op(node) == "=":
@@ -274,7 +243,7 @@ class Evaluator:
         return Expr(text(node), [v for v in inner if v.reads()])
 
     def ev_integer(self, node: Node, scope) -> Value:
-        return Lit(_int(text(node)))
+        return Lit(to_int(text(node)))
 
     def ev_float(self, node: Node, scope) -> Value:
         return Lit(float(text(node).replace("_", "")))
@@ -304,11 +273,11 @@ class Evaluator:
             if child.type == "quoted_content":
                 parts.append(text(child))
             elif child.type == "escape_sequence":
-                parts.append(_unescape(text(child)))
+                parts.append(unescape(text(child)))
             elif child.type == "interpolation":
                 value = self.ev(child.named_children[0], scope) if child.named_children else Lit("")
                 if isinstance(value, Lit) and not isinstance(value.value, (list, tuple)):
-                    parts.append(_to_string(value.value))
+                    parts.append(to_string(value.value))
                 else:
                     inner.append(value)
                     parts.append(None)  # type: ignore[arg-type]
@@ -413,16 +382,16 @@ class Evaluator:
                 left.default = right
                 return left
         if op == "++":
-            return _concat(left, right, text(node))
+            return concat(left, right, text(node))
         if isinstance(left, Lit) and isinstance(right, Lit):
-            result = _fold(op, left.value, right.value)
+            result = fold(op, left.value, right.value)
             if result is not UNKNOWN:
                 return Lit(result)
         if isinstance(left, Lit) and isinstance(right, Seq) and op in ("in", "not in"):
             items = [v.value for v in right.items if isinstance(v, Lit)]
             if len(items) == len(right.items):
                 return Lit((left.value in items) == (op == "in"))
-        if isinstance(left, EnvRead) and op in ("==", "!=", "in", "not in") and _boolean_words(right):
+        if isinstance(left, EnvRead) and op in ("==", "!=", "in", "not in") and boolean_words(right):
             return self.convert(left, "boolean")
         return Expr(text(node), [left, right])
 
@@ -517,7 +486,7 @@ class Evaluator:
         if isinstance(value, EnvRead):
             return self.convert(value, conv)
         if isinstance(value, Lit) and isinstance(value.value, str):
-            converted = _convert_literal(value.value, conv)
+            converted = convert_literal(value.value, conv)
             if converted is not UNKNOWN:
                 return Lit(converted)
         return Expr(f"{conv}({getattr(value, 'text', '...')})", [value])
@@ -541,103 +510,3 @@ class _Under:
     def __exit__(self, *exc):
         self.ev.conditions = self.saved
         return False
-
-
-def _inline_branches(node: Node) -> tuple[list[Node], list[Node]] | None:
-    """The do:/else: branches of `if cond, do: ..., else: ...`, when written that way."""
-    args = call_args(node)
-    if len(args) < 2 or args[-1].type != "keywords":
-        return None
-    branches: dict[str, list[Node]] = {"do": [], "else": []}
-    for pair in args[-1].named_children:
-        key, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
-        name = text(key).strip().rstrip(":") if key is not None else ""
-        if name in branches and value is not None:
-            branches[name] = [value]
-    return (branches["do"], branches["else"]) if branches["do"] else None
-
-
-def _concat(left: Value, right: Value, source: str) -> Value:
-    """`a ++ b`: lists join; a keyword list joined with something unreadable keeps what is known."""
-    if isinstance(left, KW) and isinstance(right, KW):
-        return KW(left.items + right.items, partial=left.partial or right.partial)
-    if isinstance(left, Seq) and isinstance(right, Seq) and left.kind == right.kind == "list":
-        return Seq("list", left.items + right.items)
-    known = [v for v in (left, right) if isinstance(v, KW)]
-    if known:
-        return KW(known[0].items, partial=True, inner=[v for v in (left, right) if v is not known[0]])
-    lists = [v for v in (left, right) if isinstance(v, Seq) and v.kind == "list"]
-    if lists:  # `[{:phoenix, "~> 1.7"}] ++ extra_deps()`: the known items still count
-        return Seq("list", lists[0].items)
-    return Expr(source, [left, right])
-
-
-def _boolean_words(value: Value) -> bool:
-    """A comparison against true/false-like words is a boolean flag; against "dns" it is a choice."""
-    items = value.items if isinstance(value, Seq) else [value]
-    words = [v.value for v in items if isinstance(v, Lit)]
-    return bool(words) and len(words) == len(items) and all(
-        isinstance(w, str) and w.lower() in _BOOLEAN_WORDS for w in words)
-
-
-def _int(raw: str) -> int:
-    raw = raw.replace("_", "")
-    try:
-        return int(raw, 0)
-    except ValueError:
-        return int(raw.lstrip("0") or "0")
-
-
-def _unescape(seq: str) -> str:
-    try:
-        return ast.literal_eval(f'"{seq}"')
-    except (ValueError, SyntaxError):
-        return seq
-
-
-def _to_string(value) -> str:
-    if isinstance(value, Atom):
-        return value.name
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-_NUM_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-            "/": lambda a, b: a / b if b else UNKNOWN}
-
-
-def _fold(op: str, a, b):
-    if op == "==":
-        return a == b
-    if op == "!=":
-        return a != b
-    if op == "<>" and isinstance(a, str) and isinstance(b, str):
-        return a + b
-    if op in _NUM_OPS and isinstance(a, (int, float)) and isinstance(b, (int, float)) \
-            and not isinstance(a, bool) and not isinstance(b, bool):
-        return _NUM_OPS[op](a, b)
-    if op in ("and", "&&"):
-        return b if truthy(a) else a
-    if op in ("or", "||"):
-        return a if truthy(a) else b
-    return UNKNOWN
-
-
-def _convert_literal(raw: str, conv: str):
-    try:
-        if conv == "integer":
-            return int(raw.strip())
-        if conv == "float":
-            return float(raw.strip())
-        if conv == "atom":
-            return Atom(raw)
-        if conv == "boolean":
-            return raw.strip().lower() in _TRUE_WORDS
-    except ValueError:
-        return UNKNOWN
-    if conv == "list":
-        return [p for p in re.split(r"\s*,\s*", raw) if p]
-    return UNKNOWN

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node, Tree
 
-from phoenix_ops.elixir.evaluate import call_args, call_parts, do_block
 from phoenix_ops.elixir.parser import text
+from phoenix_ops.elixir.syntax import call_args, call_parts, do_block
 
 
 @dataclass

@@ -8,15 +8,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from phoenix_ops.elixir.evaluate import call_args, call_parts
 from phoenix_ops.elixir.modules import Module, has_alias, modules, walk_calls
 from phoenix_ops.elixir.parser import text
+from phoenix_ops.elixir.syntax import call_args, call_parts
 from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Origin, Value, plain
 from phoenix_ops.project.config import ConfigView, evaluate_config
 from phoenix_ops.project.files import FileSet, SourceFile, scan
 from phoenix_ops.project.lib_reads import lib_env_reads
 from phoenix_ops.project.mix import MixProject, read_lock, read_mix
-from phoenix_ops.project.web import Endpoint, Router, application_children, read_endpoint, read_router
+from phoenix_ops.project.web import (
+    Endpoint,
+    Router,
+    application_children,
+    read_endpoint,
+    read_router,
+)
 
 # Byte markers of the lib files worth a parse tree; all other files are never parsed.
 LIB_TRIGGERS = (b"Phoenix.Endpoint", b"Phoenix.Router", b":router", b"use Application", b"Ecto.Migrator",

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from phoenix_ops.elixir.evaluate import Evaluator, call_args, call_parts
+from phoenix_ops.elixir.evaluate import Evaluator
 from phoenix_ops.elixir.parser import line, text
+from phoenix_ops.elixir.syntax import call_args, call_parts
 from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Lit, Value, plain
 from phoenix_ops.project.files import FileSet
 

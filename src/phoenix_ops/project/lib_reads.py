@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from phoenix_ops.elixir.evaluate import CONVERSIONS, ENV_FUNS, Evaluator, binary_op, call_parts
+from phoenix_ops.elixir.evaluate import CONVERSIONS, ENV_FUNS, Evaluator
 from phoenix_ops.elixir.modules import walk_calls
 from phoenix_ops.elixir.parser import text
+from phoenix_ops.elixir.syntax import binary_op, call_parts
 from phoenix_ops.elixir.values import EnvRead
 from phoenix_ops.project.files import SourceFile
 

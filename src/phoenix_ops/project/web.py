@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from phoenix_ops.elixir.evaluate import Evaluator, call_args, call_parts, do_block
+from phoenix_ops.elixir.evaluate import Evaluator
 from phoenix_ops.elixir.modules import Module
 from phoenix_ops.elixir.parser import line, text
+from phoenix_ops.elixir.syntax import call_args, call_parts, do_block
 from phoenix_ops.elixir.values import KW, Lit, Seq, Value, plain
 
 ROUTE_VERBS = {"get", "post", "put", "patch", "delete", "options", "head", "live", "resources",
