@@ -106,3 +106,14 @@ def test_missing_git_ignored_secret_import_is_info(tmp_path):
     (tmp_path / ".gitignore").write_text("")
     found = [f for f in json.loads(check(str(tmp_path)).stdout)["findings"] if f["rule_id"] == "OPS003"]
     assert [f["severity"] for f in found] == ["error"]
+
+
+def test_an_umbrella_child_is_audited_with_its_umbrella(tmp_path):
+    test_umbrella_project(tmp_path)
+    child_mix = tmp_path / "apps/demo_web/mix.exs"
+    child_mix.write_text(child_mix.read_text().replace('app: :demo_web,', 'app: :demo_web, config_path: '
+                                                       '"../../config/config.exs", build_path: "../../_build",'))
+    result = check(str(tmp_path / "apps/demo_web"))
+    assert result.exit_code == 0, result.stdout
+    import json
+    assert json.loads(result.stdout)["project"]["root"] == str(tmp_path.resolve())

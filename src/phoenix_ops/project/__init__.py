@@ -188,6 +188,11 @@ def find_root(path: Path) -> Path:
     if not path.is_dir():
         raise NotAPhoenixProject(f"{path}: not a directory (give the directory that holds mix.exs)")
     if (path / "mix.exs").is_file():
+        umbrella = path.resolve().parent.parent
+        # An umbrella child reads its config from the umbrella root (`config_path: "../../config/..."`).
+        if b"../../config/config.exs" in (path / "mix.exs").read_bytes() and (umbrella / "mix.exs").is_file() \
+                and b"apps_path" in (umbrella / "mix.exs").read_bytes():
+            return umbrella
         return path
     # A project in a subdirectory (monorepos keep the app in elixir/ or backend/).
     for depth in (1, 2):
