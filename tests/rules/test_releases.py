@@ -170,3 +170,11 @@ def test_rel003_docker_build_argument_is_info(make_project, findings):
     prod = 'import Config\nconfig :demo, :self_hosted, System.get_env("SELF_HOSTED") == "true"\n'
     got = findings(make_project({"config/prod.exs": prod, "Dockerfile": "FROM elixir\nARG SELF_HOSTED\n"}), "REL003")
     assert [(f.severity.label, f.confidence.label) for f in got] == [("info", "low")]
+
+
+def test_rel003_a_runtime_override_counts_even_after_an_unknown_compile_time_import(make_project, findings):
+    prod = ('import Config\nconfig :demo, :ldap, host: System.get_env("LDAP_HOST")\n'
+            'import_config "#{flavour()}.exs"\n')
+    runtime = GOOD_RUNTIME + "\nDemo.RuntimeConfig.load()\n"
+    assert ids(findings(make_project({"config/prod.exs": prod, "config/runtime.exs": runtime}), "REL003")) == []
+    assert ids(findings(make_project({"config/prod.exs": prod}), "REL003")) == ["REL003"]

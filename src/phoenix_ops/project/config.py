@@ -67,11 +67,13 @@ class ConfigView:
         self.shadows.setdefault(path, []).append(value)
         value.seq = self._seq
 
-    def shadowed(self, *path: str, after: Value | None = None) -> Value | None:
-        """An unreadable value set at this path or above it, later than `after` (or at all)."""
+    def shadowed(self, *path: str, after: Value | None = None, phase: str | None = None) -> Value | None:
+        """An unreadable value set at this path or above it, later than `after` (or at all), in `phase`."""
         for k in range(0, len(path) + 1):  # () is "anything": a config provider, a call that configures
             for shadow in self.shadows.get(tuple(path[:k]), []):
-                if shadow is not after and (after is None or shadow.seq > after.seq):
+                if shadow is after or (after is not None and shadow.seq <= after.seq):
+                    continue
+                if phase is None or (shadow.origin is not None and shadow.origin.phase == phase):
                     return shadow
         return None
 

@@ -30,8 +30,7 @@ def _baked_reads(project):
     for path, history in view.leaves.items():
         for i, value in enumerate(history):
             later = [v for v in history[i + 1:] if v.origin and v.origin.phase == "runtime" and not v.conditional]
-            shadow = view.shadowed(*path, after=value)
-            if path[0] in BUILD_TOOL_APPS or later or (shadow and shadow.origin.phase == "runtime"):
+            if path[0] in BUILD_TOOL_APPS or later or view.shadowed(*path, after=value, phase="runtime"):
                 overridden.update(id(r) for r in value.reads())
     return [r for r in view.reads if r.origin and r.origin.phase == "compile" and r.how != "{:system, _}"
             and id(r) not in overridden]
