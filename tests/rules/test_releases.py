@@ -178,3 +178,10 @@ def test_rel003_a_runtime_override_counts_even_after_an_unknown_compile_time_imp
     runtime = GOOD_RUNTIME + "\nDemo.RuntimeConfig.load()\n"
     assert ids(findings(make_project({"config/prod.exs": prod, "config/runtime.exs": runtime}), "REL003")) == []
     assert ids(findings(make_project({"config/prod.exs": prod}), "REL003")) == ["REL003"]
+
+
+def test_rel007_connection_computed_by_a_helper_at_boot_counts_as_runtime(make_project, findings):
+    runtime = GOOD_RUNTIME.replace("url: database_url,", "hostname: compile_config!(:database_host),")
+    assert ids(findings(make_project({"config/runtime.exs": runtime}), "REL007")) == []
+    literal = GOOD_RUNTIME.replace("url: database_url,", 'hostname: "db.internal",')
+    assert ids(findings(make_project({"config/runtime.exs": literal}), "REL007")) == ["REL007"]

@@ -53,7 +53,3 @@ def generated_at_boot(value: Value | None) -> bool:
 def runtime_value(history: list[Value]) -> Value | None:
     """The last value set at runtime, if any."""
     return next((v for v in reversed(history) if v.origin and v.origin.phase == "runtime"), None)
-
-
-def is_env(value: Value | None) -> bool:
-    return isinstance(value, EnvRead) or bool(value is not None and value.reads())

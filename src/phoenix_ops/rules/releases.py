@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from phoenix_ops.elixir.values import Lit, plain, truthy
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.rules.facts import env_names, is_env, runtime_value, where
+from phoenix_ops.rules.facts import env_names, runtime_value, where
 from phoenix_ops.rules.registry import rule
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
@@ -222,8 +222,8 @@ def repo_not_runtime(project):
     for app, repo in _repos(project):
         values = _repo_values(project, app, repo)
         connection = [runtime_value(values.get(k, [])) for k in ("url", "hostname", "database", "socket_dir")]
-        if any(v is not None and is_env(v) for v in connection):
-            continue
+        if any(v is not None and not isinstance(v, Lit) for v in connection):
+            continue  # from the environment, or computed at boot by code (a helper macro): runtime either way
         yield repo_not_runtime.finding(
             f"{repo} gets no database URL or host from the environment at runtime", _config_file(project),
             key=repo)
