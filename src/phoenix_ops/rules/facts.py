@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from phoenix_ops.elixir.values import EnvRead, Expr, Lit, Value
+from phoenix_ops.elixir.values import Expr, Lit, Value
 from phoenix_ops.findings import Location
 
 # Config keys that hold credentials. Signing and encryption *salts* are not secrets in Phoenix.
