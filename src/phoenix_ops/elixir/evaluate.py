@@ -280,7 +280,6 @@ class Evaluator:
                     parts.append(to_string(value.value))
                 else:
                     inner.append(value)
-                    parts.append(None)  # type: ignore[arg-type]
         if inner:
             return Expr(text(node), inner)
         return Lit("".join(parts))
@@ -438,27 +437,16 @@ class Evaluator:
         return self.opaque_expr(node, scope)
 
     def inline_if(self, fun: str, node: Node, args: list[Node], scope) -> Value:
-        if not args:
-            return self.opaque_expr(node, scope)
-        options: dict[str, Node] = {}
-        if len(args) > 1 and args[-1].type == "keywords":
-            for pair in args[-1].named_children:
-                key = pair.child_by_field_name("key")
-                if key is not None:
-                    options[text(key).strip().rstrip(":")] = pair.child_by_field_name("value")
         block = do_block(node)
-        if block is not None:
-            body, other, _ = block_parts(block)
-            take_do = lambda: self.run_block(body, scope) or Lit(None)  # noqa: E731
-            take_else = lambda: self.run_block(other, scope) or Lit(None)  # noqa: E731
-        else:
-            take_do = lambda: self.ev(options["do"], scope) if "do" in options else Lit(None)  # noqa: E731
-            take_else = lambda: self.ev(options["else"], scope) if "else" in options else Lit(None)  # noqa: E731
+        branches = block_parts(block)[:2] if block is not None else inline_branches(node)
+        if not args or branches is None:
+            return self.opaque_expr(node, scope)
+        body, other = branches
         cond = self.decide(args[0], scope)
         if cond is UNKNOWN:
-            condition = self.ev(args[0], scope)
-            return Expr(text(node), [condition, take_do(), take_else()])
-        return take_do() if cond != (fun == "unless") else take_else()
+            taken = [self.run_block(nodes, scope) or Lit(None) for nodes in (body, other)]
+            return Expr(text(node), [self.ev(args[0], scope), *taken])
+        return self.run_block(body if cond != (fun == "unless") else other, scope) or Lit(None)
 
     def dotenvy(self, node: Node, args: list[Node], scope) -> Value:
         name = self.ev(args[0], scope)

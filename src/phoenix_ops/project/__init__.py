@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from phoenix_ops.elixir.evaluate import ENV_FUNS
 from phoenix_ops.elixir.modules import Module, has_alias, modules, walk_calls
 from phoenix_ops.elixir.parser import text
 from phoenix_ops.elixir.syntax import call_args, call_parts
@@ -262,7 +263,7 @@ def _classify(project: Project, mod: Module, rel: str) -> None:
     if mod.uses_module("Ecto.Repo"):
         app = _use_option(mod, "Ecto.Repo", "otp_app") or project.mix.app or ""
         init = mod.functions("init").get("init", [])
-        reads_env = any(call_parts(c) in (("System", "get_env"), ("System", "fetch_env!"), ("System", "fetch_env"))
+        reads_env = any((call_parts(c)[0] == "System" and call_parts(c)[1] in ENV_FUNS)
                         or text(c).startswith(("Confex", "Config")) for stmt in init for c in walk_calls(stmt))
         project.repos.append(Repo(app, mod.name, rel, mod.node.start_point[0] + 1,
                                   _use_option(mod, "Ecto.Repo", "adapter"), reads_env))

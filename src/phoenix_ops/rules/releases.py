@@ -203,8 +203,7 @@ def _repos(project):
     """Repos whose config the audit can read to the end (code that builds it makes it unknown)."""
     view = project.config()
     for app, repo in project.repo_keys():
-        shadows = view.shadows.get((app, repo), []) + view.shadows.get((app,), []) + view.shadows.get((), [])
-        if not any(v.origin and v.origin.phase == "runtime" for v in shadows):
+        if view.shadowed(app, repo, phase="runtime") is None:
             yield app, repo
 
 

@@ -6,7 +6,14 @@ import re
 
 from phoenix_ops.elixir.values import KW, EnvRead
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.rules.facts import URL_KEY, URL_PASSWORD, generated_at_boot, is_secret_key, literal_secret, where
+from phoenix_ops.rules.facts import (
+    URL_KEY,
+    URL_PASSWORD,
+    generated_at_boot,
+    is_secret_key,
+    literal_secret,
+    where,
+)
 from phoenix_ops.rules.registry import rule
 
 H, M = Confidence.HIGH, Confidence.MEDIUM
