@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
+from test_sarif import sarif_validator  # noqa: F401 (a fixture)
 from typer.testing import CliRunner
 
 from phoenix_ops.cli import app
-from test_sarif import sarif_validator  # noqa: F401 (a fixture)
 
 MIX_EXS = """\
 defmodule Shop.MixProject do
@@ -162,12 +162,13 @@ def test_writing_a_baseline_records_everything_even_with_an_old_one_given(tmp_pa
 def test_a_rule_that_raises_becomes_a_finding_not_a_traceback(tmp_path, monkeypatch):
     import dataclasses
 
-    from phoenix_ops.rules import catalog, registry
+    from phoenix_ops.catalog import catalog
 
     def broken(project):
         raise KeyError("unexpected shape")
 
-    monkeypatch.setitem(registry.RULES, "SEC001", dataclasses.replace(catalog()["SEC001"], check=broken))
+    rules = catalog("static", "audit").rules
+    monkeypatch.setitem(rules, "SEC001", dataclasses.replace(rules["SEC001"], check=broken))
     code, output = check(project(tmp_path), "--format", "json")
     failed = [f for f in json.loads(output)["findings"] if f["rule_id"] == "OPS004"]
     assert code == 1 and len(failed) == 1 and "SEC001 stopped on KeyError" in failed[0]["message"]

@@ -3,10 +3,10 @@
 import os
 from pathlib import Path
 
+from project_shapes import GOOD
 from typer.testing import CliRunner
 
 from phoenix_ops.cli import app
-from project_shapes import GOOD
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> Path:

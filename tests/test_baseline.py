@@ -2,8 +2,19 @@ import json
 
 import pytest
 
-from phoenix_ops.baseline import REASON, BaselineError, apply_baseline, load_baseline, write_baseline
-from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.check.baseline import (
+    BaselineError,
+    apply_baseline,
+    load_baseline,
+    write_baseline,
+)
+from phoenix_ops.findings import (
+    BASELINE_REASON,
+    Confidence,
+    Finding,
+    Location,
+    Severity,
+)
 
 
 def finding(rule_id: str, path: str, line: int, key: str) -> Finding:
@@ -32,7 +43,7 @@ def test_baselined_findings_are_hidden_even_after_a_line_move(tmp_path):
     new_here = finding("SEC001", "config/runtime.exs", 3, "other_key")
     new_elsewhere = finding("SEC001", "config/prod.exs", 3, "skb")
     apply_baseline([moved, new_here, new_elsewhere], load_baseline(path))
-    assert moved.suppressed == REASON
+    assert moved.suppressed == BASELINE_REASON
     assert new_here.suppressed is None and new_elsewhere.suppressed is None
 
 

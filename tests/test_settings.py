@@ -1,7 +1,12 @@
 import pytest
 
+from phoenix_ops.check.settings import (
+    FILE_NAME,
+    SettingsError,
+    glob_regex,
+    load_settings,
+)
 from phoenix_ops.findings import Severity
-from phoenix_ops.settings import FILE_NAME, SettingsError, glob_regex, load_settings
 
 KNOWN = {"SEC005", "OBS002", "WEB003"}
 

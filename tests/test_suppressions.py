@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from phoenix_ops.check.suppressions import apply_suppressions
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.project.files import scan
-from phoenix_ops.suppressions import apply_suppressions
 
 KNOWN = {"WEB003", "SEC001", "MIG001", "OPS013"}
 

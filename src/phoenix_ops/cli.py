@@ -86,7 +86,8 @@ def check(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code tells."),
 ) -> None:
     """Static production-readiness audit of a Phoenix project."""
-    from phoenix_ops.audit import CheckOptions, run_check
+    from phoenix_ops.catalog import catalog
+    from phoenix_ops.check.pipeline import CheckOptions, run_check
     from phoenix_ops.project import NotAPhoenixProject
     from phoenix_ops.report import render
 
@@ -95,7 +96,8 @@ def check(
                                   select=select, ignore=ignore, baseline=baseline, write_baseline=write_baseline,
                                   fmt=fmt)
         with progress(f"auditing {path}", enabled=not quiet):
-            result = run_check(path, opts)
+            rules = catalog("static", "audit")
+            result = run_check(path, opts, rules)
     except (NotAPhoenixProject, UsageError, ValueError, OSError) as exc:
         raise fail(str(exc))
     if write_baseline:
@@ -103,7 +105,7 @@ def check(
         typer.echo(f"baseline of {recorded} findings written to {write_baseline}", err=True)
         raise typer.Exit(0)
     if not quiet:
-        emit(render(result.findings, fmt, tool="check", color=use_color(no_color) and not output,
+        emit(render(result.findings, fmt, tool="check", color=use_color(no_color) and not output, rules=rules,
                     extra={"project": result.summary}), output)
     raise typer.Exit(result.exit_code)
 
@@ -112,13 +114,13 @@ def check(
 def list_rules(
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
 ) -> None:
-    """List every rule with its id, default severity and title."""
+    """List every rule with its id, default severity, kind and title."""
     import json
 
-    from phoenix_ops.rules import catalog
+    from phoenix_ops.catalog import catalog
 
-    rules = catalog().values()
-    if fmt == "json":
+    rules = catalog()
+    if fmt.lower() == "json":
         typer.echo(json.dumps([{"id": r.id, "name": r.name, "kind": r.kind, "severity": r.severity.label,
                                 "confidence": r.confidence.label, "title": r.title} for r in rules], indent=2))
         return
@@ -127,18 +129,18 @@ def list_rules(
 
 
 @app.command()
-def explain(rule_id: str = typer.Argument(..., help="A rule id such as SEC001.")) -> None:
+def explain(rule_id: str = typer.Argument(..., help="A rule id such as SEC001, or its name.")) -> None:
     """Print a rule's page: what it finds, why it matters, how to fix it."""
-    from phoenix_ops.rules import catalog
-    from phoenix_ops.rules.registry import AREAS
+    from phoenix_ops.catalog import catalog
+    from phoenix_ops.rule import AREAS, KINDS
 
     rules = catalog()
-    r = rules.get(rule_id.upper())
+    r = rules.find(rule_id)
     if r is None:
-        raise fail(f"no rule {rule_id!r}; `phoenix-ops rules` lists them")
+        raise fail(f"no rule {rule_id!r}{rules.suggest(rule_id)}; `phoenix-ops rules` lists them")
     typer.echo(f"{r.id} {r.name}\n{'=' * (len(r.id) + len(r.name) + 1)}\n")
-    typer.echo(f"Area: {r.area} ({AREAS[r.area]}) · kind: {r.kind} · severity: {r.severity.label} · "
-               f"confidence: {r.confidence.label}\n")
+    typer.echo(f"Area: {r.area} ({AREAS[r.area]}) · kind: {r.kind} ({KINDS[r.kind][0]}) · "
+               f"severity: {r.severity.label} · confidence: {r.confidence.label}\n")
     typer.echo(f"{r.title}\n\nWhy it matters\n--------------\n{r.why}\n\nHow to fix\n----------\n{r.fix}")
 
 
@@ -226,7 +228,13 @@ def cluster(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code tells."),
 ) -> None:
     """Check a BEAM cluster from outside: discovery, EPMD, handshake, and each node's health."""
-    from phoenix_ops.cluster.command import ClusterArgs, build_options, check_format, report, run_doctor
+    from phoenix_ops.cluster.command import (
+        ClusterArgs,
+        build_options,
+        check_format,
+        report,
+        run_doctor,
+    )
     from phoenix_ops.findings import Severity
 
     try:

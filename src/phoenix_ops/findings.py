@@ -86,6 +86,10 @@ def redact(text: str) -> str:
         else f"<redacted {len(m.group(0))} chars>", text)
 
 
+# Finding.suppressed of what a baseline hides (SARIF reports it as an external suppression).
+BASELINE_REASON = "baseline"
+
+
 @dataclass
 class Finding:
     rule_id: str

@@ -11,7 +11,6 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
-
 from beam_nodes import LOOPBACK
 
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from phoenix_ops.cluster.catalog import cluster_rules, diagnose
+from phoenix_ops.catalog import catalog
+from phoenix_ops.cluster.diagnosis import diagnose
 from phoenix_ops.cluster.facts import NodeFacts
-from phoenix_ops.cluster.picture import MAX_WIDTH, render_html, render_svg, write_picture
+from phoenix_ops.cluster.picture import (
+    MAX_WIDTH,
+    render_html,
+    render_svg,
+    write_picture,
+)
 from phoenix_ops.cluster.table import render_table
 from phoenix_ops.cluster.view import ClusterView, NodeReport
-from phoenix_ops.rules import catalog
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -29,8 +34,8 @@ def rules_of(view: ClusterView) -> dict[str, list]:
 
 
 def test_every_cluster_rule_has_a_page_and_a_live_id():
-    rules = [r for r in catalog().values() if r.kind == "cluster"]
-    assert rules == cluster_rules() and len(rules) >= 20
+    rules = list(catalog("cluster"))
+    assert rules == [r for r in catalog() if r.kind == "cluster"] and len(rules) >= 20
     for r in rules:
         assert r.area == "CLU" and 150 <= int(r.id[3:]) <= 199
         assert r.title and len(r.why) > 80 and len(r.fix) > 40 and r.check is not None

@@ -11,7 +11,13 @@ from conftest import COOKIE
 from dns_server import DnsServer
 
 from phoenix_ops.cluster.command import run_doctor
-from phoenix_ops.cluster.discovery import Seed, from_dns, from_srv, make_resolver, parse_hosts
+from phoenix_ops.cluster.discovery import (
+    Seed,
+    from_dns,
+    from_srv,
+    make_resolver,
+    parse_hosts,
+)
 from phoenix_ops.cluster.doctor import DoctorOptions
 
 RECORDS = {

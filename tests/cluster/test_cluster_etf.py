@@ -12,7 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from phoenix_ops.cluster import etf
-from phoenix_ops.cluster.etf import Atom, BitBinary, DecodeError, Export, ImproperList, Pid, Port, Ref
+from phoenix_ops.cluster.etf import (
+    Atom,
+    BitBinary,
+    DecodeError,
+    Export,
+    ImproperList,
+    Pid,
+    Port,
+    Ref,
+)
 
 # Hypothesis sometimes prints the nested recursive strategy while drawing: noise, not a finding.
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from env_support import write_tree
 from project_shapes import GOOD
 

@@ -7,9 +7,8 @@ from env_support import GOOD_SECRET
 from project_shapes import GOOD
 from typer.testing import CliRunner
 
+from phoenix_ops.catalog import catalog
 from phoenix_ops.cli import app
-from phoenix_ops.envcontract import rules as env_rules
-from phoenix_ops.rules.registry import Rule
 
 runner = CliRunner()
 
@@ -92,7 +91,7 @@ def test_bad_input_is_one_line_and_exit_2(project_dir, tmp_path, args, words):
 
 
 def test_every_env_rule_has_an_explain_page():
-    defined = [r for r in vars(env_rules).values() if isinstance(r, Rule)]
+    defined = list(catalog("envfile"))
     assert [r.id for r in defined] == [f"REL0{n}" for n in range(50, 63)]
     for r in defined:
         result = invoke("explain", r.id)

@@ -9,7 +9,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from live_servers import Certs, Site, make_certs, start_hostile, start_nginx, start_standin
+from live_servers import (
+    Certs,
+    Site,
+    make_certs,
+    start_hostile,
+    start_nginx,
+    start_standin,
+)
 
 from phoenix_ops.live.probe import run_probe
 from phoenix_ops.live.target import ProbeOptions, TargetResult, build_targets

@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
+from project_shapes import GOOD
+
 from phoenix_ops.elixir.values import Atom, EnvRead, Expr, Lit
 from phoenix_ops.project.config import evaluate_config
 from phoenix_ops.project.files import scan
-from project_shapes import GOOD
 
 
 def view_of(tmp_path: Path, files: dict[str, str], env: str = "prod"):

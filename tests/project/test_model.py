@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
-from phoenix_ops.elixir.values import Atom, KW, Lit
-from phoenix_ops.project import load_project
 from project_shapes import GOOD
+
+from phoenix_ops.elixir.values import KW, Atom, Lit
+from phoenix_ops.project import load_project
 
 ROUTER = '''
 defmodule DemoWeb.Router do

@@ -1,8 +1,9 @@
 from pathlib import Path
 
+from project_shapes import GOOD
+
 from phoenix_ops.project import load_project
 from phoenix_ops.project.cluster import cluster_discovery
-from project_shapes import GOOD
 
 LIBCLUSTER = '''
 config :libcluster,

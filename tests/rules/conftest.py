@@ -4,11 +4,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from phoenix_ops.project import load_project
-from phoenix_ops.rules import catalog
 from project_shapes import GOOD
 
+from phoenix_ops.catalog import catalog
+from phoenix_ops.project import load_project
 
 
 @pytest.fixture
@@ -35,8 +34,8 @@ def findings():
     """Run every static rule; return the findings as (rule id, location path) pairs and the list."""
     def run(project, rule_id: str | None = None):
         out = []
-        for rule in catalog().values():
-            if rule.kind == "static" and rule.check and (rule_id is None or rule.id == rule_id):
+        for rule in catalog("static"):
+            if rule.check and (rule_id is None or rule.id == rule_id):
                 out.extend(rule.check(project))
         return out
     return run

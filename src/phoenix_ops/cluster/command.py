@@ -7,11 +7,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from phoenix_ops.cluster.catalog import diagnose
+from phoenix_ops.catalog import catalog
 from phoenix_ops.cluster.cookie import load_cookie
+from phoenix_ops.cluster.diagnosis import diagnose
 from phoenix_ops.cluster.discovery import parse_hosts
-from phoenix_ops.cluster.epmd import DEFAULT_PORT as DEFAULT_EPMD_PORT
 from phoenix_ops.cluster.doctor import DoctorOptions, examine, tls_context
+from phoenix_ops.cluster.epmd import DEFAULT_PORT as DEFAULT_EPMD_PORT
 from phoenix_ops.cluster.project_seeds import from_project
 from phoenix_ops.cluster.view import ClusterView
 from phoenix_ops.findings import Finding
@@ -102,6 +103,6 @@ def report(view: ClusterView, findings: list[Finding], fmt: str, *, color: bool 
         from phoenix_ops.cluster.table import render_table
         return render_table(view) + "\n" + render(findings, "text", color=color)
     if fmt == "json":
-        return render(findings, fmt, tool="cluster", extra={"cluster": view.to_dict()})
+        return render(findings, fmt, tool="cluster", extra={"cluster": view.to_dict()}, rules=catalog("cluster"))
     summary = {"nodes": len(view.nodes), "members": len(view.members()), "partitions": len(view.partitions())}
     return render(findings, fmt, tool="cluster", extra=summary if fmt == "html" else None)

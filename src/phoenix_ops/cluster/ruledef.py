@@ -1,4 +1,4 @@
-"""How cluster rules are declared: each is registered with its page and reads a ClusterView."""
+"""Shared pieces of the cluster rules: locations, and two families of rules built from a pattern."""
 
 from __future__ import annotations
 
@@ -6,18 +6,10 @@ from collections.abc import Iterator
 
 from phoenix_ops.cluster.view import ClusterView
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
-from phoenix_ops.rules.registry import RULES, Rule, define
+from phoenix_ops.rule import Rule, rule
 
 H, M = Confidence.HIGH, Confidence.MEDIUM
 USAGE_LIMIT = 0.8  # process and atom use above this share of the limit
-
-
-def cluster_rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *,
-                 title: str, why: str, fix: str):
-    """Decorator: register a cluster rule whose function reads a ClusterView and yields Findings."""
-    def wrap(fn) -> Rule:
-        return define(rule_id, name, severity, confidence, title=title, why=why, fix=fix, kind="cluster", check=fn)
-    return wrap
 
 
 def at(*nodes: str) -> Location:
@@ -27,21 +19,25 @@ def at(*nodes: str) -> Location:
 def failure_rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *, kinds: tuple[str, ...],
                  message: str, title: str, why: str, fix: str) -> Rule:
     """A rule for nodes the doctor could not talk to, chosen by their DistError kind."""
+    declared = rule(rule_id, name, severity, confidence, title=title, why=why, fix=fix, kind="cluster")
+
     def check(view: ClusterView) -> Iterator[Finding]:
         for n in sorted(view.nodes, key=lambda n: n.name):
             if n.error_kind in kinds:
                 text = message.format(name=n.name, where=f"{n.address}:{n.port}", error=n.error)
-                yield RULES[rule_id].finding(text, at(n.name), key=n.error_kind)
-    return define(rule_id, name, severity, confidence, title=title, why=why, fix=fix, kind="cluster", check=check)
+                yield declared.finding(text, at(n.name), key=n.error_kind)
+    return declared(check)
 
 
 def usage_rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *, what: str,
                title: str, why: str, fix: str) -> Rule:
     """A rule for NodeFacts.<what>_count above USAGE_LIMIT of <what>_limit on any member."""
+    declared = rule(rule_id, name, severity, confidence, title=title, why=why, fix=fix, kind="cluster")
+
     def check(view: ClusterView) -> Iterator[Finding]:
         for n in view.members():
             used, cap = getattr(n.facts, f"{what}_count"), getattr(n.facts, f"{what}_limit")
             if used is not None and cap and used > USAGE_LIMIT * cap:
-                yield RULES[rule_id].finding(f"{n.name} uses {used} of {cap} {what}s ({used / cap:.0%})",
+                yield declared.finding(f"{n.name} uses {used} of {cap} {what}s ({used / cap:.0%})",
                                              at(n.name), key=what)
-    return define(rule_id, name, severity, confidence, title=title, why=why, fix=fix, kind="cluster", check=check)
+    return declared(check)

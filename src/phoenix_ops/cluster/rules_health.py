@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from phoenix_ops.cluster.ruledef import H, M, at, cluster_rule, usage_rule
+from phoenix_ops.cluster.ruledef import H, M, at, usage_rule
 from phoenix_ops.cluster.view import ClusterView
 from phoenix_ops.findings import Finding, Severity
-from phoenix_ops.rules.registry import RULES
+from phoenix_ops.rule import rule
 
 RUN_QUEUE_FACTOR = 2  # run queue above this many times the online schedulers
 
@@ -36,8 +36,8 @@ def _spread(groups: dict[str, list[str]]) -> str:
 ROLLING = "expected while a rolling deploy is under way; a problem if it lasts"
 
 
-@cluster_rule(
-    "CLU159", "otp-version-skew", Severity.WARNING, M,
+@rule(
+    "CLU159", "otp-version-skew", Severity.WARNING, M, kind="cluster",
     title="Nodes run different OTP releases or ERTS versions",
     why="""
         Mixed OTP versions work during a rolling upgrade, which is what they usually mean. Left in
@@ -54,12 +54,12 @@ def otp_skew(view: ClusterView) -> Iterable[Finding]:
     for label, getter in getters:
         groups = _skew(view, getter)
         if groups:
-            yield RULES["CLU159"].finding(f"{label} differs across nodes ({ROLLING}): {_spread(groups)}",
+            yield otp_skew.finding(f"{label} differs across nodes ({ROLLING}): {_spread(groups)}",
                                           at(*_minority(groups)), key=label)
 
 
-@cluster_rule(
-    "CLU160", "app-version-skew", Severity.WARNING, M,
+@rule(
+    "CLU160", "app-version-skew", Severity.WARNING, M, kind="cluster",
     title="An application is loaded at different versions on different nodes",
     why="""
         Two versions of your application (or of a dependency) in one cluster exchange messages
@@ -76,11 +76,11 @@ def app_skew(view: ClusterView) -> Iterable[Finding]:
     for app in apps:
         groups = _skew(view, lambda n: n.facts.applications.get(app))
         if groups:
-            yield RULES["CLU160"].finding(f"application {app} runs at different versions ({ROLLING}): "
+            yield app_skew.finding(f"application {app} runs at different versions ({ROLLING}): "
                                           f"{_spread(groups)}", at(*_minority(groups)), key=app)
 
 
-usage_rule(
+process_limit_near = usage_rule(
     "CLU161", "process-limit-near", Severity.WARNING, H, what="process",
     title="A node uses more than 80% of its process limit",
     why="""
@@ -95,7 +95,7 @@ usage_rule(
 )
 
 
-usage_rule(
+atom_limit_near = usage_rule(
     "CLU162", "atom-limit-near", Severity.ERROR, H, what="atom",
     title="A node uses more than 80% of its atom table",
     why="""
@@ -110,8 +110,8 @@ usage_rule(
 )
 
 
-@cluster_rule(
-    "CLU163", "run-queue-high", Severity.WARNING, M,
+@rule(
+    "CLU163", "run-queue-high", Severity.WARNING, M, kind="cluster",
     title="A node's run queue is more than twice its online schedulers",
     why="""
         Processes waiting to run mean the node is CPU bound: latency grows for every request, and
@@ -126,12 +126,12 @@ def run_queue(view: ClusterView) -> Iterable[Finding]:
     for n in view.members():
         queue, schedulers = n.facts.run_queue, n.facts.schedulers
         if queue is not None and schedulers and queue > RUN_QUEUE_FACTOR * schedulers:
-            yield RULES["CLU163"].finding(f"{n.name} has {queue} processes waiting to run on {schedulers} schedulers",
+            yield run_queue.finding(f"{n.name} has {queue} processes waiting to run on {schedulers} schedulers",
                                           at(n.name), key="run_queue")
 
 
-@cluster_rule(
-    "CLU164", "net-ticktime-mismatch", Severity.WARNING, H,
+@rule(
+    "CLU164", "net-ticktime-mismatch", Severity.WARNING, H, kind="cluster",
     title="Nodes disagree on net_ticktime",
     why="""
         net_ticktime decides how long a silent peer is kept before it is declared down. Nodes
@@ -148,12 +148,12 @@ def run_queue(view: ClusterView) -> Iterable[Finding]:
 def ticktime(view: ClusterView) -> Iterable[Finding]:
     groups = _skew(view, lambda n: n.facts.net_ticktime)
     if groups:
-        yield RULES["CLU164"].finding(f"net_ticktime differs across nodes: {_spread(groups)} (seconds)",
+        yield ticktime.finding(f"net_ticktime differs across nodes: {_spread(groups)} (seconds)",
                                       at(*_minority(groups)), key="net_ticktime")
 
 
-@cluster_rule(
-    "CLU169", "remote-call-failed", Severity.WARNING, M,
+@rule(
+    "CLU169", "remote-call-failed", Severity.WARNING, M, kind="cluster",
     title="A remote call on a reachable node failed, so part of its picture is missing",
     why="""
         The doctor asks each node through rex, the standard rpc server. A failing call means a
@@ -169,5 +169,5 @@ def call_failed(view: ClusterView) -> Iterable[Finding]:
         if n.facts.failed:
             calls = ", ".join(sorted(n.facts.failed))
             first = next(iter(n.facts.failed.values()))
-            yield RULES["CLU169"].finding(f"{n.name}: {len(n.facts.failed)} remote calls failed ({calls}): {first}",
+            yield call_failed.finding(f"{n.name}: {len(n.facts.failed)} remote calls failed ({calls}): {first}",
                                           at(n.name), key="calls")

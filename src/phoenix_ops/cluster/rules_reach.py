@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from phoenix_ops.cluster.ruledef import H, M, at, cluster_rule, failure_rule
+from phoenix_ops.cluster.ruledef import H, M, at, failure_rule
 from phoenix_ops.cluster.view import ClusterView, HostReport
 from phoenix_ops.findings import Finding, Location, Severity
-from phoenix_ops.rules.registry import RULES
+from phoenix_ops.rule import rule
 
-
-failure_rule(
+node_unreachable = failure_rule(
     "CLU152", "node-unreachable", Severity.ERROR, H,
     title="A node is registered in EPMD (or expected) but its distribution port does not answer",
     why="""
@@ -27,8 +26,8 @@ failure_rule(
 )
 
 
-@cluster_rule(
-    "CLU153", "cookie-mismatch", Severity.ERROR, H,
+@rule(
+    "CLU153", "cookie-mismatch", Severity.ERROR, H, kind="cluster",
     title="A node rejects the cluster cookie",
     why="""
         Nodes only connect when they share the cookie. A node deployed with another cookie (a
@@ -48,10 +47,10 @@ def cookie_mismatch(view: ClusterView) -> Iterable[Finding]:
         message = f"{n.name} ({n.address}:{n.port}) does not accept our cookie: {n.error}"
         if ours_is_wrong:
             message += f"; no node accepted the cookie from {view.cookie_source}, so that one is probably wrong"
-        yield RULES["CLU153"].finding(message, at(n.name), key="cookie")
+        yield cookie_mismatch.finding(message, at(n.name), key="cookie")
 
 
-failure_rule(
+handshake_refused = failure_rule(
     "CLU154", "handshake-refused", Severity.ERROR, H,
     title="A node refused the distribution handshake (name or flags not allowed)",
     why="""
@@ -68,7 +67,7 @@ failure_rule(
 )
 
 
-failure_rule(
+not_erlang_distribution = failure_rule(
     "CLU155", "not-erlang-distribution", Severity.ERROR, H,
     title="The port registered for a node is not an Erlang distribution port",
     why="""
@@ -84,7 +83,7 @@ failure_rule(
 )
 
 
-failure_rule(
+tls_credentials_needed = failure_rule(
     "CLU156", "tls-credentials-needed", Severity.WARNING, H,
     title="A node uses TLS distribution and the doctor has no certificate to talk to it",
     why="""
@@ -100,7 +99,7 @@ failure_rule(
 )
 
 
-failure_rule(
+tls_handshake_failed = failure_rule(
     "CLU157", "tls-handshake-failed", Severity.ERROR, H,
     title="The TLS handshake with a TLS distribution node failed",
     why="""
@@ -115,7 +114,7 @@ failure_rule(
 )
 
 
-failure_rule(
+node_stalled = failure_rule(
     "CLU158", "node-stalled", Severity.ERROR, M,
     title="A node accepted the connection but stalled or hung up during the handshake",
     why="""
@@ -138,8 +137,8 @@ def _hosts(view: ClusterView, *, failed: bool) -> Iterator[tuple[HostReport, Loc
             yield h, Location(url=f"epmd://{h.address}:{h.port}")
 
 
-@cluster_rule(
-    "CLU166", "epmd-unreachable", Severity.ERROR, H,
+@rule(
+    "CLU166", "epmd-unreachable", Severity.ERROR, H, kind="cluster",
     title="A host's EPMD does not answer, or something else answers on its port",
     why="""
         Peers find a node's distribution port by asking EPMD on its host. Without EPMD, nodes
@@ -153,11 +152,11 @@ def _hosts(view: ClusterView, *, failed: bool) -> Iterator[tuple[HostReport, Loc
 )
 def epmd_unreachable(view: ClusterView) -> Iterable[Finding]:
     for h, where in _hosts(view, failed=True):
-        yield RULES["CLU166"].finding(h.error, where, key=h.error_kind)
+        yield epmd_unreachable.finding(h.error, where, key=h.error_kind)
 
 
-@cluster_rule(
-    "CLU167", "epmd-empty", Severity.WARNING, H,
+@rule(
+    "CLU167", "epmd-empty", Severity.WARNING, H, kind="cluster",
     title="A host's EPMD lists no nodes",
     why="""
         EPMD answers but no node is registered: the application is not running on that host, or
@@ -170,11 +169,11 @@ def epmd_unreachable(view: ClusterView) -> Iterable[Finding]:
 )
 def epmd_empty(view: ClusterView) -> Iterable[Finding]:
     for h, where in _hosts(view, failed=False):
-        yield RULES["CLU167"].finding(f"EPMD on {h.address}:{h.port} lists no nodes", where, key="empty")
+        yield epmd_empty.finding(f"EPMD on {h.address}:{h.port} lists no nodes", where, key="empty")
 
 
-@cluster_rule(
-    "CLU168", "discovery-failed", Severity.ERROR, H,
+@rule(
+    "CLU168", "discovery-failed", Severity.ERROR, H, kind="cluster",
     title="A discovery query returned no nodes",
     why="""
         The DNS name that libcluster (DNSPoll, Kubernetes DNSSRV) or dns_cluster polls does not
@@ -188,4 +187,4 @@ def epmd_empty(view: ClusterView) -> Iterable[Finding]:
 def discovery_failed(view: ClusterView) -> Iterable[Finding]:
     for p in view.problems:
         suffix = "?type=SRV" if p.source == "srv" else ""
-        yield RULES["CLU168"].finding(f"{p.query}: {p.detail}", Location(url=f"dns:{p.query}{suffix}"), key=p.source)
+        yield discovery_failed.finding(f"{p.query}: {p.detail}", Location(url=f"dns:{p.query}{suffix}"), key=p.source)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from phoenix_ops.cluster.ruledef import H, M, at, cluster_rule
+from phoenix_ops.cluster.ruledef import H, M, at
 from phoenix_ops.cluster.view import ClusterView, describe_groups
 from phoenix_ops.findings import Finding, Severity
-from phoenix_ops.rules.registry import RULES
+from phoenix_ops.rule import rule
 
 
-@cluster_rule(
-    "CLU150", "cluster-partitioned", Severity.ERROR, H,
+@rule(
+    "CLU150", "cluster-partitioned", Severity.ERROR, H, kind="cluster",
     title="The cluster is split: some nodes cannot see the others",
     why="""
         Phoenix.PubSub broadcasts and Presence only reach nodes that are connected. In a split
@@ -36,14 +36,14 @@ def partitioned(view: ClusterView) -> Iterable[Finding]:
         # {shop@a, shop@b} | {billing@a}: likely two applications sharing hosts, not a split
         message += "; each partition has its own node name, so they may be separate applications: " \
                    "--node-basename keeps one"
-        yield RULES["CLU150"].finding(message, at(*(g[0] for g in groups)), key=str(len(groups)),
+        yield partitioned.finding(message, at(*(g[0] for g in groups)), key=str(len(groups)),
                                       confidence=M)
         return
-    yield RULES["CLU150"].finding(message, at(*(g[0] for g in groups)), key=str(len(groups)))
+    yield partitioned.finding(message, at(*(g[0] for g in groups)), key=str(len(groups)))
 
 
-@cluster_rule(
-    "CLU151", "asymmetric-visibility", Severity.WARNING, M,
+@rule(
+    "CLU151", "asymmetric-visibility", Severity.WARNING, M, kind="cluster",
     title="A node sees a peer that does not see it back",
     why="""
         Erlang connections are two-way, so a one-way view means a connection is half set up or
@@ -58,11 +58,11 @@ def partitioned(view: ClusterView) -> Iterable[Finding]:
 )
 def asymmetric(view: ClusterView) -> Iterable[Finding]:
     for a, b in view.one_way():
-        yield RULES["CLU151"].finding(f"{a} sees {b}, but {b} does not see {a}", at(a, b), key=f"{a}>{b}")
+        yield asymmetric.finding(f"{a} sees {b}, but {b} does not see {a}", at(a, b), key=f"{a}>{b}")
 
 
-@cluster_rule(
-    "CLU165", "fewer-nodes-than-expected", Severity.ERROR, H,
+@rule(
+    "CLU165", "fewer-nodes-than-expected", Severity.ERROR, H, kind="cluster",
     title="Fewer cluster members than expected (--expect)",
     why="""
         A node that never started, crashed, or cannot be reached shrinks the cluster quietly:
@@ -77,13 +77,13 @@ def expected_count(view: ClusterView) -> Iterable[Finding]:
     members = view.members()
     if view.expected is not None and len(members) < view.expected:
         names = [n.name for n in members]
-        yield RULES["CLU165"].finding(
+        yield expected_count.finding(
             f"{len(members)} of {view.expected} expected nodes answered"
             + (f": {', '.join(names)}" if names else ""), at(*names), key="expect")
 
 
-@cluster_rule(
-    "CLU170", "node-not-discovered", Severity.INFO, M,
+@rule(
+    "CLU170", "node-not-discovered", Severity.INFO, M, kind="cluster",
     title="A node is connected to the cluster but discovery did not return it",
     why="""
         A member that discovery no longer returns is usually stale DNS, or a node connected by
@@ -96,11 +96,11 @@ def expected_count(view: ClusterView) -> Iterable[Finding]:
 )
 def not_discovered(view: ClusterView) -> Iterable[Finding]:
     for name in view.undiscovered():
-        yield RULES["CLU170"].finding(f"{name} is connected to members but was not discovered", at(name), key="seen")
+        yield not_discovered.finding(f"{name} is connected to members but was not discovered", at(name), key="seen")
 
 
-@cluster_rule(
-    "CLU171", "partial-mesh", Severity.WARNING, H,
+@rule(
+    "CLU171", "partial-mesh", Severity.WARNING, H, kind="cluster",
     title="Nodes of one partition are not all connected to each other",
     why="""
         Erlang clusters are meant to be a full mesh: PubSub broadcasts go straight from the
@@ -120,5 +120,5 @@ def partial_mesh(view: ClusterView) -> Iterable[Finding]:
             total = len(group) * (len(group) - 1) // 2
             shown = ", ".join(f"{a} - {b}" for a, b in missing[:5]) + (" ..." if len(missing) > 5 else "")
             message = f"{len(missing)} of {total} links missing between {len(group)} nodes: {shown}"
-            yield RULES["CLU171"].finding(message,
+            yield partial_mesh.finding(message,
                                           at(*sorted({n for pair in missing for n in pair})), key="mesh")

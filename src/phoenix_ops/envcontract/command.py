@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from phoenix_ops.catalog import catalog
 from phoenix_ops.findings import Severity
 
 
@@ -86,7 +87,7 @@ def _check(path: Path, opts: EnvOptions, fail_level: Severity) -> tuple[str, int
     findings = check_env(contract, env, env_set)
     extra = {"project": project.summary(), "env": env, "env_files": env_set.files,
              "contract_complete": contract.complete}
-    text = render(findings, opts.fmt, tool="env check", color=opts.color, extra=extra)
+    text = render(findings, opts.fmt, tool="env check", color=opts.color, extra=extra, rules=catalog("envfile"))
     return text, 1 if any(f.severity >= fail_level for f in findings) else 0
 
 

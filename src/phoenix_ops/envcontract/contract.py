@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from phoenix_ops.elixir.values import Atom, EnvRead, Expr, Lit, Seq, Value
 from phoenix_ops.findings import redact
-from phoenix_ops.rules.facts import is_secret_key
 from phoenix_ops.project import Project
+from phoenix_ops.rules.facts import is_secret_key
 
 STANDARD_ENVS = ("dev", "test", "prod")
 

@@ -7,10 +7,74 @@ import asyncio
 import re
 from urllib.parse import urljoin, urlsplit
 
-from phoenix_ops.findings import Finding
-from phoenix_ops.live import rules as R
-from phoenix_ops.live.context import Context
+from phoenix_ops.findings import Confidence, Finding, Severity
+from phoenix_ops.live.context import INCOMPLETE, Context
 from phoenix_ops.live.http import ProbeError
+from phoenix_ops.rule import rule
+
+ASSET_MISSING = rule(
+    "AST100", "digested-asset-missing", Severity.ERROR, Confidence.HIGH, kind="probe",
+    title="A digested asset referenced by the page is not served",
+    why="""
+    A page that names `app-3f2a.js?vsn=d` which then answers 404 is usually a load balancer mixing two
+    releases (the page from the new, the asset request to the old node) or a release built without
+    `mix assets.deploy`. Users get an unstyled page or a dead LiveView.
+    """,
+    fix="""
+    Run `mix assets.deploy` (which runs phx.digest) in the release build, and drain old nodes before
+    routing to new ones (or keep old digests available during rollout).
+
+    Pass: every `?vsn=d` URL of the page answers 200. Fail: any other status.
+    """,
+)
+
+ASSET_CACHE = rule(
+    "AST101", "asset-cache-headers", Severity.WARNING, Confidence.HIGH, kind="probe",
+    title="Digested assets are not cached long-term",
+    why="""
+    Digested names change with content, so they can be cached forever: without a long public
+    max-age every page view revalidates every asset.
+    """,
+    fix="""
+    Plug.Static does this for `?vsn=d` requests when `cache_control_for_vsn_requests` is left at its
+    default; at a proxy: `expires max; add_header Cache-Control "public, immutable";`.
+
+    Pass: Cache-Control with `public` and max-age >= 31536000 (or immutable).
+    Fail: missing, private, no-cache/no-store, or a shorter max-age.
+    """,
+)
+
+ASSET_COMPRESSION = rule(
+    "AST102", "asset-compression", Severity.WARNING, Confidence.MEDIUM, kind="probe",
+    title="Text assets are sent uncompressed or without Vary: Accept-Encoding",
+    why="""
+    JavaScript and CSS shrink 3 to 5 times with gzip or brotli. Without `Vary: Accept-Encoding` a
+    shared cache may hand a compressed body to a client that cannot read it.
+    """,
+    fix="""
+    `plug Plug.Static, gzip: true` (phx.digest writes .gz files) or `gzip on; gzip_types
+    text/css application/javascript; gzip_vary on;` at the proxy.
+
+    Pass: JS and CSS assets answer with Content-Encoding gzip, br or zstd to a client that accepts
+    them, and carry Vary: Accept-Encoding. Fail: either missing.
+    """,
+)
+
+STATIC_ETAG = rule(
+    "AST103", "static-revalidation", Severity.INFO, Confidence.MEDIUM, kind="probe",
+    title="A non-digested static file cannot be revalidated (no ETag or no 304)",
+    why="""
+    Files like /robots.txt and /favicon.ico are fetched often; without ETag and 304 answers every
+    fetch transfers the full body.
+    """,
+    fix="""
+    Plug.Static sends ETags by default (`etag_generation`); at nginx `etag on;` (the default).
+
+    Pass: the file has an ETag and a request with If-None-Match answers 304.
+    Fail: no ETag, or the conditional request answers 200 again.
+    """,
+)
+
 
 DIGESTED = re.compile(r"""(?:src|href)\s*=\s*["']([^"'<>]+\?vsn=d)["']""", re.I)
 ONE_YEAR = 31536000
@@ -41,22 +105,22 @@ async def _digested(ctx: Context, url: str) -> list[Finding]:
     try:
         reply = await ctx.http.get(url, headers={"accept-encoding": "gzip, br"}, max_body=1)
     except ProbeError as exc:
-        return [R.INCOMPLETE.finding(f"asset {url}: {exc}", ctx.at(url), key="asset")]
+        return [INCOMPLETE.finding(f"asset {url}: {exc}", ctx.at(url), key="asset")]
     if reply.status != 200:
-        return [R.ASSET_MISSING.finding(f"digested asset answers {reply.status} (mixed releases behind "
+        return [ASSET_MISSING.finding(f"digested asset answers {reply.status} (mixed releases behind "
                                         "the load balancer, or assets not digested?)", ctx.at(url))]
     out = []
     problem = cache_problem(reply.headers.get("cache-control", ""))
     if problem:
-        out.append(R.ASSET_CACHE.finding(problem, ctx.at(url)))
+        out.append(ASSET_CACHE.finding(problem, ctx.at(url)))
     if urlsplit(url).path.endswith(COMPRESSIBLE):
         encoding = reply.headers.get("content-encoding", "").lower()
         vary = reply.headers.get("vary", "").lower()
         if encoding not in ("gzip", "br", "zstd", "deflate"):
-            out.append(R.ASSET_COMPRESSION.finding("sent uncompressed to a client accepting gzip and br",
+            out.append(ASSET_COMPRESSION.finding("sent uncompressed to a client accepting gzip and br",
                                                    ctx.at(url), key="encoding"))
         elif "accept-encoding" not in vary and "*" not in vary:
-            out.append(R.ASSET_COMPRESSION.finding(f"compressed ({encoding}) without Vary: Accept-Encoding",
+            out.append(ASSET_COMPRESSION.finding(f"compressed ({encoding}) without Vary: Accept-Encoding",
                                                    ctx.at(url), key="vary"))
     return out
 
@@ -69,12 +133,12 @@ async def _plain(ctx: Context, path: str) -> list[Finding]:
             return []
         etag = first.headers.get("etag")
         if not etag:
-            return [R.STATIC_ETAG.finding("static file has no ETag", ctx.at(url))]
+            return [STATIC_ETAG.finding("static file has no ETag", ctx.at(url))]
         again = await ctx.http.get(url, headers={"if-none-match": etag}, max_body=1)
     except ProbeError:
         return []  # an optional file; the page check judges reachability
     if again.status != 304:
-        return [R.STATIC_ETAG.finding(f"If-None-Match with its own ETag answers {again.status}, not 304",
+        return [STATIC_ETAG.finding(f"If-None-Match with its own ETag answers {again.status}, not 304",
                                       ctx.at(url))]
     return []
 

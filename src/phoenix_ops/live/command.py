@@ -6,9 +6,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from phoenix_ops.catalog import catalog
 from phoenix_ops.findings import Location, Severity
-from phoenix_ops.live import rules as R
-from phoenix_ops.live.grade import worst_of
+from phoenix_ops.live.grade import GRADE, worst_of
 from phoenix_ops.live.probe import run_probe
 from phoenix_ops.live.target import (
     ProbeOptions,
@@ -106,9 +106,9 @@ def run_command(a: ProbeArgs) -> tuple[str, str, int]:
     html = render(findings, "html", tool="probe", extra={**facts, "section_grades": sections})
     if a.fmt == "text":  # one block per target, headed by its grade, so nodes of one URL stay apart
         report = "\n".join(f"== {r.target.label}: grade {r.grade} ({r.score}/100)\n"
-                           + render([f for f in r.findings if f.rule_id != R.GRADE.id], "text", color=a.color)
+                           + render([f for f in r.findings if f.rule_id != GRADE.id], "text", color=a.color)
                            for r in results)
     else:
-        report = html if a.fmt == "html" else render(findings, a.fmt, tool="probe", color=a.color, extra=facts)
-    code = int(any(f.severity >= level and not f.suppressed and f.rule_id != R.GRADE.id for f in findings))
+        report = html if a.fmt == "html" else render(findings, a.fmt, tool="probe", color=a.color, extra=facts, rules=catalog("probe"))
+    code = int(any(f.severity >= level and not f.suppressed and f.rule_id != GRADE.id for f in findings))
     return report, html, code

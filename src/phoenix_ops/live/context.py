@@ -5,9 +5,44 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from phoenix_ops.findings import Location
+from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.live.http import Http, Reply
 from phoenix_ops.live.target import ProbeOptions, Target
+from phoenix_ops.rule import rule
+
+UNREACHABLE = rule(
+    "WEB140", "target-unreachable", Severity.ERROR, Confidence.HIGH, kind="probe",
+    title="The target does not answer HTTP within the probe's time limit",
+    why="""
+    A load balancer, a browser and an attacker all see the same thing: nothing. The probe reports
+    the precise failure (DNS, refused connection, timeout, bytes that are not HTTP, headers too large,
+    a TLS handshake that fails) instead of hanging: every request has a timeout and the whole probe
+    of one target has a budget (--budget).
+    """,
+    fix="""
+    Check that the endpoint listens where the URL says (`http: [ip: {0, 0, 0, 0}, port: ...]`,
+    `server: true` or PHX_SERVER=true in a release) and that the proxy forwards to it.
+
+    Pass: the URL answers an HTTP status line and headers within --timeout seconds, below 500.
+    Fail: no connection, no complete answer in time, an answer that is not HTTP, or a 5xx page
+    (502/504 from a proxy whose upstream is down).
+    """,
+)
+
+INCOMPLETE = rule(
+    "WEB141", "check-incomplete", Severity.WARNING, Confidence.LOW, kind="probe",
+    title="A check could not finish within its time limit",
+    why="""
+    A check that cannot finish says nothing either way, and a silent pass would be a lie. Slow or
+    stalled answers on one path (a server that trickles bytes, a socket that never upgrades) are
+    themselves worth a look: a load balancer gives up on them too.
+    """,
+    fix="""
+    Look at the path named in the finding; raise --timeout or --budget if the target is just far away.
+
+    Pass: every check completes. Fail: a check hit its timeout or the target's budget ran out.
+    """,
+)
 
 
 @dataclass

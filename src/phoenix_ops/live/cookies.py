@@ -5,10 +5,42 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from phoenix_ops.findings import Finding
-from phoenix_ops.live import rules as R
+from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.http import Reply
+from phoenix_ops.rule import rule
+
+SESSION_COOKIE = rule(
+    "SEC100", "session-cookie-insecure", Severity.ERROR, Confidence.HIGH, kind="probe",
+    title="The Phoenix session cookie lacks Secure, HttpOnly or SameSite",
+    why="""
+    The session cookie is the login. Without Secure it is sent over plain HTTP; without HttpOnly any
+    XSS reads it; without SameSite it rides on cross-site requests (CSRF, cross-site WebSocket).
+    """,
+    fix="""
+    In the endpoint's `@session_options`: `secure: true, same_site: "Lax"` (Plug sets http_only by
+    default), or `force_ssl` which marks cookies secure.
+
+    The session cookie is recognised by its name (`_app_key`) or its value (a Plug signed
+    `SFMyNTY.`-prefixed or encrypted `QTEyOEdDTQ.`-prefixed token).
+    Pass: Secure, HttpOnly and SameSite=Lax or Strict. Fail: any missing, or SameSite=None.
+    """,
+)
+
+COOKIE_NOT_SECURE = rule(
+    "WEB115", "cookie-not-secure", Severity.WARNING, Confidence.HIGH, kind="probe",
+    title="A cookie is set without the Secure attribute",
+    why="""
+    A cookie without Secure is sent on any plain HTTP request to the host, where anyone on the path
+    can read or replace it.
+    """,
+    fix="""
+    Add `secure: true` to `put_resp_cookie` (or the proxy's cookie flags).
+
+    Pass: every Set-Cookie on the HTTPS page carries Secure. Fail: one does not.
+    """,
+)
+
 
 # Plug.Crypto tokens: base64url("HS256"/"HS384"/"HS512") signed, base64url("A128GCM"/"A256GCM") encrypted.
 _B64 = r"[A-Za-z0-9_-]+"
@@ -63,8 +95,8 @@ def check_cookies(ctx: Context) -> list[Finding]:
             if c.same_site not in ("lax", "strict"):
                 missing.append(f"SameSite=Lax/Strict (is {c.attrs.get('samesite') or 'absent'})")
             if missing:
-                out.append(R.SESSION_COOKIE.finding(
+                out.append(SESSION_COOKIE.finding(
                     f"session cookie {c.name} lacks {', '.join(missing)}", ctx.at(), key=c.name))
         elif "secure" not in c.attrs:
-            out.append(R.COOKIE_NOT_SECURE.finding(f"cookie {c.name} is set without Secure", ctx.at(), key=c.name))
+            out.append(COOKIE_NOT_SECURE.finding(f"cookie {c.name} is set without Secure", ctx.at(), key=c.name))
     return out

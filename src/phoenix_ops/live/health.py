@@ -6,10 +6,46 @@ from __future__ import annotations
 import asyncio
 
 from phoenix_ops.findings import Confidence, Finding, Severity
-from phoenix_ops.live import rules as R
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.http import ProbeError, Reply
 from phoenix_ops.live.redirects import http_url
+from phoenix_ops.rule import rule
+
+HEALTH_MISSING = rule(
+    "HLT100", "health-endpoint-missing", Severity.WARNING, Confidence.MEDIUM, kind="probe",
+    title="No health or readiness endpoint answers",
+    why="""
+    Load balancers and orchestrators need a cheap path that says "ready": without one they probe `/`
+    (a full page render with a database query) or do TCP checks that pass while the app is broken.
+    """,
+    fix="""
+    Add a plug before the router answering 200 on /health (and /ready when readiness differs), or
+    pass the existing path with --health.
+
+    Pass: one of the given or usual paths (/health, /healthz, /ready, /readyz, /livez, /_health,
+    /api/health, /status) answers 200 over HTTPS. Fail: none does.
+    """,
+)
+
+HEALTH_BAD = rule(
+    "HLT101", "health-endpoint-unhealthy", Severity.ERROR, Confidence.HIGH, kind="probe",
+    title="The health endpoint is slow, failing, or only reachable through a redirect",
+    why="""
+    Platforms probe health over plain HTTP inside the network. With `force_ssl` the check gets a
+    301 and the node is marked dead (or the redirect is followed to the public URL and checks the
+    load balancer, not the node). A slow health answer makes checks time out under load.
+    """,
+    fix="""
+    Phoenix runs force_ssl's Plug.SSL before any endpoint plug, so either exclude the host name or
+    address the checker uses (`force_ssl: [rewrite_on: [:x_forwarded_proto], exclude: [...]]` takes
+    a list of hosts, or `{mod, fun, args}` called with the host; "localhost" is excluded by default),
+    or redirect to HTTPS at the proxy and drop force_ssl. Keep the health plug free of heavy work.
+
+    Pass: 200 within 1 second, both over HTTPS and directly over plain HTTP (--http-port).
+    Fail: another status, a redirect over plain HTTP, or slower than 1 second (warning).
+    """,
+)
+
 
 USUAL_PATHS = ("/health", "/healthz", "/ready", "/readyz", "/livez", "/_health", "/api/health", "/status")
 FAST = 1.0  # seconds
@@ -24,14 +60,14 @@ async def _get(ctx: Context, url: str) -> Reply | str:
 
 def _judge(ctx: Context, url: str, reply: Reply | str, over: str) -> Finding | None:
     if isinstance(reply, str):
-        return R.HEALTH_BAD.finding(f"{over}: {reply}", ctx.at(url), key=url)
+        return HEALTH_BAD.finding(f"{over}: {reply}", ctx.at(url), key=url)
     if reply.is_redirect:
-        return R.HEALTH_BAD.finding(f"{over} it answers {reply.status} to {reply.location}: a health checker "
+        return HEALTH_BAD.finding(f"{over} it answers {reply.status} to {reply.location}: a health checker "
                                     "that does not follow redirects marks the node dead", ctx.at(url), key=url)
     if reply.status != 200:
-        return R.HEALTH_BAD.finding(f"{over} it answers {reply.status}", ctx.at(url), key=url)
+        return HEALTH_BAD.finding(f"{over} it answers {reply.status}", ctx.at(url), key=url)
     if reply.elapsed > FAST:
-        return R.HEALTH_BAD.finding(f"{over} it took {reply.elapsed:.2f} s (over {FAST:g} s)", ctx.at(url),
+        return HEALTH_BAD.finding(f"{over} it took {reply.elapsed:.2f} s (over {FAST:g} s)", ctx.at(url),
                                     key=url, severity=Severity.WARNING)
     return None
 
@@ -45,7 +81,7 @@ async def check_health(ctx: Context) -> list[Finding]:
     else:
         live = [p for p, r in zip(paths, secure, strict=True) if isinstance(r, Reply) and r.status == 200]
         if not live:
-            return [R.HEALTH_MISSING.finding(f"none of {', '.join(USUAL_PATHS)} answers 200 (pass yours "
+            return [HEALTH_MISSING.finding(f"none of {', '.join(USUAL_PATHS)} answers 200 (pass yours "
                                              "with --health)", ctx.at())]
     ctx.facts["health_paths"] = live
     out = [_judge(ctx, ctx.url(p), r, "over HTTPS")

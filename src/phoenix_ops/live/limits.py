@@ -9,11 +9,58 @@ import contextlib
 import time
 from urllib.parse import urlsplit
 
-from phoenix_ops.findings import Finding
-from phoenix_ops.live import rules as R
-from phoenix_ops.live.context import Context
+from phoenix_ops.findings import Confidence, Finding, Severity
+from phoenix_ops.live.context import INCOMPLETE, Context
 from phoenix_ops.live.http import ProbeError
 from phoenix_ops.live.target import authority
+from phoenix_ops.rule import rule
+
+BODY_LIMIT = rule(
+    "WEB123", "body-limit-missing", Severity.WARNING, Confidence.MEDIUM, kind="probe",
+    title="An oversized request body is accepted",
+    why="""
+    Without a body limit one client can fill memory or disk: Plug.Parsers reads up to 8 MB by
+    default, and proxies default to 1 MB.
+    """,
+    fix="""
+    nginx `client_max_body_size 8m;`, and `length:` on Plug.Parsers for the endpoints that need it.
+
+    Active only (--active). Pass: a body of --max-body bytes is refused with 413 (or the connection
+    is closed before it is read). Fail: a 2xx/3xx/404 answer after reading it.
+    """,
+)
+
+HEADER_LIMIT = rule(
+    "WEB124", "header-limit-missing", Severity.WARNING, Confidence.MEDIUM, kind="probe",
+    title="An oversized request line or header is accepted",
+    why="""
+    Huge request lines and headers cost memory in every hop; servers should refuse them early with
+    414, 431 or 400.
+    """,
+    fix="""
+    nginx `large_client_header_buffers 4 8k;`; Cowboy's `max_header_value_length`, Bandit's
+    `max_request_line_length`/`max_header_length`.
+
+    Active only. Pass: a 64 KB request line answers 414/400 and a 64 KB header 431/400/413 (or the
+    connection is closed). Fail: a normal answer.
+    """,
+)
+
+RATE_LIMIT = rule(
+    "WEB125", "rate-limit-missing", Severity.INFO, Confidence.LOW, kind="probe",
+    title="A burst of requests is never answered 429",
+    why="""
+    Login, sign-up and password-reset paths attract credential stuffing; a rate limit (PlugAttack,
+    Hammer, the proxy's limit_req) answers 429 before the app does real work.
+    """,
+    fix="""
+    Add a limit on the path (`limit_req zone=login burst=5;` in nginx, or a plug).
+
+    Active only, bounded: at most --burst requests within 10 seconds to --burst-path.
+    Pass: some answer is 429. Fail (info): none is.
+    """,
+)
+
 
 HUGE = 64 * 1024
 BURST_SECONDS = 10.0
@@ -70,7 +117,7 @@ async def _limit(ctx: Context, rule, what: str, refused: set[int], head: bytes, 
     try:
         status = await raw_status(ctx, head, body)
     except ProbeError as exc:
-        return [R.INCOMPLETE.finding(f"{what}: {exc}", ctx.at(), key=rule.id)]
+        return [INCOMPLETE.finding(f"{what}: {exc}", ctx.at(), key=rule.id)]
     if status is None or status in refused:
         return []
     return [rule.finding(f"{what} answered {status}", ctx.at())]
@@ -95,19 +142,19 @@ async def _burst(ctx: Context) -> list[Finding]:
     if 429 in statuses:
         return []
     codes = ", ".join(f"{s or 'error'} x{statuses.count(s)}" for s in sorted(set(statuses)))
-    return [R.RATE_LIMIT.finding(f"{len(statuses)} requests to {ctx.opts.burst_path} got no 429 ({codes})",
+    return [RATE_LIMIT.finding(f"{len(statuses)} requests to {ctx.opts.burst_path} got no 429 ({codes})",
                                  ctx.at(url))]
 
 
 async def check_limits(ctx: Context) -> list[Finding]:
     path = urlsplit(ctx.page.url).path or "/"
     jobs = [
-        _limit(ctx, R.BODY_LIMIT, f"a {ctx.opts.max_body}-byte body", {413},
+        _limit(ctx, BODY_LIMIT, f"a {ctx.opts.max_body}-byte body", {413},
                _head(ctx, "POST", path, f"content-type: application/octet-stream\r\n"
                                         f"content-length: {ctx.opts.max_body}\r\n"), ctx.opts.max_body),
-        _limit(ctx, R.HEADER_LIMIT, "a 64 KB request line", {400, 414, 431},
+        _limit(ctx, HEADER_LIMIT, "a 64 KB request line", {400, 414, 431},
                _head(ctx, "GET", f"{path}?{'a' * HUGE}")),
-        _limit(ctx, R.HEADER_LIMIT, "a 64 KB header", {400, 413, 431, 494},
+        _limit(ctx, HEADER_LIMIT, "a 64 KB header", {400, 413, 431, 494},
                _head(ctx, "GET", path, f"x-phoenix-ops-probe: {'a' * HUGE}\r\n")),
     ]
     found = await asyncio.gather(*jobs)

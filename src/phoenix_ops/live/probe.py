@@ -9,13 +9,12 @@ from collections import Counter
 from collections.abc import Callable
 
 from phoenix_ops.findings import Finding, Location
-from phoenix_ops.live import rules as R
 from phoenix_ops.live.assets import check_assets
-from phoenix_ops.live.context import Context
+from phoenix_ops.live.context import INCOMPLETE, UNREACHABLE, Context
 from phoenix_ops.live.cookies import check_cookies, session_cookie
 from phoenix_ops.live.cors import check_cors
 from phoenix_ops.live.exposure import check_exposure
-from phoenix_ops.live.grade import grade
+from phoenix_ops.live.grade import GRADE, grade
 from phoenix_ops.live.headers import check_headers
 from phoenix_ops.live.health import check_health
 from phoenix_ops.live.http import Http, ProbeError
@@ -56,11 +55,11 @@ async def _guarded(ctx: Context, name: str, check: Check, limit: float) -> list[
         ctx.facts.setdefault("check_seconds", {})[name] = round(time.monotonic() - start, 3)
         return found
     except TimeoutError:
-        return [R.INCOMPLETE.finding(f"the {name} check did not finish within {limit:g} s", ctx.at(), key=name)]
+        return [INCOMPLETE.finding(f"the {name} check did not finish within {limit:g} s", ctx.at(), key=name)]
     except ProbeError as exc:
-        return [R.INCOMPLETE.finding(f"the {name} check failed: {exc}", ctx.at(), key=name)]
+        return [INCOMPLETE.finding(f"the {name} check failed: {exc}", ctx.at(), key=name)]
     except Exception as exc:  # noqa: BLE001 - one check's bug must not sink the other checks
-        return [R.INCOMPLETE.finding(f"the {name} check crashed: {type(exc).__name__}: {exc}", ctx.at(),
+        return [INCOMPLETE.finding(f"the {name} check crashed: {type(exc).__name__}: {exc}", ctx.at(),
                                      key=name)]
 
 
@@ -75,10 +74,10 @@ async def probe_target(target: Target, opts: ProbeOptions) -> TargetResult:
             async with asyncio.timeout(page_limit):
                 chain = await http.follow(target.url)
         except ProbeError as exc:
-            result.findings.append(R.UNREACHABLE.finding(str(exc), where))
+            result.findings.append(UNREACHABLE.finding(str(exc), where))
             return result
         except TimeoutError:
-            result.findings.append(R.UNREACHABLE.finding(
+            result.findings.append(UNREACHABLE.finding(
                 f"the redirect chain did not end within {page_limit:g} s", where))
             return result
         ctx = Context(target, opts, http, chain, result.facts)
@@ -88,7 +87,7 @@ async def probe_target(target: Target, opts: ProbeOptions) -> TargetResult:
             result.findings.append(looped)
             return result
         if ctx.page.status >= 500:  # the proxy answers, the app behind it does not (or fails)
-            result.findings.append(R.UNREACHABLE.finding(
+            result.findings.append(UNREACHABLE.finding(
                 f"the page answers {ctx.page.status}: the app behind the proxy is down or failing", ctx.at(),
                 key="status"))
         result.session = session_cookie(ctx.page)
@@ -96,7 +95,7 @@ async def probe_target(target: Target, opts: ProbeOptions) -> TargetResult:
         done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
         for task in pending:
             task.cancel()
-            result.findings.append(R.INCOMPLETE.finding(
+            result.findings.append(INCOMPLETE.finding(
                 f"the {tasks[task]} check was stopped: the target's budget ran out", ctx.at(), key=tasks[task]))
         await asyncio.gather(*pending, return_exceptions=True)
         for task in done:
@@ -122,11 +121,11 @@ async def probe_all(targets: list[Target], opts: ProbeOptions,
     except TimeoutError:
         names = Counter(r.target.name for r in results)
         for r in (r for r in results if names[r.target.name] > 1):
-            r.findings.append(R.INCOMPLETE.finding("the session replay across nodes did not finish in time",
+            r.findings.append(INCOMPLETE.finding("the session replay across nodes did not finish in time",
                                                    Location(url=r.target.url, node=r.target.addr), key="replay"))
     for r in results:
         r.grade, r.score = grade(r.findings, r.facts)
-        r.findings.append(R.GRADE.finding(f"grade {r.grade} ({r.score}/100)", Location(url=r.target.url,
+        r.findings.append(GRADE.finding(f"grade {r.grade} ({r.score}/100)", Location(url=r.target.url,
                                           node=r.target.addr), hint="", key="grade"))
     return results
 

@@ -12,9 +12,63 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from phoenix_ops.findings import Confidence, Finding, Severity
-from phoenix_ops.live import rules as R
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.target import authority
+from phoenix_ops.rule import rule
+
+WS_FOREIGN_ORIGIN = rule(
+    "WEB117", "websocket-foreign-origin", Severity.ERROR, Confidence.HIGH, kind="probe",
+    title="A Phoenix socket accepts connections from a foreign Origin",
+    why="""
+    Cross-site WebSocket hijacking: a page on any site opens the LiveView or channel socket with the
+    visitor's cookies and acts as them. Phoenix refuses foreign origins with 403 unless
+    `check_origin: false` (or a too-broad list) is configured.
+    """,
+    fix="""
+    Keep `check_origin` on in prod: the endpoint's `url: [host: ...]` must be the public host, or list
+    the origins: `check_origin: ["https://app.example.com"]`.
+
+    Pass: the upgrade of /live/websocket and /socket/websocket with `Origin: https://evil.invalid`
+    answers 403. Fail: it upgrades (101). Sockets answering 404 are not mounted and are skipped.
+    """,
+)
+
+WS_BROKEN = rule(
+    "WEB118", "websocket-broken", Severity.ERROR, Confidence.HIGH, kind="probe",
+    title="A same-origin Phoenix socket does not upgrade or does not answer a heartbeat",
+    why="""
+    When the proxy does not pass the upgrade (missing `Upgrade`/`Connection` headers in nginx, an
+    HTTP/1.0 upstream), LiveView falls back to long polling or reconnects forever, and channels stop.
+    """,
+    fix="""
+    nginx: `proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header
+    Connection "upgrade";` on the socket locations.
+
+    Pass: a same-origin upgrade answers 101 and a V2 heartbeat `[null,"1","phoenix","heartbeat",{}]`
+    is answered with `phx_reply` status ok for the same ref.
+    Fail: any other status, a closed connection, or no reply within --timeout. When both the foreign
+    and the same origin get 403, the socket may simply want a token (connect/3 returned :error):
+    that is a low-confidence warning, since neither this check nor WEB117 could be verified.
+    """,
+)
+
+WS_IDLE = rule(
+    "WEB119", "websocket-idle-drop", Severity.WARNING, Confidence.HIGH, kind="probe",
+    title="The WebSocket is dropped while idle (proxy read timeout)",
+    why="""
+    The Phoenix JavaScript client sends a heartbeat every 30 seconds. A proxy whose read timeout is
+    shorter (nginx's proxy_read_timeout defaults to 60 s, but platforms often set less) cuts every
+    quiet LiveView, which then reconnects and re-mounts, losing form state.
+    """,
+    fix="""
+    Raise the proxy's idle timeout above the heartbeat interval (nginx: `proxy_read_timeout 120s;`
+    on the socket locations).
+
+    Opt-in with --ws-idle SECONDS. Pass: after SECONDS of silence the socket still answers a
+    heartbeat. Fail: it was closed during the wait.
+    """,
+)
+
 
 SOCKETS = ("/live/websocket?vsn=2.0.0", "/socket/websocket?vsn=2.0.0")
 FOREIGN_ORIGIN = "https://phoenix-ops-probe.invalid"
@@ -84,30 +138,30 @@ async def _check_socket(ctx: Context, path: str) -> list[Finding]:
         foreign_refused = exc
     else:
         await ws.close()
-        return [R.WS_FOREIGN_ORIGIN.finding(f"upgraded a connection from Origin {FOREIGN_ORIGIN}", where)]
+        return [WS_FOREIGN_ORIGIN.finding(f"upgraded a connection from Origin {FOREIGN_ORIGIN}", where)]
     try:
         ws = await open_socket(ctx, path)
     except SocketRefused as exc:
         if exc.status == foreign_refused.status == 403:
             # connect/3 returning :error (a token is required) also answers 403: neither check can tell.
-            return [R.WS_BROKEN.finding(
+            return [WS_BROKEN.finding(
                 "every origin is refused with 403: the socket wants credentials (pass --cookie or --header) "
                 "or check_origin does not list the public host; the origin check could not be verified",
                 where, severity=Severity.WARNING, confidence=Confidence.LOW)]
         if exc.status == foreign_refused.status:
-            return [R.WS_BROKEN.finding(f"the upgrade {exc} for every origin", where)]
-        return [R.WS_BROKEN.finding(f"the same-origin upgrade {exc}", where)]
+            return [WS_BROKEN.finding(f"the upgrade {exc} for every origin", where)]
+        return [WS_BROKEN.finding(f"the same-origin upgrade {exc}", where)]
     ctx.facts.setdefault("sockets", []).append(path.split("?")[0])
     refs = (str(n) for n in itertools.count(1))
     async with ws:
         problem = await heartbeat(ws, next(refs), ctx.opts.timeout)
         if problem:
-            return [R.WS_BROKEN.finding(problem, where)]
+            return [WS_BROKEN.finding(problem, where)]
         if ctx.opts.ws_idle:
             await asyncio.sleep(ctx.opts.ws_idle)
             problem = await heartbeat(ws, next(refs), ctx.opts.timeout)
             if problem:
-                return [R.WS_IDLE.finding(f"after {ctx.opts.ws_idle:g} s idle: {problem}", where)]
+                return [WS_IDLE.finding(f"after {ctx.opts.ws_idle:g} s idle: {problem}", where)]
     return []
 
 

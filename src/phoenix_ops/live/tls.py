@@ -13,9 +13,75 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from phoenix_ops.findings import Finding, Severity
-from phoenix_ops.live import rules as R
-from phoenix_ops.live.context import Context
+from phoenix_ops.findings import Confidence, Finding, Severity
+from phoenix_ops.live.context import INCOMPLETE, UNREACHABLE, Context
+from phoenix_ops.rule import rule
+
+TLS_OLD_PROTOCOL = rule(
+    "WEB105", "tls-old-protocol", Severity.ERROR, Confidence.HIGH, kind="probe",
+    title="The server accepts TLS 1.0 or TLS 1.1",
+    why="""
+    TLS 1.0 and 1.1 are deprecated (RFC 8996): they rely on SHA-1 and CBC constructions with known
+    attacks, and PCI DSS forbids them. Every current browser speaks TLS 1.2.
+    """,
+    fix="""
+    nginx: `ssl_protocols TLSv1.2 TLSv1.3;`. TLS served by the endpoint itself: `https: [versions:
+    [:"tlsv1.3", :"tlsv1.2"]]` with Cowboy (Bandit takes the same ssl options under
+    `thousand_island_options: [transport_options: ...]`); recent OTP releases default to these.
+
+    Pass: handshakes limited to TLS 1.0 and to TLS 1.1 are both refused.
+    Fail: either handshake succeeds. SSLv3 is not tested: the OpenSSL this tool runs on is built
+    without it, so it cannot be offered either way; say so rather than pretend.
+    """,
+)
+
+TLS_CERT_INVALID = rule(
+    "WEB106", "tls-certificate-invalid", Severity.ERROR, Confidence.HIGH, kind="probe",
+    title="The certificate does not verify: untrusted chain, wrong host name or expired",
+    why="""
+    Browsers stop with a full-page warning; API clients and mobile apps fail. A missing intermediate
+    certificate works in some browsers (which cache it) and fails in others, so it is easy to miss.
+    """,
+    fix="""
+    Serve the full chain (`fullchain.pem` with Let's Encrypt), for a name the certificate covers, and
+    renew before expiry.
+
+    Pass: the chain verifies against the system trust store (or --ca-file), the certificate matches
+    the host name (SNI), and it is within its validity period.
+    Fail: any of those fails (the finding quotes OpenSSL's reason).
+    """,
+)
+
+TLS_CERT_EXPIRING = rule(
+    "WEB107", "tls-certificate-expiring", Severity.WARNING, Confidence.HIGH, kind="probe",
+    title="The certificate expires soon",
+    why="""
+    Renewal jobs fail silently (a changed DNS record, a rate limit, a container that lost its
+    cron). Thirty days is the last comfortable window to notice.
+    """,
+    fix="""
+    Renew now and check the automation (certbot timer, cert-manager, the platform's certificate).
+
+    Pass: more than 60 days left. Warning: 30 to 60 days. Error: 30 days or fewer.
+    """,
+)
+
+TLS_WEAK_CIPHERS = rule(
+    "WEB108", "tls-weak-ciphers", Severity.WARNING, Confidence.HIGH, kind="probe",
+    title="The server accepts weak TLS 1.2 cipher suites",
+    why="""
+    Suites with RSA key exchange have no forward secrecy (a stolen key decrypts recorded traffic);
+    3DES, RC4, NULL and export suites are broken outright.
+    """,
+    fix="""
+    nginx: `ssl_ciphers ECDHE+AESGCM:ECDHE+CHACHA20;` (Mozilla's intermediate profile). Erlang ssl:
+    leave `ciphers` at the default of a current OTP.
+
+    Pass: a TLS 1.2 handshake offering only RSA-key-exchange, 3DES, RC4, NULL or export suites is refused.
+    Fail: it succeeds (the finding names the suite the server chose).
+    """,
+)
+
 
 OLD_VERSIONS = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1)
 # RSA key exchange (no forward secrecy) and broken bulk ciphers; @SECLEVEL=0 so OpenSSL 3 offers them.
@@ -74,7 +140,7 @@ def _expiry(ctx: Context, der: bytes) -> list[Finding]:
     if left.days > EXPIRY_WARN_DAYS or left.total_seconds() <= 0:  # an expired one is WEB106's
         return []
     severity = Severity.ERROR if left.days <= EXPIRY_ERROR_DAYS else Severity.WARNING
-    return [R.TLS_CERT_EXPIRING.finding(
+    return [TLS_CERT_EXPIRING.finding(
         f"the certificate expires in {left.days} days ({cert.not_valid_after_utc:%Y-%m-%d})",
         ctx.at(), severity=severity)]
 
@@ -90,17 +156,17 @@ async def check_tls(ctx: Context) -> list[Finding]:
     out = []
     if not plain.ok:
         if ctx.opts.proxy:  # the handshakes go direct; the proxy may be the only way in
-            return [R.INCOMPLETE.finding(f"TLS checks connect directly, not through --proxy, and failed: "
+            return [INCOMPLETE.finding(f"TLS checks connect directly, not through --proxy, and failed: "
                                          f"{plain.error}", ctx.at(), key="tls")]
-        return [R.UNREACHABLE.finding(f"TLS handshake failed: {plain.error}", ctx.at(), key="tls")]
+        return [UNREACHABLE.finding(f"TLS handshake failed: {plain.error}", ctx.at(), key="tls")]
     ctx.facts["tls_version"] = plain.version
     if not verified.ok:
-        out.append(R.TLS_CERT_INVALID.finding(f"certificate rejected for {ctx.target.name}: {verified.error}",
+        out.append(TLS_CERT_INVALID.finding(f"certificate rejected for {ctx.target.name}: {verified.error}",
                                               ctx.at()))
     out += _expiry(ctx, plain.cert)
     for version, hs in (("TLS 1.0", tls10), ("TLS 1.1", tls11)):
         if hs.ok:
-            out.append(R.TLS_OLD_PROTOCOL.finding(f"{version} handshake accepted", ctx.at(), key=version))
+            out.append(TLS_OLD_PROTOCOL.finding(f"{version} handshake accepted", ctx.at(), key=version))
     if weak.ok:
-        out.append(R.TLS_WEAK_CIPHERS.finding(f"accepted the weak suite {weak.cipher}", ctx.at()))
+        out.append(TLS_WEAK_CIPHERS.finding(f"accepted the weak suite {weak.cipher}", ctx.at()))
     return out

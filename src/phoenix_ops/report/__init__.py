@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from phoenix_ops.findings import Finding
+from phoenix_ops.rule import Rule
 
 FORMATS = ("text", "json", "sarif", "html")
 
 
 def render(findings: Sequence[Finding], fmt: str, *, tool: str = "check", color: bool = False,
-           extra: dict | None = None) -> str:
-    """Render findings in one of FORMATS; `extra` carries per-command facts (summary, target)."""
+           extra: dict | None = None, rules: Mapping[str, Rule] | None = None) -> str:
+    """Render findings in one of FORMATS; `extra` carries per-command facts (summary, target), `rules`
+    the pages of the rules that may appear (SARIF describes each)."""
     if fmt == "json":
         from phoenix_ops.report.json import render_json
         return render_json(findings, tool=tool, extra=extra)
     if fmt == "sarif":
         from phoenix_ops.report.sarif import render_sarif
-        return render_sarif(findings, root=(extra or {}).get("project", {}).get("repo_prefix", ""))
+        return render_sarif(findings, rules or {}, root=(extra or {}).get("project", {}).get("repo_prefix", ""))
     if fmt == "text":
         from phoenix_ops.report.text import render_text
         return render_text(findings, color=color)

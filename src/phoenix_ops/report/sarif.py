@@ -8,13 +8,18 @@ receives a path that does not exist in the repository.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from phoenix_ops import __version__
-from phoenix_ops.baseline import REASON as BASELINE_REASON
-from phoenix_ops.findings import Confidence, Finding, Location, Severity
-from phoenix_ops.rules.registry import AREAS, Rule
+from phoenix_ops.findings import (
+    BASELINE_REASON,
+    Confidence,
+    Finding,
+    Location,
+    Severity,
+)
+from phoenix_ops.rule import AREAS, Rule
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/phoenix-ops/"
@@ -26,11 +31,8 @@ SECURITY_AREAS = {"SEC", "WEB"}
 SECURITY_SEVERITY = {Severity.ERROR: "8.0", Severity.WARNING: "5.5", Severity.INFO: "2.0"}
 
 
-def render_sarif(findings: Sequence[Finding], root: str = "") -> str:
+def render_sarif(findings: Sequence[Finding], known: Mapping[str, Rule], root: str = "") -> str:
     """`root` is where the project sits inside its repository ("elixir/"): SARIF paths start at the repository."""
-    from phoenix_ops.rules import catalog
-
-    known = catalog()
     ordered = sorted(findings, key=Finding.sort_key)
     first = {f.rule_id: f for f in reversed(ordered)}  # each rule's first finding
     rule_ids = sorted(first)

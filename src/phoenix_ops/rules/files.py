@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.rules.registry import define, rule
+from phoenix_ops.rule import rule
 
 
 def _problems(project, kind):
@@ -12,7 +12,7 @@ def _problems(project, kind):
             yield p, Location(path=p.file, line=p.line)
 
 
-@rule("OPS001", "unparsable-file", Severity.WARNING, Confidence.HIGH,
+@rule("OPS001", "unparsable-file", Severity.WARNING, Confidence.HIGH, kind="audit",
       title="A source file does not parse",
       why="""
       Rules see only what parses. A syntax error in config or mix.exs means settings the audit cannot
@@ -25,7 +25,7 @@ def unparsable_file(project):
                                       severity=Severity.WARNING if p.important else Severity.INFO)
 
 
-@rule("OPS002", "unreadable-file", Severity.INFO, Confidence.HIGH,
+@rule("OPS002", "unreadable-file", Severity.INFO, Confidence.HIGH, kind="audit",
       title="A file was skipped: unreadable, binary or too large",
       why="The audit reads every Elixir source; a file it cannot read is a blind spot.",
       fix="Check the file's permissions and content; generated or vendored files can be excluded in .phoenix-ops.toml.")
@@ -34,7 +34,7 @@ def unreadable_file(project):
         yield unreadable_file.finding(f"{p.file} {p.message}", loc, key=p.file)
 
 
-@rule("OPS003", "missing-config-import", Severity.ERROR, Confidence.HIGH,
+@rule("OPS003", "missing-config-import", Severity.ERROR, Confidence.HIGH, kind="audit",
       title="import_config names a file that does not exist",
       why="`import_config` of a missing file stops compilation: the release cannot be built on a clean checkout.",
       fix="Create the file, remove the import, or guard it with `if File.exists?(...)`.")
@@ -42,11 +42,3 @@ def missing_import(project):
     for p, loc in _problems(project, "import"):
         yield missing_import.finding(p.message, loc, key=p.message,
                                      severity=None if p.important else Severity.INFO)
-
-
-# Made by the audit itself when another rule raises, so it has no check of its own.
-rule_failed = define(
-    "OPS004", "rule-failed", Severity.WARNING, Confidence.HIGH,
-    title="A rule stopped on something it did not expect; its findings are missing",
-    why="The rest of the audit ran, but this rule's subject was not checked: treat its area as unknown.",
-    fix="Report the message with the shape of the code it names; meanwhile review that area by hand.")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from phoenix_ops.elixir.values import Lit, plain, truthy
 from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.rule import rule
 from phoenix_ops.rules.facts import env_names, runtime_value, where
-from phoenix_ops.rules.registry import rule
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 # Endpoint keys Phoenix reads when the endpoint module compiles: runtime.exs cannot change them.

@@ -6,6 +6,7 @@ import re
 
 from phoenix_ops.elixir.values import KW, EnvRead
 from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.rule import rule
 from phoenix_ops.rules.facts import (
     URL_KEY,
     URL_PASSWORD,
@@ -14,7 +15,6 @@ from phoenix_ops.rules.facts import (
     literal_secret,
     where,
 )
-from phoenix_ops.rules.registry import rule
 
 H, M = Confidence.HIGH, Confidence.MEDIUM
 MIN_SECRET_KEY_BASE = 64

@@ -20,8 +20,65 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phoenix_ops.findings import Finding, Location, Severity
-from phoenix_ops.rules.meta import SETTINGS_FAIL_LEVEL, SETTINGS_INVALID, SETTINGS_WITHOUT_REASON
+from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.rule import rule
+
+_W, _H = Severity.WARNING, Confidence.HIGH
+
+SETTINGS_INVALID = rule(
+    "OPS014", "settings-invalid", _W, _H, kind="audit",
+    title="`.phoenix-ops.toml` holds an unknown key or a value of the wrong kind",
+    why="""
+        A misspelt key (`exlude`) is otherwise ignored without a word, so the audit runs with
+        settings other than the ones the team believes it wrote. The entry is ignored and reported.
+        A file that is not valid TOML at all stops `check` with exit code 2 instead: running with
+        none of the intended settings would give a misleading verdict.
+    """,
+    fix="""
+        Use only the known keys:
+
+            exclude = ["lib/legacy/**", "priv/repo/seeds.exs"]   # globs; findings there are dropped
+            start-after = "20240101000000"                      # migrations up to it are history
+
+            [rules.SEC005]
+            disable = true
+            reason = "secrets come from Vault, checked elsewhere"
+
+            [rules.OBS002]
+            severity = "info"                                   # error, warning or info
+            reason = "metrics are optional for this internal tool"
+
+        In globs `*` stays within one directory, `**` crosses directories, and a pattern naming a
+        directory covers everything below it.
+    """,
+)
+
+SETTINGS_WITHOUT_REASON = rule(
+    "OPS015", "settings-change-without-reason", _W, _H, kind="audit",
+    title="A rule is disabled or re-graded in `.phoenix-ops.toml` without a reason",
+    why="""
+        Turning a rule off, or lowering its severity, weakens the gate for everyone who runs the
+        audit on this repository. Without a written reason a reviewer cannot tell a considered
+        decision from a quick way to make CI green, so phoenix-ops keeps the rule as it was.
+    """,
+    fix="""
+        Add `reason = "..."` to the rule's table, next to `disable` or `severity`.
+    """,
+)
+
+SETTINGS_FAIL_LEVEL = rule(
+    "OPS016", "settings-fail-level", _W, _H, kind="audit",
+    title="`.phoenix-ops.toml` tries to set the fail level",
+    why="""
+        The fail level decides whether `check` fails the build. If a committed file could set it,
+        any change could open the gate by editing that file alongside the code. The level is
+        therefore taken from the command line only, and this key is ignored.
+    """,
+    fix="""
+        Remove `fail-level` from the file and pass `--fail-level error|warning|info` in the CI job.
+    """,
+)
+
 
 FILE_NAME = ".phoenix-ops.toml"
 _RULE_KEYS = {"disable", "severity", "reason"}

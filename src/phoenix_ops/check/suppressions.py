@@ -18,9 +18,75 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from phoenix_ops.elixir.parser import comments
-from phoenix_ops.findings import Finding, Location
-from phoenix_ops.rules.meta import (SUPPRESSION_MALFORMED, SUPPRESSION_UNKNOWN_RULE, SUPPRESSION_UNUSED,
-                                    SUPPRESSION_WITHOUT_REASON)
+from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.rule import rule
+
+_W, _H = Severity.WARNING, Confidence.HIGH
+# Indented like the pages below, so that dedenting them keeps it a code block.
+_SYNTAX = """
+            # phoenix-ops:ignore WEB003 -- HSTS is set by the load balancer
+            # phoenix-ops:ignore WEB003, SEC001 -- reason (several ids)
+            # phoenix-ops:ignore-file MIG001 -- reason (the whole file)
+"""
+
+SUPPRESSION_MALFORMED = rule(
+    "OPS010", "suppression-malformed", _W, _H, kind="audit",
+    title="A `phoenix-ops:` comment that cannot be read as a suppression",
+    why="""
+        A suppression comment that phoenix-ops cannot read silences nothing, while the person who
+        wrote it believes the finding is handled. Typical causes: a misspelt directive
+        (`phoenix-ops:ingore`), no rule id, ids separated by spaces instead of commas, a directive
+        written at the end of a line of code, or nothing after the comment to apply to.
+    """,
+    fix=f"""
+        Write the directive on its own line, directly above the expression it covers:
+        {_SYNTAX}
+        `ignore` covers the whole expression that starts on the next line of code (every line of
+        it); `ignore-file` covers the whole file, wherever it stands.
+    """,
+)
+
+SUPPRESSION_WITHOUT_REASON = rule(
+    "OPS011", "suppression-without-reason", _W, _H, kind="audit",
+    title="A suppression comment without a reason after `--`",
+    why="""
+        A finding silenced without a reason cannot be reviewed later: nobody knows whether it was
+        judged harmless or just in the way. phoenix-ops therefore applies no suppression that lacks
+        a reason, and the finding it meant to hide stays visible.
+    """,
+    fix=f"""
+        Add the reason after two dashes:
+        {_SYNTAX}
+    """,
+)
+
+SUPPRESSION_UNKNOWN_RULE = rule(
+    "OPS012", "suppression-unknown-rule", _W, _H, kind="audit",
+    title="A suppression comment names a rule that `check` never reports",
+    why="""
+        An id that is misspelt, belongs to a rule that no longer exists, or names a live rule (the
+        `probe` and `cluster` rules judge running systems, not source lines) silences nothing. Nor
+        can a comment silence OPS010-OPS013, the findings about suppression comments themselves.
+    """,
+    fix="""
+        Use the id printed next to the finding; `phoenix-ops rules` lists every rule and its kind.
+    """,
+)
+
+SUPPRESSION_UNUSED = rule(
+    "OPS013", "suppression-unused", _W, _H, kind="audit",
+    title="A suppression comment that matched no finding",
+    why="""
+        Once the code it excused is fixed or moved, a stale suppression silently waits to hide the
+        next, unrelated finding of that rule at the same place. Only rules that ran are judged:
+        a suppression for a rule skipped with `--select`, `--ignore` or a disable in
+        `.phoenix-ops.toml` is not reported.
+    """,
+    fix="""
+        Delete the comment, or move it above the expression that really holds the finding.
+    """,
+)
+
 
 MARKER = b"phoenix-ops:"
 SUFFIXES = (".ex", ".exs")  # templates (.eex, .heex) are not parsed as Elixir

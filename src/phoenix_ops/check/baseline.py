@@ -13,10 +13,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from phoenix_ops import __version__
-from phoenix_ops.findings import Finding
+from phoenix_ops.findings import BASELINE_REASON, Finding
 
 VERSION = 1
-REASON = "baseline"  # Finding.suppressed of what a baseline hides; SARIF reads it as external
 
 
 class BaselineError(ValueError):
@@ -57,4 +56,4 @@ def load_baseline(path: Path) -> set[str]:
 def apply_baseline(findings: Iterable[Finding], fingerprints: set[str]) -> None:
     for f in findings:
         if not f.suppressed and f.fingerprint in fingerprints:
-            f.suppressed = REASON
+            f.suppressed = BASELINE_REASON

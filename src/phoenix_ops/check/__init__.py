@@ -1,0 +1,1 @@
+"""The `check` command: its pipeline, settings, suppression comments and baselines."""

@@ -1,0 +1,117 @@
+"""How a rule of any kind is declared: id, name, defaults and page, beside the check that emits it.
+
+    @rule("REL001", "endpoint-never-starts", Severity.ERROR, Confidence.HIGH, kind="static",
+          title="...", why="...", fix="...")
+    def endpoint_never_starts(project):          # the decorated name is the Rule itself
+        yield endpoint_never_starts.finding(...)
+
+A check that builds its findings inline (a probe step, an env-file check) declares its rule the same
+way without decorating anything: `UNREACHABLE = rule("WEB140", ..., kind="probe")`. Nothing is
+registered on import: `phoenix_ops.catalog` collects the rules of the modules it imports.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from phoenix_ops.findings import Confidence, Finding, Location, Severity
+
+AREAS = {
+    "REL": "releases & runtime config",
+    "SEC": "secrets",
+    "CLU": "clustering, PubSub, Presence",
+    "OBS": "telemetry, logging, metrics",
+    "WEB": "HTTP & network hardening",
+    "AST": "assets & static delivery",
+    "JOB": "background jobs",
+    "DEP": "deployment files & patterns",
+    "MIG": "migrations",
+    "HLT": "health & readiness",
+    "OPS": "the audit itself: unparsable files, suppressions, settings",
+}
+
+_STATIC, _LIVE, _CLUSTER = range(1, 100), range(100, 150), range(150, 200)
+# What a kind of rule judges, and the id numbers it uses (so parallel areas never collide).
+KINDS = {
+    "static": ("the project's files, read by `check`", _STATIC),
+    "audit": ("the audit's own inputs: unreadable files, suppressions, settings", _STATIC),
+    "envfile": ("an env file or deploy target against the env contract (`env check`)", _STATIC),
+    "probe": ("a running endpoint, from outside (`probe`)", _LIVE),
+    "jobs": ("Oban's tables in PostgreSQL (`jobs`)", _LIVE),
+    "metrics": ("a Prometheus scrape of a node (`metrics`)", _LIVE),
+    "release": ("a built release booted on loopback (`release verify`)", _LIVE),
+    "deploy": ("a rollout in progress (`deploy`)", _LIVE),
+    "cluster": ("BEAM nodes over the distribution protocol (`cluster`)", _CLUSTER),
+}
+_ID = re.compile(r"^([A-Z]{3})(\d{3})$")
+_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: Severity
+    confidence: Confidence
+    title: str  # one line: what the rule finds
+    why: str  # why it matters in production
+    fix: str  # how to fix it
+    kind: str
+    check: Callable[..., Iterable[Finding]] | None = None
+
+    def __call__(self, check: Callable[..., Iterable[Finding]]) -> Rule:
+        """Used as a decorator: the check function becomes this rule's check."""
+        return replace(self, check=check)
+
+    @property
+    def area(self) -> str:
+        return self.id[:3]
+
+    @property
+    def hint(self) -> str:
+        """The first paragraph of the fix, on one line: the default hint of a finding."""
+        return " ".join(self.fix.split("\n\n")[0].split())
+
+    def finding(
+        self,
+        message: str,
+        location: Location,
+        *,
+        hint: str | None = None,
+        key: str = "",
+        severity: Severity | None = None,
+        confidence: Confidence | None = None,
+    ) -> Finding:
+        return Finding(
+            rule_id=self.id,
+            name=self.name,
+            severity=severity or self.severity,
+            confidence=confidence or self.confidence,
+            message=message,
+            hint=self.hint if hint is None else hint,
+            location=location,
+            key=key,
+        )
+
+
+def rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *,
+         title: str, why: str, fix: str, kind: str = "static") -> Rule:
+    """Declare a rule; decorate its check with the result, or keep it to build findings from."""
+    m = _ID.match(rule_id)
+    if not m or m.group(1) not in AREAS:
+        raise ValueError(f"bad rule id {rule_id!r}")
+    if kind not in KINDS:
+        raise ValueError(f"{rule_id}: unknown kind {kind!r}")
+    numbers = KINDS[kind][1]
+    if int(m.group(2)) not in numbers:
+        raise ValueError(f"{rule_id}: {kind} rules use numbers {numbers.start}-{numbers.stop - 1}")
+    if not _NAME.match(name):
+        raise ValueError(f"{rule_id}: rule names are kebab-case, not {name!r}")
+    return Rule(rule_id, name, severity, confidence, title.strip(), _dedent(why), _dedent(fix), kind)
+
+
+def _dedent(text: str) -> str:
+    return textwrap.dedent(text).strip()
