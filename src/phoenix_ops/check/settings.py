@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.reading import read_text
 from phoenix_ops.rule import rule
 
 _W, _H = Severity.WARNING, Confidence.HIGH
@@ -114,7 +115,10 @@ def load_settings(root: Path, known: Collection[str]) -> Settings:
     path = root / FILE_NAME
     if not path.is_file():
         return Settings()
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = read_text(path)
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -24,6 +24,7 @@ from phoenix_ops.project.web import (
     read_endpoint,
     read_router,
 )
+from phoenix_ops.reading import read_regular, reading
 
 # Byte markers of the lib files worth a parse tree; all other files are never parsed.
 LIB_TRIGGERS = (b"Phoenix.Endpoint", b"Phoenix.Router", b":router", b"use Application", b"Ecto.Migrator",
@@ -144,8 +145,8 @@ class Project:
     def text(self, rel: str) -> str | None:
         """A small non-Elixir file (deploy files, rel/ scripts), read on demand."""
         try:
-            data = (self.root / rel).read_bytes()
-        except OSError:
+            data = read_regular(self.root / rel)
+        except OSError:  # unreadable, not a regular file (a FIFO, a link to a device) or too large
             return None
         return None if b"\0" in data[:4096] else data.decode(errors="replace")
 
@@ -191,8 +192,8 @@ def find_root(path: Path) -> Path:
     if (path / "mix.exs").is_file():
         umbrella = path.resolve().parent.parent
         # An umbrella child reads its config from the umbrella root (`config_path: "../../config/..."`).
-        if b"../../config/config.exs" in (path / "mix.exs").read_bytes() and (umbrella / "mix.exs").is_file() \
-                and b"apps_path" in (umbrella / "mix.exs").read_bytes():
+        if b"../../config/config.exs" in _head(path / "mix.exs") and (umbrella / "mix.exs").is_file() \
+                and b"apps_path" in _head(umbrella / "mix.exs"):
             return umbrella
         return path
     # A project in a subdirectory (monorepos keep the app in elixir/ or backend/).
@@ -201,6 +202,13 @@ def find_root(path: Path) -> Path:
             if not any(part in ("deps", "_build", "node_modules") for part in mix.parts):
                 return mix.parent
     raise NotAPhoenixProject(f"{path}: no mix.exs here or in a subdirectory; not an Elixir project")
+
+
+def _head(mix: Path) -> bytes:
+    try:
+        return read_regular(mix)
+    except OSError:
+        return b""  # the scan reports it
 
 
 def load_project(path: Path, env: str = "prod") -> Project:
@@ -245,9 +253,10 @@ def _read_lib(project: Project) -> None:
             continue  # test/support is compiled in the test env only
         _syntax(project, src, important=False)
         try:
-            for mod in modules(src.tree):
-                _classify(project, mod, rel)
-            project.lib_reads.extend(lib_env_reads(src, project.env))
+            with reading(rel):
+                for mod in modules(src.tree):
+                    _classify(project, mod, rel)
+                project.lib_reads.extend(lib_env_reads(src, project.env))
         except RecursionError:  # pathologically deep nesting: skip the file, say so
             project.problems.append(Problem("unreadable", rel, 1, "skipped: nesting too deep to read", False))
 

@@ -13,6 +13,7 @@ from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts
 from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Lit, Value, plain
 from phoenix_ops.project.files import FileSet
+from phoenix_ops.reading import reading
 
 Path_ = tuple[str, ...]
 # Modules whose calls, as statements in a config file, set no application config.
@@ -123,7 +124,8 @@ class ConfigEvaluator(Evaluator):
         self.stack.append(rel)
         self.view.files.append(rel)
         try:
-            self.run_block(list(src.tree.root_node.named_children), scope if scope is not None else {})
+            with reading(rel):
+                self.run_block(list(src.tree.root_node.named_children), scope if scope is not None else {})
         except RecursionError:  # pathologically deep nesting: keep what was read, say so
             self.view.problems.append(ConfigProblem(rel, 1, "evaluation stopped: nesting too deep", "unreadable"))
         finally:

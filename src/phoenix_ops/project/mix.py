@@ -9,6 +9,7 @@ from phoenix_ops.elixir.modules import modules
 from phoenix_ops.elixir.parser import text
 from phoenix_ops.elixir.values import KW, Atom, Lit, Seq, Value, plain
 from phoenix_ops.project.files import SourceFile
+from phoenix_ops.reading import reading
 
 
 @dataclass
@@ -56,6 +57,11 @@ class MixProject:
 
 
 def read_mix(src: SourceFile, env: str = "prod") -> MixProject:
+    with reading(src.path):
+        return _read_mix(src, env)
+
+
+def _read_mix(src: SourceFile, env: str) -> MixProject:
     directory = src.path.rsplit("/", 1)[0] if "/" in src.path else ""
     mods = [m for m in modules(src.tree) if m.uses_module("Mix.Project")] or modules(src.tree)
     ev = Evaluator(env, file=src.path, phase="compile")
