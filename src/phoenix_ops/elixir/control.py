@@ -104,6 +104,9 @@ class ControlFlow:
         name = text(var) if var is not None and var.type == "identifier" else None
         if isinstance(source, Seq) and name:
             for item in source.items:
+                self.budget.spend(1 + len(scope) // 16, self.file, gen.start_point[0] + 1)  # a scope copy each
+                if self.budget.spent:
+                    break
                 self.run_block(body, {**scope, name: item})
         else:
             with self.under(gen, scope, label="for"):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from phoenix_ops.elixir.literals import to_int, to_string, unescape
+from phoenix_ops.elixir.limits import MAX_STRING, bounded
+from phoenix_ops.elixir.literals import UNKNOWN, to_int, to_string, unescape
 from phoenix_ops.elixir.parser import text
 from phoenix_ops.elixir.values import KW, Atom, Expr, Lit, Seq, Value
 
@@ -13,10 +14,12 @@ class Terms:
     """Mixed into the Evaluator: the ev_<node type> methods of literal syntax."""
 
     def ev_integer(self, node: Node, scope) -> Value:
-        return Lit(to_int(text(node)))
+        value = to_int(text(node))
+        return Expr(text(node)) if value is UNKNOWN else Lit(value)
 
     def ev_float(self, node: Node, scope) -> Value:
-        return Lit(float(text(node).replace("_", "")))
+        value = bounded(float(text(node).replace("_", "")))  # 1e999 is no config value
+        return Expr(text(node)) if value is None else Lit(value)
 
     def ev_boolean(self, node: Node, scope) -> Value:
         return Lit(text(node) == "true")
@@ -50,7 +53,7 @@ class Terms:
                     parts.append(to_string(value.value))
                 else:
                     inner.append(value)
-        if inner:
+        if inner or sum(map(len, parts)) > MAX_STRING:
             return Expr(text(node), inner)
         return Lit("".join(parts))
 

@@ -39,7 +39,7 @@ class NotAPhoenixProject(Exception):
 class Problem:
     """Something about the files themselves: a parse error, an unreadable file, a missing import."""
 
-    kind: str  # "syntax", "unreadable", "import"
+    kind: str  # "syntax", "unreadable", "import", "budget"
     file: str
     line: int
     message: str
@@ -232,6 +232,7 @@ def load_project(path: Path, env: str = "prod") -> Project:
     if not project.has_dep("phoenix") and "phoenix" not in project.lock:
         raise NotAPhoenixProject(f"{root}: a Mix project, but no app depends on :phoenix")
     project.problems.extend(Problem("unreadable", i.path, 1, i.message, False) for i in fs.issues)
+    project.problems.extend(Problem(*p) for m in [mix, *apps] for p in m.problems)
     _read_lib(project)
     project.tracked, project.repo_prefix = _git_tracked(root)
     project.config()

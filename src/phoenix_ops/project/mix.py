@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from phoenix_ops.elixir.evaluate import Evaluator
+from phoenix_ops.elixir.limits import MAX_DEPTH
 from phoenix_ops.elixir.modules import modules
 from phoenix_ops.elixir.parser import text
 from phoenix_ops.elixir.values import KW, Atom, Lit, Seq, Value, plain
@@ -40,6 +41,7 @@ class MixProject:
     project: KW  # the evaluated `project/0` keyword list
     deps: dict[str, Dep]
     module_line: int = 1
+    problems: list[tuple[str, int, str, str]] = field(default_factory=list)  # (kind, file, line, message)
 
     def get(self, key: str) -> Value | None:
         return self.project.get(key)
@@ -76,8 +78,13 @@ def _read_mix(src: SourceFile, env: str) -> MixProject:
             project = ev.run_block(body, {}) or KW([])
     kw = project if isinstance(project, KW) else KW([])
     app = plain(kw.get("app"))
+    problems = [("unreadable", file, ln, f"nesting deeper than {MAX_DEPTH} levels: the deeper part is not read")
+                for file, ln in ev.too_deep]
+    if ev.budget.stopped_at:
+        problems.append(("budget", *ev.budget.stopped_at, f"evaluation stopped here after {ev.budget.steps:,} "
+                                                          "steps: the project settings read after it are unknown"))
     return MixProject(src.path, directory, app.name if isinstance(app, Atom) else None, kw,
-                      _deps(kw.get("deps")), line)
+                      _deps(kw.get("deps")), line, problems)
 
 
 def _deps(value: Value | None) -> dict[str, Dep]:
