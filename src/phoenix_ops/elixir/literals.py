@@ -5,8 +5,24 @@ from __future__ import annotations
 import ast
 import re
 
-from phoenix_ops.elixir.limits import MAX_INT_BITS, MAX_INT_DIGITS, MAX_ITEMS, MAX_STRING, bounded
-from phoenix_ops.elixir.values import KW, Atom, Expr, Lit, Seq, Value, truthy
+from phoenix_ops.elixir.limits import (
+    MAX_INT_BITS,
+    MAX_INT_DIGITS,
+    MAX_ITEMS,
+    MAX_STRING,
+    bounded,
+)
+from phoenix_ops.elixir.values import (
+    KW,
+    Atom,
+    Expr,
+    Lit,
+    Seq,
+    Value,
+    list_items,
+    list_value,
+    truthy,
+)
 
 UNKNOWN = object()  # a value or condition that cannot be decided from files
 _TRUE_WORDS = {"true", "1", "yes", "on"}
@@ -19,10 +35,11 @@ def concat(left: Value, right: Value, source: str) -> Value:
         if len(left.items) + len(right.items) > MAX_ITEMS:
             return KW([], partial=True)
         return KW(left.items + right.items, partial=left.partial or right.partial)
-    if isinstance(left, Seq) and isinstance(right, Seq) and left.kind == right.kind == "list":
-        if len(left.items) + len(right.items) > MAX_ITEMS:
+    joined = [list_items(left), list_items(right)]
+    if joined[0] is not None and joined[1] is not None:
+        if len(joined[0]) + len(joined[1]) > MAX_ITEMS:
             return Expr(source)
-        return Seq("list", left.items + right.items)
+        return list_value(joined[0] + joined[1])
     known = [v for v in (left, right) if isinstance(v, KW)]
     if known:
         return KW(known[0].items, partial=True, inner=[v for v in (left, right) if v is not known[0]])
@@ -72,6 +89,14 @@ def to_string(value) -> str:
 _NUM_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
             "/": lambda a, b: a / b if b else UNKNOWN}
 
+_ORDER_OPS = {">": lambda a, b: a > b, "<": lambda a, b: a < b, ">=": lambda a, b: a >= b,
+              "<=": lambda a, b: a <= b}
+
+
+def _comparable(a, b) -> bool:
+    numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
+    return numbers or (isinstance(a, str) and isinstance(b, str))
+
 
 def fold(op: str, a, b):
     """The value of `a op b` on literals, or UNKNOWN: also when it would outgrow the limits."""
@@ -90,6 +115,8 @@ def fold(op: str, a, b):
         except (OverflowError, ZeroDivisionError):  # a huge integer meeting a float
             return UNKNOWN
         return UNKNOWN if result is None else result
+    if op in _ORDER_OPS and _comparable(a, b):
+        return _ORDER_OPS[op](a, b)
     if op in ("and", "&&"):
         return b if truthy(a) else a
     if op in ("or", "||"):

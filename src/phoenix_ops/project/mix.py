@@ -72,10 +72,10 @@ def _read_mix(src: SourceFile, env: str) -> MixProject:
     if mods:
         mod = mods[0]
         line = mod.node.start_point[0] + 1
-        ev.functions = {name: body for name, body in mod.functions().items()}
-        body = ev.functions.get("project")
-        if body:
-            project = ev.run_block(body, {}) or KW([])
+        module = ev.enter_module(mod.body)
+        clauses = module.functions.get("project")
+        if clauses:
+            project = ev.run_block(clauses[0].body, dict(module.attributes)) or KW([])
     kw = project if isinstance(project, KW) else KW([])
     app = plain(kw.get("app"))
     problems = [("unreadable", file, ln, f"nesting deeper than {MAX_DEPTH} levels: the deeper part is not read")
