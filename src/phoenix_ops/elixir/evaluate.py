@@ -23,6 +23,7 @@ from phoenix_ops.elixir.syntax import (
     call_parts,
     do_block,
     inline_branches,
+    named,
 )
 from phoenix_ops.elixir.terms import Terms
 from phoenix_ops.elixir.values import (
@@ -59,11 +60,16 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
         self._read_at: dict[tuple[str, int, str], EnvRead] = {}  # one read per source position and name
         self.budget = Budget()  # a caller evaluating several files gives each its own
         self.depth = 0  # expressions and blocks being evaluated, outermost first
+        self._origins: dict[tuple[str, int, str], Origin] = {}
         self.too_deep: list[tuple[str, int]] = []  # (file, line) where nesting past MAX_DEPTH was cut
 
     # -- provenance ---------------------------------------------------------------------------
     def origin(self, node: Node) -> Origin:
-        return Origin(self.file, line(node), self.phase)
+        key = (self.file, line(node), self.phase)
+        found = self._origins.get(key)  # one per line, shared: a long list on one line is one origin
+        if found is None:
+            found = self._origins[key] = Origin(*key)
+        return found
 
     def mark(self, value: Value, node: Node) -> Value:
         if not value.depth:  # values nest through variables too (`a = [a]` again and again)
@@ -168,8 +174,8 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
 
     def opaque_expr(self, node: Node, scope: dict[str, Value]) -> Expr:
         """Keep the text; still evaluate the parts so env reads inside are found."""
-        inner = [self.ev(c, scope) for c in node.named_children
-                 if c.type not in ("comment", "identifier", "do_block", "stab_clause", "keyword", "operator_identifier")]
+        inner = [self.ev(c, scope) for c in named(node) if not self.budget.spent
+                 and c.type not in ("comment", "identifier", "do_block", "stab_clause", "keyword", "operator_identifier")]
         return Expr(text(node), [v for v in inner if v.reads()])
     def ev_block(self, node: Node, scope) -> Value:
         children = [c for c in node.named_children if c.type != "comment"]

@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 
 MAX_DEPTH = 100  # nesting of expressions, blocks and values followed; real config stays under 20
-WORK_BUDGET = 300_000  # steps (about a node evaluated each): about a second of work
+WORK_BUDGET = 300_000  # steps of one file and environment (about a node evaluated each): under a second
+PROJECT_BUDGET = 4 * WORK_BUDGET  # of all of them: a project can name any number of environments
 MAX_STRING = 1 << 20  # characters of a folded string
 MAX_INT_BITS = 256  # of a folded integer (beyond any port, size or timeout)
 MAX_INT_DIGITS = 80  # of an integer literal read from source
@@ -37,6 +38,18 @@ class Budget:
         self.left -= units
         if self.left < 0 and self.stopped_at is None:
             self.stopped_at = (file, line)
+
+    def share(self) -> "Budget":
+        """A budget for one file and environment, drawn from this project-wide one (`settle` after)."""
+        return Budget(max(0, min(WORK_BUDGET, self.left)))
+
+    def settle(self, share: "Budget") -> None:
+        self.left -= share.steps - max(share.left, 0)
+
+
+def describe(budget: Budget) -> str:
+    return (f"evaluation stopped here after {budget.steps:,} steps (the audit gives {WORK_BUDGET:,} to a file "
+            f"and environment, {PROJECT_BUDGET:,} to a project)")
 
 
 def bounded(value):

@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from phoenix_ops.elixir.evaluate import ENV_FUNS
+from phoenix_ops.elixir.limits import PROJECT_BUDGET, Budget
 from phoenix_ops.elixir.modules import Module, has_alias, modules, walk_calls
 from phoenix_ops.elixir.parser import text
 from phoenix_ops.elixir.syntax import call_args, call_parts
@@ -81,11 +82,13 @@ class Project:
     repo_prefix: str = ""  # where the project sits inside its git repository ("elixir/"), for SARIF
     config_dir: str = "config"
     _views: dict[str, ConfigView] = field(default_factory=dict)
+    # Evaluation steps left for the whole project (mix.exs files, then each environment's config).
+    work: Budget = field(default_factory=lambda: Budget(PROJECT_BUDGET))
 
     def config(self, env: str | None = None) -> ConfigView:
         env = env or self.env
         if env not in self._views:
-            view = evaluate_config(self.files, self.config_dir, env)
+            view = evaluate_config(self.files, self.config_dir, env, self.work)
             provider = self.config_provider()
             if provider is not None:  # it loads config at boot from somewhere the audit cannot read
                 view.shadow((), provider)
@@ -127,8 +130,8 @@ class Project:
     def repo_keys(self) -> list[tuple[str, str]]:
         """(otp_app, module) of every networked Ecto repo the audited env starts (its `ecto_repos`)."""
         view = self.config()
-        listed = {getattr(a, "name", a) for app in self.otp_apps
-                  for a in (plain(view.get(app, "ecto_repos")) or []) if isinstance(a, Atom)}
+        listed = {a.name for app in self.otp_apps for a in _list(plain(view.get(app, "ecto_repos")))
+                  if isinstance(a, Atom)}
         found = [(r.otp_app, r.module) for r in self.repos
                  if r.networked and not r.reads_env_in_init and (not listed or r.module in listed)]
         if found or self.repos:
@@ -184,6 +187,11 @@ class Project:
                 "repo_prefix": self.repo_prefix}
 
 
+def _list(value) -> list:
+    """A list setting as a list; any other shape (`ecto_repos: 1` does not boot either) as none."""
+    return value if isinstance(value, list) else []
+
+
 def find_root(path: Path) -> Path:
     if not path.exists():
         raise NotAPhoenixProject(f"{path}: no such directory")
@@ -217,13 +225,14 @@ def load_project(path: Path, env: str = "prod") -> Project:
     mix_src = fs.get("mix.exs")
     if mix_src is None:
         raise NotAPhoenixProject(f"{root}/mix.exs cannot be read")
-    mix = read_mix(mix_src, env)
+    work = Budget(PROJECT_BUDGET)
+    mix = read_mix(mix_src, env, work)
     apps: list[MixProject] = []
     if mix.umbrella:
         apps_path = getattr(mix.get("apps_path"), "value", "apps") or "apps"
-        apps = [read_mix(src, env) for rel, src in sorted(fs.files.items())
+        apps = [read_mix(src, env, work) for rel, src in sorted(fs.files.items())
                 if rel.startswith(f"{apps_path}/") and rel.count("/") == 2 and rel.endswith("/mix.exs")]
-    project = Project(root, fs, mix, apps, env)
+    project = Project(root, fs, mix, apps, env, work=work)
     if env not in ("prod", "dev", "test") and not project.exists(f"{project.config_dir}/{env}.exs"):
         known = ", ".join(e for e in project.envs if e != env) or "none"
         raise ValueError(f"no {project.config_dir}/{env}.exs: environments with a config file: {known}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from phoenix_ops.elixir.evaluate import Evaluator
-from phoenix_ops.elixir.limits import MAX_DEPTH, Budget
+from phoenix_ops.elixir.limits import MAX_DEPTH, PROJECT_BUDGET, Budget, describe
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts
 from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Lit, Origin, Value, plain
@@ -48,6 +48,14 @@ class ConfigView:
     # The leaves below each path, in the order of `leaves`: replacing a key and reading a subtree
     # cost what they touch, not every leaf (a config setting 60,000 keys stays linear).
     _below: dict[Path_, dict[Path_, None]] = field(default_factory=dict)
+    _problem_keys: set[tuple[str, int, str]] = field(default_factory=set)
+
+    def problem(self, problem: ConfigProblem) -> None:
+        """Record a problem once, however often the evaluation passes by it."""
+        key = (problem.file, problem.line, problem.message)
+        if key not in self._problem_keys:
+            self._problem_keys.add(key)
+            self.problems.append(problem)
 
     def _add_leaf(self, path: Path_) -> list[Value]:
         for k in range(len(path)):
@@ -126,8 +134,9 @@ class ConfigView:
 
 
 class ConfigEvaluator(Evaluator):
-    def __init__(self, files: FileSet, view: ConfigView, config_dir: str, phase: str):
+    def __init__(self, files: FileSet, view: ConfigView, config_dir: str, phase: str, pool: Budget):
         super().__init__(view.env, phase=phase)
+        self.pool = pool
         self.fs = files
         self.view = view
         self.config_dir = config_dir
@@ -138,18 +147,19 @@ class ConfigEvaluator(Evaluator):
         if src is None:
             return
         if rel in self.stack:
-            self.view.problems.append(ConfigProblem(rel, 1, f"{rel} imports itself (import cycle)"))
+            self.view.problem(ConfigProblem(rel, 1, f"{rel} imports itself (import cycle)"))
             return
         top = not self.stack
         if top:  # each file an environment starts from gets its own budget
-            self.budget = Budget()
+            self.budget = self.pool.share()
         self.budget.spend(IMPORT_STEPS, self.file or rel, 1)
         if self.budget.spent:
             return
         saved = self.file
         self.file = rel
         self.stack.append(rel)
-        self.view.files.append(rel)
+        if rel not in self.view.files:
+            self.view.files.append(rel)
         try:
             with reading(rel):
                 self.run_block(list(src.tree.root_node.named_children), scope if scope is not None else {})
@@ -158,14 +168,16 @@ class ConfigEvaluator(Evaluator):
         finally:
             self.stack.pop()
             self.file = saved
-        if top and self.budget.spent:
-            self.out_of_budget(*self.budget.stopped_at)
+        if top:
+            self.pool.settle(self.budget)
+            if self.budget.spent:
+                self.out_of_budget(*self.budget.stopped_at)
 
     def out_of_budget(self, file: str, line: int) -> None:
         """Evaluation stopped at file:line: what the rest would set is unknown, not missing."""
         self.view.problems.append(ConfigProblem(
-            file, line, f"evaluation stopped here after {self.budget.steps:,} steps ({self.env}, "
-            f"{self.phase} time): the values set from here on are unknown", "budget"))
+            file, line, f"{describe(self.budget)} ({self.env}, {self.phase} time): the values set from here on "
+            "are unknown", "budget"))
         self.opaque.append((file, line, "(evaluation stopped here: more work than its budget)"))
         self.view.shadow((), Expr(f"evaluation stopped at {file}:{line}", origin=Origin(file, line, self.phase)))
 
@@ -211,6 +223,7 @@ class ConfigEvaluator(Evaluator):
         base = posixpath.dirname(self.file)
         wanted = posixpath.normpath(posixpath.join(base, target.value))
         if any(ch in wanted for ch in "*?["):
+            self.budget.spend(len(self.fs.files) // 8, self.file, line(node))  # a pattern tests every file
             matches = sorted(p for p in self.fs.files if fnmatch.fnmatch(p, wanted))
             unread = any(fnmatch.fnmatch(i.path, wanted) for i in self.fs.issues)
         else:
@@ -220,9 +233,9 @@ class ConfigEvaluator(Evaluator):
             self.view.shadow((), self.mark(Expr(text(node)), node))
         if not matches:
             if not self.conditions and not unread:  # `if File.exists?` guarded imports may be absent
-                self.view.problems.append(ConfigProblem(self.file, line(node),
-                                                        f"import_config {target.value!r}: {wanted} does not exist",
-                                                        target=wanted))
+                self.view.problem(ConfigProblem(self.file, line(node),
+                                                f"import_config {target.value!r}: {wanted} does not exist",
+                                                target=wanted))
             self.view.shadow((), self.mark(Expr(text(node)), node))  # what it would set is unknown
             return
         for rel in matches:
@@ -251,13 +264,15 @@ class ConfigEvaluator(Evaluator):
         return super().ev_call(node, scope)
 
 
-def evaluate_config(files: FileSet, config_dir: str, env: str) -> ConfigView:
-    """Evaluate config.exs (compile time) then runtime.exs or releases.exs (runtime) for one env."""
+def evaluate_config(files: FileSet, config_dir: str, env: str, pool: Budget | None = None) -> ConfigView:
+    """Evaluate config.exs (compile time) then runtime.exs or releases.exs (runtime) for one env,
+    within the project's budget `pool` (a budget of its own when not given)."""
     view = ConfigView(env)
     prefix = f"{config_dir}/" if config_dir else ""
-    compile_ev = ConfigEvaluator(files, view, config_dir, "compile")
+    pool = pool or Budget(PROJECT_BUDGET)
+    compile_ev = ConfigEvaluator(files, view, config_dir, "compile", pool)
     compile_ev.run_file(prefix + "config.exs")
-    runtime_ev = ConfigEvaluator(files, view, config_dir, "runtime")
+    runtime_ev = ConfigEvaluator(files, view, config_dir, "runtime", pool)
     for name in ("runtime.exs", "releases.exs"):
         runtime_ev.run_file(prefix + name)
     for ev in (compile_ev, runtime_ev):

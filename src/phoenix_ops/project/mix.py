@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from phoenix_ops.elixir.evaluate import Evaluator
-from phoenix_ops.elixir.limits import MAX_DEPTH
+from phoenix_ops.elixir.limits import MAX_DEPTH, PROJECT_BUDGET, Budget, describe
 from phoenix_ops.elixir.modules import modules
 from phoenix_ops.elixir.parser import text
 from phoenix_ops.elixir.values import KW, Atom, Lit, Seq, Value, plain
@@ -58,15 +58,18 @@ class MixProject:
         return name in self.deps
 
 
-def read_mix(src: SourceFile, env: str = "prod") -> MixProject:
+def read_mix(src: SourceFile, env: str = "prod", pool: Budget | None = None) -> MixProject:
+    """The project settings of a mix.exs, evaluated within the project's budget `pool`."""
+    pool = pool or Budget(PROJECT_BUDGET)
     with reading(src.path):
-        return _read_mix(src, env)
+        return _read_mix(src, env, pool)
 
 
-def _read_mix(src: SourceFile, env: str) -> MixProject:
+def _read_mix(src: SourceFile, env: str, pool: Budget) -> MixProject:
     directory = src.path.rsplit("/", 1)[0] if "/" in src.path else ""
     mods = [m for m in modules(src.tree) if m.uses_module("Mix.Project")] or modules(src.tree)
     ev = Evaluator(env, file=src.path, phase="compile")
+    ev.budget = pool.share()
     project: Value = KW([])
     line = 1
     if mods:
@@ -80,9 +83,10 @@ def _read_mix(src: SourceFile, env: str) -> MixProject:
     app = plain(kw.get("app"))
     problems = [("unreadable", file, ln, f"nesting deeper than {MAX_DEPTH} levels: the deeper part is not read")
                 for file, ln in ev.too_deep]
+    pool.settle(ev.budget)
     if ev.budget.stopped_at:
-        problems.append(("budget", *ev.budget.stopped_at, f"evaluation stopped here after {ev.budget.steps:,} "
-                                                          "steps: the project settings read after it are unknown"))
+        problems.append(("budget", *ev.budget.stopped_at,
+                         f"{describe(ev.budget)}: the project settings read after it are unknown"))
     return MixProject(src.path, directory, app.name if isinstance(app, Atom) else None, kw,
                       _deps(kw.get("deps")), line, problems)
 
