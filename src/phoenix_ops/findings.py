@@ -71,9 +71,9 @@ _TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{32,}")
 _URL_PASSWORD = re.compile(r"://([^:/@\s]*+):([^@/\s]*+)@")
 # A query parameter: ?name=value or &name=value; its name decides (see _CREDENTIAL_WORDS).
 _QUERY_PARAM = re.compile(r"([?&;])([A-Za-z0-9_.\[\]-]{1,64}+)=([^&#\s\"'<>]*+)")
-# A value written after a name: `name: "value"`, `name = value`, `name => 'value'`.
+# A quoted value written after a name, as code writes it: `name: "value"`, `name = 'value'`, `name => "value"`.
 _NAMED_VALUE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]{0,63}+)(\s{0,3}+(?::|=>|=)\s{0,3}+)"
-                          r"(\"[^\"\n]{0,256}+\"|'[^'\n]{0,256}+'|[^\s,;\])}\"'&]{1,256}+)")
+                          r"(\"[^\"\n]{0,256}+\"|'[^'\n]{0,256}+')")
 _CREDENTIAL_WORDS = ("token", "secret", "password", "passwd", "pwd", "key", "code", "signature", "sig", "auth",
                      "session", "jwt", "credential", "cookie", "otp", "nonce", "salt", "private", "apikey")
 
@@ -107,10 +107,9 @@ def redact(text: str) -> str:
 
 def _named_value(m: re.Match) -> str:
     name, sep, value = m.groups()
-    if not credential_name(name) or value in ("…", "***") or value.startswith("<redacted"):
+    if not credential_name(name) or value[1:-1] in ("", "…", "***"):
         return m.group(0)
-    quote = value[0] if value[0] in "\"'" else ""
-    return f"{name}{sep}{quote}…{quote}"
+    return f"{name}{sep}{value[0]}…{value[0]}"
 
 
 # Finding.suppressed of what a baseline hides (SARIF reports it as an external suppression).
