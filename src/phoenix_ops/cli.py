@@ -229,13 +229,11 @@ def gen(
     from phoenix_ops.gen.command import GenUsageError, run_gen
     from phoenix_ops.project import NotAPhoenixProject
 
-    try:
+    with usage_errors(GenUsageError, NotAPhoenixProject):
         result = run_gen(path, kind, target, write=write, force=force)
-    except (GenUsageError, NotAPhoenixProject, OSError) as exc:
-        raise fail(str(exc))
     for note in result.notes:
         typer.echo(note, err=True)
-    sys.stdout.write(result.text)
+    typer.echo(result.text, nl=False)
     raise typer.Exit(result.exit_code)
 
 
