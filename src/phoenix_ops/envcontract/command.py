@@ -64,7 +64,7 @@ def _contract(path: Path, opts: EnvOptions) -> tuple[str, int]:
 def _check(path: Path, opts: EnvOptions, fail_level: Severity) -> tuple[str, int]:
     from phoenix_ops.envcontract.check import EnvSet, check_env
     from phoenix_ops.envcontract.contract import build_contract
-    from phoenix_ops.envcontract.dotenv import read_env_file
+    from phoenix_ops.project.dotenv import read_env_file
     from phoenix_ops.report import FORMATS, render
 
     if opts.fmt not in FORMATS:
