@@ -18,7 +18,16 @@ from phoenix_ops.elixir.syntax import (
     do_block,
     inline_branches,
 )
-from phoenix_ops.elixir.values import Condition, EnvRead, Expr, Lit, Seq, Value, truthy
+from phoenix_ops.elixir.values import (
+    Condition,
+    EnvRead,
+    Expr,
+    Lit,
+    Value,
+    list_items,
+    list_value,
+    truthy,
+)
 
 
 class ControlFlow:
@@ -31,7 +40,7 @@ class ControlFlow:
         if fun in ("if", "unless"):
             return self.conditional(fun, args[0], body, other, scope) if args else None
         if fun == "for":
-            return self.comprehension(args, body, scope)
+            return self.comprehension(node, scope)
         subject = self.ev(args[0], scope) if fun == "case" and args else None
         return self.clauses(fun, subject, clauses, scope)
 
@@ -95,20 +104,34 @@ class ControlFlow:
         if isinstance(value, EnvRead):
             value.required = True
 
-    def comprehension(self, args: list[Node], body: list[Node], scope: dict[str, Value]) -> None:
+    def comprehension(self, node: Node, scope: dict[str, Value]) -> Value:
+        """`for x <- list, filter, do: body` (or a do block): the list of bodies when the list is known."""
+        args = call_args(node)
+        block = do_block(node)
+        if block is not None:
+            body = block_parts(block)[0]
+        elif args and args[-1].type == "keywords":
+            body = inline_branches(node)[0] if inline_branches(node) else []
+            args = args[:-1]
+        else:
+            return self.opaque_expr(node, scope)
         gen = args[0] if args else None
         if gen is None or gen.type != "binary_operator" or binary_op(gen) != "<-":
-            return None
+            return self.opaque_expr(node, scope)
         var = gen.child_by_field_name("left")
         source = self.ev(gen.child_by_field_name("right"), scope)
         name = text(var) if var is not None and var.type == "identifier" else None
-        if isinstance(source, Seq) and name:
-            for item in source.items:
-                self.run_block(body, {**scope, name: item})
-        else:
+        items = list_items(source)
+        if items is None or not name:
             with self.under(gen, scope, label="for"):
                 self.run_block(body, {**scope, **({name: Expr(name)} if name else {})})
-        return None
+            return Expr(text(node), [source] if source.reads() else [])
+        out: list[Value] = []
+        for item in items:
+            inner = {**scope, name: item}
+            if all(self.decide(f, inner) is not False for f in args[1:]):
+                out.append(self.run_block(body, inner) or Lit(None))
+        return list_value(out)
 
     def under(self, node: Node, scope: dict[str, Value], *, negate: bool = False, label: str = ""):
         names = tuple(r.name for r in self.ev(node, scope).reads())

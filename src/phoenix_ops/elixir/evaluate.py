@@ -13,6 +13,7 @@ from tree_sitter import Node
 
 from phoenix_ops.elixir.control import ControlFlow
 from phoenix_ops.elixir.env_reads import CONVERSIONS, ENV_FUNS, EnvReads
+from phoenix_ops.elixir.functions import Fn, Functions, LocalModule, fn_clauses
 from phoenix_ops.elixir.literals import UNKNOWN, boolean_words, concat, fold
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import (
@@ -40,7 +41,7 @@ __all__ = ["CONVERSIONS", "ENV_FUNS", "Evaluator"]
 KNOWN_BANG_CALLS = {"env!", "source!"}
 
 
-class Evaluator(ControlFlow, EnvReads, Terms):
+class Evaluator(ControlFlow, EnvReads, Functions, Terms):
     """Evaluates expressions in a scope; subclasses handle statements such as `config`."""
 
     def __init__(self, env: str, file: str = "", phase: str = "compile"):
@@ -49,7 +50,9 @@ class Evaluator(ControlFlow, EnvReads, Terms):
         self.phase = phase
         self.reads: list[EnvRead] = []  # every env read met, in order
         self.conditions: tuple[Condition, ...] = ()
-        self.functions: dict[str, Node] = {}  # zero-arity local functions (mix.exs `deps/0`)
+        self.current = LocalModule()  # the module whose local calls resolve (mix.exs `deps/0`)
+        self.modules = {}  # helper modules the evaluated files define
+        self._active = []  # functions being evaluated, innermost last
         self.opaque: list[tuple[str, int, str]] = []  # statements not understood: (file, line, text)
         self._read_at: dict[tuple[str, int, str], EnvRead] = {}  # one read per source position and name
 
@@ -84,6 +87,9 @@ class Evaluator(ControlFlow, EnvReads, Terms):
             if mod is None and fun in ("if", "unless") and inline_branches(node):
                 return self.conditional(fun, call_args(node)[0], *inline_branches(node), scope)
             if mod is None and fun in ("import", "use", "require", "alias"):
+                return None
+            if mod is None and fun == "defmodule":
+                self.define_module(node)
                 return None
         if node.type == "binary_operator" and binary_op(node) == "=":
             return self.bind(node, scope)
@@ -195,6 +201,11 @@ class Evaluator(ControlFlow, EnvReads, Terms):
             conv = CONVERSIONS.get((mod or "", fun or ""))
             if conv:
                 return self.apply_conversion(left, conv)
+            if self.may_call(right_node, mod, fun):
+                args = [left, *(self.ev(a, scope) for a in call_args(right_node))]
+                value = self.call_value(right_node, mod, fun, args, scope)
+                if value is not None:
+                    return value
         return Expr(text(node), [left])
 
     def ev_call(self, node: Node, scope) -> Value:
@@ -222,11 +233,14 @@ class Evaluator(ControlFlow, EnvReads, Terms):
         conv = CONVERSIONS.get((mod or "", fun or ""))
         if conv and args:
             return self.apply_conversion(self.ev(args[0], scope), conv)
-        if mod is None and fun in self.functions and not args:
-            body = self.functions.pop(fun)  # guard against recursion
-            try:
-                return self.run_block(body, dict(scope)) or Expr(text(node))
-            finally:
-                self.functions[fun] = body
+        if mod is None and fun == "for":
+            return self.comprehension(node, scope)
+        if self.may_call(node, mod, fun):
+            value = self.call_value(node, mod, fun, [self.ev(a, scope) for a in args], scope)
+            if value is not None:
+                return value
         return self.opaque_expr(node, scope)
+
+    def ev_anonymous_function(self, node: Node, scope) -> Value:
+        return Fn(fn_clauses(node), dict(scope), text(node))
 

@@ -6,7 +6,7 @@ from tree_sitter import Node
 
 from phoenix_ops.elixir.literals import to_int, to_string, unescape
 from phoenix_ops.elixir.parser import text
-from phoenix_ops.elixir.values import KW, Atom, Expr, Lit, Seq, Value
+from phoenix_ops.elixir.values import KW, Atom, Expr, Lit, Seq, Value, list_value
 
 
 class Terms:
@@ -77,12 +77,7 @@ class Terms:
                 items.append(self.ev(child, scope))
         if pairs and not items:
             return KW(pairs)
-        tuples = [v for v in items if isinstance(v, Seq) and v.kind == "tuple" and len(v.items) == 2
-                  and isinstance(v.items[0], Lit) and isinstance(v.items[0].value, Atom)]
-        if items and len(tuples) == len(items) and not pairs:
-            return KW([(t.items[0].value.name, t.items[1]) for t in tuples])
-        items.extend(Seq("tuple", [Lit(Atom(k)), v]) for k, v in pairs)
-        return Seq("list", items)
+        return list_value(items + [Seq("tuple", [Lit(Atom(k)), v]) for k, v in pairs])
 
     def keywords(self, node: Node, scope) -> list[tuple[str, Value]]:
         out = []
