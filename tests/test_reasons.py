@@ -28,12 +28,12 @@ def wrapped(inner: BaseException, outer: BaseException) -> BaseException:
 
 
 @pytest.mark.parametrize("exc, words", [
-    (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "does not resolve"),
+    (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "Name does not resolve"),
     (socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"), "try again"),
-    (OSError(-2, "Unknown error -2"), "does not resolve"),
-    (ConnectionRefusedError(errno.ECONNREFUSED, "Connect call failed ('127.0.0.1', 1)"), "connection refused"),
+    (OSError(-2, "Unknown error -2"), "Name does not resolve"),
+    (ConnectionRefusedError(errno.ECONNREFUSED, "Connect call failed ('127.0.0.1', 1)"), "Connection refused"),
     (FileNotFoundError(errno.ENOENT, "No such file or directory", "/x/y"), "/x/y: No such file or directory"),
-    (TimeoutError(), "timed out"),
+    (TimeoutError(), "Timed out"),
 ])
 def test_os_errors_in_words(exc, words):
     said = os_reason(exc)
@@ -43,7 +43,7 @@ def test_os_errors_in_words(exc, words):
 def test_a_library_error_quoting_errno_text_is_said_by_its_cause():
     exc = wrapped(socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
                   httpx.ConnectError("[Errno -2] Name or service not known"))
-    assert reason(exc) == "the name does not resolve (no such host)"
+    assert reason(exc) == "Name does not resolve (no such host)"
     assert reason(ValueError("--timeout must be positive")) == "--timeout must be positive"
     assert reason(httpx.ConnectError("[Errno -3] Temporary failure")) == "Temporary failure"
 
