@@ -24,6 +24,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 APP_SOURCES = Path(__file__).resolve().parent / "phoenix_app"
 APP = "phx_fixture"
@@ -285,6 +287,35 @@ class PhoenixLab:
         if self._epmd is not None:
             self._epmd.terminate()
             self._epmd.wait(timeout=10)
+
+
+def ecto_url(dsn: str) -> str:
+    """Ecto's DATABASE_URL for a libpq DSN (a URL or key=value pairs); trust auth, no password."""
+    import psycopg
+    parts = psycopg.conninfo.conninfo_to_dict(dsn)
+    return f"ecto://{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}"
+
+
+# --- pytest fixtures (tests/conftest.py exposes them to every test) --------------------------------
+
+@pytest.fixture(scope="session")
+def phoenix_build() -> FixtureBuild:
+    """The fixture app's release (version 0.1.0), built once for every worker and run."""
+    return build_fixture(1)
+
+
+@pytest.fixture(scope="session")
+def phoenix_build_v2(phoenix_build) -> FixtureBuild:
+    """The next version (0.2.0): one more migration and a changed asset."""
+    return build_fixture(2)
+
+
+@pytest.fixture
+def phoenix(tmp_path, phoenix_build):
+    """Starts releases for one test: `phoenix.start(env={...})`; all are stopped at teardown."""
+    lab = PhoenixLab(tmp_path / "phoenix", phoenix_build)
+    yield lab
+    lab.close()
 
 
 if __name__ == "__main__":

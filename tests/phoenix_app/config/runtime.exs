@@ -47,6 +47,8 @@ if config_env() == :prod do
     encrypt_session: on?.("SESSION_ENCRYPT"),
     longpoll: env.("LONGPOLL") != "false",
     harden: on?.("HARDEN"),
+    metrics: env.("METRICS") != "false",
+    metrics_token: env.("METRICS_TOKEN"),
     max_body: String.to_integer(env.("MAX_BODY") || "8000000"),
     nameserver: env.("DNS_NAMESERVER")
 

@@ -37,12 +37,25 @@ end
 defmodule PhxFixtureWeb.MetricsController do
   use PhxFixtureWeb, :controller
 
-  # The Prometheus text format, as TelemetryMetricsPrometheus.Core renders it.
+  # The Prometheus text format, as TelemetryMetricsPrometheus.Core renders it. METRICS=false leaves
+  # it out (as phx.new has none); HARDEN=1 wants "authorization: Bearer $METRICS_TOKEN".
   def scrape(conn, _params) do
-    conn
-    |> put_resp_content_type("text/plain")
-    |> send_resp(200, TelemetryMetricsPrometheus.Core.scrape(PhxFixtureWeb.Telemetry.Prometheus))
+    cond do
+      PhxFixtureWeb.Knobs.get(:metrics) == false ->
+        send_resp(conn, 404, "Not Found")
+
+      PhxFixtureWeb.Knobs.get(:harden) and not bearer?(conn, PhxFixtureWeb.Knobs.get(:metrics_token)) ->
+        send_resp(conn, 401, "unauthorized")
+
+      true ->
+        conn
+        |> put_resp_content_type("text/plain")
+        |> send_resp(200, TelemetryMetricsPrometheus.Core.scrape(PhxFixtureWeb.Telemetry.Prometheus))
+    end
   end
+
+  defp bearer?(_conn, nil), do: false
+  defp bearer?(conn, token), do: get_req_header(conn, "authorization") == ["Bearer " <> token]
 end
 
 defmodule PhxFixtureWeb.ErrorHTML do
