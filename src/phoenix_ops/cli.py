@@ -319,29 +319,11 @@ def env_command(
     raise typer.Exit(code)
 
 
-CRASH_EXIT = 3  # neither 1 (findings) nor 2 (usage): a CI gate can tell a crash from a failed audit
-
-
 def run() -> None:
-    """The entry point: a crash is one line on stderr and exit code 3; `--debug` shows the traceback."""
-    debug = "--debug" in sys.argv[1:]
-    if debug:
-        sys.argv.remove("--debug")
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.stderr.write("phoenix-ops: interrupted\n")
-        sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - anything that escaped is a bug in phoenix-ops
-        if debug:
-            raise
-        from phoenix_ops.reading import file_of
+    """The entry point: a crash exits 3 with one line on stderr (phoenix_ops.crash); --debug shows it all."""
+    from phoenix_ops.crash import guarded
 
-        where = file_of(exc)
-        sys.stderr.write(f"phoenix-ops: internal error ({type(exc).__name__})"
-                         f"{f' while reading {where}' if where else ''}; please report it with the output "
-                         f"of the same command run with --debug (phoenix-ops {__version__})\n")
-        sys.exit(CRASH_EXIT)
+    guarded(app)
 
 
 if __name__ == "__main__":
