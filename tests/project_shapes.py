@@ -85,8 +85,15 @@ end
     "lib/demo_web/endpoint.ex": '''
 defmodule DemoWeb.Endpoint do
   use Phoenix.Endpoint, otp_app: :demo
-  @session_options [store: :cookie, key: "_demo_key", signing_salt: "zYxW9876", encryption_salt: "q8Rt5Yu1",
-                    same_site: "Lax"]
+
+  @session_options [
+    store: :cookie,
+    key: "_demo_key",
+    signing_salt: "zYxW9876",
+    encryption_salt: "q8Rt5Yu1",
+    same_site: "Lax"
+  ]
+
   socket "/live", Phoenix.LiveView.Socket, websocket: [connect_info: [session: @session_options]]
   plug Plug.Static, at: "/", from: :demo, gzip: true
   plug Plug.Telemetry, event_prefix: [:phoenix, :endpoint]

@@ -5,20 +5,20 @@ from test_web import ENDPOINT, router
 
 
 def session(extra: str) -> str:
-    return ENDPOINT.replace('same_site: "Lax"]', 'same_site: "Lax", ' + extra + "]")
+    return ENDPOINT.replace('same_site: "Lax"', 'same_site: "Lax",\n    ' + extra)
 
 
 def test_web010_session_without_same_site_or_with_secure_false(make_project, findings):
     got = findings(make_project({"lib/demo_web/endpoint.ex": session("secure: false")}), "WEB010")
     assert ids(got) == ["WEB010"] and "`secure: false`" in got[0].message and "same_site" not in got[0].message
-    no_same_site = ENDPOINT.replace(',\n                    same_site: "Lax"', "")
+    no_same_site = ENDPOINT.replace(',\n    same_site: "Lax"', "")
     got = findings(make_project({"lib/demo_web/endpoint.ex": no_same_site}), "WEB010")
     assert ids(got) == ["WEB010"] and "no `same_site`" in got[0].message
     assert ids(findings(make_project(), "WEB010")) == []
 
 
 def test_web011_signed_only_session_is_info(make_project, findings):
-    signed = ENDPOINT.replace(' encryption_salt: "q8Rt5Yu1",', "")
+    signed = ENDPOINT.replace('    encryption_salt: "q8Rt5Yu1",\n', "")
     got = findings(make_project({"lib/demo_web/endpoint.ex": signed}), "WEB011")
     assert [(f.rule_id, f.severity.label) for f in got] == [("WEB011", "info")]
     ets = signed.replace("store: :cookie", "store: :ets, table: :sessions")
