@@ -53,9 +53,11 @@ def test_progress_goes_to_a_terminal_only(zoo, capsys):
     from phoenix_ops.cluster.command import run_doctor
     from phoenix_ops.cluster.discovery import parse_hosts
     from phoenix_ops.cluster.doctor import DoctorOptions
+    from phoenix_ops.command import Progress
 
     opts = DoctorOptions(cookie=COOKIE, seeds=parse_hosts(LOOPBACK, "a1", None), epmd_port=zoo.beam.epmd_port)
-    run_doctor(opts, show_progress=True)
+    with Progress("looking for nodes", color=False) as progress:
+        run_doctor(opts, progress)
     err = capsys.readouterr().err
     assert "asking EPMD: 0/1" in err and "checking nodes: 0/1" in err and "checking nodes: 1/1" in err
     assert err.endswith("\r\x1b[K")  # the line is wiped before the report
@@ -69,6 +71,16 @@ def test_healthy_cluster_exits_zero_and_reads_release_cookie(beam, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 connected members" in done.stdout and "no findings" in done.stdout
     assert COOKIE not in done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_hosts_carry_their_epmd_port(beam, tmp_path):
+    beam.start(NodeSpec("p1", COOKIE))
+    env = dict(os.environ, RELEASE_COOKIE=COOKIE, HOME=str(tmp_path))
+    done = cli("--hosts", f"{LOOPBACK}:{beam.epmd_port}", "--expect", "1", "--format", "json", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (host,) = json.loads(done.stdout)["cluster"]["hosts"]
+    assert host["port"] == beam.epmd_port and f"{LOOPBACK}:{beam.epmd_port}:4369" not in done.stdout
 
 
 @pytest.mark.slow
