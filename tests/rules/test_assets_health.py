@@ -74,7 +74,7 @@ def test_hlt001_no_health_route(make_project, findings):
     got = findings(make_project({"lib/demo_web/router.ex": router()}), "HLT001")
     assert [(f.rule_id, f.location.path) for f in got] == [("HLT001", "lib/demo_web/router.ex")]
     assert ids(findings(make_project({"lib/demo_web/router.ex": HEALTH}), "HLT001")) == []
-    assert ids(findings(make_project(), "HLT001")) == []  # no router: nothing to judge
+    assert ids(findings(make_project({"lib/demo_web/router.ex": None}), "HLT001")) == []  # no router: nothing to judge
 
 
 def test_hlt001_health_answered_by_an_endpoint_plug(make_project, findings):
@@ -128,3 +128,42 @@ def test_hlt004_liveness_that_queries_the_database(make_project, findings):
     assert [(f.rule_id, f.location.path) for f in got] == [("HLT004", "lib/demo_web/controllers/health.ex")]
     assert ids(findings(make_project({"lib/demo_web/router.ex": live,
                                       "lib/demo_web/controllers/health.ex": HEALTH_CONTROLLER}), "HLT004")) == []
+
+
+FLY_CHECK = '''app = "demo"
+
+[http_service]
+  internal_port = 4000
+
+  [[http_service.checks]]
+    grace_period = "10s"
+    interval = "15s"
+    method = "GET"
+    timeout = "2s"
+    path = "/healthz"
+'''
+
+
+def test_hlt005_fly_checks_a_path_no_route_serves(make_project, findings):
+    got = findings(make_project({"lib/demo_web/router.ex": HEALTH, "fly.toml": FLY_CHECK}), "HLT005")
+    assert [(f.rule_id, f.location.path, f.severity.label) for f in got] == [("HLT005", "fly.toml", "error")]
+    assert "/healthz" in got[0].message
+    served = FLY_CHECK.replace("/healthz", "/health")
+    assert ids(findings(make_project({"lib/demo_web/router.ex": HEALTH, "fly.toml": served}), "HLT005")) == []
+
+
+def test_hlt005_dockerfile_healthcheck_path(make_project, findings):
+    dockerfile = ("FROM debian:bookworm-slim\nCOPY app /app\n"
+                  "HEALTHCHECK CMD curl -fsS http://localhost:4000/status || exit 1\nCMD [\"/app/bin/server\"]\n")
+    got = findings(make_project({"lib/demo_web/router.ex": HEALTH, "Dockerfile": dockerfile}), "HLT005")
+    assert [(f.rule_id, f.location.path, f.location.line) for f in got] == [("HLT005", "Dockerfile", 3)]
+
+
+def test_hlt006_force_ssl_redirects_the_checked_path(make_project, findings):
+    served = FLY_CHECK.replace("/healthz", "/health")
+    got = findings(make_project({"lib/demo_web/router.ex": HEALTH, "fly.toml": served}), "HLT006")
+    assert [(f.rule_id, f.location.path) for f in got] == [("HLT006", "fly.toml")]
+    prod = GOOD["config/prod.exs"].replace("force_ssl: [rewrite_on: [:x_forwarded_proto]]",
+                                           'force_ssl: [rewrite_on: [:x_forwarded_proto], exclude: [paths: ["/health"]]]')
+    assert ids(findings(make_project({"lib/demo_web/router.ex": HEALTH, "fly.toml": served, "config/prod.exs": prod}),
+                        "HLT006")) == []

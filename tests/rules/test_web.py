@@ -155,4 +155,22 @@ def test_web009_client_longpoll_without_endpoint_transport(make_project, finding
     plain_client = 'import {LiveSocket} from "phoenix_live_view"\nlet s = new LiveSocket("/live", Socket, {})\n'
     got = findings(make_project({"assets/js/app.js": plain_client, "lib/demo_web/endpoint.ex": endpoint}), "WEB009")
     assert [(f.rule_id, f.severity.label) for f in got] == [("WEB009", "info")]
-    assert ids(findings(make_project(), "WEB009")) == []  # no JS client at all
+    assert ids(findings(make_project({"assets/js/app.js": None}), "WEB009")) == []  # no JS client at all
+
+
+FLY = 'app = "demo-shop"\nprimary_region = "ams"\n\n[http_service]\n  internal_port = 4000\n  force_https = true\n'
+
+
+def test_web002_is_certain_when_fly_terminates_tls(make_project, findings):
+    prod = PROD.replace("force_ssl: [rewrite_on: [:x_forwarded_proto]]", "force_ssl: [hsts: true]")
+    got = findings(make_project({"config/prod.exs": prod, "fly.toml": FLY}), "WEB002")
+    assert [(f.rule_id, f.confidence.label) for f in got] == [("WEB002", "high")] and "fly.toml" in got[0].message
+
+
+def test_web018_check_origin_list_missing_the_fly_host(make_project, findings):
+    prod = PROD + 'config :demo, DemoWeb.Endpoint, check_origin: ["https://shop.example.com"]\n'
+    got = findings(make_project({"config/prod.exs": prod, "fly.toml": FLY}), "WEB018")
+    assert ids(got) == ["WEB018"] and "demo-shop.fly.dev" in got[0].message
+    covered = PROD + 'config :demo, DemoWeb.Endpoint, check_origin: ["https://shop.example.com", "//*.fly.dev"]\n'
+    assert ids(findings(make_project({"config/prod.exs": covered, "fly.toml": FLY}), "WEB018")) == []
+    assert ids(findings(make_project({"config/prod.exs": prod, "fly.toml": None}), "WEB018")) == []  # no host named

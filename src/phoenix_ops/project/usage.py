@@ -13,13 +13,15 @@ from phoenix_ops.elixir.modules import Module, has_alias, walk_calls
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts
 
-# Byte markers whose presence anywhere in lib code answers a question by itself (no parse needed).
+# Byte markers whose presence anywhere in lib code answers a question by itself (no parse needed):
+# a cheap first needle, then the exact words in the few files that hold it.
 MARKERS = {
-    "csp": (b"content-security-policy", b"Content-Security-Policy", b"ContentSecurityPolicy"),
-    "forwarded_for": (b"x-forwarded-for", b"X-Forwarded-For", b"RemoteIp", b"remote_ip_headers"),
+    "csp": (b"ecurity", (b"content-security-policy", b"Content-Security-Policy", b"ContentSecurityPolicy")),
+    "forwarded_for": (b"orwarded", (b"x-forwarded-for", b"X-Forwarded-For")),
+    "remote_ip_plug": (b"RemoteIp", (b"RemoteIp",)),
 }
 # Rate limiters: the libraries, and the module names apps give their own token buckets.
-RATE_LIMITERS = (b"Hammer", b"PlugAttack", b"ExRated", b"RateLimit", b"rate_limit", b"Throttle")
+RATE_LIMITERS = (b"Hammer", b"PlugAttack", b"ExRated", b"ateLimit", b"ate_limit", b"hrottle")
 # Lib files mentioning these get a parse tree, so the modules below can be read.
 USAGE_TRIGGERS = (b"Telemetry.Metrics", b"Phoenix.Presence")
 PROMETHEUS_REPORTERS = ("TelemetryMetricsPrometheus", "TelemetryMetricsPrometheus.Core")
@@ -72,8 +74,8 @@ class Usage:
 
 def scan_markers(usage: Usage, rel: str, data: bytes) -> None:
     """Byte questions about one lib file: no parse."""
-    for name, needles in MARKERS.items():
-        if any(n in data for n in needles):
+    for name, (first, needles) in MARKERS.items():
+        if first in data and any(n in data for n in needles):
             usage.markers.setdefault(name, []).append(rel)
     limiter = next((n for n in RATE_LIMITERS if n in data), None)
     if limiter is not None:

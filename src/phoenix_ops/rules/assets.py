@@ -14,9 +14,8 @@ ONE_YEAR = 31536000
 
 
 def _has_assets(project) -> bool:
-    """A bundler dependency, or an assets/ folder (the root's or an umbrella app's)."""
-    return any(project.has_dep(b) for b in BUNDLER_DEPS) or any(
-        "/assets/" in "/" + p for p in project.files.others)
+    """The Mix asset pipeline (esbuild, tailwind, ...); an npm build of its own needs no alias."""
+    return any(project.has_dep(b) for b in BUNDLER_DEPS)
 
 
 def _asset_mix(project):
@@ -126,6 +125,8 @@ def static_without_gzip(project):
         plug = _static(cfg)
         if plug is None or not isinstance(plug.options, KW) or plug.options.partial:
             continue
+        if cfg.get("cache_static_manifest") is None:
+            continue  # nothing is digested, so there are no .gz files to serve (AST002 says so)
         gzip = plug.options.get("gzip")
         if gzip is None or is_false(gzip):
             yield static_without_gzip.finding(f"{cfg.module} Plug.Static has gzip {'off' if gzip else 'unset'}: "

@@ -11,6 +11,8 @@ from phoenix_ops.findings import Location
 
 # Plug names that authenticate whoever passes (a pipeline holding one is not public).
 AUTH_PLUG = re.compile(r"auth|basic|require|admin|token|login|ensure|verify|guardian|api_key|session_required", re.I)
+# Plug names that refuse a request without credentials (an auth plug that only loads the user does not).
+REQUIRES_AUTH = re.compile(r"require|ensure|basic_?auth|authenticated|admin|protected|session_required", re.I)
 # A guard that keeps code out of prod: `compile_env(:app, :dev_routes)`, `Mix.env() in [:dev, :test]`, `is_env?(:dev)`.
 DEV_GUARD = re.compile(r"dev_routes|:dev\b|\bdev\b|code_reloading\?|:test\b", re.I)
 
@@ -87,3 +89,24 @@ def authenticated(router, route) -> bool:
 
 def dev_only(guard: str | None) -> bool:
     return bool(guard and DEV_GUARD.search(guard))
+
+
+def _dig(value, keys):
+    for key in keys:
+        value = option(value, key)
+    return value
+
+
+def force_ssl(cfg):
+    """(option getter, where) of force_ssl in prod: endpoint config or a `plug Plug.SSL` in the endpoint;
+    (None, None) when neither is set."""
+    value = cfg.get("force_ssl")
+    leaves = cfg.history("force_ssl")
+    if leaves and not (value is not None and is_false(value)):
+        if value is not None and not isinstance(value, KW):
+            return None, cfg.location(value)  # computed by code: unknown options
+        return (lambda *keys: cfg.get("force_ssl", *keys)), cfg.location(leaves[0])
+    plug = cfg.endpoint.plug("Plug.SSL") if cfg.endpoint is not None else None
+    if plug is not None and not dev_only(plug.guard) and isinstance(plug.options, (KW, type(None))):
+        return (lambda *keys: _dig(plug.options, keys)), plug_location(cfg.endpoint, plug)
+    return None, None

@@ -13,8 +13,9 @@ from phoenix_ops.rules.endpoints import endpoint_configs
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 RATE_LIMIT_DEPS = ("hammer", "hammer_plug", "plug_attack", "ex_rated", "rate_limiter", "plug_rate_limit")
 REMOTE_IP_DEPS = ("remote_ip", "plug_cloudflare")
-LOGIN_PATH = re.compile(r"log_?in|sign_?in|sign_?up|register|password|sessions?(/|$)|/auth(/|$)|/token(/|$)|magic",
-                        re.I)
+# Paths that take credentials (phx.gen.auth writes /users/log_in, 1.8 /users/log-in).
+LOGIN_PATH = re.compile(r"log[_-]?in|sign[_-]?in|sign[_-]?up|register|reset[_-]password|(^|/)session(/|$)|"
+                        r"(^|/)auth(/|$)|(^|/)token(/|$)|magic[_-]link", re.I)
 LARGE_BODY = 64 * 1024 * 1024
 SERVER_LIMIT_KEYS = ("protocol_options", "http_1_options", "http_options", "thousand_island_options",
                      "http_2_options")
@@ -69,9 +70,9 @@ def _behind_proxy(project) -> bool:
       fix="Plug `RemoteIp` in the endpoint (configured with the proxy's addresses) before the limiter, or "
           "key the limiter on the header your platform sets (Fly-Client-IP, CF-Connecting-IP).")
 def rate_limit_keyed_on_proxy(project):
-    handled = any(project.has_dep(d) for d in REMOTE_IP_DEPS) or project.usage.mentions("forwarded_for") or any(
-        "RemoteIp" in p.module for e in project.endpoints for p in e.plugs)
-    if handled:
+    usage = project.usage  # a RemoteIp plug in the endpoint is a lib file naming it
+    if any(project.has_dep(d) for d in REMOTE_IP_DEPS) or usage.mentions("forwarded_for") or \
+            usage.mentions("remote_ip_plug"):
         return
     proxy = _behind_proxy(project)
     for limit in project.usage.rate_limits:

@@ -9,30 +9,17 @@ from phoenix_ops.rules.endpoints import (
     authenticated,
     dev_only,
     endpoint_configs,
+    force_ssl,
     is_false,
     literal,
     option,
     plug_location,
 )
+from phoenix_ops.rules.platform import public_hosts, tls_at_proxy
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 HSTS_MIN_SECONDS = 180 * 24 * 3600
 DEV_TOOLS = ("code_reloader", "debug_errors")
-
-
-def _force_ssl(cfg):
-    """(option getter, where) of force_ssl in prod: endpoint config or a `plug Plug.SSL` in the endpoint;
-    (None, None) when neither is set."""
-    value = cfg.get("force_ssl")
-    leaves = cfg.history("force_ssl")
-    if leaves and not (value is not None and is_false(value)):
-        if value is not None and not isinstance(value, KW):
-            return None, cfg.location(value)  # computed by code: unknown options
-        return (lambda key: cfg.get("force_ssl", key)), cfg.location(leaves[0])
-    plug = cfg.endpoint.plug("Plug.SSL") if cfg.endpoint is not None else None
-    if plug is not None and not dev_only(plug.guard) and isinstance(plug.options, (KW, type(None))):
-        return (lambda key: option(plug.options, key)), plug_location(cfg.endpoint, plug)
-    return None, None
 
 
 @rule("WEB001", "force-ssl-missing", Severity.WARNING, M,
@@ -52,7 +39,7 @@ def force_ssl_missing(project):
     for cfg in endpoint_configs(project):
         if not cfg.serves_app or cfg.unknown("force_ssl"):
             continue
-        options, where = _force_ssl(cfg)
+        options, where = force_ssl(cfg)
         if options is None and where is None:
             value = cfg.get("force_ssl")
             yield force_ssl_missing.finding(
@@ -70,15 +57,17 @@ def force_ssl_missing(project):
       fix="Add `rewrite_on: [:x_forwarded_proto]` to force_ssl (the proxy must set X-Forwarded-Proto), "
           "or terminate TLS in Phoenix with an `https:` listener.")
 def force_ssl_without_rewrite_on(project):
+    proxy = tls_at_proxy(project)
     for cfg in endpoint_configs(project):
-        options, where = _force_ssl(cfg)
+        options, where = force_ssl(cfg)
         if options is None or cfg.unknown("force_ssl"):
             continue
         if options("rewrite_on") is not None or cfg.has("https") or cfg.unknown("https"):
             continue
+        behind = f"{proxy} puts a TLS proxy in front" if proxy else "behind a TLS proxy"
         yield force_ssl_without_rewrite_on.finding(
-            f"{cfg.module} forces SSL without rewrite_on and has no https listener: behind a TLS proxy "
-            f"every request is redirected again", where, key=cfg.module)
+            f"{cfg.module} forces SSL without rewrite_on and has no https listener; {behind}, so every request "
+            f"is redirected again", where, key=cfg.module, confidence=H if proxy else None)
 
 
 @rule("WEB003", "hsts-disabled-or-short", Severity.WARNING, H,
@@ -90,7 +79,7 @@ def force_ssl_without_rewrite_on(project):
       fix="Keep the default (`hsts: true`, one year) or set `expires:` to at least 15552000 seconds (180 days).")
 def hsts_disabled_or_short(project):
     for cfg in endpoint_configs(project):
-        options, where = _force_ssl(cfg)
+        options, where = force_ssl(cfg)
         if options is None:
             continue
         hsts, expires = literal(options("hsts")), literal(options("expires"))
@@ -128,12 +117,15 @@ def _disabled(value) -> str | None:
     return None
 
 
-@rule("WEB004", "check-origin-disabled", Severity.ERROR, H,
+@rule("WEB004", "check-origin-disabled", Severity.WARNING, H,
       title="check_origin is false in prod: any website can open the app's sockets",
       why="""
-      LiveView and channel sockets authenticate with the visitor's cookies. `check_origin` is what
-      stops a page on another site from opening a socket as the visitor (cross-site WebSocket
-      hijacking). `check_origin: false` in config.exs applies to every environment, prod included.
+      `check_origin` is what stops a page on another site from opening the app's sockets from the
+      visitor's browser (cross-site WebSocket hijacking). The session reaches a socket only with a
+      valid CSRF token, which limits the damage, but any socket that trusts what the browser brings
+      (its address, headers, a token in local storage) is open to every website, and abuse of the
+      sockets cannot be told apart from real use. `check_origin: false` in config.exs applies to
+      every environment, prod included.
       """,
       fix='Remove it, or list the real origins: `check_origin: ["https://example.com", "//*.example.com"]`; '
           "keep `check_origin: false` in dev.exs only.")
@@ -167,6 +159,37 @@ def check_origin_entry_invalid(project):
                         where, key=f"{cfg.module}:{text}")
 
 
+def _covers(entry: str, host: str) -> bool:
+    """Whether a check_origin entry ("https://x.com", "//*.x.com") admits an origin on `host`."""
+    allowed = entry.split("//", 1)[1].split("/", 1)[0].split(":", 1)[0].lower()
+    host = host.lower()
+    return allowed == host or (allowed.startswith("*.") and host.endswith(allowed[1:]))
+
+
+@rule("WEB018", "check-origin-misses-public-host", Severity.WARNING, M,
+      title="check_origin lists origins but not the public host the deploy files name",
+      why="""
+      With a `check_origin` list, Phoenix refuses socket connections from any other origin. The host
+      the platform serves the app at (`<app>.fly.dev`, an Ingress host, PHX_HOST) missing from the
+      list means LiveView pages load and never connect there.
+      """,
+      fix='Add the host (`"https://my-app.fly.dev"`), or build the list from PHX_HOST in runtime.exs.')
+def check_origin_misses_host(project):
+    hosts = public_hosts(project)
+    if not hosts:
+        return
+    for cfg in endpoint_configs(project):
+        value = cfg.get("check_origin")
+        entries = [plain(v) for v in value.items] if isinstance(value, Seq) and not value.conditional else []
+        if not entries or not all(isinstance(e, str) and "//" in e for e in entries):
+            continue
+        for host, where in hosts:
+            if not any(_covers(e, host) for e in entries):
+                yield check_origin_misses_host.finding(
+                    f"{cfg.module} check_origin does not admit {host}, which {where.path} names", cfg.location(value),
+                    key=f"{cfg.module}:{host}")
+
+
 CORS_PLUGS = ("CORSPlug", "Corsica")
 
 
@@ -185,7 +208,7 @@ def _any_origin(module: str, options) -> str | None:
     origins = option(options, "origins")
     credentials = option(options, "allow_credentials")
     if plain(origins) in ("*", ["*"]) and isinstance(credentials, Lit) and credentials.value is True:
-        return 'origins "*" with allow_credentials: true'
+        return 'origins "*" (Corsica then echoes the request\'s Origin)'
     return None
 
 
