@@ -105,24 +105,28 @@ def test_clu006_no_fixed_cookie_when_clustering(fresh_project, findings):
     (got,) = findings(fresh_project(generated(**{"fly.toml": fly, "rel/env.sh.eex": FLY_ENV_SH})), "CLU006")
     assert got.confidence.label == "low" and "fly secrets" in got.message
     k8s = with_env("- name: RELEASE_COOKIE", "  valueFrom: {secretKeyRef: {name: demo, key: cookie}}")
-    assert findings(fresh_project(generated(**{"k8s/app.yaml": k8s})), "CLU006") == []
-    (got,) = findings(fresh_project(generated(**{"k8s/app.yaml": DEPLOYMENT})), "CLU006")
+    clustered = {"lib/demo/application.ex": LIBCLUSTER_APP, "config/prod.exs": K8S_TOPOLOGY}
+    assert findings(fresh_project(generated(**clustered, **{"k8s/app.yaml": k8s})), "CLU006") == []
+    (got,) = findings(fresh_project(generated(**clustered, **{"k8s/app.yaml": DEPLOYMENT})), "CLU006")
     assert got.confidence.label == "medium"
     assert findings(fresh_project(), "CLU006") == []  # no clustering: one node needs no shared cookie
 
 
 def test_clu007_sname_across_hosts(fresh_project, findings):
-    (got,) = findings(fresh_project(generated(**{"k8s/app.yaml": DEPLOYMENT})), "CLU007")
+    clustered = {"lib/demo/application.ex": LIBCLUSTER_APP, "config/prod.exs": K8S_TOPOLOGY}
+    (got,) = findings(fresh_project(generated(**clustered, **{"k8s/app.yaml": DEPLOYMENT})), "CLU007")
     assert "default, sname" in got.message
     named = with_env("- name: RELEASE_DISTRIBUTION", "  value: name")
-    assert findings(fresh_project(generated(**{"k8s/app.yaml": named})), "CLU007") == []
+    assert findings(fresh_project(generated(**clustered, **{"k8s/app.yaml": named})), "CLU007") == []
+    assert findings(fresh_project(generated(**{"k8s/app.yaml": DEPLOYMENT})), "CLU007") == []  # query unset
 
 
 def test_clu008_fly_recipe(fresh_project, findings):
-    got = findings(fresh_project(generated(**{"fly.toml": FLY})), "CLU008")
-    assert sorted(f.key.split(":")[1] for f in got) == ["DNS_CLUSTER_QUERY", "ERL_AFLAGS", "RELEASE_DISTRIBUTION",
-                                                        "RELEASE_NODE"]
-    assert 'DNS_CLUSTER_QUERY="demo.internal"' in next(f.message for f in got if "DNS_CLUSTER" in f.key)
+    query_only = '#!/bin/sh\nexport DNS_CLUSTER_QUERY="${FLY_APP_NAME}.internal"\n'
+    assert findings(fresh_project(generated(**{"fly.toml": FLY})), "CLU008") == []  # DNSCluster left at :ignore
+    got = findings(fresh_project(generated(**{"fly.toml": FLY, "rel/env.sh.eex": query_only})), "CLU008")
+    assert sorted(f.key.split(":")[1] for f in got) == ["ERL_AFLAGS", "RELEASE_DISTRIBUTION", "RELEASE_NODE"]
+    assert 'ERL_AFLAGS="-proto_dist inet6_tcp"' in next(f.message for f in got if "ERL_AFLAGS" in f.key)
     assert findings(fresh_project(generated(**{"fly.toml": FLY, "rel/env.sh.eex": FLY_ENV_SH})), "CLU008") == []
     assert findings(fresh_project({"fly.toml": FLY}), "CLU008") == []  # one node: no recipe needed
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from phoenix_ops.elixir.values import KW, Atom, Seq, plain
+from phoenix_ops.elixir.values import KW, Atom, EnvRead, Seq, plain
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.project.cluster import cluster_discovery
 from phoenix_ops.rule import rule
@@ -25,8 +25,25 @@ def _code_connects(project) -> bool:
 
 
 def clustered(project) -> bool:
-    """Whether the project means to run several connected nodes."""
-    return bool(children_of(project, *CLUSTER_CHILDREN) or cluster_discovery(project))
+    """Whether nodes are set to find each other: a libcluster topology, or a DNSCluster query that
+    something provides (the generator's DNSCluster stays `:ignore` until DNS_CLUSTER_QUERY is set)."""
+    if any(d.source.startswith("libcluster") for d in cluster_discovery(project)):
+        return True
+    view = project.config()
+    for child in children_of(project, "Cluster.Supervisor"):
+        if view.shadowed("libcluster") or not config_read(child.arg.items[0] if isinstance(child.arg, Seq)
+                                                            and child.arg.items else child.arg):
+            return True  # topologies written in code: assume they are meant
+    for child in children_of(project, "DNSCluster"):
+        query = child.arg.get("query") if isinstance(child.arg, KW) else None
+        read = config_read(query)
+        value = view.get(*read) if read else query
+        if not isinstance(value, EnvRead) or isinstance(plain(value.default), str):
+            return value is not None or read is None
+        if any(_provided(project, t, value.name) for t in project.deploy.targets()) or \
+                value.name in _exports(project):
+            return True
+    return False
 
 
 @rule("CLU001", "presence-without-discovery", Severity.WARNING, M,
@@ -43,7 +60,8 @@ def clustered(project) -> bool:
       libcluster topology for your platform.
       """)
 def presence_without_discovery(project):
-    if not project.presence or clustered(project) or _redis_pubsub(project) or _code_connects(project):
+    discovery = children_of(project, *CLUSTER_CHILDREN) or cluster_discovery(project)
+    if not project.presence or discovery or _redis_pubsub(project) or _code_connects(project):
         return
     module, rel, line = project.presence[0]
     yield presence_without_discovery.finding(
