@@ -106,7 +106,7 @@ def check(
         raise typer.Exit(0)
     if not quiet:
         emit(render(result.findings, fmt, tool="check", color=use_color(no_color) and not output, rules=rules,
-                    extra={"project": result.summary}), output)
+                    extra={"project": result.summary, "not_run": result.not_run}), output)
     raise typer.Exit(result.exit_code)
 
 

@@ -64,6 +64,7 @@ class CheckResult:
     findings: list[Finding]
     exit_code: int
     summary: dict
+    not_run: dict[str, str] = field(default_factory=dict)  # rule id -> why it did not run
 
 
 def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckResult:
@@ -99,7 +100,17 @@ def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckRes
         settings.apply_severity(f)
     findings.sort(key=Finding.sort_key)
     gate = any(f.severity >= opts.fail_level for f in findings if not f.suppressed)
-    return CheckResult(findings, 1 if gate else 0, {**project.summary(), "disabled_rules": settings.disabled})
+    not_run = {r.id: _why_not(r.id, opts, settings) for r in rules if r.id not in ran}
+    return CheckResult(findings, 1 if gate else 0, {**project.summary(), "disabled_rules": settings.disabled},
+                       not_run)
+
+
+def _why_not(rule_id: str, opts: CheckOptions, settings: Settings) -> str:
+    if opts.select and not _matches(rule_id, opts.select):
+        return "not selected by --select"
+    if _matches(rule_id, opts.ignore):
+        return "left out by --ignore"
+    return f"disabled in .phoenix-ops.toml: {settings.disabled.get(rule_id, '')}".rstrip(": ")
 
 
 def _run_rule(rule, project) -> list[Finding]:

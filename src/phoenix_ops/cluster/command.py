@@ -104,5 +104,19 @@ def report(view: ClusterView, findings: list[Finding], fmt: str, *, color: bool 
         return render_table(view) + "\n" + render(findings, "text", color=color)
     if fmt == "json":
         return render(findings, fmt, tool="cluster", extra={"cluster": view.to_dict()}, rules=catalog("cluster"))
-    summary = {"nodes": len(view.nodes), "members": len(view.members()), "partitions": len(view.partitions())}
-    return render(findings, fmt, tool="cluster", extra=summary if fmt == "html" else None)
+    if fmt == "html":
+        return render(findings, fmt, tool="cluster", extra=html_facts(view), rules=catalog("cluster"))
+    return render(findings, fmt, tool="cluster")
+
+
+def html_facts(view: ClusterView) -> dict:
+    """The HTML page shows the picture and the node table above the findings."""
+    from phoenix_ops.cluster.picture import render_svg
+    from phoenix_ops.cluster.table import COLUMNS, node_rows
+
+    expected = {"expected_nodes": view.expected} if view.expected is not None else {}
+    return {"nodes": len(view.nodes), "members": len(view.members()), "partitions": len(view.partitions()),
+            **expected, "cookie": view.cookie_source, "seconds": f"{view.seconds:.2f} s",
+            "picture": render_svg(view) if view.nodes else "",
+            "tables": [{"title": "Nodes", "columns": COLUMNS, "rows": node_rows(view),
+                        "note": "processes and atoms: used / limit; sees: the other members in its nodes()"}]}

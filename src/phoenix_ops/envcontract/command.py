@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from phoenix_ops.catalog import catalog
@@ -87,6 +87,10 @@ def _check(path: Path, opts: EnvOptions, fail_level: Severity) -> tuple[str, int
     findings = check_env(contract, env, env_set)
     extra = {"project": project.summary(), "env": env, "env_files": env_set.files,
              "contract_complete": contract.complete}
+    if opts.fmt == "html":
+        from phoenix_ops.envcontract.render import contract_table
+        only_env = replace(contract, variables={v.name: v for v in contract.in_env(env)})
+        extra["tables"] = [contract_table(only_env, set(env_set.final()))]
     text = render(findings, opts.fmt, tool="env check", color=opts.color, extra=extra, rules=catalog("envfile"))
     return text, 1 if any(f.severity >= fail_level for f in findings) else 0
 

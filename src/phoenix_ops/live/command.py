@@ -8,6 +8,7 @@ from pathlib import Path
 
 from phoenix_ops.catalog import catalog
 from phoenix_ops.findings import Location, Severity
+from phoenix_ops.live.context import UNREACHABLE
 from phoenix_ops.live.grade import GRADE, worst_of
 from phoenix_ops.live.probe import run_probe
 from phoenix_ops.live.target import (
@@ -21,6 +22,7 @@ from phoenix_ops.live.target import (
 )
 from phoenix_ops.report import FORMATS, render
 from phoenix_ops.report.html import section_of
+from phoenix_ops.rule import Rule
 
 
 @dataclass
@@ -80,6 +82,32 @@ def summary(results: list[TargetResult]) -> dict:
     return out
 
 
+def not_run(results: list[TargetResult], opts: ProbeOptions) -> dict[str, str]:
+    """Rules that had no chance to fire in this probe, and why: the report's checklist says so."""
+    from phoenix_ops.live import limits, replay
+
+    skipped: dict[str, str] = {}
+    if not any("page_url" in r.facts for r in results):
+        skipped |= dict.fromkeys(catalog("probe").ids() - {UNREACHABLE.id, GRADE.id}, "no target answered")
+    if not opts.active:
+        skipped |= dict.fromkeys(rule_ids(limits), "only with --active")
+    if len({r.target.name for r in results}) == len(results):
+        skipped |= dict.fromkeys(rule_ids(replay), "needs several nodes of one site (--resolve)")
+    return skipped
+
+
+def rule_ids(module) -> set[str]:
+    return {v.id for v in vars(module).values() if isinstance(v, Rule) and v.kind == "probe"}
+
+
+def html_report(results: list[TargetResult], findings: list, facts: dict, opts: ProbeOptions) -> str:
+    """The grade is the page's card, not a finding; each site's findings are headed by its grade."""
+    sections = {section_of(Location(url=r.target.url, node=r.target.addr)): r.grade for r in results}
+    rules = [r for r in catalog("probe") if r.id != GRADE.id]
+    return render([f for f in findings if f.rule_id != GRADE.id], "html", tool="probe", rules=rules,
+                  extra={**facts, "section_grades": sections, "not_run": not_run(results, opts)})
+
+
 def run_command(a: ProbeArgs) -> tuple[str, str, int]:
     """(report in the chosen format, HTML report, exit code)."""
     level = Severity.parse(a.fail_level)
@@ -102,8 +130,7 @@ def run_command(a: ProbeArgs) -> tuple[str, str, int]:
     findings = [f for r in results for f in r.findings]
     overall = worst_of(*(r.grade for r in results))
     facts = {"targets": summary(results), "grade": overall}
-    sections = {section_of(Location(url=r.target.url, node=r.target.addr)): r.grade for r in results}
-    html = render(findings, "html", tool="probe", extra={**facts, "section_grades": sections})
+    html = html_report(results, findings, facts, opts)
     if a.fmt == "text":  # one block per target, headed by its grade, so nodes of one URL stay apart
         report = "\n".join(f"== {r.target.label}: grade {r.grade} ({r.score}/100)\n"
                            + render([f for f in r.findings if f.rule_id != GRADE.id], "text", color=a.color)

@@ -13,7 +13,8 @@ FORMATS = ("text", "json", "sarif", "html")
 def render(findings: Sequence[Finding], fmt: str, *, tool: str = "check", color: bool = False,
            extra: dict | None = None, rules: Mapping[str, Rule] | None = None) -> str:
     """Render findings in one of FORMATS; `extra` carries per-command facts (summary, target), `rules`
-    the pages of the rules that may appear (SARIF describes each)."""
+    the rules that ran: SARIF describes each, HTML lists them as what was checked and embeds their pages
+    (report/html.py names the facts an HTML page shows in their own place)."""
     if fmt == "json":
         from phoenix_ops.report.json import render_json
         return render_json(findings, tool=tool, extra=extra)
@@ -25,7 +26,5 @@ def render(findings: Sequence[Finding], fmt: str, *, tool: str = "check", color:
         return render_text(findings, color=color)
     if fmt == "html":
         from phoenix_ops.report.html import render_html
-        facts = dict(extra or {})
-        return render_html(findings, title=f"phoenix-ops {tool}", grade=facts.pop("grade", None),
-                           section_grades=facts.pop("section_grades", None), summary=facts)
+        return render_html(findings, tool=tool, facts=extra, rules=rules)
     raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
