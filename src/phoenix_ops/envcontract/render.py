@@ -26,7 +26,8 @@ def render_contract(contract: Contract, fmt: str, summary: dict) -> str:
         required = {e: sum(v.required_in(e) for v in contract.variables.values()) for e in contract.envs}
         headline = (f"{len(contract.variables)} variables; required: "
                     + ", ".join(f"{required[e]} in {e}" for e in contract.envs))
-        return render([], "html", tool="env", extra={"project": summary, "headline": headline,
+        every_env = {k: v for k, v in summary.items() if k != "env"}  # the contract covers `environments`
+        return render([], "html", tool="env", extra={"project": every_env, "headline": headline,
                                                      "environments": contract.envs,
                                                      "tables": [contract_table(contract)]})
     raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")

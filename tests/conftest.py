@@ -1,0 +1,24 @@
+"""Fixtures and plugins for the whole suite."""
+
+import time
+
+import pytest
+
+pytest_plugins = ("catalog_fires",)
+STARTED = time.time()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium from Debian, one per test process, stopped at the end."""
+    from browser import Browser
+
+    with Browser() as b:
+        yield b
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    from report_pages import ARTIFACTS
+
+    if any(p.stat().st_mtime >= STARTED for p in ARTIFACTS.glob("*.png")):
+        terminalreporter.write_line(f"screenshots of the HTML reports: {ARTIFACTS}")
