@@ -1,8 +1,9 @@
-"""Fixtures and plugins for the whole suite."""
+"""Fixtures and plugins every test directory may use."""
 
 import time
 
 import pytest
+from pg_server import pg_database, postgres  # noqa: F401  (fixtures)
 
 pytest_plugins = ("catalog_fires",)
 STARTED = time.time()
