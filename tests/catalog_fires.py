@@ -14,7 +14,6 @@ import pytest
 
 from phoenix_ops.rule import Rule
 
-TESTS = Path(__file__).resolve().parent
 _fired: set[str] = set()
 _missing: list[str] = []
 
@@ -42,12 +41,13 @@ def pytest_testnodedown(node, error) -> None:
 
 
 def whole_suite(config: pytest.Config) -> bool:
-    """Whether this run is the full suite: every test under tests/, none filtered out."""
+    """Whether this run is the full suite: the root or its test paths, no test filtered out."""
     paths = {Path(str(a).split("::")[0]).resolve() for a in config.args}
+    whole = {config.rootpath.resolve(), *((config.rootpath / p).resolve() for p in config.getini("testpaths"))}
     narrowed = (config.getoption("keyword") or config.getoption("markexpr") or config.getoption("lf", False)
                 or config.getoption("deselect", None) or config.getoption("ignore", None)
                 or config.getoption("ignore_glob", None))
-    return bool(paths) and paths <= {TESTS, TESTS.parent} and not narrowed
+    return bool(paths) and paths <= whole and not narrowed
 
 
 def unfired(fired: set[str]) -> list[str]:

@@ -53,7 +53,7 @@ def _checks(seconds: object) -> str:
     if not isinstance(seconds, Mapping) or not seconds:
         return "none"
     slowest = max(seconds, key=lambda k: seconds[k])
-    return f"{len(seconds)}: {', '.join(seconds)} (slowest: {slowest}, {seconds[slowest]:.2f} s)"
+    return f"{len(seconds)} (slowest: {slowest}, {seconds[slowest]:.2f} s)"
 
 
 _FORMATS: dict[str, Callable[[object], str]] = {
