@@ -67,3 +67,16 @@ def test_check_after_gen_no_longer_finds_what_the_files_fix(bare):
     assert invoke("gen", "all", bare, "--target", "docker", "--write").exit_code == 0
     after = check_ids(bare)
     assert not {"REL001", "REL002", "REL006", "REL007", "REL011"} & after, after
+
+
+def test_fly_writes_the_clustering_env_and_stops_within_obans_grace(bare):
+    prod = 'import Config\nconfig :demo, Oban, repo: Demo.Repo, shutdown_grace_period: 60_000\n'
+    (bare / "config/prod.exs").write_text(prod)
+    mix = bare / "mix.exs"
+    mix.write_text(mix.read_text().replace("{:bandit", '{:oban, "~> 2.18"}, {:bandit'))
+    assert invoke("gen", "fly", bare, "--write").exit_code == 0
+    env = (bare / "rel/env.sh.eex").read_text()
+    assert 'ERL_AFLAGS="-proto_dist inet6_tcp"' in env and "FLY_PRIVATE_IP" in env
+    fly = (bare / "fly.toml").read_text()
+    assert 'kill_timeout = "85s"' in fly and 'release_command = "/app/bin/migrate"' in fly
+    assert 'path = "/health"' in fly and 'type = "connections"' in fly

@@ -55,7 +55,8 @@ def plan(path: Path, kind: str, target: str | None) -> tuple[list[Change], str]:
     changes: list[Change] = []
     for name in kinds:
         changes.extend(GENERATORS[name].generate(project, facts, chosen))
-    return changes, str(project.root)
+    unique = {c.path: c for c in changes}  # kinds that share a file (fly and release: rel/env.sh.eex) plan it once
+    return list(unique.values()), str(project.root)
 
 
 def run_gen(path: Path, kind: str, target: str | None, *, write: bool, force: bool) -> GenResult:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from phoenix_ops.elixir.values import KW
+from phoenix_ops.elixir.values import KW, plain
 from phoenix_ops.project import Project
+from phoenix_ops.project.cluster import Discovery, cluster_discovery
 
 # Versions used when the project names none; the pairs are published together as hexpm/elixir images.
 DEFAULT_ELIXIR, DEFAULT_OTP, DEFAULT_DEBIAN = "1.17.3", "27.1.2", "bookworm-20241016-slim"
@@ -35,6 +36,9 @@ class AppFacts:
     optional_env: list[str] = field(default_factory=list)
     migrator: str | None = None  # an existing module calling Ecto.Migrator
     server_script: bool = False  # rel/overlays/bin/server exists or is being generated
+    discovery: list[str] = field(default_factory=list)  # how nodes find each other (project/cluster.py kinds)
+    headless_service: str | None = None  # the DNS name the project's discovery asks, when it names one
+    oban_grace_seconds: int = 15  # Oban's shutdown_grace_period (its default when not configured)
 
     @property
     def web_module(self) -> str:
@@ -60,6 +64,7 @@ def app_facts(project: Project) -> AppFacts:
     optional = sorted(v.name for v in contract.in_env(project.env)
                       if v.name not in required and v.name not in PROVIDED and "runtime" in v.phases)
     elixir, otp = _versions(project)
+    discoveries = cluster_discovery(project)
     return AppFacts(
         root=str(project.root), app=app, module=_namespace(project, app), release=_release_name(project, app),
         endpoint=endpoints[0] if endpoints else None,
@@ -70,7 +75,22 @@ def app_facts(project: Project) -> AppFacts:
         health_path=_health_path(project), elixir=elixir, otp=otp, debian=DEFAULT_DEBIAN,
         required_env=required, optional_env=optional,
         migrator=project.migrators[0][0] if project.migrators else None,
-        server_script=project.text("rel/overlays/bin/server") is not None)
+        server_script=project.text("rel/overlays/bin/server") is not None,
+        discovery=[d.kind for d in discoveries], headless_service=_service_name(discoveries),
+        oban_grace_seconds=_oban_grace(project, app))
+
+
+def _service_name(discoveries: list[Discovery]) -> str | None:
+    """The headless Service a Kubernetes DNS discovery asks for (`shop-headless` of `shop-headless.ns.svc...`)."""
+    for d in discoveries:
+        if d.kind in ("dns_a", "dns_srv") and d.query and not d.query.endswith(".internal"):
+            return d.query.split(".")[0]
+    return None
+
+
+def _oban_grace(project: Project, app: str) -> int:
+    value = plain(project.config("prod").get(app, "Oban", "shutdown_grace_period"))
+    return value // 1000 if isinstance(value, int) and value > 0 else 15
 
 
 def _namespace(project: Project, app: str) -> str:

@@ -21,9 +21,14 @@ def generate(project: Project, facts: AppFacts, target: str) -> list[Change]:
                                                                             migrator=migrator),
                                 "runs the migrations from the release", executable=True))
     if target in ("fly", "k8s") or facts.cluster:
-        changes.append(new_file(project, "rel/env.sh.eex", render("env.sh.eex.j2", facts, target=target),
-                                f"names the node for distribution on {target}"))
+        changes.append(node_naming(project, facts, target))
     patch = runtime_patch(project, facts)
     if patch is not None:
         changes.append(patch)
     return changes
+
+
+def node_naming(project: Project, facts: AppFacts, target: str) -> Change:
+    """rel/env.sh.eex: the node's long name and how peers find it, for the target's network."""
+    return new_file(project, "rel/env.sh.eex", render("env.sh.eex.j2", facts, target=target),
+                    f"names the node for distribution on {target}")

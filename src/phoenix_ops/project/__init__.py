@@ -183,7 +183,26 @@ class Project:
                 "repo_prefix": self.repo_prefix}
 
 
+class SeveralProjects(NotAPhoenixProject):
+    """A folder holding more than one Phoenix project, none of them named."""
+
+    def __init__(self, path: Path, roots: list[Path]):
+        self.roots = roots
+        listed = ", ".join(str(r) for r in roots)
+        super().__init__(f"{path} holds {len(roots)} Phoenix projects: {listed}; name one, or give --all")
+
+
 def find_root(path: Path) -> Path:
+    """The project at `path`, or the one Phoenix project in a subdirectory (SeveralProjects if many)."""
+    roots = find_projects(path)
+    if len(roots) > 1:
+        raise SeveralProjects(path, roots)
+    return roots[0]
+
+
+def find_projects(path: Path) -> list[Path]:
+    """The project at `path` itself, else the Phoenix projects one or two levels down (monorepos keep
+    the app in elixir/ or backend/); when none of those uses Phoenix, the first Mix project."""
     if not path.exists():
         raise NotAPhoenixProject(f"{path}: no such directory")
     if not path.is_dir():
@@ -193,14 +212,30 @@ def find_root(path: Path) -> Path:
         # An umbrella child reads its config from the umbrella root (`config_path: "../../config/..."`).
         if b"../../config/config.exs" in (path / "mix.exs").read_bytes() and (umbrella / "mix.exs").is_file() \
                 and b"apps_path" in (umbrella / "mix.exs").read_bytes():
-            return umbrella
-        return path
-    # A project in a subdirectory (monorepos keep the app in elixir/ or backend/).
+            return [umbrella]
+        return [path]
+    found: list[Path] = []
     for depth in (1, 2):
         for mix in sorted(path.glob("/".join(["*"] * depth) + "/mix.exs")):
-            if not any(part in ("deps", "_build", "node_modules") for part in mix.parts):
-                return mix.parent
-    raise NotAPhoenixProject(f"{path}: no mix.exs here or in a subdirectory; not an Elixir project")
+            inside_another = any(root in mix.parents for root in found)
+            if not inside_another and not any(part in ("deps", "_build", "node_modules") for part in mix.parts):
+                found.append(mix.parent)
+    if not found:
+        raise NotAPhoenixProject(f"{path}: no mix.exs here or in a subdirectory; not an Elixir project")
+    return [root for root in found if _uses_phoenix(root)] or found[:1]
+
+
+def _uses_phoenix(root: Path) -> bool:
+    """A cheap look at mix.exs, mix.lock and umbrella apps' mix.exs for the :phoenix dependency."""
+    files = [root / "mix.exs", root / "mix.lock", *root.glob("apps/*/mix.exs")]
+    return any(b"{:phoenix," in data or b'"phoenix":' in data for data in map(_read_or_empty, files))
+
+
+def _read_or_empty(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 def load_project(path: Path, env: str = "prod") -> Project:

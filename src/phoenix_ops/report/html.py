@@ -6,7 +6,8 @@ by file / site / node with each rule's page one click away in the same file, and
 command handed over. Facts a page understands beyond plain `key: value` ones:
 
     project        the project's summary (check, env check)
-    grade          a letter for the whole report; `section_grades` one per findings section (probe)
+    grade          a letter for the whole report; `section_grades` one per findings section (probe);
+                   `grade_rule` the rule whose findings state those grades: shown as the grades only
     targets        per-target facts, each with its grade and score (probe)
     not_run        {rule id: why it did not run}: shown as such in the checklist
     tables         [{"title", "columns", "rows", "note"}]: data tables (the env contract, cluster nodes)
@@ -30,7 +31,7 @@ from phoenix_ops.report.checklist import OUTCOMES, as_rules, build_checklist
 from phoenix_ops.rule import AREAS, KINDS, Rule
 
 # Facts shown in their own part of the page, not in the "about" table.
-_PLACED = ("project", "grade", "section_grades", "targets", "not_run", "tables", "picture", "headline")
+_PLACED = ("project", "grade", "section_grades", "grade_rule", "targets", "not_run", "tables", "picture", "headline")
 _LEVELS = (Severity.ERROR, Severity.WARNING, Severity.INFO)
 
 
@@ -138,6 +139,10 @@ def render_html(findings: Sequence[Finding], *, tool: str = "check", facts: Mapp
 
     facts = dict(facts or {})
     known = as_rules(rules)
+    graded_by = facts.get("grade_rule")
+    if graded_by:
+        findings = [f for f in findings if f.rule_id != graded_by]
+        known.pop(graded_by, None)
     not_run = {str(k): str(v) for k, v in (facts.get("not_run") or {}).items()}
     shown = [f for f in findings if not f.suppressed]
     hidden = [f for f in findings if f.suppressed]

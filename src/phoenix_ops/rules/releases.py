@@ -153,6 +153,8 @@ def compile_time_key_at_runtime(project):
 
 @rule("REL005", "url-host-hardcoded", Severity.WARNING, M,
       title="The prod URL host is hard-coded instead of read from PHX_HOST",
+      raised="error when the host is \"localhost\" in an app shipped as a release: every generated URL "
+             "and every socket origin check is then wrong, not merely fixed",
       why="""
       The endpoint's `url: [host: ...]` builds every absolute URL and is the origin that
       `check_origin` accepts for LiveView and channel sockets. A host fixed at build time (or left as
