@@ -64,7 +64,7 @@ def run_check(path: Path, opts: EnvOptions, tail: Tail) -> int:
     """Judge the env files against the contract of one environment (prod unless given)."""
     from phoenix_ops.envcontract.check import EnvSet, check_env
     from phoenix_ops.envcontract.contract import build_contract
-    from phoenix_ops.envcontract.dotenv import read_env_file
+    from phoenix_ops.project.dotenv import read_env_file
 
     if not opts.env_files:
         raise EnvUsageError("env check needs at least one --env-file")

@@ -20,11 +20,8 @@ H, M = Confidence.HIGH, Confidence.MEDIUM
 MIN_SECRET_KEY_BASE = 64
 # Keys that are public by design: Stripe publishable keys, PostHog project keys.
 PUBLIC_PREFIXES = ("pk_live_", "pk_test_", "phc_")
-ENV_FILE = re.compile(r"(^|/)(\.env(\.[\w.-]+)?|[\w.-]+\.env|\.envrc)$")
 ENV_FILE_TEMPLATE = re.compile(r"(example|sample|template|dist|defaults?)$", re.I)
-SECRET_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Z0-9_]*(?:SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE_KEY|"
-                               r"ACCESS_KEY|COOKIE|DATABASE_URL)[A-Z0-9_]*)\s*=\s*['\"]?([^'\"\s#]+)", re.M)
-COOKIE_EXPORT = re.compile(r"^\s*(?:export\s+)?RELEASE_COOKIE\s*=\s*['\"]?([^'\"\s$<]+)", re.M)
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE_KEY|ACCESS_KEY|COOKIE|DATABASE_URL")
 
 
 def _secret_leaves(project):
@@ -77,14 +74,12 @@ COOKIE_HINT = ("Read RELEASE_COOKIE from the platform's secret store at boot (sa
 
 
 def _cookie_literals(project):
-    env_sh = project.text("rel/env.sh.eex")
-    if env_sh:
-        m = COOKIE_EXPORT.search(env_sh)
-        if m:
-            line = env_sh[: m.start(1)].count("\n") + 1
-            yield literal_secret_in_config.finding("RELEASE_COOKIE is a literal in rel/env.sh.eex",
-                                                   Location(path="rel/env.sh.eex", line=line), key="RELEASE_COOKIE",
-                                                   hint=COOKIE_HINT)
+    env_sh = project.deploy.env_sh
+    cookie = env_sh.get("RELEASE_COOKIE") if env_sh else None
+    if cookie is not None and cookie.value and not cookie.value.startswith(("$", "<")):
+        yield literal_secret_in_config.finding("RELEASE_COOKIE is a literal in rel/env.sh.eex",
+                                               Location(path=env_sh.path, line=cookie.line), key="RELEASE_COOKIE",
+                                               hint=COOKIE_HINT)
     releases = project.mix.releases
     for _name_, spec in (releases.items if isinstance(releases, KW) else []):
         cookie = spec.get("cookie") if isinstance(spec, KW) else None
@@ -167,16 +162,14 @@ def committed_env_file(project):
     if project.tracked is None:
         return
     for rel in sorted(project.tracked):
-        if not ENV_FILE.search(rel) or ENV_FILE_TEMPLATE.search(rel):
+        if rel not in project.deploy.env_files or ENV_FILE_TEMPLATE.search(rel):
             continue
-        body = project.text(rel) or ""
-        for m in SECRET_ASSIGNMENT.finditer(body):
-            value = m.group(2)
-            if value.startswith("$") or (m.group(1) == "DATABASE_URL" and not URL_PASSWORD.match(value)):
+        for e in project.deploy.env_files.get(rel, ([], []))[0]:
+            if not SECRET_NAME.search(e.key) or not e.value or e.value.startswith("$") \
+                    or (e.key == "DATABASE_URL" and not URL_PASSWORD.match(e.value)):
                 continue
-            yield committed_env_file.finding(f"{rel} is tracked by git and sets {m.group(1)}",
-                                             Location(path=rel, line=body[: m.start()].count("\n") + 1),
-                                             key=m.group(1))
+            yield committed_env_file.finding(f"{rel} is tracked by git and sets {e.key}",
+                                             Location(path=rel, line=e.line), key=e.key)
 
 
 @rule("SEC006", "orphan-secrets-file", Severity.WARNING, M,
