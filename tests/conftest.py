@@ -4,6 +4,7 @@ import time
 
 import pytest
 from pg_server import pg_database, postgres  # noqa: F401  (fixtures)
+from phoenix_fixture import phoenix, phoenix_build, phoenix_build_v2  # noqa: F401  (fixtures)
 
 pytest_plugins = ("catalog_fires",)
 STARTED = time.time()
