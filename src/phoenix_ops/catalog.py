@@ -17,14 +17,16 @@ def _static() -> tuple[ModuleType, ...]:
     from phoenix_ops.rules import (
         assets,
         browser,
+        clustering,
         health,
+        jobs,
         limits,
         releases,
         secrets,
         telemetry,
         web,
     )
-    return assets, browser, health, limits, releases, secrets, telemetry, web
+    return assets, browser, clustering, health, jobs, limits, releases, secrets, telemetry, web
 
 
 def _audit() -> tuple[ModuleType, ...]:

@@ -23,7 +23,7 @@ MARKERS = {
 # Rate limiters: the libraries, and the module names apps give their own token buckets.
 RATE_LIMITERS = (b"Hammer", b"PlugAttack", b"ExRated", b"ateLimit", b"ate_limit", b"hrottle")
 # Lib files mentioning these get a parse tree, so the modules below can be read.
-USAGE_TRIGGERS = (b"Telemetry.Metrics", b"Phoenix.Presence")
+USAGE_TRIGGERS = (b"Telemetry.Metrics",)
 PROMETHEUS_REPORTERS = ("TelemetryMetricsPrometheus", "TelemetryMetricsPrometheus.Core")
 # Paths platforms and load balancers probe; a route or plug answering one is a health endpoint.
 HEALTH_PATH = re.compile(r"(^|/)(_?health(z|check|_check|-check)?|livez?|liveness|readyz?|readiness|ready|status|ping|up"
