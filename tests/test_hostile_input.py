@@ -275,3 +275,16 @@ def test_a_crash_exits_3_with_one_line_naming_the_file(tmp_path):
     assert "Traceback" not in run.stderr and "hunter2" not in run.stderr and not run.stdout
     run = run_cli("check", root, "--debug", entry=(str(script),))
     assert run.code != 0 and "Traceback" in run.stderr and "RuntimeError" in run.stderr
+
+
+def test_budget_finding_in_process(tmp_path):
+    # The same report through the command in this process (the suite counts which rules fired).
+    from typer.testing import CliRunner
+
+    from phoenix_ops.cli import app
+
+    root = project(tmp_path, AMPLIFIERS["nested-for"])
+    result = CliRunner().invoke(app, ["check", str(root), "--format", "json"])
+    budget = found(json.loads(result.stdout), "OPS005")
+    assert [f["location"]["path"] for f in budget] == ["config/prod.exs"]
+    assert "values set from here on are unknown" in budget[0]["message"]
