@@ -65,6 +65,7 @@ def test_output_path_is_checked_before_any_work(tmp_path, target, monkeypatch):
     out = tmp_path / target
     checked = [
         ["check", EXAMPLE, "-o", out],
+        ["check", EXAMPLE, "--write-baseline", out],
         ["env", EXAMPLE, "-o", out],
         ["env", "check", EXAMPLE, "--env-file", EXAMPLE / ".env", "-o", out],
         ["cluster", "--hosts", "127.0.0.1", "-o", out],
