@@ -11,6 +11,7 @@ from phoenix_ops.elixir.modules import Module
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts, do_block
 from phoenix_ops.elixir.values import (
+    KW,
     Atom,
     Lit,
     Seq,
