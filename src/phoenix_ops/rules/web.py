@@ -84,11 +84,11 @@ def hsts_disabled_or_short(project):
             continue
         hsts, expires = literal(options("hsts")), literal(options("expires"))
         if hsts is False:
-            yield hsts_disabled_or_short.finding(f"{cfg.module} forces SSL with `hsts: false`: no Strict-Transport-Security",
-                                    where, key=cfg.module)
+            yield hsts_disabled_or_short.finding(
+                f"{cfg.module} forces SSL with `hsts: false`: no Strict-Transport-Security", where, key=cfg.module)
         elif isinstance(expires, int) and expires < HSTS_MIN_SECONDS:
-            yield hsts_disabled_or_short.finding(f"{cfg.module} HSTS expires after {expires} seconds ({expires // 86400} days)",
-                                    where, key=cfg.module)
+            yield hsts_disabled_or_short.finding(
+                f"{cfg.module} HSTS expires after {expires} seconds ({expires // 86400} days)", where, key=cfg.module)
 
 
 def _origin_settings(cfg):
@@ -284,7 +284,7 @@ def _longpoll_socket(endpoint):
 
 
 @rule("WEB009", "longpoll-fallback-mismatch", Severity.WARNING, H,
-      title="The LiveView client falls back to long polling but the endpoint socket does not accept it (or the reverse)",
+      title="The LiveView client falls back to long polling but the endpoint socket refuses it (or the reverse)",
       why="""
       `longPollFallbackMs` in app.js makes the browser switch to long polling when WebSockets fail
       (corporate proxies). If the endpoint's `/live` socket has no `longpoll:` transport, that
