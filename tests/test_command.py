@@ -270,7 +270,7 @@ def test_each_command_imports_only_what_it_needs():
     version = modules_loaded_by("--version")
     assert not {"typer", "rich", "click", "tree_sitter"} & version
     check = modules_loaded_by("check", str(EXAMPLE), "-q")
-    assert "tree_sitter" in check and not {"httpx", "websockets", "dns", "cryptography", "rich"} & check
+    assert "tree_sitter" in check and not {"httpx", "websockets", "dns", "cryptography", "rich", "jinja2"} & check
 
 
 def test_probe_text_names_each_node_and_counts_as_json_does():
