@@ -286,6 +286,43 @@ def cluster(
     raise typer.Exit(code)
 
 
+release_app = typer.Typer(help="Prove a built release boots and serves before it gets traffic.",
+                          no_args_is_help=True)
+app.add_typer(release_app, name="release")
+
+
+@release_app.command("verify")
+def release_verify(
+    release: Path = typer.Argument(..., help="A built release: the directory `mix release` made, or its tarball."),
+    env_files: list[Path] = typer.Option([], "--env-file", help="Dotenv file the release runs with (repeat)."),
+    project: Optional[Path] = typer.Option(None, "--project",
+                                           help="The project: its env contract, health path and stop budget."),
+    health: list[str] = typer.Option([], "--health", help="Health or readiness path that must answer 200 (repeat)."),
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds for the release to boot and answer."),
+    budget: Optional[float] = typer.Option(None, "--shutdown-budget",
+                                           help="Seconds a graceful stop may take (default: the project's, else 30)."),
+    no_probe: bool = typer.Option(False, "--no-probe", help="Skip the probe of headers, assets and exposure."),
+    fmt: str = format_option(),
+    output: Optional[Path] = output_option(),
+    fail_level: str = fail_level_option(),
+    no_color: bool = no_color_option(),
+    quiet: bool = quiet_option(),
+) -> None:
+    """Boot a release on a loopback port with its env file: runtime checks, health, probe, graceful stop."""
+    from phoenix_ops.catalog import catalog
+    from phoenix_ops.project import NotAPhoenixProject
+    from phoenix_ops.release.verify import VerifyOptions, verify_release
+
+    with usage_errors(NotAPhoenixProject):
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet)
+        opts = VerifyOptions(release, env_files, project, health, timeout, budget, probe=not no_probe)
+        with tail.progress(f"verifying {release}") as progress:
+            result = verify_release(opts, progress)
+        code = tail.finish(result.findings, tool="release verify", rules=catalog("release", "envfile", "probe"),
+                           extra={"release": result.facts})
+    raise typer.Exit(code)
+
+
 @app.command("env")
 def env_command(
     args: Optional[list[str]] = typer.Argument(None, metavar="[check] [PATH]",
