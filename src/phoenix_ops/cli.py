@@ -323,6 +323,71 @@ def release_verify(
     raise typer.Exit(code)
 
 
+def _ssh_options(known_hosts: Optional[Path], identity: Optional[Path]) -> dict:
+    return {"known_hosts": str(known_hosts) if known_hosts else None, "identity": str(identity) if identity else None}
+
+
+@app.command("deploy")
+def deploy_command(
+    args: list[str] = typer.Argument(..., metavar="RELEASE.tar.gz | status",
+                                     help="The release tarball to roll out, or `status` for the last deploy."),
+    project: Path = typer.Option(Path("."), "--project", help="Where .phoenix-ops.toml ([deploy]) and the journal live."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and the commands; connect to nothing."),
+    resume: bool = typer.Option(False, "--resume", help="Finish the interrupted deploy the journal records."),
+    known_hosts: Optional[Path] = typer.Option(None, "--known-hosts", help="SSH known_hosts (default: ~/.ssh)."),
+    identity: Optional[Path] = typer.Option(None, "--identity", help="SSH private key (default: agent, ~/.ssh)."),
+    quiet: bool = quiet_option(),
+) -> None:
+    """Roll a release out to the hosts of [deploy]: rolling, blue-green or canary, gated, journaled."""
+    from phoenix_ops.deploy.command import deploy, status
+    from phoenix_ops.deploy.command import dry_run as plan_only
+    from phoenix_ops.deploy.engine import DeployFailed
+
+    with usage_errors():
+        tail = Tail.build(quiet=quiet)
+        if args == ["status"]:
+            tail.emit(status(project))
+            raise typer.Exit(0)
+        if len(args) != 1 and not resume:
+            raise UsageError("deploy takes one release tarball (or `status`)")
+        tarball = Path(args[0]) if args and not resume else None
+        if dry_run:
+            tail.emit(plan_only(project, tarball))
+            raise typer.Exit(0)
+        with tail.progress("deploying") as progress:
+            try:
+                text = deploy(project, tarball, resume=resume, say=progress.note,
+                              ssh=_ssh_options(known_hosts, identity))
+            except DeployFailed as exc:
+                typer.echo(f"phoenix-ops: deploy failed: {exc}", err=True)
+                raise typer.Exit(1) from None
+        tail.emit(text)
+    raise typer.Exit(0)
+
+
+@app.command("rollback")
+def rollback_command(
+    project: Path = typer.Option(Path("."), "--project", help="Where .phoenix-ops.toml ([deploy]) and the journal live."),
+    known_hosts: Optional[Path] = typer.Option(None, "--known-hosts", help="SSH known_hosts (default: ~/.ssh)."),
+    identity: Optional[Path] = typer.Option(None, "--identity", help="SSH private key (default: agent, ~/.ssh)."),
+    quiet: bool = quiet_option(),
+) -> None:
+    """Put back on every host what it ran before the last deploy (the journal says what)."""
+    from phoenix_ops.deploy.command import rollback
+    from phoenix_ops.deploy.engine import DeployFailed
+
+    with usage_errors():
+        tail = Tail.build(quiet=quiet)
+        with tail.progress("rolling back") as progress:
+            try:
+                text = rollback(project, say=progress.note, ssh=_ssh_options(known_hosts, identity))
+            except DeployFailed as exc:
+                typer.echo(f"phoenix-ops: rollback failed: {exc}", err=True)
+                raise typer.Exit(1) from None
+        tail.emit(text)
+    raise typer.Exit(0)
+
+
 @app.command("env")
 def env_command(
     args: Optional[list[str]] = typer.Argument(None, metavar="[check] [PATH]",
