@@ -329,11 +329,13 @@ def _ssh_options(known_hosts: Optional[Path], identity: Optional[Path]) -> dict:
 
 @app.command("deploy")
 def deploy_command(
-    args: list[str] = typer.Argument(..., metavar="RELEASE.tar.gz | status",
-                                     help="The release tarball to roll out, or `status` for the last deploy."),
+    args: Optional[list[str]] = typer.Argument(None, metavar="[RELEASE.tar.gz | status]",
+                                               help="The release tarball to roll out, or `status` for the last deploy."),
     project: Path = typer.Option(Path("."), "--project", help="Where .phoenix-ops.toml ([deploy]) and the journal live."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and the commands; connect to nothing."),
     resume: bool = typer.Option(False, "--resume", help="Finish the interrupted deploy the journal records."),
+    allow_unsafe_migrations: bool = typer.Option(False, "--allow-unsafe-migrations",
+                                                 help="Deploy even when pending migrations break the old code."),
     known_hosts: Optional[Path] = typer.Option(None, "--known-hosts", help="SSH known_hosts (default: ~/.ssh)."),
     identity: Optional[Path] = typer.Option(None, "--identity", help="SSH private key (default: agent, ~/.ssh)."),
     quiet: bool = quiet_option(),
@@ -345,19 +347,20 @@ def deploy_command(
 
     with usage_errors():
         tail = Tail.build(quiet=quiet)
+        args = args or []
         if args == ["status"]:
             tail.emit(status(project))
             raise typer.Exit(0)
-        if len(args) != 1 and not resume:
-            raise UsageError("deploy takes one release tarball (or `status`)")
-        tarball = Path(args[0]) if args and not resume else None
+        if len(args) != (0 if resume else 1):
+            raise UsageError("deploy takes one release tarball, `status`, or --resume alone")
+        tarball = Path(args[0]) if args else None
         if dry_run:
             tail.emit(plan_only(project, tarball))
             raise typer.Exit(0)
         with tail.progress("deploying") as progress:
             try:
                 text = deploy(project, tarball, resume=resume, say=progress.note,
-                              ssh=_ssh_options(known_hosts, identity))
+                              ssh=_ssh_options(known_hosts, identity), allow_unsafe_migrations=allow_unsafe_migrations)
             except DeployFailed as exc:
                 typer.echo(f"phoenix-ops: deploy failed: {exc}", err=True)
                 raise typer.Exit(1) from None

@@ -2,6 +2,7 @@
 zero failed requests while it rolls, and each fault ends finished or rolled back, never half-done."""
 
 import json
+import shutil
 import re
 import subprocess
 import sys
@@ -120,8 +121,12 @@ def test_killed_mid_deploy_then_resumed_or_rolled_back(lab, tmp_path, env_file, 
     cmd = [sys.executable, "-m", "phoenix_ops", "deploy", str(phoenix_build_v2.tarball), "--project", str(proj),
            "--known-hosts", str(lab.known_hosts), "--identity", str(lab.identity)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and '"step": "undrain' not in (journal.read_text() if journal.exists() else ""):
+    def this_run() -> str:  # the journal after the new deploy's start event
+        text = journal.read_text()
+        return text[text.rfind('"version": "0.2.0"'):] if '"version": "0.2.0"' in text else ""
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and '"step": "undrain' not in this_run():
         time.sleep(0.05)
     proc.kill()
     proc.wait()
@@ -154,3 +159,19 @@ def test_an_unreachable_host_stops_the_deploy_before_any_change(lab, tmp_path, e
     result = run(lab, proj, "deploy", phoenix_build.tarball)
     assert result.exit_code == 2 and "cannot connect" in result.stderr
     assert running(lab) == [""] * 3 and not any((h.root / "releases").exists() for h in lab.hosts)
+
+
+def test_an_unsafe_pending_migration_is_refused_before_anything_changes(lab, tmp_path, env_file, phoenix_build,
+                                                                         phoenix_build_v2):
+    """v2 adds an index without `concurrently` on an existing table (MIG006): old nodes keep serving
+    while the table is locked. The plan runs migrations, so `deploy` refuses unless told otherwise."""
+    proj = tmp_path / "proj"
+    for part in ("mix.exs", "config", "lib", "priv"):
+        src = phoenix_build_v2.source / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, proj / part)
+    (proj / ".phoenix-ops.toml").write_text(lab.plan("rolling", env_file).replace('migrate = ""', 'migrate = "true"'))
+    first = run(lab, proj, "deploy", phoenix_build.tarball, "--allow-unsafe-migrations")
+    assert first.exit_code == 0, first.output
+    refused = run(lab, proj, "deploy", phoenix_build_v2.tarball)
+    assert refused.exit_code == 1 and "MIG006" in refused.stderr and "nothing was changed" in refused.stderr
+    assert running(lab) == ["0.1.0"] * 3 and not any((h.root / "releases" / "0.2.0").exists() for h in lab.hosts)

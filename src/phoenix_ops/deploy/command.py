@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from phoenix_ops.command import UsageError
-from phoenix_ops.deploy import remote
+from phoenix_ops.deploy import migrations, remote
 from phoenix_ops.deploy.engine import Deployer, DeployFailed
 from phoenix_ops.deploy.gates import GateFailed
 from phoenix_ops.deploy.journal import Journal, Run
@@ -55,7 +55,7 @@ def dry_run(root: Path, tarball: Path) -> str:
 
 
 def deploy(root: Path, tarball: Path | None, *, resume: bool, say: Callable[[str], None],
-           ssh: dict | None = None) -> str:
+           ssh: dict | None = None, allow_unsafe_migrations: bool = False) -> str:
     plan = load_plan(root)
     journal = journal_for(root)
     run = None
@@ -67,16 +67,19 @@ def deploy(root: Path, tarball: Path | None, *, resume: bool, say: Callable[[str
     if tarball is None:
         raise UsageError("deploy needs the release tarball (or --resume)")
     app, version = _release_of(tarball.resolve())
-    return asyncio.run(_deploy(plan, journal, app, tarball.resolve(), version, run, say, ssh or {}))
+    gate = None if allow_unsafe_migrations or not plan.migrate else root
+    return asyncio.run(_deploy(plan, journal, app, tarball.resolve(), version, run, say, ssh or {}, gate))
 
 
 async def _deploy(plan: Plan, journal: Journal, app: str, tarball: Path, version: str, run: Run | None,
-                  say, ssh: dict) -> str:
+                  say, ssh: dict, migration_gate: Path | None) -> str:
     d = Deployer(plan, journal, app, tarball, version, say, ssh)
     started = time.monotonic()
     try:
         await _connect(d)
         if run is None:
+            if migration_gate is not None:
+                await _refuse_unsafe_migrations(d, migration_gate, tarball)
             previous = {h.label: await d.state(h) for h in plan.hosts}
             run = Run(f"{int(time.time())}-{version}", str(tarball), version, previous, strategy=plan.strategy,
                       app=app)
@@ -96,6 +99,19 @@ async def _deploy(plan: Plan, journal: Journal, app: str, tarball: Path, version
         return f"deployed {app} {version} to {len(plan.hosts)} host(s) in {time.monotonic() - started:.1f} s\n"
     finally:
         await d.close()
+
+
+async def _refuse_unsafe_migrations(d: Deployer, project: Path, tarball: Path) -> None:
+    """Migrations in the new release that no host has yet, judged by the MIG rules."""
+    host = d.plan.hosts[0]
+    deployed = migrations.versions_in_listing(await d.session(host).run(migrations.listing_script(host.root)))
+    pending = {v for v in migrations.versions_in_tarball(tarball) if v not in deployed}
+    unsafe = migrations.unsafe_pending(project, pending)
+    if unsafe:
+        listed = "; ".join(f"{f.rule_id} {f.location.path}:{f.location.line} {f.message}" for f in unsafe[:5])
+        raise DeployFailed(f"refused: {len(unsafe)} pending migration finding(s) break the old code that keeps "
+                           f"serving during a {d.plan.strategy} deploy ({listed}); split the migration, or pass "
+                           f"--allow-unsafe-migrations; nothing was changed", True)
 
 
 async def _connect(d: Deployer) -> None:

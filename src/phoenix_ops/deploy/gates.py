@@ -48,11 +48,11 @@ async def same_sessions(old_url: str, new_url: str, page: str = "/") -> None:
     and the comparison says nothing."""
     async with httpx.AsyncClient(timeout=5.0) as client:
         cookie = _session_cookie(await client.get(old_url + page))
-        if cookie is None:
-            return  # the page writes no session: nothing to compare
-        jar = {cookie[0]: cookie[1]}
-        control, trial = await asyncio.gather(client.get(old_url + page, cookies=jar),
-                                              client.get(new_url + page, cookies=jar))
+    if cookie is None:
+        return  # the page writes no session: nothing to compare
+    jar = {cookie[0]: cookie[1]}
+    async with httpx.AsyncClient(timeout=5.0, cookies=jar) as old, httpx.AsyncClient(timeout=5.0, cookies=jar) as new:
+        control, trial = await asyncio.gather(old.get(old_url + page), new.get(new_url + page))
     if _session_cookie(trial) is not None and _session_cookie(control) is None:
         raise GateFailed(f"{new_url} does not accept the session {old_url} issued: secret_key_base or the "
                          f"session salts differ, so the deploy logs every user out")
