@@ -2,8 +2,8 @@
 zero failed requests while it rolls, and each fault ends finished or rolled back, never half-done."""
 
 import json
-import shutil
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
