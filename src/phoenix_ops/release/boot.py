@@ -126,7 +126,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def failure_reason(text: str, lines: int = 4) -> str:
     """What a failed boot or eval printed that says why: Elixir's ERROR! or exception line, else the tail."""
     said = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    why = [line for line in said if line.startswith(("ERROR!", "** ("))]
+    why = [line for line in said if line.startswith("** (")] or [line for line in said if line.startswith("ERROR!")]
     return redact((why[0] if why else " | ".join(said[-lines:]))[:400])
 
 
