@@ -86,6 +86,7 @@ class Project:
     routers: list[Router] = field(default_factory=list)
     children: list[tuple[str, str, int]] = field(default_factory=list)  # (module, file, line)
     child_specs: list[Child] = field(default_factory=list)  # the same children, with their start argument
+    children_complete: bool = True  # every application's children list was read to the end
     presence: list[tuple[str, str, int]] = field(default_factory=list)  # modules that `use Phoenix.Presence`
     migrators: list[tuple[str, str, int]] = field(default_factory=list)  # modules calling Ecto.Migrator
     lib_reads: list[EnvRead] = field(default_factory=list)
@@ -199,7 +200,7 @@ class SeveralProjects(NotAPhoenixProject):
     def __init__(self, path: Path, roots: list[Path]):
         self.roots = roots
         listed = ", ".join(str(r) for r in roots)
-        super().__init__(f"{path} holds {len(roots)} Phoenix projects: {listed}; name one, or give --all")
+        super().__init__(f"{path} holds {len(roots)} Phoenix projects: {listed}; name one")
 
 
 def find_root(path: Path) -> Path:
@@ -328,7 +329,8 @@ def _classify(project: Project, mod: Module, rel: str) -> None:
             u.endswith("Web") and b":router" in project.files.get(rel).data for u, _ in mod.uses):
         project.routers.append(read_router(mod, rel, project.env))
     if mod.uses_module("Application"):
-        specs = application_children(mod, rel, project.env)
+        specs, complete = application_children(mod, rel, project.env)
+        project.children_complete = project.children_complete and complete
         project.child_specs.extend(specs)
         project.children.extend((c.module, c.file, c.line) for c in specs)
     if mod.uses_module("Phoenix.Presence"):

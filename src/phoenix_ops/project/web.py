@@ -10,7 +10,16 @@ from phoenix_ops.elixir.evaluate import Evaluator
 from phoenix_ops.elixir.modules import Module
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts, do_block
-from phoenix_ops.elixir.values import KW, Lit, Seq, Value, plain
+from phoenix_ops.elixir.values import (
+    KW,
+    Atom,
+    Lit,
+    Seq,
+    Value,
+    alternatives,
+    list_items,
+    plain,
+)
 
 ROUTE_VERBS = {"get", "post", "put", "patch", "delete", "options", "head", "live", "resources",
                "live_dashboard", "forward", "match", "live_session"}
@@ -188,29 +197,39 @@ class Child:
     file: str
     line: int
     arg: Value | None = None  # `opts` of `{Module, opts}`, evaluated
+    index: int = 0  # start position in its children list
+    group: int = 0  # which possible children list (a `case` or function clause may choose among several)
 
 
-def application_children(mod: Module, file: str, env: str) -> list[Child]:
-    """The children list of `start/2`, in start order."""
+def application_children(mod: Module, file: str, env: str) -> tuple[list[Child], bool]:
+    """The children of `start/2`, in start order, and whether the list was read completely
+    (helper functions of the module are followed; code beyond the evaluator makes it partial)."""
     ev = _module_evaluator(env, file)
+    module = ev.enter_module(mod.body)
     bodies = mod.functions("start")
-    scope: dict[str, Value] = {}
+    scope: dict[str, Value] = dict(module.attributes)
     for stmt in bodies.get("start", []):
         ev.statement(stmt, scope)
         if "children" in scope:
             break
-    children = scope.get("children")
-    default = line(mod.node)
-    if isinstance(children, KW):  # every child a {Module, opts} tuple
-        return [Child(name, file, value.origin.line if value.origin else default, value)
-                for name, value in children.items]
+    options = alternatives(scope.get("children"))
     out: list[Child] = []
-    if isinstance(children, Seq):
-        for child in children.items:
+    complete = bool(options)
+    default = line(mod.node)
+    for group, children in enumerate(options):
+        items = list_items(children)
+        if items is None:
+            complete = False
+            continue
+        complete = complete and not getattr(children, "partial", False)
+        for index, child in enumerate(items):
             tuple_ = isinstance(child, Seq) and child.kind == "tuple" and child.items
             head = child.items[0] if tuple_ else child
             name = getattr(plain(head), "name", None) or getattr(head, "text", "")
+            if not isinstance(plain(head), Atom):
+                complete = False  # `Sequin.PubSub.child_spec()`: a spec built by code, its module unknown
             if name:
                 arg = child.items[1] if tuple_ and len(child.items) > 1 else None
-                out.append(Child(str(name), file, child.origin.line if child.origin else default, arg))
-    return out
+                where_ = child.origin or (arg.origin if arg is not None else None)
+                out.append(Child(str(name), file, where_.line if where_ else default, arg, index, group))
+    return out, complete
