@@ -293,3 +293,19 @@ def test_probe_text_names_each_node_and_counts_as_json_does():
     expected = ", ".join(f"{summary[s]} {s}{'s' if summary[s] != 1 else ''}" for s in ("error", "warning", "info"))
     assert last == f"== 2 targets: {expected}"
     assert sum(summary.values()) == 3
+
+
+def test_the_html_renderer_runs_only_when_html_is_asked_for(monkeypatch, tmp_path, capsys):
+    from phoenix_ops.live.command import ProbeRun
+    from phoenix_ops.live.target import ProbeOptions, Target, TargetResult
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("HTML rendered without being asked for")
+    monkeypatch.setattr("phoenix_ops.report.html.render_html", refuse)
+    run = ProbeRun([TargetResult(Target("https://shop.example/", "shop.example"), grade="A", score=95)],
+                   ProbeOptions())
+    for fmt in ("text", "json", "sarif"):
+        assert run.finish(Tail(fmt=fmt)) == 0
+    assert invoke("check", EXAMPLE, "-f", "json").exit_code == 1
+    with pytest.raises(AssertionError, match="without being asked"):
+        run.finish(Tail(fmt="json"), html=tmp_path / "r.html")
