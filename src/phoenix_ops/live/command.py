@@ -103,11 +103,15 @@ class ProbeRun:
         return facts
 
     def text(self, color: bool) -> str:
-        """One block per target, headed by its grade, so nodes of one URL stay apart."""
-        from phoenix_ops.report import render
-        return "\n".join(f"== {r.target.label}: grade {r.grade} ({r.score}/100)\n"
-                         + render([f for f in r.findings if f.rule_id != GRADE.id], "text", color=color)
-                         for r in self.results)
+        """One block per target (URL via node), headed by its grade, so nodes of one URL stay apart;
+        with several targets, a last line counts them all as the JSON summary does."""
+        from phoenix_ops.report.text import render_text, summary_line
+        blocks = [f"== {r.target.label}: grade {r.grade} ({r.score}/100)\n"
+                  + render_text([f for f in r.findings if f.rule_id != GRADE.id], color=color) for r in self.results]
+        if len(self.results) > 1:
+            everything = [f for f in self.findings if f.rule_id != GRADE.id]
+            blocks.append(f"== {len(self.results)} targets: {summary_line(everything)}\n")
+        return "\n".join(blocks)
 
     def finish(self, tail: Tail, html: Path | None = None) -> int:
         rules = catalog("probe")
