@@ -399,7 +399,7 @@ def env_command(
                                                help="`check` to judge env files; then the project directory."),
     env: Optional[str] = typer.Option(None, "--env", help="One Mix environment (default: all; for check: prod)."),
     fmt: str = typer.Option("text", "--format", "-f",
-                            help="env: text, json or dotenv-example; env check: text, json, sarif or html. Any case."),
+                            help="env: text, json, dotenv-example or html; env check: text, json, sarif or html. Any case."),
     env_files: list[Path] = typer.Option([], "--env-file", help="Dotenv file to check (repeat; later ones win)."),
     output: Optional[Path] = output_option("the output"),
     fail_level: str = fail_level_option(),
