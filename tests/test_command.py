@@ -54,7 +54,7 @@ def test_formats_are_case_insensitive_and_help_lists_exactly_the_accepted_ones(t
     for command in ("check", "probe", "cluster"):
         assert "text, json, sarif or html" in help_text(command), command
     env_page = help_text("env")
-    assert "env: text, json or dotenv-example; env check: text, json, sarif or html" in env_page
+    assert "env: text, json, dotenv-example or html; env check: text, json, sarif or html" in env_page
     doc = json.loads(invoke("check", EXAMPLE, "--format", "JSON", "--fail-level", "ERROR").stdout)
     assert doc["tool"]["command"] == "check"
     assert invoke("env", EXAMPLE, "-f", "DOTENV-EXAMPLE").exit_code == 0
