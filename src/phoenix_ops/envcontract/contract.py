@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from phoenix_ops.elixir.values import Atom, EnvRead, Expr, Lit, Seq, Value
-from phoenix_ops.findings import elide_literals, redact
+from phoenix_ops.findings import credential_name, elide_literals, redact
 from phoenix_ops.project import Project
 from phoenix_ops.rules.facts import is_secret_key
 
@@ -151,7 +151,7 @@ def _add(contract: Contract, read: EnvRead, env: str, *, lib: bool = False) -> N
             default = HIDDEN_DEFAULT  # a committed fallback for a secret: say it exists, never show it
         place = Place(file, line, phase, read.how, read.required, default, read.convert, lib)
         var.places.append(place)
-    place.when.setdefault(env, tuple(_shown(c.text) for c in read.conditions))
+    place.when.setdefault(env, tuple(_condition(c.text) for c in read.conditions))
 
 
 def _scan_leaf(contract: Contract, path: tuple[str, ...], history: list[Value]) -> None:
@@ -168,6 +168,17 @@ def _scan_leaf(contract: Contract, path: tuple[str, ...], history: list[Value]) 
 
 # `if System.get_env("PHX_SERVER")`: a test for presence, where "false" counts as set.
 _PRESENCE = re.compile(r'^(?:not )?System\.get_env\("([^"]+)"\)$')
+
+
+def _condition(code: str) -> str:
+    """An undecided condition as printed: its literals elided when it names a credential
+    (`System.get_env("BASIC_AUTH_PASSWORD") != "…"`); `System.get_env("MAIL") == "smtp"` stays readable."""
+    if any(credential_name(word) for word in _WORD.findall(code)):
+        return _shown(code)
+    return redact(_one_line(code))
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _shown(code: str) -> str:
