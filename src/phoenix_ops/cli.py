@@ -322,7 +322,10 @@ def env_command(
 
 
 def run() -> None:
-    app()
+    """The entry point: a crash exits 3 with one line on stderr (phoenix_ops.crash); --debug shows it all."""
+    from phoenix_ops.crash import guarded
+
+    guarded(app)
 
 
 if __name__ == "__main__":
