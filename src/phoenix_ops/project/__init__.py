@@ -193,7 +193,7 @@ class Project:
     def summary(self) -> dict:
         return {"root": str(self.root), "app": self.mix.app, "umbrella": self.mix.umbrella,
                 "apps": [a.app for a in self.apps], "env": self.env,
-                "phoenix": self.lock.get("phoenix"), "release_mode": self.release_mode,
+                "phoenix": self.lock.get("phoenix"),
                 "run_mode": self.run_mode.summary(),
                 "repo_prefix": self.repo_prefix}
 
