@@ -23,6 +23,12 @@ EXPECTED = [
     ("SEC004", "config/runtime.exs", 15),
     ("SEC005", ".env", 3),
     ("SEC006", "config/prod.secret.exs", 1),
+    ("DEP020", "fly.toml", 1),
+    ("DEP021", "fly.toml", 1),
+    ("DEP028", "fly.toml", 1),
+    ("DEP053", "fly.toml", 1),
+    ("REL050", "fly.toml", 1),
+    ("REL050", "fly.toml", 1),
 ]
 
 
@@ -32,7 +38,7 @@ def test_example_findings_are_exactly_the_planted_pitfalls():
     doc = json.loads(result.stdout)
     got = sorted((f["rule_id"], f["location"]["path"], f["location"]["line"]) for f in doc["findings"])
     assert got == sorted(EXPECTED)
-    assert doc["summary"] == {"error": 7, "warning": 3, "info": 3}
+    assert doc["summary"] == {"error": 7, "warning": 7, "info": 5}
 
 
 def test_example_never_prints_its_secrets():

@@ -14,8 +14,16 @@ from phoenix_ops.rule import KINDS, Rule
 
 
 def _static() -> tuple[ModuleType, ...]:
-    from phoenix_ops.rules import releases, secrets
-    return releases, secrets
+    from phoenix_ops.rules import (
+        budgets,
+        dockerfile,
+        migrations,
+        platforms,
+        releases,
+        secrets,
+        systemd,
+    )
+    return budgets, dockerfile, migrations, platforms, releases, secrets, systemd
 
 
 def _audit() -> tuple[ModuleType, ...]:
