@@ -39,10 +39,18 @@ class AppFacts:
     discovery: list[str] = field(default_factory=list)  # how nodes find each other (project/cluster.py kinds)
     headless_service: str | None = None  # the DNS name the project's discovery asks, when it names one
     oban_grace_seconds: int = 15  # Oban's shutdown_grace_period (its default when not configured)
+    core_dir: str = ""  # the directory of the app that owns the repos ("apps/shop/" in an umbrella)
+    web_dir: str = ""  # the directory of the app that holds the endpoint
+    umbrella: bool = False
 
     @property
     def web_module(self) -> str:
         return self.endpoint.rsplit(".", 1)[0] if self.endpoint else f"{self.module}Web"
+
+    @property
+    def core_app(self) -> str:
+        """The app whose config lists the repos (`ecto_repos`): the umbrella child that owns them."""
+        return self.core_dir.rstrip("/").rsplit("/", 1)[-1] if self.core_dir else self.app
 
     @property
     def probe_path(self) -> str:
@@ -77,7 +85,16 @@ def app_facts(project: Project) -> AppFacts:
         migrator=project.migrators[0][0] if project.migrators else None,
         server_script=project.text("rel/overlays/bin/server") is not None,
         discovery=[d.kind for d in discoveries], headless_service=_service_name(discoveries),
-        oban_grace_seconds=_oban_grace(project, app))
+        oban_grace_seconds=_oban_grace(project, app),
+        core_dir=_app_dir(project.repos[0].file if project.repos else project.mix.file),
+        web_dir=_app_dir(project.endpoints[0].file if project.endpoints else project.mix.file),
+        umbrella=project.mix.umbrella)
+
+
+def _app_dir(file: str) -> str:
+    """The Mix app a source file belongs to, as a path prefix: "" at the root, "apps/shop/" in an umbrella."""
+    head, sep, _ = file.partition("lib/")
+    return head if sep and (not head or head.endswith("/")) else ""
 
 
 def _service_name(discoveries: list[Discovery]) -> str | None:

@@ -15,12 +15,13 @@ def generate(project: Project, facts: AppFacts, target: str) -> list[Change]:
     if facts.repos:
         migrator = facts.migrator or f"{facts.module}.Release"
         if facts.migrator is None:
-            changes.append(new_file(project, f"lib/{facts.app}/release.ex", render("release.ex.j2", facts),
+            changes.append(new_file(project, f"{facts.core_dir}lib/{facts.core_app}/release.ex",
+                                    render("release.ex.j2", facts),
                                     "migrate and rollback through Ecto.Migrator.with_repo, for every repo"))
         changes.append(new_file(project, "rel/overlays/bin/migrate", render("bin_migrate.sh.j2", facts,
                                                                             migrator=migrator),
                                 "runs the migrations from the release", executable=True))
-    if target in ("fly", "k8s") or facts.cluster:
+    if target in ("fly", "k8s") or (target == "systemd" and facts.discovery):
         changes.append(node_naming(project, facts, target))
     patch = runtime_patch(project, facts)
     if patch is not None:

@@ -5,35 +5,19 @@ from __future__ import annotations
 from phoenix_ops.elixir.values import Lit, plain, truthy
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.rule import rule
-from phoenix_ops.rules.facts import env_names, runtime_value, where
+from phoenix_ops.rules.facts import (
+    baked_reads,
+    env_names,
+    has_runtime_config,
+    release_doubt,
+    runtime_value,
+    secret_env_name,
+    where,
+)
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 # Endpoint keys Phoenix reads when the endpoint module compiles: runtime.exs cannot change them.
 COMPILE_TIME_ENDPOINT_KEYS = ("force_ssl", "code_reloader", "debug_errors")
-
-
-# Config of build tools (asset bundlers) is read by mix tasks at build time, never by the release.
-BUILD_TOOL_APPS = {"esbuild", "tailwind", "dart_sass", "phoenix_live_reload", "sentry_build"}
-
-
-def _has_runtime_config(project) -> bool:
-    prefix = f"{project.config_dir}/"
-    if any(project.exists(prefix + name) for name in ("runtime.exs", "releases.exs")):
-        return True
-    return project.config_provider() is not None  # a release config provider also reads config at boot
-
-
-def _baked_reads(project):
-    """Compile-time env reads whose value is still in effect in the release."""
-    view = project.config()
-    overridden: set[int] = set()
-    for path, history in view.leaves.items():
-        for i, value in enumerate(history):
-            later = [v for v in history[i + 1:] if v.origin and v.origin.phase == "runtime" and not v.conditional]
-            if path[0] in BUILD_TOOL_APPS or later or view.shadowed(*path, after=value, phase="runtime"):
-                overridden.update(id(r) for r in value.reads())
-    return [r for r in view.reads if r.origin and r.origin.phase == "compile" and r.how != "{:system, _}"
-            and id(r) not in overridden]
 
 
 def _config_file(project) -> Location:
@@ -60,6 +44,7 @@ def _config_file(project) -> Location:
 def endpoint_never_starts(project):
     if project.release_mode != "release":
         return
+    doubt, confidence = release_doubt(project)
     view = project.config()
     if any(truthy(plain(v)) for v in view.history("phoenix", "serve_endpoints")):
         return
@@ -72,8 +57,8 @@ def endpoint_never_starts(project):
         last = values[-1] if values else None
         yield endpoint_never_starts.finding(
             f"{module} has no `server: true` for {view.env} and nothing reads PHX_SERVER: "
-            f"a release will boot without listening for HTTP",
-            where(last) if last else _config_file(project), key=module)
+            f"a release built for {view.env} boots without listening for HTTP{doubt}",
+            where(last) if last else _config_file(project), key=module, confidence=confidence)
 
 
 @rule("REL002", "no-runtime-config", Severity.ERROR, H,
@@ -88,10 +73,10 @@ def endpoint_never_starts(project):
       `if config_env() == :prod do ... end`), which a release evaluates at boot.
       """)
 def no_runtime_config(project):
-    if _has_runtime_config(project):
+    if has_runtime_config(project):
         return
     view = project.config()
-    reads = _baked_reads(project)
+    reads = baked_reads(project)
     if reads:
         names = ", ".join(sorted({r.name for r in reads}))
         yield no_runtime_config.finding(
@@ -110,10 +95,10 @@ def no_runtime_config(project):
       fix="Move the read into config/runtime.exs, or use `Application.compile_env` deliberately.")
 def compile_time_env_read(project):
     # Without runtime.exs, REL002 reports the config reads as a whole; module attributes always count.
-    config_reads = _baked_reads(project) if _has_runtime_config(project) else []
+    config_reads = baked_reads(project) if has_runtime_config(project) else []
     for read in [*config_reads, *project.lib_reads]:
-        if not (read.origin and read.origin.phase == "compile"):
-            continue
+        if not (read.origin and read.origin.phase == "compile") or secret_env_name(read.name):
+            continue  # a secret baked into the artifact is SEC007's, at error severity
         if read.name in project.docker_build_vars:  # a declared build argument: baked on purpose
             yield compile_time_env_read.finding(
                 f"{read.name} is read at compile time in {read.origin.file}; the Dockerfile declares it, "
@@ -188,12 +173,13 @@ def url_host_hardcoded(project):
 def http_port_hardcoded(project):
     if project.release_mode != "release":
         return
+    doubt, confidence = release_doubt(project)
     view = project.config()
     for app, module in project.endpoint_keys():
         port = view.settled(app, module, "http", "port")
         if isinstance(port, Lit) and not port.conditional:
-            yield http_port_hardcoded.finding(f"{module} listens on fixed port {port.value} in {view.env}",
-                                              where(port), key=module)
+            yield http_port_hardcoded.finding(f"{module} listens on fixed port {port.value} in {view.env}{doubt}",
+                                              where(port), key=module, confidence=confidence)
 
 
 def _repo_values(project, app, repo):
@@ -220,14 +206,15 @@ def _repos(project):
 def repo_not_runtime(project):
     if project.release_mode != "release":
         return
+    doubt, confidence = release_doubt(project)
     for app, repo in _repos(project):
         values = _repo_values(project, app, repo)
         connection = [runtime_value(values.get(k, [])) for k in ("url", "hostname", "database", "socket_dir")]
         if any(v is not None and not isinstance(v, Lit) for v in connection):
             continue  # from the environment, or computed at boot by code (a helper macro): runtime either way
         yield repo_not_runtime.finding(
-            f"{repo} gets no database URL or host from the environment at runtime", _config_file(project),
-            key=repo)
+            f"{repo} gets no database URL or host from the environment at runtime{doubt}", _config_file(project),
+            key=repo, confidence=confidence)
 
 
 @rule("REL008", "repo-pool-size-fixed", Severity.INFO, M,
@@ -251,6 +238,7 @@ def repo_pool_fixed(project):
 def repo_ssl_undecided(project):
     if project.release_mode != "release":
         return
+    doubt, confidence = release_doubt(project)
     for app, repo in _repos(project):
         values = _repo_values(project, app, repo)
         if not values or "ssl" in values:
@@ -258,8 +246,9 @@ def repo_ssl_undecided(project):
         if any(str(plain(v) or "").find("sslmode=") >= 0 for v in values.get("url", [])):
             continue
         anchor = runtime_value(values.get("url", [])) or next(iter(values.values()))[-1]
-        yield repo_ssl_undecided.finding(f"{repo} sets neither `ssl: true` nor `ssl: false` for prod",
-                                         where(anchor), key=repo)
+        yield repo_ssl_undecided.finding(
+            f"{repo} sets neither `ssl: true` nor `ssl: false` for {project.env}{doubt}", where(anchor), key=repo,
+            confidence=confidence)
 
 
 @rule("REL010", "repo-ipv6-not-handled", Severity.INFO, M,
@@ -271,6 +260,7 @@ def repo_ipv6(project):
     # IPv6-only private networks are Fly.io's; elsewhere the generator's ECTO_IPV6 switch is optional.
     if project.release_mode != "release" or not project.exists("fly.toml"):
         return
+    doubt, confidence = release_doubt(project)
     for app, repo in _repos(project):
         values = _repo_values(project, app, repo)
         runtime = [v for h in values.values() for v in h if v.origin and v.origin.phase == "runtime"]
@@ -279,7 +269,8 @@ def repo_ipv6(project):
         socket = values.get("socket_options", [])
         if any("inet6" in str(plain(v)) or env_names(v) or "inet6" in getattr(v, "text", "") for v in socket):
             continue
-        yield repo_ipv6.finding(f"{repo} has no `socket_options` for IPv6 (ECTO_IPV6)", where(runtime[0]), key=repo)
+        yield repo_ipv6.finding(f"{repo} has no `socket_options` for IPv6 (ECTO_IPV6){doubt}", where(runtime[0]),
+                                key=repo, confidence=confidence)
 
 
 @rule("REL011", "no-migration-task", Severity.WARNING, H,
@@ -296,5 +287,7 @@ def no_migration_task(project):
         return
     if not project.repo_keys():
         return
-    yield no_migration_task.finding("ecto_sql is a dependency but no module calls Ecto.Migrator",
-                                    Location(path=project.mix.file, line=project.mix.module_line), key="migrator")
+    doubt, confidence = release_doubt(project)
+    yield no_migration_task.finding(f"ecto_sql is a dependency but no module calls Ecto.Migrator{doubt}",
+                                    Location(path=project.mix.file, line=project.mix.module_line), key="migrator",
+                                    confidence=confidence)
