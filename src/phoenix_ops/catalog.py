@@ -16,14 +16,16 @@ from phoenix_ops.rule import KINDS, Rule
 def _static() -> tuple[ModuleType, ...]:
     from phoenix_ops.rules import (
         budgets,
+        clustering,
         dockerfile,
+        jobs,
         migrations,
         platforms,
         releases,
         secrets,
         systemd,
     )
-    return budgets, dockerfile, migrations, platforms, releases, secrets, systemd
+    return budgets, clustering, dockerfile, jobs, migrations, platforms, releases, secrets, systemd
 
 
 def _audit() -> tuple[ModuleType, ...]:

@@ -84,6 +84,7 @@ class CheckResult:
     findings: list[Finding]
     summary: dict
     root: Path  # the project's directory, as reached from the path given
+    not_run: dict[str, str] = field(default_factory=dict)  # rule id -> why it did not run
     shutdown: list[dict] = field(default_factory=list)  # one row per deploy target: how it stops the BEAM
 
 
@@ -123,7 +124,8 @@ def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckRes
     for f in findings:
         settings.apply_severity(f)
     findings.sort(key=Finding.sort_key)
-    return CheckResult(findings, {**project.summary(), "disabled_rules": settings.disabled}, project.root,
+    not_run = {r.id: _why_not(r.id, opts, settings) for r in rules if r.id not in ran}
+    return CheckResult(findings, {**project.summary(), "disabled_rules": settings.disabled}, project.root, not_run,
                        shutdown_rows(project) if project.deploy.present else [])
 
 
@@ -140,6 +142,14 @@ def _before(finding: Finding, version: str) -> bool:
     name = (finding.location.path or "").rsplit("/", 1)[-1]
     digits = name.split("_", 1)[0]
     return finding.rule_id.startswith("MIG") and digits.isdigit() and int(digits) <= int(version)
+
+
+def _why_not(rule_id: str, opts: CheckOptions, settings: Settings) -> str:
+    if opts.select and not _matches(rule_id, opts.select):
+        return "not selected by --select"
+    if _matches(rule_id, opts.ignore):
+        return "left out by --ignore"
+    return f"disabled in .phoenix-ops.toml: {settings.disabled.get(rule_id, '')}".rstrip(": ")
 
 
 def _run_rule(rule, project) -> list[Finding]:
