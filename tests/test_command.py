@@ -65,6 +65,7 @@ def test_output_path_is_checked_before_any_work(tmp_path, target, monkeypatch):
     out = tmp_path / target
     checked = [
         ["check", EXAMPLE, "-o", out],
+        ["check", EXAMPLE, "--write-baseline", out],
         ["env", EXAMPLE, "-o", out],
         ["env", "check", EXAMPLE, "--env-file", EXAMPLE / ".env", "-o", out],
         ["cluster", "--hosts", "127.0.0.1", "-o", out],
@@ -254,3 +255,19 @@ def test_json_and_sarif_name_the_project_and_a_terminal_sees_it_first(tmp_path, 
     os.close(master)
     assert done.returncode == 1
     assert shown.splitlines()[0] == "project examples/shop: app shop, env prod"
+
+
+def modules_loaded_by(*argv: str) -> set[str]:
+    """The top-level packages a command imports, run in a fresh interpreter."""
+    code = ("import sys\nsys.argv = ['phoenix-ops', *sys.argv[1:]]\nfrom phoenix_ops.__main__ import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "sys.stderr.write(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    return set(done.stderr.split())
+
+
+def test_each_command_imports_only_what_it_needs():
+    version = modules_loaded_by("--version")
+    assert not {"typer", "rich", "click", "tree_sitter"} & version
+    check = modules_loaded_by("check", str(EXAMPLE), "-q")
+    assert "tree_sitter" in check and not {"httpx", "websockets", "dns", "cryptography", "rich"} & check

@@ -15,17 +15,23 @@ from phoenix_ops.rule import KINDS, Rule
 
 def _static() -> tuple[ModuleType, ...]:
     from phoenix_ops.rules import (
+        assets,
+        browser,
         budgets,
         clustering,
         dockerfile,
+        health,
         jobs,
+        limits,
         migrations,
         platforms,
         releases,
         secrets,
         systemd,
+        telemetry,
+        web,
     )
-    return budgets, clustering, dockerfile, jobs, migrations, platforms, releases, secrets, systemd
+    return assets, browser, budgets, clustering, dockerfile, health, jobs, limits, migrations, platforms, releases, secrets, systemd, telemetry, web
 
 
 def _audit() -> tuple[ModuleType, ...]:
