@@ -222,8 +222,8 @@ def test_kubernetes_probes_drain_headless_and_literal_secrets(dep):
 
 
 def test_dep024_dns_clustering_needs_a_headless_service(dep, make_project, findings):
-    cluster = ('\nconfig :libcluster, topologies: [k8s: [strategy: Cluster.Strategy.Kubernetes.DNS, '
-               'config: [service: "demo-headless", application_name: "demo"]]]\n')
+    cluster = ('\nconfig :libcluster, topologies: [k8s: [strategy: Cluster.Strategy.DNSPoll, '
+               'config: [query: "demo-headless.default.svc.cluster.local", node_basename: "demo"]]]\n')
     runtime = GOOD_RUNTIME + cluster
     headless_gone = K8S.replace("clusterIP: None, ", "")
     got = dep({"config/runtime.exs": runtime, "deploy/app.yaml": headless_gone, "fly.toml": None}, "DEP024")

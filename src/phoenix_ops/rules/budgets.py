@@ -171,8 +171,8 @@ def shutdown_rows(project) -> list[dict]:
 def _verdict(t, budget: float | None, need: float) -> str:
     if t.exec_form is False:
         return "the shell may not pass the signal on"
-    if budget is None:
-        return "unknown: the runner sets the timeout"
+    if budget is None or t.platform == "docker":
+        return "unknown: whatever runs the image sets the timeout"
     return "ok" if budget >= need else f"short by {_secs(need - budget)}"
 
 
@@ -206,9 +206,12 @@ def _pre_stop_seconds(project, t) -> float:
 def shutdown_budget(project):
     needs = shutdown_needs(project)
     need = sum(n.seconds for n in needs)
+    oban = next((n.seconds for n in needs if n.what.startswith("Oban")), None)
     for t in project.deploy.targets():
-        if t.stop_timeout is None:
-            continue
+        if t.stop_timeout is None or t.platform == "docker":
+            continue  # a bare image's runner, and so its stop timeout, is unknown
+        if oban is not None and t.stop_timeout <= oban:
+            continue  # shorter than Oban's grace period alone: JOB008 says so
         budget = t.stop_timeout - _pre_stop_seconds(project, t)
         if budget < need:
             parts = " + ".join(f"{n.what} {_secs(n.seconds)} ({n.source})" for n in needs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from phoenix_ops.elixir.values import Atom, plain
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.project.cluster import cluster_discovery
 from phoenix_ops.project.deploy.durations import seconds
@@ -108,10 +109,18 @@ def k8s_no_drain(project):
                                        Location(path=w.obj.path, line=c.line), key=w.obj.name)
 
 
+def _kubernetes_strategy(project, d) -> bool:
+    """libcluster's Kubernetes strategies have their own recipe check (CLU009)."""
+    if not d.source.startswith("libcluster:"):
+        return False
+    strategy = plain(project.config().get("libcluster", "topologies", d.source.split(":", 1)[1], "strategy"))
+    return isinstance(strategy, Atom) and strategy.name.startswith("Cluster.Strategy.Kubernetes")
+
+
 @rule("DEP024", "k8s-no-headless-service", E, M,
       title="DNS clustering is configured but no headless Service exists",
       why="""
-      libcluster's Kubernetes.DNS / DNSSRV and dns_cluster find peers through a headless Service
+      dns_cluster and libcluster's DNSPoll find peers on Kubernetes through a headless Service
       (`clusterIP: None`), whose DNS name lists every pod. A normal Service resolves to one virtual
       IP: the nodes never connect and PubSub, Presence and distributed state silently stay per pod.
       """,
@@ -120,7 +129,7 @@ def k8s_headless(project):
     if not project.deploy.k8s:
         return
     dns = [d for d in cluster_discovery(project) if d.kind in ("dns_a", "dns_srv")
-           and not (d.query or "").endswith(".internal")]
+           and not (d.query or "").endswith(".internal") and not _kubernetes_strategy(project, d)]
     if not dns:
         return
     headless = {o.name for o in project.deploy.k8s if o.kind == "Service" and o.get("spec", "clusterIP") == "None"}

@@ -4,8 +4,8 @@ A target answers, whatever its platform: which env variables it provides (and wh
 from somewhere no file shows: `fly secrets`, an `envFrom` Secret, an `EnvironmentFile`), how many
 instances may run at once, how long and with which signal it stops the BEAM, which HTTP paths it
 checks, what it runs on release (migrations), and how it rolls out. Platform defaults are stated
-where a file is silent (fly: 5 s SIGINT; Kubernetes: 30 s; compose: 10 s; systemd: 90 s); a bare
-Dockerfile's runner is unknown, and so is its stop timeout.
+where a file is silent (fly: 5 s SIGINT; Kubernetes: 30 s; compose and `docker stop`: 10 s; systemd: 90 s);
+a bare Dockerfile may be run by anything, so its 10 s is a guess.
 """
 
 from __future__ import annotations
@@ -285,7 +285,8 @@ def _procfile(deploy) -> list[Target]:
 def _docker(deploy, dockerfile: Dockerfile) -> Target:
     t = Target("docker", dockerfile.path, dockerfile.path, dockerfile.final.line,
                open_env=["`docker run -e` / the orchestrator (not in any file)"])
-    t.stop_signal = None  # `docker stop` waits 10 s, but what runs the image is unknown: so is its timeout
+    # `docker stop` waits 10 s; what really runs the image is unknown, so rules hold this value loosely.
+    t.stop_timeout, t.stop_timeout_default, t.stop_signal = 10.0, True, None
     t = _with_image(deploy, t, dockerfile)
     t.stop_signal = t.stop_signal or "SIGTERM"
     return t
