@@ -25,7 +25,7 @@ from typing import Optional
 import typer
 
 from phoenix_ops import __version__
-from phoenix_ops.command import Tail, UsageError, describe, format_help
+from phoenix_ops.command import Tail, UsageError, format_help
 from phoenix_ops.report import FORMATS
 
 app = typer.Typer(
@@ -67,7 +67,8 @@ def usage_errors(*more: type[BaseException]) -> Iterator[None]:
     try:
         yield
     except (UsageError, ValueError, OSError, *more) as exc:
-        typer.echo(f"phoenix-ops: error: {describe(exc)}", err=True)
+        from phoenix_ops.reasons import reason
+        typer.echo(f"phoenix-ops: error: {reason(exc)}", err=True)
         raise typer.Exit(2) from None
 
 

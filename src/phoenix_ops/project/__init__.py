@@ -213,7 +213,7 @@ class SeveralProjects(NotAPhoenixProject):
     def __init__(self, path: Path, roots: list[Path]):
         self.roots = roots
         listed = ", ".join(str(r) for r in roots)
-        super().__init__(f"{path} holds {len(roots)} Phoenix projects: {listed}; name one, or give --all")
+        super().__init__(f"{path} holds {len(roots)} Phoenix projects: {listed}; name one")
 
 
 def find_root(path: Path) -> Path:
