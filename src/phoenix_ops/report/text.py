@@ -44,11 +44,8 @@ def render_text(findings: Sequence[Finding], *, color: bool = False, base: str =
         lines.append(paint(_DIM, f"    fix: {hint}"))
     for title, rows in tables:
         lines += ["", paint(_BOLD, title), *table(rows)]
-    lines.append(("" if not shown and not tables else "
-") + summary_line(findings))
-    return "
-".join(lines) + "
-"
+    lines.append(("" if not shown and not tables else "\n") + summary_line(findings))
+    return "\n".join(lines) + "\n"
 
 
 def table(rows: Sequence[dict]) -> list[str]:
