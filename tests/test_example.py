@@ -46,7 +46,6 @@ EXPECTED = [
     ("DEP020", "fly.toml", 1),
     ("DEP021", "fly.toml", 1),
     ("DEP028", "fly.toml", 1),
-    ("DEP053", "fly.toml", 1),
     ("REL050", "fly.toml", 1),
     ("REL050", "fly.toml", 1),
 ]
