@@ -71,7 +71,7 @@ def no_health_endpoint(project):
           "liveness path free of dependencies.")
 def no_readiness_endpoint(project):
     paths = health_paths(project)
-    if not paths or not project.repo_keys():
+    if not paths or not (project.repos or project.repo_keys()):
         return
     ready = [p for p in paths if READY_PATH.search(p.path)]
     for item in ready:
