@@ -17,16 +17,21 @@ def _static() -> tuple[ModuleType, ...]:
     from phoenix_ops.rules import (
         assets,
         browser,
+        budgets,
         clustering,
+        dockerfile,
         health,
         jobs,
         limits,
+        migrations,
+        platforms,
         releases,
         secrets,
+        systemd,
         telemetry,
         web,
     )
-    return assets, browser, clustering, health, jobs, limits, releases, secrets, telemetry, web
+    return assets, browser, budgets, clustering, dockerfile, health, jobs, limits, migrations, platforms, releases, secrets, systemd, telemetry, web
 
 
 def _audit() -> tuple[ModuleType, ...]:
