@@ -87,13 +87,13 @@ def test_blue_green_switches_at_once_and_keeps_the_old_colour(lab, tmp_path, env
     assert running(lab, "green") == [""] * 3 and running(lab, "blue") == ["0.1.0"] * 3
 
 
-def broken_tarball(build, tmp_path: Path) -> Path:
-    """v2 whose runtime.exs raises at boot: the release never becomes ready."""
+def broken_tarball(build, tmp_path: Path, tail: str = 'raise "this build is broken"') -> Path:
+    """v2 with `tail` appended to its runtime.exs: by default it raises at boot, never ready."""
     unpacked = tmp_path / "broken"
     with tarfile.open(build.tarball) as tar:
         tar.extractall(unpacked, filter="tar")
     runtime = next(unpacked.glob("releases/*/runtime.exs"))
-    runtime.write_text(runtime.read_text() + '\nraise "this build is broken"\n')
+    runtime.write_text(runtime.read_text() + f"\n{tail}\n")
     out = tmp_path / f"{build.tarball.name}"
     with tarfile.open(out, "w:gz") as tar:
         for child in unpacked.iterdir():
@@ -159,3 +159,17 @@ def test_an_unreachable_host_stops_the_deploy_before_any_change(lab, tmp_path, e
     assert result.exit_code == 2 and "cannot connect" in result.stderr
     assert running(lab) == [""] * 3 and not any((h.root / "releases").exists() for h in lab.hosts)
 
+
+
+def test_a_node_that_does_not_join_the_cluster_rolls_everything_back(lab, tmp_path, env_file, phoenix_build,
+                                                                     phoenix_build_v2):
+    proj = project(lab, tmp_path, lab.distributed(env_file))
+    first = run(lab, proj, "deploy", phoenix_build.tarball)
+    assert first.exit_code == 0, first.output
+    assert "joined the cluster: node-host2@127.0.0.1 sees 2 node(s)" in first.stderr
+    # Config merges keyword lists deeply: the host list is emptied, the topology stays.
+    alone = broken_tarball(phoenix_build_v2, tmp_path, "config :libcluster, topologies: [epmd: [config: [hosts: []]]]")
+    result = run(lab, proj, "deploy", alone)
+    assert result.exit_code == 1 and "did not join the cluster" in result.stderr, result.output
+    assert "sees no node, not node-host1@127.0.0.1, node-host2@127.0.0.1" in result.stderr
+    assert "rolled back" in result.stderr and running(lab) == ["0.1.0"] * 3

@@ -1,5 +1,6 @@
-"""What must hold after each step before the deploy goes on: the new node is ready, accepts the sessions
-the old nodes issued, and every digested asset any live page references answers on every node."""
+"""What must hold after each step before the deploy goes on: the new node is ready, joined the BEAM
+cluster when the app runs distributed, accepts the sessions the old nodes issued, and every digested
+asset any live page references answers on every node."""
 
 from __future__ import annotations
 
@@ -71,6 +72,14 @@ async def assets_everywhere(urls: list[str], page: str = "/") -> None:
     if missing:
         raise GateFailed(f"{len(missing)} digested asset(s) a live page references do not answer: "
                          + ", ".join(missing[:3]))
+
+
+def joined(node: str, sees: set[str], others: set[str], waited: float) -> None:
+    """The new node sees every other running node of the cluster (its Node.list())."""
+    missing = others - sees
+    if missing:
+        raise GateFailed(f"{node} did not join the cluster within {waited:g} s: it sees "
+                         f"{', '.join(sorted(sees)) or 'no node'}, not {', '.join(sorted(missing))}")
 
 
 async def canary_healthy(canary: str, others: list[str], path: str, window: float, *, max_error_share: float = 0.01,
