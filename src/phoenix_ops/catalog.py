@@ -64,7 +64,13 @@ def _cluster() -> tuple[ModuleType, ...]:
     return rules_health, rules_reach, rules_topology
 
 
-_LOADERS = {"static": _static, "audit": _audit, "envfile": _envfile, "probe": _probe, "cluster": _cluster}
+def _release() -> tuple[ModuleType, ...]:
+    from phoenix_ops.release import boot, checks
+    return boot, checks
+
+
+_LOADERS = {"static": _static, "audit": _audit, "envfile": _envfile, "probe": _probe, "cluster": _cluster,
+            "release": _release}
 
 
 class Catalog:
