@@ -170,6 +170,7 @@ def start_epmd(port: int, log: Path) -> subprocess.Popen:
 class PhoenixNode:
     """One running release."""
     build: FixtureBuild
+    ip: str
     port: int
     env: dict
     log: Path
@@ -179,7 +180,7 @@ class PhoenixNode:
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return f"http://{self.ip}:{self.port}"
 
     def get(self, path: str, timeout: float = 5.0) -> tuple[int, str]:
         try:
@@ -249,17 +250,18 @@ class PhoenixLab:
 
     def start(self, env: dict | None = None, *, build: FixtureBuild | None = None, name: str | None = None,
               cookie: str | None = None, secret_key_base: str | None = None, database: str | None = None,
-              migrate: bool = False, wait: bool = True) -> PhoenixNode:
-        """A release on a free port. `name` turns distribution on (name@127.0.0.1 in the lab's EPMD);
-        `database` is a DSN (postgres://...) that starts Repo and Oban; `migrate` runs the release's
-        migrations first; `env` overrides anything (the knobs in config/runtime.exs)."""
+              migrate: bool = False, wait: bool = True, ip: str = LOOPBACK, port: int | None = None) -> PhoenixNode:
+        """A release on a free port (or `port`, on `ip`: 127.0.0.2 gives a second node the same port,
+        as behind one name). `name` turns distribution on (name@127.0.0.1 in the lab's EPMD);
+        `database` is an Ecto URL (see ecto_url) that starts Repo and Oban; `migrate` runs the
+        release's migrations first; `env` overrides anything (the knobs in config/runtime.exs)."""
         build = build or self.build
-        port = free_port()
+        port = port or free_port()
         label = name or f"web{len(self.nodes)}"
         root = self.tmp / f"{label}-{port}"
         (root / "tmp").mkdir(parents=True, exist_ok=True)
         skb = secret_key_base or secrets.token_urlsafe(48)
-        full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(root), **BASE_ENV,
+        full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(root), **BASE_ENV, "PHX_IP": ip,
                 "PORT": str(port), "SECRET_KEY_BASE": skb, "RELEASE_TMP": str(root / "tmp"),
                 "RELEASE_COOKIE": cookie or self.cookie}
         if name:
@@ -271,7 +273,7 @@ class PhoenixLab:
             full["DATABASE_URL"] = database
         full |= env or {}
         log = root / "release.log"
-        node = PhoenixNode(build, port, full, log, None, f"{name}@{LOOPBACK}" if name else None, skb)  # type: ignore[arg-type]
+        node = PhoenixNode(build, ip, port, full, log, None, f"{name}@{LOOPBACK}" if name else None, skb)  # type: ignore[arg-type]
         if migrate:
             node.release_command("eval", "PhxFixture.Release.migrate()", timeout=120)
         node.proc = subprocess.Popen([str(build.bin), "start"], env=full, stdout=open(log, "wb"),

@@ -40,12 +40,15 @@ def _probe() -> tuple[ModuleType, ...]:
         headers,
         health,
         limits,
+        liveview,
         redirects,
         replay,
+        skew,
         socket,
         tls,
     )
-    return assets, context, cookies, cors, exposure, grade, headers, health, limits, redirects, replay, socket, tls
+    return (assets, context, cookies, cors, exposure, grade, headers, health, limits, liveview, redirects, replay,
+            skew, socket, tls)
 
 
 def _cluster() -> tuple[ModuleType, ...]:

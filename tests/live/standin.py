@@ -30,7 +30,7 @@ STRONG = {**PHOENIX_18, "content-security-policy":
           "default-src 'self'; script-src 'self' 'nonce-abc'; frame-ancestors 'self'; base-uri 'self'"}
 PROFILES = {"phoenix18": PHOENIX_18, "phoenix17": PHOENIX_17, "strong": STRONG, "none": {}}
 ASSETS = {"/assets/app-5f1d2c.css": (b"body{color:#222}" * 200, "text/css"),
-          "/assets/app-9a8b7c.js": (b"console.log('app');" * 200, "application/javascript")}
+          "/assets/app-9a8b7c.js": (b"console.log('app');" * 200, "text/javascript")}  # as MIME 2
 ROBOTS = b"User-agent: *\n"
 SOCKET_PATHS = ("/live/websocket", "/socket/websocket")
 
@@ -39,6 +39,7 @@ SOCKET_PATHS = ("/live/websocket", "/socket/websocket")
 class Config:
     host: str = "localhost"  # the endpoint's url host: check_origin compares the Origin's host with it
     secret: str = "a" * 64  # secret_key_base
+    encrypted: bool = False  # an encrypted session: Plug.Crypto 2's "XCP." token, verified by its MAC
     headers: str = "phoenix18"
     session_flags: str = "; path=/; secure; HttpOnly; SameSite=Lax"
     check_origin: bool = True
@@ -67,7 +68,19 @@ def sign_session(secret: str, data: dict) -> str:
     return signed + "." + b64(hmac.new(secret.encode(), signed.encode(), hashlib.sha256).digest())
 
 
+def encrypt_session(secret: str, data: dict) -> str:
+    """The shape of Plug.Crypto 2's encrypted token ("XCP." + base64url(iv, tag, text)), with a MAC
+    standing in for the AEAD tag so only the same secret accepts it."""
+    iv, text = secrets.token_bytes(24), json.dumps(data).encode()
+    tag = hmac.new(secret.encode(), iv + text, hashlib.sha256).digest()[:16]
+    return "XCP." + b64(iv + tag + text)
+
+
 def verify_session(secret: str, token: str) -> bool:
+    if token.startswith("XCP."):
+        raw = base64.urlsafe_b64decode(token[4:] + "=" * (-len(token[4:]) % 4))
+        iv, tag, text = raw[:24], raw[24:40], raw[40:]
+        return hmac.compare_digest(hmac.new(secret.encode(), iv + text, hashlib.sha256).digest()[:16], tag)
     head, _, sig = token.rpartition(".")
     good = b64(hmac.new(secret.encode(), head.encode(), hashlib.sha256).digest())
     return head.startswith("SFMyNTY.") and hmac.compare_digest(good, sig)
@@ -166,7 +179,8 @@ class StandIn:
                **PROFILES[self.c.headers]}
         cookies = dict(p.strip().split("=", 1) for p in h.get("cookie", "").split(";") if "=" in p)
         if not verify_session(self.c.secret, cookies.get("_demo_key", "")):
-            token = sign_session(self.c.secret, {"_csrf_token": secrets.token_urlsafe(18)})
+            write = encrypt_session if self.c.encrypted else sign_session
+            token = write(self.c.secret, {"_csrf_token": secrets.token_urlsafe(18)})
             out["set-cookie"] = [f"_demo_key={token}{self.c.session_flags}"]
         links = "".join(f'<link rel="stylesheet" href="{p}?vsn=d">' if p.endswith(".css")
                         else f'<script defer src="{p}?vsn=d"></script>' for p in ASSETS)

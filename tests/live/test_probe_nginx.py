@@ -35,7 +35,7 @@ def test_good_deployment_passes_every_check_and_gets_a_plus(lab):
     assert sorted(r.facts["sockets"]) == ["/live/websocket", "/socket/websocket"]
     assert r.facts["health_paths"] == ["/health"] and r.facts["digested_assets"] == 2
     assert set(r.facts["check_seconds"]) == {"redirects", "tls", "headers", "cookies", "cors", "websockets",
-                                             "assets", "exposure", "health", "limits"}
+                                             "liveview", "assets", "exposure", "health", "limits"}
     assert by_rule(results)["WEB114"][0].message.startswith("put_secure_browser_headers defaults of Phoenix 1.8")
 
 

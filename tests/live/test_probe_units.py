@@ -67,8 +67,10 @@ def test_session_cookie_recognised_by_name_or_value_shape():
     by_name = parse_set_cookie("_shop_key=abc; path=/; HttpOnly")
     signed = parse_set_cookie("sid=SFMyNTY.g3QAAAABbQ.Xk2-_a; path=/")
     encrypted = parse_set_cookie("s=QTEyOEdDTQ.aa.bb.cc.dd; Secure")
+    xchacha = parse_set_cookie("s=XCP.hlDkYX9dLUE0lLrOsTpiYHmUDrXs6SKmM6K3Sx_oyCYK2yMGLfD; Secure")  # Plug.Crypto 2
     plain = parse_set_cookie("theme=dark; Secure")
-    assert by_name.is_session and signed.is_session and encrypted.is_session and not plain.is_session
+    assert by_name.is_session and signed.is_session and encrypted.is_session and xchacha.is_session
+    assert not plain.is_session
     assert by_name.attrs == {"path": "/", "httponly": ""}
     assert parse_set_cookie("garbage") is None
 

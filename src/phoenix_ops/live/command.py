@@ -7,8 +7,8 @@ from pathlib import Path
 
 from phoenix_ops.catalog import catalog
 from phoenix_ops.command import NoProgress, Progress, Tail, write_file
-from phoenix_ops.findings import Finding, Location
-from phoenix_ops.live.grade import GRADE, worst_of
+from phoenix_ops.findings import Finding, Location, Severity
+from phoenix_ops.live.grade import grade_label, worst_of
 from phoenix_ops.live.probe import run_probe
 from phoenix_ops.live.target import (
     ProbeOptions,
@@ -97,11 +97,18 @@ class ProbeRun:
         return facts
 
     def text(self, color: bool) -> str:
-        """One block per target, headed by its grade, so nodes of one URL stay apart."""
+        """One block per target, headed by its grade, so nodes of one URL stay apart; the counts are
+        those of the JSON and HTML reports (each target's grade line is one info), and a total ends
+        a report of several targets."""
         from phoenix_ops.report import render
-        return "\n".join(f"== {r.target.label}: grade {r.grade} ({r.score}/100)\n"
-                         + render([f for f in r.findings if f.rule_id != GRADE.id], "text", color=color)
-                         for r in self.results)
+        blocks = [f"== {r.target.label}: {grade_label(r.grade, r.score)}\n" + render(r.findings, "text", color=color)
+                  for r in self.results]
+        if len(self.results) > 1:
+            shown = [f for f in self.findings if not f.suppressed]
+            counts = ", ".join(f"{n} {s.label}{'s' if n != 1 else ''}" for s in (Severity.ERROR, Severity.WARNING,
+                               Severity.INFO) for n in [sum(1 for f in shown if f.severity is s)])
+            blocks.append(f"== {len(self.results)} targets: {counts}\n")
+        return "\n".join(blocks)
 
     def finish(self, tail: Tail, html: Path | None = None) -> int:
         rules = catalog("probe")
