@@ -52,8 +52,13 @@ def _probe() -> tuple[ModuleType, ...]:
 
 
 def _cluster() -> tuple[ModuleType, ...]:
-    from phoenix_ops.cluster import rules_health, rules_reach, rules_topology
-    return rules_health, rules_reach, rules_topology
+    from phoenix_ops.cluster import (
+        rules_health,
+        rules_phoenix,
+        rules_reach,
+        rules_topology,
+    )
+    return rules_health, rules_phoenix, rules_reach, rules_topology
 
 
 _LOADERS = {"static": _static, "audit": _audit, "envfile": _envfile, "probe": _probe, "cluster": _cluster}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from phoenix_ops.cluster import dist, epmd
 from phoenix_ops.cluster.discovery import Seed, from_dns, from_srv, make_resolver
 from phoenix_ops.cluster.facts import gather_facts, visible_nodes
+from phoenix_ops.cluster.phoenix import gather_phoenix, runs_phoenix
 from phoenix_ops.cluster.view import ClusterView, HostReport, NodeReport
 
 RECHECK_DELAY = 0.3  # seconds before a second look at nodes that see each other one way only
@@ -59,6 +60,7 @@ async def examine(opts: DoctorOptions, progress: Progress | None = None) -> Clus
     targets += _targets_from_epmd(via_epmd, view.hosts, opts.epmd_port)
 
     own_basename = f"phoenix_ops_{secrets.token_hex(4)}"
+    nonce = secrets.token_hex(16)  # keys this sweep's secret_key_base digests
     gate = asyncio.Semaphore(opts.concurrency)
     conns: dict[int, dist.Connection] = {}  # id(NodeReport) -> its open connection
     done = 0
@@ -67,7 +69,7 @@ async def examine(opts: DoctorOptions, progress: Progress | None = None) -> Clus
         nonlocal done
         if node.port is not None:
             async with gate:
-                conn = await _visit(node, opts, own_basename)
+                conn = await _visit(node, opts, own_basename, nonce)
             if conn:
                 conns[id(node)] = conn
         done += 1
@@ -141,7 +143,7 @@ def _targets_from_epmd(seeds: list[Seed], hosts: list[HostReport], epmd_port: in
     return list(targets.values())
 
 
-async def _visit(node: NodeReport, opts: DoctorOptions, own_basename: str) -> dist.Connection | None:
+async def _visit(node: NodeReport, opts: DoctorOptions, own_basename: str, nonce: str) -> dist.Connection | None:
     """Handshake (plain, then TLS when the port speaks it and we hold credentials), then the calls."""
     try:
         try:
@@ -156,6 +158,8 @@ async def _visit(node: NodeReport, opts: DoctorOptions, own_basename: str) -> di
     node.name, node.hidden, node.tls = conn.peer.name, conn.peer.hidden, conn.peer.tls
     try:
         node.facts = await gather_facts(conn, opts.timeout)
+        if runs_phoenix(node.facts.applications):
+            node.facts.phoenix = await gather_phoenix(conn, opts.timeout, nonce)
     except BaseException:
         await conn.close()
         raise
