@@ -18,7 +18,9 @@ from phoenix_ops.project.deploy import Deploy, read_deploy
 from phoenix_ops.project.files import FileSet, SourceFile, scan
 from phoenix_ops.project.lib_reads import lib_env_reads
 from phoenix_ops.project.mix import MixProject, read_lock, read_mix
+from phoenix_ops.project.run_mode import MIX, RELEASE, RunMode, run_mode
 from phoenix_ops.project.web import (
+    Child,
     Endpoint,
     Router,
     application_children,
@@ -28,7 +30,7 @@ from phoenix_ops.project.web import (
 
 # Byte markers of the lib files worth a parse tree; all other files are never parsed.
 LIB_TRIGGERS = (b"Phoenix.Endpoint", b"Phoenix.Router", b":router", b"use Application", b"Ecto.Migrator",
-                b"System.get_env", b"System.fetch_env", b"Ecto.Repo", b"compile_env")
+                b"System.get_env", b"System.fetch_env", b"Ecto.Repo", b"compile_env", b"Phoenix.Presence")
 
 
 class NotAPhoenixProject(Exception):
@@ -72,6 +74,8 @@ class Project:
     endpoints: list[Endpoint] = field(default_factory=list)
     routers: list[Router] = field(default_factory=list)
     children: list[tuple[str, str, int]] = field(default_factory=list)  # (module, file, line)
+    child_specs: list[Child] = field(default_factory=list)  # the same children, with their start argument
+    presence: list[tuple[str, str, int]] = field(default_factory=list)  # modules that `use Phoenix.Presence`
     migrators: list[tuple[str, str, int]] = field(default_factory=list)  # modules calling Ecto.Migrator
     lib_reads: list[EnvRead] = field(default_factory=list)
     repos: list[Repo] = field(default_factory=list)
@@ -160,23 +164,20 @@ class Project:
         return {name for d in self.deploy.dockerfiles for name in d.declared()}
 
     @cached_property
+    def run_mode(self) -> RunMode:
+        """How the app runs in production, with the files that say so."""
+        return run_mode(self)
+
+    @property
     def release_mode(self) -> str:
-        """"release" when the app ships as a Mix release, "mix" when it runs `mix phx.server`."""
-        if self.mix.releases is not None or any(p.startswith("rel/") for p in [*self.files.others, *self.files.files]):
-            return "release"
-        docker = self.deploy.dockerfile("Dockerfile")
-        scripts = [i.script for s in docker.stages for i in s.instructions] if docker else []
-        scripts += [f.release_command or "" for f in self.deploy.fly]
-        if any("mix release" in body or "/bin/server" in body for body in scripts):
-            return "release"
-        if any("phx.server" in p.command or "mix run" in p.command for p in self.deploy.procfile):
-            return "mix"
-        return "release"
+        """"mix" when the files show the app runs `mix phx.server`; "release" otherwise (assumed when unknown)."""
+        return MIX if self.run_mode.mode == MIX else RELEASE
 
     def summary(self) -> dict:
         return {"root": str(self.root), "app": self.mix.app, "umbrella": self.mix.umbrella,
                 "apps": [a.app for a in self.apps], "env": self.env,
                 "phoenix": self.lock.get("phoenix"), "release_mode": self.release_mode,
+                "run_mode": self.run_mode.summary(),
                 "repo_prefix": self.repo_prefix}
 
 
@@ -295,7 +296,11 @@ def _classify(project: Project, mod: Module, rel: str) -> None:
             u.endswith("Web") and b":router" in project.files.get(rel).data for u, _ in mod.uses):
         project.routers.append(read_router(mod, rel, project.env))
     if mod.uses_module("Application"):
-        project.children.extend((name, rel, ln) for name, ln in application_children(mod, rel, project.env))
+        specs = application_children(mod, rel, project.env)
+        project.child_specs.extend(specs)
+        project.children.extend((c.module, c.file, c.line) for c in specs)
+    if mod.uses_module("Phoenix.Presence"):
+        project.presence.append((mod.name, rel, mod.node.start_point[0] + 1))
     if mod.uses_module("Ecto.Repo"):
         app = _use_option(mod, "Ecto.Repo", "otp_app") or project.mix.app or ""
         init = mod.functions("init").get("init", [])
