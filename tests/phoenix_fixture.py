@@ -66,7 +66,7 @@ def stack_key(stack: Path) -> str:
 def source_key() -> str:
     """A hash of every fixture source file: any change means a new build of the app."""
     h = hashlib.sha256()
-    for path in sorted(p for p in APP_SOURCES.rglob("*") if p.is_file()):
+    for path in sorted(p for p in APP_SOURCES.rglob("*") if p.is_file() and p.suffix != ".md"):
         h.update(str(path.relative_to(APP_SOURCES)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:12]
 

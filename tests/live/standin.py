@@ -29,8 +29,11 @@ PHOENIX_17 = {"referrer-policy": "strict-origin-when-cross-origin", "x-content-t
 STRONG = {**PHOENIX_18, "content-security-policy":
           "default-src 'self'; script-src 'self' 'nonce-abc'; frame-ancestors 'self'; base-uri 'self'"}
 PROFILES = {"phoenix18": PHOENIX_18, "phoenix17": PHOENIX_17, "strong": STRONG, "none": {}}
-ASSETS = {"/assets/app-5f1d2c.css": (b"body{color:#222}" * 200, "text/css"),
-          "/assets/app-9a8b7c.js": (b"console.log('app');" * 200, "text/javascript")}  # as MIME 2
+CSS, JS = b"body{color:#222}" * 200, b"console.log('app');" * 200
+# phx.digest names: the MD5 of the content, 32 hex digits; MIME 2 calls .js text/javascript.
+CSS_PATH = f"/assets/app-{hashlib.md5(CSS).hexdigest()}.css"
+JS_PATH = f"/assets/app-{hashlib.md5(JS).hexdigest()}.js"
+ASSETS = {CSS_PATH: (CSS, "text/css"), JS_PATH: (JS, "text/javascript")}
 ROBOTS = b"User-agent: *\n"
 SOCKET_PATHS = ("/live/websocket", "/socket/websocket")
 
@@ -56,6 +59,7 @@ class Config:
     socket_token: str | None = None  # when set, /socket needs ?token=TOKEN (UserSocket.connect -> :error: 403)
     admin_dashboard: bool = False  # LiveDashboard at /admin/dashboard, behind login_token when set
     login_token: str | None = None  # when set, / needs "authorization: Bearer TOKEN" or cookie auth=TOKEN
+    longpoll: bool = True  # LiveView's long-poll fallback at /live/longpoll, as phx.new 1.7.24 mounts it
     health: bool = True  # a /health route (a plug before the router)
     robots_etag: bool = True  # Plug.Static's ETag on /robots.txt (etag_generation)
     cookies: list = field(default_factory=list)  # more Set-Cookie lines on the page, as put_resp_cookie
@@ -130,6 +134,11 @@ class StandIn:
     async def route(self, method: str, target: str, h: Headers, body: bytes) -> tuple[int, dict, bytes]:
         path = urlsplit(target).path
         c = self.c
+        if path == "/live/longpoll" and c.longpoll:
+            # Phoenix.Transports.LongPoll answers 200 and puts the verdict in its JSON body.
+            verdict = {"status": 410, "token": sign_session(c.secret, {"lp": secrets.token_hex(8)}), "messages": []} \
+                if self.origin_ok(h) else {"status": 403}
+            return 200, {"content-type": "application/json; charset=utf-8"}, json.dumps(verdict).encode()
         if path in SOCKET_PATHS or (c.dev_routes and path == "/phoenix/live_reload/socket/websocket"):
             # as Phoenix.Transports.WebSocket: origin first, then the upgrade
             return (403 if not self.socket_ok(target, h) else 400), {}, b""
@@ -191,8 +200,10 @@ class StandIn:
             out["set-cookie"] = out.get("set-cookie", []) + list(self.c.cookies)
         links = "".join(f'<link rel="stylesheet" href="{p}?vsn=d">' if p.endswith(".css")
                         else f'<script defer src="{p}?vsn=d"></script>' for p in ASSETS)
+        view = sign_session(self.c.secret, {"view": "StandIn.PageLive"})  # LiveView's signed session token
         html = (f'<!DOCTYPE html><html><head><meta name="csrf-token" content="{secrets.token_urlsafe(24)}">'
-                f"{links}</head><body><div data-phx-main>hello</div></body></html>")
+                f'{links}</head><body><div id="phx-F0standin" data-phx-main data-phx-session="{view}" '
+                f'data-phx-static="">hello</div></body></html>')
         return 200, out, html.encode()
 
     # --- Phoenix socket (V2 serializer: [join_ref, ref, topic, event, payload]) -----------------
@@ -221,7 +232,7 @@ class StandIn:
             proto.receive_data(data) if data else proto.receive_eof()
             for event in proto.events_received():
                 if isinstance(event, Frame) and event.opcode is Opcode.TEXT:
-                    for reply in self.channel_replies(json.loads(event.data)):
+                    for reply in self.channel_replies(json.loads(event.data), self.c.secret):
                         proto.send_text(json.dumps(reply).encode())
             out = proto.data_to_send()
             for chunk in out:
@@ -234,8 +245,11 @@ class StandIn:
                 return
 
     @staticmethod
-    def channel_replies(msg: list) -> list[list]:
+    def channel_replies(msg: list, secret: str) -> list[list]:
         join_ref, ref, topic, event, payload = msg
+        if event == "phx_join" and topic.startswith("lv:") and not verify_session(secret, payload.get("session", "")):
+            # a LiveView session token signed with another secret_key_base
+            return [[join_ref, ref, topic, "phx_reply", {"status": "error", "response": {"reason": "stale"}}]]
         if event in ("heartbeat", "phx_join", "phx_leave"):
             return [[join_ref, ref, topic, "phx_reply", {"status": "ok", "response": {}}]]
         return [[join_ref, ref, topic, "phx_reply", {"status": "ok", "response": {"echo": payload}}]]

@@ -140,3 +140,16 @@ def test_assets_across_nodes_of_two_builds(lab, phoenix, phoenix_build_v2):
     assert all(key.startswith("/assets/generation-") for _, key in skew), skew
     same = two_nodes(phoenix, {"env": PHX_NEW}, {"env": PHX_NEW})
     assert not any(f.rule_id == "AST104" for r in probe_nodes(lab, same) for f in r.findings)
+
+
+def test_active_limits_of_plug_parsers_and_bandit_without_a_proxy(lab, phoenix):
+    """Directly against Bandit: Plug.Parsers' 8 MB default refuses the 10 MB body with 413 and Bandit
+    refuses the 64 KB request line and header; a Plug.Parsers length above the probe's body lets it in."""
+    def limits(env: dict) -> set[str]:
+        node = phoenix.start(env)
+        (result,) = lab.probe(f"{node.url}/", timeout=5.0, active=True, burst=10, ca_file=None)
+        assert "limits" in result.facts["check_seconds"]
+        return {f.rule_id for f in result.findings} & {"WEB123", "WEB124", "WEB141"}
+
+    assert limits(PHX_NEW) == set()
+    assert limits({**PHX_NEW, "MAX_BODY": "20000000"}) == {"WEB123"}
