@@ -64,6 +64,8 @@ async def _call(conn: Connection, timeout: float, module: str, function: str, ar
 
 
 async def _pubsub(conn: Connection, timeout: float) -> dict[str, list[str]]:
+    if not isinstance(await _call(conn, timeout, "erlang", "whereis", [PG_SCOPE]), Pid):
+        return {}  # no :pg scope: an older PubSub (pg2) or none started; nothing to compare
     groups = await _call(conn, timeout, "pg", "which_groups", [PG_SCOPE])
     if not isinstance(groups, list):
         raise TypeError(groups)
