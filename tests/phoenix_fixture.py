@@ -130,6 +130,19 @@ def _build_into(work: Path, stack: Path, stack_id: str, generation: int) -> None
         _run(argv, src, env, log)
 
 
+KEEP_BUILDS = 3  # newest builds kept in the cache; older ones go once unused for STALE_SECONDS
+STALE_SECONDS = 6 * 3600
+
+
+def _prune(root: Path, current: Path) -> None:
+    """Each edit of the app makes a new build (~45 MB per version): drop old ones nobody used lately."""
+    builds = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith("stack-") and d != current),
+                    key=lambda d: d.stat().st_mtime, reverse=True)
+    for old in builds[KEEP_BUILDS:]:
+        if time.time() - old.stat().st_mtime > STALE_SECONDS:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def build_fixture(generation: int = 1) -> FixtureBuild:
     """The release of the fixture app, built at most once per source hash for every process."""
     stack = stack_dir()
@@ -148,6 +161,8 @@ def build_fixture(generation: int = 1) -> FixtureBuild:
             _build_into(work, stack, stack_id, generation)
             seconds = time.monotonic() - started
             done.write_text(json.dumps({"seconds": round(seconds, 1)}))
+            _prune(cache_root(), work)
+        os.utime(work)  # marks the build as in use, for _prune
     rel = src / "_build" / "prod" / "rel" / APP
     return FixtureBuild(generation, version, src, rel, src / "_build" / "prod" / f"{APP}-{version}.tar.gz", seconds)
 

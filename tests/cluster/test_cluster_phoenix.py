@@ -4,11 +4,13 @@ discovery; PubSub reach, Presence replicas and counts, and secret_key_base compa
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from dns_server import DnsServer
 from phoenix_fixture import PhoenixLab
+from test_cluster_cli import cli
 
 from phoenix_ops.cluster.command import run_doctor
 from phoenix_ops.cluster.discovery import parse_hosts
@@ -121,7 +123,7 @@ def test_nodes_started_apart_then_joined(phoenix):
     assert online(view, node("p1")) == online(view, node("p2")) == {"room:lobby": 3}
 
 
-def test_dns_cluster_pair_and_a_node_without_discovery(phoenix):
+def test_dns_cluster_pair_and_a_node_without_discovery(phoenix, tmp_path):
     """d1 and d2 find each other through dns_cluster; d3 was deployed without discovery and with
     another secret_key_base."""
     dns = DnsServer({("phx.test", "A"): ["127.0.0.1"]})
@@ -141,3 +143,14 @@ def test_dns_cluster_pair_and_a_node_without_discovery(phoenix):
     assert secret.message == ("PhxFixtureWeb.Endpoint (phx_fixture) runs with 2 different secret_key_base values: "
                               f"{{{node('d1')}, {node('d2')}}} | {{{node('d3')}}}")
     assert SECRET not in secret.message
+    cookie = tmp_path / "cookie"
+    cookie.write_text(phoenix.cookie)
+    common = ["--hosts", "127.0.0.1", "--epmd-port", str(phoenix.epmd_port), "--cookie-file", str(cookie)]
+    done = cli(*common, "--format", "json")
+    assert done.returncode == 1, done.stderr
+    assert cli(*common, "--format", "html", "-o", str(tmp_path / "cluster.html")).returncode == 1
+    doc = json.loads(done.stdout)
+    assert {"CLU150", "CLU172", "CLU175"} <= {f["rule_id"] for f in doc["findings"]}
+    d3 = next(n for n in doc["cluster"]["nodes"] if n["name"] == node("d3"))
+    assert d3["facts"]["phoenix"]["endpoints"] == ["phx_fixture PhxFixtureWeb.Endpoint"]
+    assert "secret_digests" not in done.stdout and "CLU175" in (tmp_path / "cluster.html").read_text()

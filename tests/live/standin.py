@@ -247,7 +247,8 @@ class StandIn:
     @staticmethod
     def channel_replies(msg: list, secret: str) -> list[list]:
         join_ref, ref, topic, event, payload = msg
-        if event == "phx_join" and topic.startswith("lv:") and not verify_session(secret, payload.get("session", "")):
+        if event == "phx_join" and topic.startswith("lv:") and "session" in payload and \
+                not verify_session(secret, payload["session"]):
             # a LiveView session token signed with another secret_key_base
             return [[join_ref, ref, topic, "phx_reply", {"status": "error", "response": {"reason": "stale"}}]]
         if event in ("heartbeat", "phx_join", "phx_leave"):
