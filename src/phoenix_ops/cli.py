@@ -25,7 +25,7 @@ from typing import Optional
 import typer
 
 from phoenix_ops import __version__
-from phoenix_ops.command import Tail, UsageError, describe, format_help
+from phoenix_ops.command import Tail, UsageError, format_help
 from phoenix_ops.report import FORMATS
 
 app = typer.Typer(
@@ -67,7 +67,8 @@ def usage_errors(*more: type[BaseException]) -> Iterator[None]:
     try:
         yield
     except (UsageError, ValueError, OSError, *more) as exc:
-        typer.echo(f"phoenix-ops: error: {describe(exc)}", err=True)
+        from phoenix_ops.reasons import reason
+        typer.echo(f"phoenix-ops: error: {reason(exc)}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -112,7 +113,8 @@ def check(
     from phoenix_ops.project import NotAPhoenixProject
 
     with usage_errors(NotAPhoenixProject):
-        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet)
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet,
+                          also={"--write-baseline": write_baseline})
         opts = CheckOptions.build(env=env, min_confidence=min_confidence, select=select, ignore=ignore,
                                   baseline=baseline, write_baseline=write_baseline,
                                   rules=catalog("static", "audit"))
@@ -320,7 +322,10 @@ def env_command(
 
 
 def run() -> None:
-    app()
+    """The entry point: a crash exits 3 with one line on stderr (phoenix_ops.crash); --debug shows it all."""
+    from phoenix_ops.crash import guarded
+
+    guarded(app)
 
 
 if __name__ == "__main__":

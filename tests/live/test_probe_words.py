@@ -12,6 +12,7 @@ import websockets
 from live_servers import free_port
 from typer.testing import CliRunner
 
+from phoenix_ops.catalog import catalog
 from phoenix_ops.cli import app
 from phoenix_ops.command import NoProgress, Tail
 from phoenix_ops.live.command import ProbeArgs, prepare, probe
@@ -59,9 +60,9 @@ def test_text_names_the_node_and_counts_as_json(lab):
                      resolve=(f"localhost:{port}:127.0.0.1", f"localhost:{port}:127.0.0.2"))
     run = probe(*prepare(args), NoProgress())
     text = run.text(color=False)
-    doc = json.loads(Tail(fmt="json").render(run.findings, tool="probe", rules={}, extra=run.facts()))
+    doc = json.loads(Tail(fmt="json").render(run.findings, tool="probe", rules=catalog("probe"), extra=run.facts()))
     assert f"== https://localhost:{port}/ via 127.0.0.2: grade" in text
-    assert re.search(rf"^https://localhost:{port}/ via 127\.0\.0\.2: info WEB149", text, re.M)
+    assert re.search(rf"^https://localhost:{port}/ via 127\.0\.0\.2: info WEB114", text, re.M)
     total = re.search(r"^== 2 targets: (\d+) errors?, (\d+) warnings?, (\d+) infos?$", text, re.M)
     assert total, text
     expected = doc["summary"]

@@ -25,11 +25,12 @@ def findings() -> list[Finding]:
 
 
 def test_each_rule_gets_its_outcome_by_area():
-    areas = build_checklist(findings(), {r.id: r for r in RULES}, {"REL001": "not selected by --select"})
+    areas = build_checklist(findings(), {r.id: r for r in RULES}, {"REL001": "not selected by --select"},
+                            {"SEC002": "no such subject", "WEB001": "a finding wins"})
     assert [a.code for a in areas] == ["REL", "SEC", "WEB"]
     outcomes = {row.id: (row.outcome, row.severity, row.reason) for a in areas for row in a.rows}
     assert outcomes == {"REL001": ("not run", "", "not selected by --select"), "SEC001": ("suppressed", "", ""),
-                        "SEC002": ("passed", "", ""), "WEB001": ("failed", "error", ""),
+                        "SEC002": ("not applicable", "", "no such subject"), "WEB001": ("failed", "error", ""),
                         "WEB002": ("noted", "info", "")}
     assert areas[2].tally() == {"failed": 1, "noted": 1} and areas[2].worst == "failed"
 

@@ -163,7 +163,46 @@ def test_hlt006_force_ssl_redirects_the_checked_path(make_project, findings):
     served = FLY_CHECK.replace("/healthz", "/health")
     got = findings(make_project({"lib/demo_web/router.ex": HEALTH, "fly.toml": served}), "HLT006")
     assert [(f.rule_id, f.location.path) for f in got] == [("HLT006", "fly.toml")]
-    prod = GOOD["config/prod.exs"].replace("force_ssl: [rewrite_on: [:x_forwarded_proto]]",
-                                           'force_ssl: [rewrite_on: [:x_forwarded_proto], exclude: [paths: ["/health"]]]')
+    prod = GOOD["config/prod.exs"].replace("[rewrite_on: [:x_forwarded_proto]]",
+                                           '[rewrite_on: [:x_forwarded_proto], exclude: [paths: ["/health"]]]')
     assert ids(findings(make_project({"lib/demo_web/router.ex": HEALTH, "fly.toml": served, "config/prod.exs": prod}),
                         "HLT006")) == []
+
+
+K8S = '''apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers:
+        - name: web
+          image: demo:latest
+          livenessProbe:
+            httpGet:
+              path: /health
+              port: 4000
+'''
+
+
+def test_hlt004_kubernetes_liveness_probe_on_a_querying_health_path(make_project, findings):
+    querying = HEALTH_CONTROLLER.replace('send_resp(conn, 200, "ok")',
+                                         'Demo.Repo.query!("SELECT 1") && send_resp(conn, 200, "ok")')
+    files = {"lib/demo_web/router.ex": HEALTH, "lib/demo_web/controllers/health.ex": querying}
+    assert ids(findings(make_project(files), "HLT004")) == []  # /health alone: maybe only readiness
+    got = findings(make_project({**files, "k8s/deploy.yaml": K8S}), "HLT004")
+    assert ids(got) == ["HLT004"] and "/health" in got[0].message
+
+
+def test_hlt002_readiness_that_checks_nothing(make_project, findings):
+    ready = router('''
+  scope "/", DemoWeb do
+    get "/health", HealthController, :show
+    get "/ready", HealthController, :ready
+  end
+''')
+    files = {"lib/demo_web/router.ex": ready, "lib/demo_web/controllers/health.ex": HEALTH_CONTROLLER}
+    got = findings(make_project(files), "HLT002")
+    assert ids(got) == ["HLT002"] and "does not query the Repo" in got[0].message

@@ -44,7 +44,8 @@ def test_web013_csp_missing_is_info_weak_is_warning(make_project, findings):
     strict = weak.replace("'unsafe-inline'", "'nonce-abc'")
     assert ids(findings(make_project({"lib/demo_web/router.ex": strict}), "WEB013")) == []
     # A plug of the app's own sets the header: not readable, not reported as missing.
-    plug = "defmodule DemoWeb.CSP do\n  def call(conn, _), do: put_resp_header(conn, \"content-security-policy\", \"x\")\nend\n"
+    plug = 'defmodule DemoWeb.CSP do\n  def call(conn, _), do: put_resp_header(conn, "content-security-policy", "x")\n' \
+           "end\n"
     assert ids(findings(make_project({"lib/demo_web/router.ex": router(), "lib/demo_web/csp.ex": plug}),
                         "WEB013")) == []
 

@@ -95,6 +95,7 @@ def test_obs009_metrics_route_without_auth(make_project, findings):
     assert ids(got) == ["OBS009"] and "/metrics" in got[0].message
     admin = public.replace('scope "/" do\n    forward', 'scope "/" do\n    pipe_through :admin\n    forward')
     assert ids(findings(make_project({"lib/demo_web/router.ex": admin}), "OBS009")) == []
-    endpoint = ENDPOINT.replace("  plug Plug.Static", "  plug PromEx.Plug, prom_ex_module: Demo.PromEx\n  plug Plug.Static")
+    endpoint = ENDPOINT.replace("  plug Plug.Static",
+                                "  plug PromEx.Plug, prom_ex_module: Demo.PromEx\n  plug Plug.Static")
     got = findings(make_project({"lib/demo_web/endpoint.ex": endpoint}), "OBS009")
     assert [(f.rule_id, f.location.path) for f in got] == [("OBS009", "lib/demo_web/endpoint.ex")]

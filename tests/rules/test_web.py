@@ -34,7 +34,8 @@ def router(extra: str = "") -> str:
 def test_web001_no_force_ssl_and_quiet_with_plug_ssl(make_project, findings):
     got = findings(make_project({"config/prod.exs": PROD_NO_SSL}), "WEB001")
     assert ids(got) == ["WEB001"] and "DemoWeb.Endpoint" in got[0].message
-    with_plug = ENDPOINT.replace("  plug Plug.Static", "  plug Plug.SSL, rewrite_on: [:x_forwarded_proto]\n  plug Plug.Static")
+    with_plug = ENDPOINT.replace("  plug Plug.Static",
+                                 "  plug Plug.SSL, rewrite_on: [:x_forwarded_proto]\n  plug Plug.Static")
     assert ids(findings(make_project({"config/prod.exs": PROD_NO_SSL,
                                       "lib/demo_web/endpoint.ex": with_plug}), "WEB001")) == []
     assert ids(findings(make_project(), "WEB001")) == []
@@ -66,7 +67,8 @@ def test_web003_hsts_off_or_short(make_project, findings):
 
 
 def test_web004_check_origin_false_in_config_exs_reaches_prod(make_project, findings):
-    config = GOOD["config/config.exs"].replace('url: [host: "localhost"]', 'url: [host: "localhost"], check_origin: false')
+    config = GOOD["config/config.exs"].replace('url: [host: "localhost"]',
+                                               'url: [host: "localhost"], check_origin: false')
     got = findings(make_project({"config/config.exs": config}), "WEB004")
     assert [(f.rule_id, f.location.path) for f in got] == [("WEB004", "config/config.exs")]
     # Overridden for prod with a real list: quiet.
@@ -174,3 +176,15 @@ def test_web018_check_origin_list_missing_the_fly_host(make_project, findings):
     covered = PROD + 'config :demo, DemoWeb.Endpoint, check_origin: ["https://shop.example.com", "//*.fly.dev"]\n'
     assert ids(findings(make_project({"config/prod.exs": covered, "fly.toml": FLY}), "WEB018")) == []
     assert ids(findings(make_project({"config/prod.exs": prod, "fly.toml": None}), "WEB018")) == []  # no host named
+
+
+def test_web018_phx_host_default_is_a_public_host(make_project, findings):
+    runtime = GOOD["config/runtime.exs"].replace('|| "example.com"', '|| "shop.example.org"')
+    prod = PROD + 'config :demo, DemoWeb.Endpoint, check_origin: ["https://www.example.org"]\n'
+    got = findings(make_project({"config/runtime.exs": runtime, "config/prod.exs": prod}), "WEB018")
+    assert ids(got) == ["WEB018"] and "shop.example.org" in got[0].message
+
+
+def test_web001_says_when_fly_redirects_but_sends_no_hsts(make_project, findings):
+    got = findings(make_project({"config/prod.exs": PROD_NO_SSL, "fly.toml": FLY}), "WEB001")
+    assert ids(got) == ["WEB001"] and "force_https redirects HTTP, but nothing sends HSTS" in got[0].message

@@ -26,8 +26,8 @@ RATE_LIMITERS = (b"Hammer", b"PlugAttack", b"ExRated", b"ateLimit", b"ate_limit"
 USAGE_TRIGGERS = (b"Telemetry.Metrics",)
 PROMETHEUS_REPORTERS = ("TelemetryMetricsPrometheus", "TelemetryMetricsPrometheus.Core")
 # Paths platforms and load balancers probe; a route or plug answering one is a health endpoint.
-HEALTH_PATH = re.compile(r"(^|/)(_?health(z|check|_check|-check)?|livez?|liveness|readyz?|readiness|ready|status|ping|up"
-                         r"|heartbeat)(/|$)", re.I)
+HEALTH_PATH = re.compile(r"(^|/)(_?health(z|check|_check|-check)?|livez?|liveness|readyz?|readiness|ready|status"
+                         r"|ping|up|heartbeat)(/|$)", re.I)
 READY_PATH = re.compile(r"(^|/)(readyz?|readiness|ready)(/|$)", re.I)
 DATABASE_CALLS = re.compile(r"\bRepo\.|Ecto\.Adapters\.SQL|Postgrex\.|\.query[!(]")
 

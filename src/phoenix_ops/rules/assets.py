@@ -42,7 +42,8 @@ def _steps(value) -> list[str] | None:
       assets get no fingerprint and no long caching, and what was digested before the last build
       step is stale.
       """,
-      fix='`"assets.deploy": ["tailwind my_app --minify", "esbuild my_app --minify", "phx.digest"]` in mix.exs aliases.')
+      fix='`"assets.deploy": ["tailwind my_app --minify", "esbuild my_app --minify", "phx.digest"]` in the '
+          "mix.exs aliases.")
 def assets_deploy_alias(project):
     if not _has_assets(project):
         return

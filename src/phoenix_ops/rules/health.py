@@ -15,7 +15,7 @@ from phoenix_ops.rules.endpoints import (
     force_ssl,
     pipelines_of,
 )
-from phoenix_ops.rules.platform import health_checks
+from phoenix_ops.rules.platform import health_checks, liveness_paths
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 HEALTH_DEPS = ("plug_checkup", "plug_health_check", "health_checkup", "phoenix_health", "healthchex")
@@ -71,7 +71,15 @@ def no_health_endpoint(project):
           "liveness path free of dependencies.")
 def no_readiness_endpoint(project):
     paths = health_paths(project)
-    if not paths or not project.repo_keys() or any(READY_PATH.search(p.path) for p in paths):
+    if not paths or not (project.repos or project.repo_keys()):
+        return
+    ready = [p for p in paths if READY_PATH.search(p.path)]
+    for item in ready:
+        handler = project.usage.handlers.get(item.module)
+        if handler is not None and not handler.queries_database:
+            yield no_readiness_endpoint.finding(f"readiness path {item.path} is answered by {handler.module}, which "
+                                                f"does not query the Repo", item.location, key=item.path)
+    if ready:
         return
     first = paths[0]
     yield no_readiness_endpoint.finding(f"health is served at {first.path} only; no readiness path checks the "
@@ -113,11 +121,12 @@ def health_route_behind_auth(project):
       """,
       fix="Answer liveness without dependencies; check the Repo in a separate readiness endpoint.")
 def liveness_queries_database(project):
+    probed = {c.path for c in liveness_paths(project)}
     for item in health_paths(project):
         handler = project.usage.handlers.get(item.module)
         if handler is None or not handler.queries_database or READY_PATH.search(item.path):
             continue
-        if LIVE_PATH.search(item.path):
+        if LIVE_PATH.search(item.path) or item.path in probed:
             yield liveness_queries_database.finding(
                 f"liveness path {item.path} is answered by {handler.module}, which queries the database",
                 Location(path=handler.file, line=handler.line), key=item.path)
@@ -200,6 +209,7 @@ def health_check_redirected(project):
             continue
         for check in checks:
             if served(project, check.path) and not _excluded(options, check.path):
+                # A checker that wants 2xx fails on the redirect; `curl -f` passes it, so only fly's is likely.
                 yield health_check_redirected.finding(
                     f"{check.label} checks {check.path} over HTTP and {cfg.module} force_ssl redirects it",
-                    check.location, key=check.path)
+                    check.location, key=check.path, confidence=None if check.label.startswith("fly") else L)

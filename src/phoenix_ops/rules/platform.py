@@ -35,6 +35,12 @@ def public_hosts(project) -> list[tuple[str, Location]]:
         provided = target.provides("PHX_HOST")
         if provided is not None and provided.value and "$" not in provided.value:
             found.append((provided.value, Location(path=provided.path, line=provided.line)))
+    for app, module in project.endpoint_keys():  # `System.get_env("PHX_HOST") || "shop.example.com"`
+        host = project.config().get(app, module, "url", "host")
+        default = getattr(host, "default", None)
+        if getattr(host, "name", None) == "PHX_HOST" and isinstance(getattr(default, "value", None), str) \
+                and default.value not in ("example.com", "localhost") and default.origin is not None:
+            found.append((default.value, Location(path=default.origin.file, line=default.origin.line)))
     for obj in deploy.k8s:
         if obj.kind == "Ingress":
             for item in obj.get("spec", "rules") or []:
@@ -55,6 +61,26 @@ def tls_at_proxy(project) -> str | None:
         return ingress.path
     if any(s.type == "web" for bp in deploy.render for s in bp.services):
         return deploy.render[0].services[0].path
+    return None
+
+
+def liveness_paths(project) -> list[Check]:
+    """Paths Kubernetes probes for liveness (a failure there restarts the container)."""
+    from phoenix_ops.project.deploy.kubernetes import probe_path
+    return [Check(path, f"kubernetes {w.obj.kind}/{w.obj.name} livenessProbe", Location(path=w.obj.path,
+                                                                                       line=w.obj.line))
+            for w in project.deploy.workloads() for c in w.containers[:1]
+            if (path := probe_path(c.probes.get("liveness", {})))]
+
+
+def platform_redirect(project) -> str | None:
+    """The fly.toml whose `force_https` makes the platform redirect HTTP to HTTPS, if one does."""
+    for fly in project.deploy.fly:
+        if not _ours(fly.path):
+            continue
+        ports = [p for s in fly.services for p in s.get("ports") or [] if isinstance(p, dict)]
+        if any(s.get("force_https") for s in fly.services) or any(p.get("force_https") for p in ports):
+            return fly.path
     return None
 
 

@@ -20,8 +20,8 @@ H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 VM_POLLERS = ("telemetry_poller", "prom_ex", "appsignal", "new_relic_agent", "datadog", "spandex_datadog")
 EXPORTERS = ("prom_ex", "telemetry_metrics_prometheus", "telemetry_metrics_prometheus_core", "peep",
              "telemetry_metrics_statsd", "opentelemetry_exporter", "appsignal", "appsignal_phoenix",
-             "new_relic_agent", "prometheus_ex", "prometheus_phoenix", "prometheus_plugs", "telemetry_metrics_cloudwatch",
-             "honeycomb_opentelemetry_ex", "sentry")
+             "new_relic_agent", "prometheus_ex", "prometheus_phoenix", "prometheus_plugs",
+             "telemetry_metrics_cloudwatch", "honeycomb_opentelemetry_ex")
 TRACERS = ("opentelemetry_phoenix", "opentelemetry_bandit", "opentelemetry_cowboy", "opentelemetry_ecto",
            "appsignal", "appsignal_phoenix", "new_relic_agent", "spandex", "spandex_phoenix")
 JSON_LOGGERS = ("logger_json", "logstash_logger_formatter", "logger_logstash_backend", "ink", "logfmt_ex",
