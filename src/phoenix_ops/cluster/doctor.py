@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from phoenix_ops.cluster import dist, epmd
 from phoenix_ops.cluster.discovery import Seed, from_dns, from_srv, make_resolver
 from phoenix_ops.cluster.facts import gather_facts, visible_nodes
-from phoenix_ops.cluster.phoenix import gather_phoenix, runs_phoenix
+from phoenix_ops.cluster.phoenix import gather_phoenix, runs_phoenix, trackers
+from phoenix_ops.cluster.rules_phoenix import count_differences
 from phoenix_ops.cluster.view import ClusterView, HostReport, NodeReport
 
 RECHECK_DELAY = 0.3  # seconds before a second look at nodes that see each other one way only
+PRESENCE_RECHECK_DELAY = 3.0  # Phoenix trackers send deltas every 1.5 s: two rounds
 
 Progress = Callable[[str, int, int], None]  # (step, done, to do)
 
@@ -80,6 +82,7 @@ async def examine(opts: DoctorOptions, progress: Progress | None = None) -> Clus
         await asyncio.gather(*(visit(n) for n in targets))
         view.nodes = targets
         await _recheck_one_way(view, conns, opts.timeout)
+        await _recheck_presence(view, conns, opts.timeout)
     finally:
         await asyncio.gather(*(c.close() for c in conns.values()))
     view.seconds = time.monotonic() - started
@@ -98,6 +101,18 @@ async def _recheck_one_way(view: ClusterView, conns: dict[int, dist.Connection],
     for node, visible in zip(nodes, again):
         if visible is not None:
             node.facts.visible = visible
+
+
+async def _recheck_presence(view: ClusterView, conns: dict[int, dist.Connection], timeout: float) -> None:
+    """Presence counts that differ may be trackers still exchanging deltas: read them once more."""
+    if not count_differences(view):
+        return
+    await asyncio.sleep(PRESENCE_RECHECK_DELAY)
+    nodes = [n for n in view.members() if n.facts.phoenix is not None and id(n) in conns]
+    again = await asyncio.gather(*(trackers(conns[id(n)], timeout) for n in nodes), return_exceptions=True)
+    for node, found in zip(nodes, again):
+        if isinstance(found, dict):
+            node.facts.phoenix.trackers = found
 
 
 def _unique(seeds: list[Seed]) -> list[Seed]:

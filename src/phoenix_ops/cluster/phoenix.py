@@ -94,7 +94,7 @@ async def _tracker(conn: Connection, timeout: float, name: Atom) -> Tracker | No
     return view
 
 
-async def _trackers(conn: Connection, timeout: float) -> dict[str, Tracker]:
+async def trackers(conn: Connection, timeout: float) -> dict[str, Tracker]:
     names = await _call(conn, timeout, "erlang", "registered", [])
     shards = sorted(n for n in names if isinstance(n, Atom) and SHARD.match(n))
     views = await asyncio.gather(*(_tracker(conn, timeout, n) for n in shards))
@@ -112,7 +112,7 @@ async def _secret_digests(conn: Connection, timeout: float, nonce: str) -> dict[
 
 async def gather_phoenix(conn: Connection, timeout: float, nonce: str) -> PhoenixFacts:
     facts = PhoenixFacts()
-    jobs = {"pubsub": _pubsub(conn, timeout), "trackers": _trackers(conn, timeout),
+    jobs = {"pubsub": _pubsub(conn, timeout), "trackers": trackers(conn, timeout),
             "secret_digests": _secret_digests(conn, timeout, nonce)}
     results = await asyncio.gather(*jobs.values(), return_exceptions=True)
     for name, result in zip(jobs, results):

@@ -115,21 +115,16 @@ def presence_replicas(view: ClusterView) -> Iterable[Finding]:
         lost its peers. Only counts are compared: presence keys and metadata are not read.
     """,
     fix="""
-        Fix the replication first (CLU172, CLU173, CLU150). A difference seen in the seconds
-        after a deploy or a join can be the trackers still converging: run again to confirm.
+        Fix the replication first (CLU172, CLU173, CLU150). A difference is looked at again
+        after a few seconds before it is reported, as trackers exchange deltas every 1.5 s;
+        one that persists through a deploy or a join is worth a second run.
 
         Pass: every topic has the same number of online presences on every node running the
         tracker. Fail: a topic's counts differ.
     """,
 )
 def presence_counts(view: ClusterView) -> Iterable[Finding]:
-    members = list(phoenix_members(view))
-    for shard in sorted({s for _, ph in members for s in ph.trackers}):
-        online = {n.name: ph.trackers[shard].online(n.name) for n, ph in members if shard in ph.trackers}
-        if len(online) < 2:
-            continue
-        topics = sorted({t for counts in online.values() for t in counts})
-        differing = [t for t in topics if len({counts.get(t, 0) for counts in online.values()}) > 1]
+    for shard, (online, differing) in count_differences(view).items():
         for topic in differing[:TOPICS_SHOWN]:
             by_node = ", ".join(f"{counts.get(topic, 0)} on {name}" for name, counts in sorted(online.items()))
             yield presence_counts.finding(f"topic {topic!r} of tracker {shard}: {by_node}", at(*sorted(online)),
@@ -137,6 +132,20 @@ def presence_counts(view: ClusterView) -> Iterable[Finding]:
         if len(differing) > TOPICS_SHOWN:
             yield presence_counts.finding(f"and {len(differing) - TOPICS_SHOWN} more topics of tracker {shard}",
                                           at(*sorted(online)), key=f"{shard} more")
+
+
+def count_differences(view: ClusterView) -> dict[str, tuple[dict[str, dict[str, int]], list[str]]]:
+    """Tracker shard -> (node -> online counts per topic, the topics whose counts differ), for the
+    shards with a difference."""
+    members = list(phoenix_members(view))
+    out = {}
+    for shard in sorted({s for _, ph in members for s in ph.trackers}):
+        online = {n.name: ph.trackers[shard].online(n.name) for n, ph in members if shard in ph.trackers}
+        topics = sorted({t for counts in online.values() for t in counts})
+        differing = [t for t in topics if len({counts.get(t, 0) for counts in online.values()}) > 1]
+        if len(online) > 1 and differing:
+            out[shard] = (online, differing)
+    return out
 
 
 @rule(
