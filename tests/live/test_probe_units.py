@@ -208,8 +208,9 @@ def test_checklist_says_which_probe_rules_could_not_run_or_had_nothing_to_judge(
     skipped = not_run(answered, ProbeOptions())
     assert skipped["WEB123"] == "only with --active" and skipped["WEB119"] == "only with --ws-idle"
     assert "several nodes" in skipped["SEC101"] and "WEB100" not in skipped
-    assert not_run(answered, ProbeOptions(active=True, ws_idle=1.0)).keys() == {"SEC101"}
+    assert not_run(answered, ProbeOptions(active=True, ws_idle=1.0)).keys() == {"SEC101", "AST104"}
     down = not_run([result("https://a.example/")], ProbeOptions(active=True))
     assert set(down.values()) == {"no target answered"} and "WEB140" not in down and "WEB100" in down
-    assert set(not_applicable(answered)) == {"WEB117", "WEB118", "WEB119"}
-    assert not_applicable([result("https://a.example/", sockets=["/live/websocket"])]) == {}
+    assert set(not_applicable(answered)) == {"WEB117", "WEB118", "WEB119", "WEB126"}
+    live = result("https://a.example/", sockets=["/live/websocket"], liveview="phx-F1")
+    assert not_applicable([live]) == {}

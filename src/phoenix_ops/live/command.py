@@ -139,13 +139,18 @@ def not_run(results: list[TargetResult], opts: ProbeOptions) -> dict[str, str]:
 
 
 def not_applicable(results: list[TargetResult]) -> dict[str, str]:
-    """Rules that ran but found nothing to judge: no target mounts a Phoenix socket."""
-    from phoenix_ops.live import socket
+    """Rules that ran but found nothing to judge: no target mounts a Phoenix socket, or no page is
+    a LiveView."""
+    from phoenix_ops.live import liveview, socket
 
-    ids = _rule_ids(socket)
-    if any(r.facts.get("sockets") for r in results) or any(f.rule_id in ids for r in results for f in r.findings):
-        return {}
-    return dict.fromkeys(ids, "no Phoenix socket answers at /live/websocket or /socket/websocket")
+    out: dict[str, str] = {}
+    for module, fact, why in ((socket, "sockets", "no Phoenix socket answers at /live/websocket or /socket/websocket"),
+                              (liveview, "liveview", "no probed page is a LiveView (data-phx-main)")):
+        ids = _rule_ids(module)
+        if not any(r.facts.get(fact) for r in results) and \
+                not any(f.rule_id in ids for r in results for f in r.findings):
+            out |= dict.fromkeys(ids, why)
+    return out
 
 
 def _rule_ids(module) -> set[str]:
