@@ -17,16 +17,21 @@ def _static() -> tuple[ModuleType, ...]:
     from phoenix_ops.rules import (
         assets,
         browser,
+        budgets,
         clustering,
+        dockerfile,
         health,
         jobs,
         limits,
+        migrations,
+        platforms,
         releases,
         secrets,
+        systemd,
         telemetry,
         web,
     )
-    return assets, browser, clustering, health, jobs, limits, releases, secrets, telemetry, web
+    return assets, browser, budgets, clustering, dockerfile, health, jobs, limits, migrations, platforms, releases, secrets, systemd, telemetry, web
 
 
 def _audit() -> tuple[ModuleType, ...]:
@@ -72,7 +77,13 @@ def _cluster() -> tuple[ModuleType, ...]:
     return rules_health, rules_phoenix, rules_reach, rules_topology
 
 
-_LOADERS = {"static": _static, "audit": _audit, "envfile": _envfile, "probe": _probe, "cluster": _cluster}
+def _release() -> tuple[ModuleType, ...]:
+    from phoenix_ops.release import boot, checks
+    return boot, checks
+
+
+_LOADERS = {"static": _static, "audit": _audit, "envfile": _envfile, "probe": _probe, "cluster": _cluster,
+            "release": _release}
 
 
 class Catalog:

@@ -140,12 +140,14 @@ class _Reader:
                 self._start_after(value)
             elif key == "rules":
                 self._rules(value)
+            elif key == "deploy":
+                pass  # the deploy plan: read and checked by `phoenix-ops deploy`
             elif key == "fail-level":
                 self.out.findings.append(SETTINGS_FAIL_LEVEL.finding(
                     "`fail-level` in the settings file is ignored: only --fail-level on the command line "
                     "sets it", self._where(key), key=key))
             else:
-                self._invalid(key, f"unknown key `{key}` (known: exclude, start-after, [rules.ID])")
+                self._invalid(key, f"unknown key `{key}` (known: exclude, start-after, [rules.ID], [deploy])")
         return self.out
 
     def _exclude(self, value) -> None:

@@ -18,6 +18,7 @@ from phoenix_ops.project.config import ConfigView, evaluate_config
 from phoenix_ops.project.deploy import Deploy, read_deploy
 from phoenix_ops.project.files import FileSet, SourceFile, scan
 from phoenix_ops.project.lib_reads import lib_env_reads
+from phoenix_ops.project.migrations import Migration, migration_files, read_migration
 from phoenix_ops.project.mix import MixProject, read_lock, read_mix
 from phoenix_ops.project.run_mode import MIX, RELEASE, RunMode, run_mode
 from phoenix_ops.project.usage import (
@@ -176,6 +177,18 @@ class Project:
         return rel in self.files.files or rel in self.files.others
 
     @cached_property
+    def migrations(self) -> list[Migration]:
+        """Every repo's migrations, oldest first (parsed on first use: `env` never needs them)."""
+        extra = []
+        view = self.config()
+        for repo in self.repos:
+            priv = plain(view.get(repo.otp_app, repo.module, "priv"))
+            if isinstance(priv, str):
+                extra.append(priv.rstrip("/") + "/migrations")
+        found = [read_migration(src) for src in migration_files(self.files, extra)]
+        return sorted(found, key=lambda m: (m.version, m.path))
+
+    @cached_property
     def docker_build_vars(self) -> set[str]:
         """Variables the project's Dockerfiles declare with ARG or ENV (deliberate build-time values)."""
         return {name for d in self.deploy.dockerfiles for name in d.declared()}
@@ -193,7 +206,7 @@ class Project:
     def summary(self) -> dict:
         return {"root": str(self.root), "app": self.mix.app, "umbrella": self.mix.umbrella,
                 "apps": [a.app for a in self.apps], "env": self.env,
-                "phoenix": self.lock.get("phoenix"), "release_mode": self.release_mode,
+                "phoenix": self.lock.get("phoenix"),
                 "run_mode": self.run_mode.summary(),
                 "repo_prefix": self.repo_prefix}
 
