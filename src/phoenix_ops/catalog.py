@@ -56,17 +56,25 @@ def _probe() -> tuple[ModuleType, ...]:
         headers,
         health,
         limits,
+        liveview,
         redirects,
         replay,
+        skew,
         socket,
         tls,
     )
-    return assets, context, cookies, cors, exposure, grade, headers, health, limits, redirects, replay, socket, tls
+    return (assets, context, cookies, cors, exposure, grade, headers, health, limits, liveview, redirects, replay,
+            skew, socket, tls)
 
 
 def _cluster() -> tuple[ModuleType, ...]:
-    from phoenix_ops.cluster import rules_health, rules_reach, rules_topology
-    return rules_health, rules_reach, rules_topology
+    from phoenix_ops.cluster import (
+        rules_health,
+        rules_phoenix,
+        rules_reach,
+        rules_topology,
+    )
+    return rules_health, rules_phoenix, rules_reach, rules_topology
 
 
 def _release() -> tuple[ModuleType, ...]:

@@ -3,6 +3,7 @@ zero failed requests while it rolls, and each fault ends finished or rolled back
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -173,3 +174,20 @@ def test_a_node_that_does_not_join_the_cluster_rolls_everything_back(lab, tmp_pa
     assert result.exit_code == 1 and "did not join the cluster" in result.stderr, result.output
     assert "sees no node, not node-host1@127.0.0.1, node-host2@127.0.0.1" in result.stderr
     assert "rolled back" in result.stderr and running(lab) == ["0.1.0"] * 3
+
+
+def test_an_unsafe_pending_migration_is_refused_before_anything_changes(lab, tmp_path, env_file, phoenix_build,
+                                                                         phoenix_build_v2):
+    """v2 adds an index without `concurrently` on an existing table (MIG006): old nodes keep serving
+    while the table is locked. The plan runs migrations, so `deploy` refuses unless told otherwise."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    for part in ("mix.exs", "config", "lib", "priv"):
+        src = phoenix_build_v2.source / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, proj / part)
+    (proj / ".phoenix-ops.toml").write_text(lab.plan("rolling", env_file).replace('migrate = ""', 'migrate = "true"'))
+    first = run(lab, proj, "deploy", phoenix_build.tarball, "--allow-unsafe-migrations")
+    assert first.exit_code == 0, first.output
+    refused = run(lab, proj, "deploy", phoenix_build_v2.tarball)
+    assert refused.exit_code == 1 and "MIG006" in refused.stderr and "nothing was changed" in refused.stderr
+    assert running(lab) == ["0.1.0"] * 3 and not any((h.root / "releases" / "0.2.0").exists() for h in lab.hosts)
