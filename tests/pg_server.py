@@ -128,8 +128,9 @@ class PgServer:
 
 
 def with_database(dsn: str, name: str) -> str:
-    """The same server's DSN pointing at another database."""
-    return psycopg.conninfo.make_conninfo(dsn, dbname=name)
+    """The same server's URL pointing at another database."""
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    return f"postgresql://{info.get('user', USER)}@{info['host']}:{info['port']}/{name}"
 
 
 def create_database(dsn: str, template: str | None = None, name: str | None = None) -> str:

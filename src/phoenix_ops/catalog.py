@@ -53,7 +53,13 @@ def _cluster() -> tuple[ModuleType, ...]:
     return rules_health, rules_reach, rules_topology
 
 
-_LOADERS = {"static": _static, "audit": _audit, "envfile": _envfile, "probe": _probe, "cluster": _cluster}
+def _jobs() -> tuple[ModuleType, ...]:
+    from phoenix_ops.jobs import rules_health, rules_queues
+    return rules_health, rules_queues
+
+
+_LOADERS = {"static": _static, "audit": _audit, "envfile": _envfile, "probe": _probe, "cluster": _cluster,
+            "jobs": _jobs}
 
 
 class Catalog:

@@ -256,6 +256,58 @@ def cluster(
     raise typer.Exit(1 if any(f.severity >= level for f in findings) else 0)
 
 
+@app.command()
+def jobs(
+    database_url: Optional[str] = typer.Option(None, "--database-url", envvar="DATABASE_URL",
+                                               help="PostgreSQL URL of the app's database (else DATABASE_URL)."),
+    prefix: str = typer.Option("public", "--prefix", help="Schema of Oban's tables (Oban's :prefix)."),
+    project: Optional[Path] = typer.Option(None, "--project", help="Compare the schema with Oban in its mix.lock."),
+    live_node: list[str] = typer.Option([], "--live-node", help="A node known to be running (repeat); sharpens orphans."),
+    grace: float = typer.Option(300, "--grace", help="Seconds before an executing job on a gone node is an orphan."),
+    stall: float = typer.Option(300, "--stall", help="Seconds past due before a queue counts as stalled."),
+    max_depth: int = typer.Option(10_000, "--max-depth", help="Available jobs in one queue before a backlog finding."),
+    max_retryable: int = typer.Option(100, "--max-retryable", help="Retryable jobs of one worker before a finding."),
+    max_discards: int = typer.Option(10, "--max-discards", help="Discards of one worker in an hour before a warning."),
+    max_errors: int = typer.Option(100, "--max-errors", help="Failed attempts of one worker in an hour."),
+    retention: float = typer.Option(7 * 86400, "--retention", help="Seconds finished jobs may be kept (Pruner)."),
+    timeout: float = typer.Option(5.0, "--timeout", help="Seconds to connect and for each statement."),
+    watch: Optional[float] = typer.Option(None, "--watch", help="Repeat every SECONDS (a live table on a terminal)."),
+    fmt: str = typer.Option("text", "--format", "-f", help="Output format: text, json, sarif or html."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to a file."),
+    fail_level: str = typer.Option("warning", "--fail-level",
+                                   help="Exit 1 when a finding is at or above: error, warning, info."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code tells."),
+) -> None:
+    """Diagnose Oban in PostgreSQL, read-only: orphans, stalled queues, failures, pruning, bloat."""
+    from phoenix_ops.cluster.command import check_format
+    from phoenix_ops.findings import Severity
+    from phoenix_ops.jobs.command import JobsArgs, examine, report, watch_loop
+    from phoenix_ops.jobs.reader import JobsError
+    from phoenix_ops.jobs.view import Limits
+
+    try:
+        level = Severity.parse(fail_level)
+        check_format(fmt)
+        if watch is not None and watch <= 0:
+            raise ValueError("--watch takes a positive number of seconds")
+        limits = Limits(grace=grace, stall=stall, max_depth=max_depth, max_retryable=max_retryable,
+                        max_discards=max_discards, max_errors=max_errors, retention=retention,
+                        live_nodes=tuple(live_node))
+        args = JobsArgs(database_url or "", prefix, limits, timeout, project)
+        color = use_color(no_color) and not output
+        if watch:
+            raise typer.Exit(watch_loop(args, watch, fmt, level, color=color, quiet=quiet))
+        with progress("reading Oban's tables", enabled=not quiet):
+            view, findings = examine(args)
+        text = report(view, findings, fmt, color=color)
+    except (JobsError, ValueError, OSError) as exc:
+        raise fail(str(exc))
+    if not quiet:
+        emit(text, output)
+    raise typer.Exit(1 if any(f.severity >= level for f in findings) else 0)
+
+
 @app.command("env")
 def env_command(
     args: Optional[list[str]] = typer.Argument(None, metavar="[check] [PATH]",
