@@ -202,6 +202,29 @@ def secret(length: int = typer.Option(64, "--length", help="Characters (64 like 
 
 
 @app.command()
+def gen(
+    kind: str = typer.Argument(..., help="release, docker, systemd, fly, k8s, health or all."),
+    path: Path = typer.Argument(Path("."), help="The Phoenix project (directory with mix.exs)."),
+    target: Optional[str] = typer.Option(None, "--target",
+                                         help="docker, fly, k8s or systemd (default: what the deploy files show)."),
+    write: bool = typer.Option(False, "--write", help="Write new files and apply patches (default: show the diff)."),
+    force: bool = typer.Option(False, "--force", help="Also replace files that exist and differ."),
+) -> None:
+    """Write the production files a project is missing: a diff first, files only with --write."""
+    from phoenix_ops.gen.command import GenUsageError, run_gen
+    from phoenix_ops.project import NotAPhoenixProject
+
+    try:
+        result = run_gen(path, kind, target, write=write, force=force)
+    except (GenUsageError, NotAPhoenixProject, OSError) as exc:
+        raise fail(str(exc))
+    for note in result.notes:
+        typer.echo(note, err=True)
+    sys.stdout.write(result.text)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
 def cluster(
     hosts: Optional[str] = typer.Option(None, "--hosts", help="Comma-separated hosts, or name@host for one node."),
     dns: list[str] = typer.Option([], "--dns", help="DNS name whose A/AAAA records are the nodes (DNSPoll, dns_cluster)."),

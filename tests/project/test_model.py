@@ -143,3 +143,9 @@ def test_repos_from_use_ecto_repo(tmp_path):
     project = load(tmp_path, {})
     assert project.repo_keys() == [("demo", "Demo.Repo")]
     assert isinstance(project.config().get("demo", "Demo.Repo", "ssl"), Lit)
+
+
+def test_an_endpoint_module_is_evidence_of_phoenix_when_deps_are_opaque(tmp_path):
+    mix = GOOD["mix.exs"].replace('deps: deps()', 'deps: Shop.Deps.all()')
+    project = load(tmp_path, {"mix.exs": mix})
+    assert not project.has_dep("phoenix") and project.endpoints

@@ -11,27 +11,20 @@ from collections.abc import Callable
 
 from tree_sitter import Node
 
-from phoenix_ops.elixir.literals import (
-    UNKNOWN,
-    boolean_words,
-    concat,
-    convert_literal,
-    fold,
-    to_int,
-    to_string,
-    unescape,
-)
+from phoenix_ops.elixir.control import ControlFlow
+from phoenix_ops.elixir.env_reads import CONVERSIONS, ENV_FUNS, EnvReads
+from phoenix_ops.elixir.functions import Fn, Functions, LocalModule, fn_clauses
+from phoenix_ops.elixir.literals import UNKNOWN, boolean_words, concat, fold
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import (
     binary_op,
-    block_parts,
     call_args,
     call_parts,
     do_block,
     inline_branches,
 )
+from phoenix_ops.elixir.terms import Terms
 from phoenix_ops.elixir.values import (
-    KW,
     Atom,
     Condition,
     EnvRead,
@@ -43,18 +36,12 @@ from phoenix_ops.elixir.values import (
     truthy,
 )
 
-ENV_FUNS = {"get_env", "fetch_env!", "fetch_env"}
-CONVERSIONS = {
-    ("String", "to_integer"): "integer", ("String", "to_float"): "float", ("String", "to_atom"): "atom",
-    ("String", "to_existing_atom"): "atom", ("String", "to_charlist"): "charlist",
-    ("String", "split"): "list",
-}
+__all__ = ["CONVERSIONS", "ENV_FUNS", "Evaluator"]
 # Local calls ending in `!` that are known; any other may be a helper macro hiding env reads.
 KNOWN_BANG_CALLS = {"env!", "source!"}
-DOTENVY_TYPES = {"string", "integer", "float", "boolean", "atom", "existing_atom", "module", "charlist"}
 
 
-class Evaluator:
+class Evaluator(ControlFlow, EnvReads, Functions, Terms):
     """Evaluates expressions in a scope; subclasses handle statements such as `config`."""
 
     def __init__(self, env: str, file: str = "", phase: str = "compile"):
@@ -63,7 +50,9 @@ class Evaluator:
         self.phase = phase
         self.reads: list[EnvRead] = []  # every env read met, in order
         self.conditions: tuple[Condition, ...] = ()
-        self.functions: dict[str, Node] = {}  # zero-arity local functions (mix.exs `deps/0`)
+        self.current = LocalModule()  # the module whose local calls resolve (mix.exs `deps/0`)
+        self.modules = {}  # helper modules the evaluated files define
+        self._active = []  # functions being evaluated, innermost last
         self.opaque: list[tuple[str, int, str]] = []  # statements not understood: (file, line, text)
         self._read_at: dict[tuple[str, int, str], EnvRead] = {}  # one read per source position and name
 
@@ -99,6 +88,9 @@ class Evaluator:
                 return self.conditional(fun, call_args(node)[0], *inline_branches(node), scope)
             if mod is None and fun in ("import", "use", "require", "alias"):
                 return None
+            if mod is None and fun == "defmodule":
+                self.define_module(node)
+                return None
         if node.type == "binary_operator" and binary_op(node) == "=":
             return self.bind(node, scope)
         if node.type == "unary_operator" and text(node).startswith("@"):
@@ -130,105 +122,6 @@ class Evaluator:
                 scope["@" + name] = self.ev(args[0], scope)
                 return scope["@" + name]
         return None
-
-    def control(self, fun: str, node: Node, scope: dict[str, Value]) -> Value | None:
-        block = do_block(node)
-        body, other, clauses = block_parts(block)
-        args = call_args(node)
-        if fun in ("if", "unless"):
-            return self.conditional(fun, args[0], body, other, scope) if args else None
-        if fun == "for":
-            return self.comprehension(args, body, scope)
-        subject = self.ev(args[0], scope) if fun == "case" and args else None
-        return self.clauses(fun, subject, clauses, scope)
-
-    def clauses(self, fun: str, subject: Value | None, clauses: list[Node], scope: dict[str, Value]) -> Value | None:
-        for clause in clauses:
-            head = clause.child_by_field_name("left")
-            body = [c for c in clause.named_children if c.type == "body"]
-            nodes = body[0].named_children if body else []
-            pattern = head.named_children[0] if head is not None and head.named_children else None
-            if fun == "cond":
-                verdict = self.decide(pattern, scope) if pattern is not None else UNKNOWN
-            else:
-                verdict = self.matches(subject, pattern, scope)
-            if verdict is True:
-                return self.run_block(nodes, scope)
-            if verdict is UNKNOWN:
-                with self.under(pattern if pattern is not None else clause, scope, label=fun):
-                    self.run_block(nodes, scope)
-        return None
-
-    def matches(self, subject: Value | None, pattern: Node | None, scope: dict[str, Value]):
-        if pattern is None:
-            return UNKNOWN
-        if pattern.type == "identifier" and text(pattern).startswith("_") or text(pattern) == "_":
-            return True if isinstance(subject, Lit) else UNKNOWN
-        if not isinstance(subject, Lit):
-            return UNKNOWN
-        pat = self.ev(pattern, {})
-        return subject.value == pat.value if isinstance(pat, Lit) else UNKNOWN
-
-    def conditional(self, fun: str, cond_node: Node, body: list[Node], other: list[Node],
-                    scope: dict[str, Value]) -> Value | None:
-        cond = self.decide(cond_node, scope)
-        if cond is not UNKNOWN and fun == "unless":
-            cond = not cond
-        if cond is UNKNOWN:
-            self.raise_if_missing(fun, cond_node, body, scope)
-            with self.under(cond_node, scope, negate=fun == "unless"):
-                first = self.run_block(body, scope)
-            with self.under(cond_node, scope, negate=fun == "if"):
-                self.run_block(other, scope)
-            return first
-        return self.run_block(body if cond else other, scope)
-
-    def raise_if_missing(self, fun: str, cond: Node, body: list[Node], scope: dict[str, Value]) -> None:
-        """`unless System.get_env("X") do raise ... end` (or `if is_nil(...)`, `if !...`) makes X required."""
-        if len(body) != 1 or body[0].type != "call" or call_parts(body[0]) != (None, "raise"):
-            return
-        probe = cond
-        if fun == "if":
-            if cond.type == "unary_operator" and text(cond)[:1] in ("!", "n"):
-                probe = cond.child_by_field_name("operand")
-            elif cond.type == "call" and call_parts(cond) == (None, "is_nil") and call_args(cond):
-                probe = call_args(cond)[0]
-            elif cond.type == "binary_operator" and binary_op(cond) == "==" and \
-                    text(cond.child_by_field_name("right")) == "nil":
-                probe = cond.child_by_field_name("left")
-            else:
-                return
-        value = self.ev(probe, scope)
-        if isinstance(value, EnvRead):
-            value.required = True
-
-    def comprehension(self, args: list[Node], body: list[Node], scope: dict[str, Value]) -> None:
-        gen = args[0] if args else None
-        if gen is None or gen.type != "binary_operator" or binary_op(gen) != "<-":
-            return None
-        var = gen.child_by_field_name("left")
-        source = self.ev(gen.child_by_field_name("right"), scope)
-        name = text(var) if var is not None and var.type == "identifier" else None
-        if isinstance(source, Seq) and name:
-            for item in source.items:
-                self.run_block(body, {**scope, name: item})
-        else:
-            with self.under(gen, scope, label="for"):
-                self.run_block(body, {**scope, **({name: Expr(name)} if name else {})})
-        return None
-
-    def under(self, node: Node, scope: dict[str, Value], *, negate: bool = False, label: str = ""):
-        names = tuple(r.name for r in self.ev(node, scope).reads())
-        cond_text = ("not " if negate else "") + (f"{label} " if label else "") + text(node)
-        return _Under(self, Condition(cond_text, names))
-
-    def decide(self, node: Node, scope: dict[str, Value]):
-        value = self.ev(node, scope)
-        if isinstance(value, Lit):
-            return truthy(value.value)
-        return UNKNOWN
-
-    # -- expressions --------------------------------------------------------------------------
     def ev(self, node: Node | None, scope: dict[str, Value]) -> Value:
         if node is None:
             return Expr("")
@@ -241,99 +134,6 @@ class Evaluator:
         inner = [self.ev(c, scope) for c in node.named_children
                  if c.type not in ("comment", "identifier", "do_block", "stab_clause", "keyword", "operator_identifier")]
         return Expr(text(node), [v for v in inner if v.reads()])
-
-    def ev_integer(self, node: Node, scope) -> Value:
-        return Lit(to_int(text(node)))
-
-    def ev_float(self, node: Node, scope) -> Value:
-        return Lit(float(text(node).replace("_", "")))
-
-    def ev_boolean(self, node: Node, scope) -> Value:
-        return Lit(text(node) == "true")
-
-    def ev_nil(self, node: Node, scope) -> Value:
-        return Lit(None)
-
-    def ev_atom(self, node: Node, scope) -> Value:
-        return Lit(Atom(text(node)[1:]))
-
-    def ev_quoted_atom(self, node: Node, scope) -> Value:
-        return Lit(Atom(text(node)[2:-1]))
-
-    def ev_alias(self, node: Node, scope) -> Value:
-        return Lit(Atom(text(node)))
-
-    def ev_char(self, node: Node, scope) -> Value:
-        return Lit(text(node))
-
-    def ev_string(self, node: Node, scope) -> Value:
-        parts: list[str] = []
-        inner: list[Value] = []
-        for child in node.named_children:
-            if child.type == "quoted_content":
-                parts.append(text(child))
-            elif child.type == "escape_sequence":
-                parts.append(unescape(text(child)))
-            elif child.type == "interpolation":
-                value = self.ev(child.named_children[0], scope) if child.named_children else Lit("")
-                if isinstance(value, Lit) and not isinstance(value.value, (list, tuple)):
-                    parts.append(to_string(value.value))
-                else:
-                    inner.append(value)
-        if inner:
-            return Expr(text(node), inner)
-        return Lit("".join(parts))
-
-    ev_charlist = ev_string
-
-    def ev_sigil(self, node: Node, scope) -> Value:
-        name = next((text(c) for c in node.named_children if c.type == "sigil_name"), "")
-        content = "".join(text(c) for c in node.named_children if c.type == "quoted_content")
-        modifier = next((text(c) for c in node.named_children if c.type == "sigil_modifiers"), "")
-        if name == "w" and not any(c.type == "interpolation" for c in node.named_children):
-            words = content.split()
-            return Seq("list", [Lit(Atom(w) if modifier == "a" else w) for w in words])
-        if name in ("s", "S") and not any(c.type == "interpolation" for c in node.named_children):
-            return Lit(content)
-        return self.opaque_expr(node, scope)
-
-    def ev_list(self, node: Node, scope) -> Value:
-        items: list[Value] = []
-        pairs: list[tuple[str, Value]] = []
-        for child in node.named_children:
-            if child.type == "keywords":
-                pairs.extend(self.keywords(child, scope))
-            elif child.type != "comment":
-                items.append(self.ev(child, scope))
-        if pairs and not items:
-            return KW(pairs)
-        tuples = [v for v in items if isinstance(v, Seq) and v.kind == "tuple" and len(v.items) == 2
-                  and isinstance(v.items[0], Lit) and isinstance(v.items[0].value, Atom)]
-        if items and len(tuples) == len(items) and not pairs:
-            return KW([(t.items[0].value.name, t.items[1]) for t in tuples])
-        items.extend(Seq("tuple", [Lit(Atom(k)), v]) for k, v in pairs)
-        return Seq("list", items)
-
-    def keywords(self, node: Node, scope) -> list[tuple[str, Value]]:
-        out = []
-        for pair in node.named_children:
-            if pair.type != "pair":
-                continue
-            key, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
-            key_text = text(key).strip().rstrip(":").strip('"')
-            out.append((key_text, self.ev(value, scope)))
-        return out
-
-    def ev_keywords(self, node: Node, scope) -> Value:
-        return KW(self.keywords(node, scope))
-
-    def ev_tuple(self, node: Node, scope) -> Value:
-        items = [self.ev(c, scope) for c in node.named_children if c.type != "comment"]
-        if (len(items) == 2 and isinstance(items[0], Lit) and items[0].value == Atom("system")
-                and isinstance(items[1], Lit) and isinstance(items[1].value, str)):
-            return self.env_read(node, items[1].value, how="{:system, _}")
-        return Seq("tuple", items)
-
     def ev_block(self, node: Node, scope) -> Value:
         children = [c for c in node.named_children if c.type != "comment"]
         return self.ev(children[-1], scope) if len(children) == 1 else self.opaque_expr(node, scope)
@@ -401,6 +201,11 @@ class Evaluator:
             conv = CONVERSIONS.get((mod or "", fun or ""))
             if conv:
                 return self.apply_conversion(left, conv)
+            if self.may_call(right_node, mod, fun):
+                args = [left, *(self.ev(a, scope) for a in call_args(right_node))]
+                value = self.call_value(right_node, mod, fun, args, scope)
+                if value is not None:
+                    return value
         return Expr(text(node), [left])
 
     def ev_call(self, node: Node, scope) -> Value:
@@ -428,73 +233,14 @@ class Evaluator:
         conv = CONVERSIONS.get((mod or "", fun or ""))
         if conv and args:
             return self.apply_conversion(self.ev(args[0], scope), conv)
-        if mod is None and fun in self.functions and not args:
-            body = self.functions.pop(fun)  # guard against recursion
-            try:
-                return self.run_block(body, dict(scope)) or Expr(text(node))
-            finally:
-                self.functions[fun] = body
+        if mod is None and fun == "for":
+            return self.comprehension(node, scope)
+        if self.may_call(node, mod, fun):
+            value = self.call_value(node, mod, fun, [self.ev(a, scope) for a in args], scope)
+            if value is not None:
+                return value
         return self.opaque_expr(node, scope)
 
-    def inline_if(self, fun: str, node: Node, args: list[Node], scope) -> Value:
-        block = do_block(node)
-        branches = block_parts(block)[:2] if block is not None else inline_branches(node)
-        if not args or branches is None:
-            return self.opaque_expr(node, scope)
-        body, other = branches
-        cond = self.decide(args[0], scope)
-        if cond is UNKNOWN:
-            taken = [self.run_block(nodes, scope) or Lit(None) for nodes in (body, other)]
-            return Expr(text(node), [self.ev(args[0], scope), *taken])
-        return self.run_block(body if cond != (fun == "unless") else other, scope) or Lit(None)
+    def ev_anonymous_function(self, node: Node, scope) -> Value:
+        return Fn(fn_clauses(node), dict(scope), text(node))
 
-    def dotenvy(self, node: Node, args: list[Node], scope) -> Value:
-        name = self.ev(args[0], scope)
-        if not (isinstance(name, Lit) and isinstance(name.value, str)):
-            return Expr("env!(...)")
-        kind = self.ev(args[1], scope) if len(args) > 1 else Lit(Atom("string"))
-        conv = kind.value.name.rstrip("?") if isinstance(kind, Lit) and isinstance(kind.value, Atom) else None
-        default = self.ev(args[2], scope) if len(args) > 2 else None
-        read = self.env_read(node, name.value, how="env!", required=default is None, default=default)
-        read.convert = conv if conv in DOTENVY_TYPES and conv != "string" else None
-        return read
-
-    def env_read(self, node: Node, name: str, *, how: str, required: bool = False,
-                 default: Value | None = None) -> EnvRead:
-        # Conditions are evaluated more than once; the same source position is one read.
-        key = (self.file, node.start_byte, name)
-        if key not in self._read_at:
-            read = EnvRead(name=name, required=required, default=default, how=how)
-            read.conditions = self.conditions
-            self._read_at[key] = read
-            self.reads.append(read)
-        return self._read_at[key]
-
-    def apply_conversion(self, value: Value, conv: str) -> Value:
-        if isinstance(value, EnvRead):
-            return self.convert(value, conv)
-        if isinstance(value, Lit) and isinstance(value.value, str):
-            converted = convert_literal(value.value, conv)
-            if converted is not UNKNOWN:
-                return Lit(converted)
-        return Expr(f"{conv}({getattr(value, 'text', '...')})", [value])
-
-    def convert(self, read: EnvRead, conv: str) -> EnvRead:
-        # The read object is the one the call created; enrich it so the env contract sees the type.
-        read.convert = read.convert or conv
-        return read
-
-
-class _Under:
-    """Context manager: evaluate a branch under an undecided condition."""
-
-    def __init__(self, ev: Evaluator, condition: Condition):
-        self.ev, self.condition = ev, condition
-
-    def __enter__(self):
-        self.saved = self.ev.conditions
-        self.ev.conditions = self.saved + (self.condition,)
-
-    def __exit__(self, *exc):
-        self.ev.conditions = self.saved
-        return False

@@ -5,7 +5,17 @@ from __future__ import annotations
 import ast
 import re
 
-from phoenix_ops.elixir.values import KW, Atom, Expr, Lit, Seq, Value, truthy
+from phoenix_ops.elixir.values import (
+    KW,
+    Atom,
+    Expr,
+    Lit,
+    Seq,
+    Value,
+    list_items,
+    list_value,
+    truthy,
+)
 
 UNKNOWN = object()  # a value or condition that cannot be decided from files
 _TRUE_WORDS = {"true", "1", "yes", "on"}
@@ -16,8 +26,9 @@ def concat(left: Value, right: Value, source: str) -> Value:
     """`a ++ b`: lists join; a keyword list joined with something unreadable keeps what is known."""
     if isinstance(left, KW) and isinstance(right, KW):
         return KW(left.items + right.items, partial=left.partial or right.partial)
-    if isinstance(left, Seq) and isinstance(right, Seq) and left.kind == right.kind == "list":
-        return Seq("list", left.items + right.items)
+    joined = [list_items(left), list_items(right)]
+    if joined[0] is not None and joined[1] is not None:
+        return list_value(joined[0] + joined[1])
     known = [v for v in (left, right) if isinstance(v, KW)]
     if known:
         return KW(known[0].items, partial=True, inner=[v for v in (left, right) if v is not known[0]])
@@ -63,6 +74,14 @@ def to_string(value) -> str:
 _NUM_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
             "/": lambda a, b: a / b if b else UNKNOWN}
 
+_ORDER_OPS = {">": lambda a, b: a > b, "<": lambda a, b: a < b, ">=": lambda a, b: a >= b,
+              "<=": lambda a, b: a <= b}
+
+
+def _comparable(a, b) -> bool:
+    numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
+    return numbers or (isinstance(a, str) and isinstance(b, str))
+
 
 def fold(op: str, a, b):
     if op == "==":
@@ -74,6 +93,8 @@ def fold(op: str, a, b):
     if op in _NUM_OPS and isinstance(a, (int, float)) and isinstance(b, (int, float)) \
             and not isinstance(a, bool) and not isinstance(b, bool):
         return _NUM_OPS[op](a, b)
+    if op in _ORDER_OPS and _comparable(a, b):
+        return _ORDER_OPS[op](a, b)
     if op in ("and", "&&"):
         return b if truthy(a) else a
     if op in ("or", "||"):

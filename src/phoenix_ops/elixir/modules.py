@@ -12,6 +12,56 @@ from phoenix_ops.elixir.syntax import call_args, call_parts, do_block
 
 
 @dataclass
+class Clause:
+    """One clause of a function: its parameter patterns, body statements and `when` guard."""
+
+    params: list[Node]
+    body: list[Node]
+    guard: Node | None = None
+
+
+def split_head(head: Node) -> tuple[list[Node], Node | None]:
+    """(parameters, guard) of a function head: `f(a, b) when g`, `f`, or an fn's `a, b when g`."""
+    guard = None
+    if head.type == "binary_operator" and head.child_by_field_name("operator") is not None \
+            and text(head.child_by_field_name("operator")) == "when":
+        head, guard = head.child_by_field_name("left"), head.child_by_field_name("right")
+    if head.type == "call":
+        return call_args(head), guard
+    if head.type == "arguments":
+        return [c for c in head.named_children if c.type != "comment"], guard
+    return [], guard
+
+
+def function_name(head: Node) -> str:
+    if head.type == "binary_operator":  # `f(x) when guard`
+        head = head.child_by_field_name("left")
+    return (call_parts(head)[1] if head.type == "call" else text(head)) or ""
+
+
+def definitions(body: list[Node]) -> dict[str, list[Clause]]:
+    """Every def/defp among these statements, by name, clauses in source order."""
+    out: dict[str, list[Clause]] = {}
+    for stmt in body:
+        if stmt.type != "call" or call_parts(stmt)[1] not in ("def", "defp"):
+            continue
+        args = call_args(stmt)
+        if not args:
+            continue
+        block = do_block(stmt)
+        if block is not None:
+            statements = [c for c in block.named_children if c.type != "comment"]
+        elif len(args) > 1 and args[-1].type == "keywords":  # def f, do: expr
+            value = args[-1].named_children[0].child_by_field_name("value")
+            statements = [value] if value is not None else []
+        else:
+            continue
+        params, guard = split_head(args[0])
+        out.setdefault(function_name(args[0]), []).append(Clause(params, statements, guard))
+    return out
+
+
+@dataclass
 class Module:
     name: str
     node: Node
@@ -22,26 +72,9 @@ class Module:
         return any(u == prefix or u.startswith(prefix + ".") for u, _ in self.uses)
 
     def functions(self, *names: str) -> dict[str, list[Node]]:
-        """Bodies of def/defp with these names (zero or more arity), by name, first clause wins."""
-        out: dict[str, list[Node]] = {}
-        for stmt in self.body:
-            if stmt.type != "call" or call_parts(stmt)[1] not in ("def", "defp"):
-                continue
-            args = call_args(stmt)
-            if not args:
-                continue
-            head = args[0]
-            fname = call_parts(head)[1] if head.type == "call" else text(head)
-            if names and fname not in names or fname in out:
-                continue
-            block = do_block(stmt)
-            if block is not None:
-                out[fname] = [c for c in block.named_children if c.type != "comment"]
-            elif len(args) > 1 and args[-1].type == "keywords":  # def f, do: expr
-                pair = args[-1].named_children[0]
-                value = pair.child_by_field_name("value")
-                out[fname] = [value] if value is not None else []
-        return out
+        """Bodies of def/defp with these names (any arity), by name, first clause wins."""
+        return {name: clauses[0].body for name, clauses in definitions(self.body).items()
+                if not names or name in names}
 
 
 def modules(tree: Tree) -> list[Module]:

@@ -105,6 +105,24 @@ class Expr(Value):
         return [r for v in self.inner for r in v.reads()]
 
 
+def list_value(items: list[Value]) -> Value:
+    """A list: a keyword list when every item is an {:atom, value} pair, as Elixir sees it."""
+    pairs = [v for v in items if isinstance(v, Seq) and v.kind == "tuple" and len(v.items) == 2
+             and isinstance(v.items[0], Lit) and isinstance(v.items[0].value, Atom)]
+    if items and len(pairs) == len(items):
+        return KW([(p.items[0].value.name, p.items[1]) for p in pairs])
+    return Seq("list", items)
+
+
+def list_items(value: Value) -> list[Value] | None:
+    """The items of a list value (a keyword list's as {:key, value} pairs), or None."""
+    if isinstance(value, KW) and not value.partial:
+        return [Seq("tuple", [Lit(Atom(k)), v]) for k, v in value.items]
+    if isinstance(value, Seq) and value.kind == "list":
+        return list(value.items)
+    return None
+
+
 def plain(value: Value | None) -> Any:
     """The Python value of a fully literal Value, else None."""
     if isinstance(value, Lit):

@@ -221,10 +221,12 @@ def load_project(path: Path, env: str = "prod") -> Project:
         raise ValueError(f"no {project.config_dir}/{env}.exs: environments with a config file: {known}")
     lock = fs.get("mix.lock")
     project.lock = read_lock(lock) if lock else {}
-    if not project.has_dep("phoenix") and "phoenix" not in project.lock:
-        raise NotAPhoenixProject(f"{root}: a Mix project, but no app depends on :phoenix")
-    project.problems.extend(Problem("unreadable", i.path, 1, i.message, False) for i in fs.issues)
     _read_lib(project)
+    # A deps list built by code may hide :phoenix; an endpoint module is evidence enough.
+    if not project.has_dep("phoenix") and "phoenix" not in project.lock and not project.endpoints:
+        raise NotAPhoenixProject(f"{root}: a Mix project, but no app depends on :phoenix and no module "
+                                 f"uses Phoenix.Endpoint")
+    project.problems.extend(Problem("unreadable", i.path, 1, i.message, False) for i in fs.issues)
     project.tracked, project.repo_prefix = _git_tracked(root)
     project.config()
     for src in [fs.get("mix.exs"), *[fs.get(a.file) for a in apps], *_config_files(fs)]:

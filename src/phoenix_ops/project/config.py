@@ -139,7 +139,7 @@ class ConfigEvaluator(Evaluator):
             return Lit(None)
         if mod in (None, "Dotenvy") and fun in ("source!", "source"):
             self.note_opaque(node)  # values may come from files rather than the process environment
-        elif mod is not None and mod not in PURE_MODULES and mod[:1].isupper():
+        elif mod is not None and mod not in PURE_MODULES and mod[:1].isupper() and mod not in self.modules:
             # `MyApp.config_runtime()` or `Application.put_env/3` as a statement may set any config.
             self.note_opaque(node)
             self.view.shadow((), self.mark(Expr(text(node)), node))

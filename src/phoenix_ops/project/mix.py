@@ -64,10 +64,10 @@ def read_mix(src: SourceFile, env: str = "prod") -> MixProject:
     if mods:
         mod = mods[0]
         line = mod.node.start_point[0] + 1
-        ev.functions = {name: body for name, body in mod.functions().items()}
-        body = ev.functions.get("project")
-        if body:
-            project = ev.run_block(body, {}) or KW([])
+        module = ev.enter_module(mod.body)
+        clauses = module.functions.get("project")
+        if clauses:
+            project = ev.run_block(clauses[0].body, dict(module.attributes)) or KW([])
     kw = project if isinstance(project, KW) else KW([])
     app = plain(kw.get("app"))
     return MixProject(src.path, directory, app.name if isinstance(app, Atom) else None, kw,

@@ -1,0 +1,101 @@
+"""Literal terms in source: numbers, atoms, strings, sigils, lists, keyword lists, tuples."""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from phoenix_ops.elixir.literals import to_int, to_string, unescape
+from phoenix_ops.elixir.parser import text
+from phoenix_ops.elixir.values import KW, Atom, Expr, Lit, Seq, Value, list_value
+
+
+class Terms:
+    """Mixed into the Evaluator: the ev_<node type> methods of literal syntax."""
+
+    def ev_integer(self, node: Node, scope) -> Value:
+        return Lit(to_int(text(node)))
+
+    def ev_float(self, node: Node, scope) -> Value:
+        return Lit(float(text(node).replace("_", "")))
+
+    def ev_boolean(self, node: Node, scope) -> Value:
+        return Lit(text(node) == "true")
+
+    def ev_nil(self, node: Node, scope) -> Value:
+        return Lit(None)
+
+    def ev_atom(self, node: Node, scope) -> Value:
+        return Lit(Atom(text(node)[1:]))
+
+    def ev_quoted_atom(self, node: Node, scope) -> Value:
+        return Lit(Atom(text(node)[2:-1]))
+
+    def ev_alias(self, node: Node, scope) -> Value:
+        return Lit(Atom(text(node)))
+
+    def ev_char(self, node: Node, scope) -> Value:
+        return Lit(text(node))
+
+    def ev_string(self, node: Node, scope) -> Value:
+        parts: list[str] = []
+        inner: list[Value] = []
+        for child in node.named_children:
+            if child.type == "quoted_content":
+                parts.append(text(child))
+            elif child.type == "escape_sequence":
+                parts.append(unescape(text(child)))
+            elif child.type == "interpolation":
+                value = self.ev(child.named_children[0], scope) if child.named_children else Lit("")
+                if isinstance(value, Lit) and not isinstance(value.value, (list, tuple)):
+                    parts.append(to_string(value.value))
+                else:
+                    inner.append(value)
+        if inner:
+            return Expr(text(node), inner)
+        return Lit("".join(parts))
+
+    ev_charlist = ev_string
+
+    def ev_sigil(self, node: Node, scope) -> Value:
+        name = next((text(c) for c in node.named_children if c.type == "sigil_name"), "")
+        content = "".join(text(c) for c in node.named_children if c.type == "quoted_content")
+        modifier = next((text(c) for c in node.named_children if c.type == "sigil_modifiers"), "")
+        if name == "w" and not any(c.type == "interpolation" for c in node.named_children):
+            words = content.split()
+            return Seq("list", [Lit(Atom(w) if modifier == "a" else w) for w in words])
+        if name in ("s", "S") and not any(c.type == "interpolation" for c in node.named_children):
+            return Lit(content)
+        return self.opaque_expr(node, scope)
+
+    def ev_list(self, node: Node, scope) -> Value:
+        items: list[Value] = []
+        pairs: list[tuple[str, Value]] = []
+        for child in node.named_children:
+            if child.type == "keywords":
+                pairs.extend(self.keywords(child, scope))
+            elif child.type != "comment":
+                items.append(self.ev(child, scope))
+        if pairs and not items:
+            return KW(pairs)
+        return list_value(items + [Seq("tuple", [Lit(Atom(k)), v]) for k, v in pairs])
+
+    def keywords(self, node: Node, scope) -> list[tuple[str, Value]]:
+        out = []
+        for pair in node.named_children:
+            if pair.type != "pair":
+                continue
+            key, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
+            key_text = text(key).strip().rstrip(":").strip('"')
+            out.append((key_text, self.ev(value, scope)))
+        return out
+
+    def ev_keywords(self, node: Node, scope) -> Value:
+        return KW(self.keywords(node, scope))
+
+    def ev_tuple(self, node: Node, scope) -> Value:
+        items = [self.ev(c, scope) for c in node.named_children if c.type != "comment"]
+        if (len(items) == 2 and isinstance(items[0], Lit) and items[0].value == Atom("system")
+                and isinstance(items[1], Lit) and isinstance(items[1].value, str)):
+            return self.env_read(node, items[1].value, how="{:system, _}")
+        return Seq("tuple", items)
+

@@ -1,0 +1,72 @@
+"""`phoenix-ops gen KIND`: plan every file a kind writes, show the diff, write only when asked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from phoenix_ops.gen import docker, fly, health, k8s, release, systemd
+from phoenix_ops.gen.facts import app_facts
+from phoenix_ops.gen.plan import Change, apply, kept, pending, render_plan
+from phoenix_ops.project import load_project
+
+GENERATORS = {"release": release, "docker": docker, "systemd": systemd, "fly": fly, "k8s": k8s, "health": health}
+KINDS = (*GENERATORS, "all")
+TARGETS = ("docker", "fly", "k8s", "systemd")
+# What `all` writes for each target, in order: the release first, the image before what runs it.
+ALL = {"docker": ("release", "health", "docker"), "fly": ("release", "health", "docker", "fly"),
+       "k8s": ("release", "health", "docker", "k8s"), "systemd": ("release", "health", "systemd")}
+
+
+class GenUsageError(ValueError):
+    """Bad input: one line, exit 2."""
+
+
+@dataclass
+class GenResult:
+    text: str  # the diff (or what was written)
+    notes: list[str]  # one line each, for stderr
+    exit_code: int
+
+
+def detect_target(project) -> str:
+    """The platform the project's deploy files point at, docker when none does."""
+    if project.text("fly.toml") is not None:
+        return "fly"
+    others = [*project.files.others, *project.files.files]
+    if any(p.endswith(".service") for p in others):
+        return "systemd"
+    if any(p.startswith(("k8s/", "deploy/k8s/", "kubernetes/", "helm/", "charts/")) for p in others):
+        return "k8s"
+    return "docker"
+
+
+def plan(path: Path, kind: str, target: str | None) -> tuple[list[Change], str]:
+    kind = kind.lower()
+    if kind not in KINDS:
+        raise GenUsageError(f"unknown kind {kind!r} (use {', '.join(KINDS)})")
+    if target is not None and target.lower() not in TARGETS:
+        raise GenUsageError(f"unknown target {target!r} (use {', '.join(TARGETS)})")
+    project = load_project(path, env="prod")
+    chosen = target.lower() if target else detect_target(project)
+    kinds = ALL[chosen] if kind == "all" else (kind,)
+    facts = app_facts(project)
+    facts.server_script = facts.server_script or "release" in kinds
+    changes: list[Change] = []
+    for name in kinds:
+        changes.extend(GENERATORS[name].generate(project, facts, chosen))
+    return changes, str(project.root)
+
+
+def run_gen(path: Path, kind: str, target: str | None, *, write: bool, force: bool) -> GenResult:
+    changes, root = plan(path, kind, target)
+    notes = [f"kept {c.path}: it exists and differs; --force replaces it (the diff shows with --force)"
+             for c in kept(changes, force)]
+    todo = pending(changes, force)
+    if not write:
+        if not todo:
+            notes.append("nothing to generate: the project has every file this kind writes")
+        return GenResult(render_plan(changes, force), notes, 1 if todo else 0)
+    outcome = apply(Path(root), changes, force)
+    text = "".join(f"wrote {p}\n" for p in outcome.written)
+    return GenResult(text, notes, 0)
