@@ -58,8 +58,13 @@ def _jobs() -> tuple[ModuleType, ...]:
     return rules_health, rules_queues
 
 
+def _metrics() -> tuple[ModuleType, ...]:
+    from phoenix_ops.metrics import rules_app, rules_vm
+    return rules_app, rules_vm
+
+
 _LOADERS = {"static": _static, "audit": _audit, "envfile": _envfile, "probe": _probe, "cluster": _cluster,
-            "jobs": _jobs}
+            "jobs": _jobs, "metrics": _metrics}
 
 
 class Catalog:

@@ -331,6 +331,63 @@ def jobs(
     raise typer.Exit(1 if any(f.severity >= level for f in findings) else 0)
 
 
+@app.command()
+def metrics(
+    urls: Optional[list[str]] = typer.Argument(None, help="Prometheus endpoints of the nodes (…/metrics)."),
+    interval: float = typer.Option(5.0, "--interval", help="Seconds between the two scrapes (0: one scrape, no rates)."),
+    timeout: float = typer.Option(5.0, "--timeout", help="Seconds for each scrape."),
+    header: list[str] = typer.Option([], "--header", "-H", help="'Name: value' sent with each scrape (auth)."),
+    project: Optional[Path] = typer.Option(None, "--project", help="Expect what the project's deps and telemetry define."),
+    mem_limit: Optional[str] = typer.Option(None, "--memory-limit",
+                                            help="Container memory limit: 512Mi, 2G, bytes, or a cgroup memory.max file."),
+    schedulers: Optional[int] = typer.Option(None, "--schedulers", help="Schedulers, when the scrape does not say."),
+    usage: float = typer.Option(0.8, "--usage", help="Share of a process/atom/port/ETS limit that is too near."),
+    memory_share: float = typer.Option(0.8, "--memory-share", help="Share of --memory-limit that is too near."),
+    run_queue: float = typer.Option(2.0, "--run-queue", help="Run queue per scheduler that is too long."),
+    ecto_queue_ms: float = typer.Option(50, "--ecto-queue-ms", help="Ecto queue time at p95 that is too long."),
+    ecto_query_ms: float = typer.Option(500, "--ecto-query-ms", help="Ecto query time at p95 that is too long."),
+    error_share: float = typer.Option(0.05, "--error-share", help="Share of 5xx between the scrapes that is too high."),
+    max_queue_length: int = typer.Option(10_000, "--max-queue-length", help="Oban queue length that is too long."),
+    fmt: str = typer.Option("text", "--format", "-f", help="Output format: text, json, sarif or html."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to a file."),
+    fail_level: str = typer.Option("warning", "--fail-level",
+                                   help="Exit 1 when a finding is at or above: error, warning, info."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code tells."),
+) -> None:
+    """Judge a node's Prometheus metrics: VM limits, memory, run queue, Ecto timings, 5xx share, Oban."""
+    from phoenix_ops.cluster.command import check_format
+    from phoenix_ops.findings import Severity
+    from phoenix_ops.metrics.command import MetricsArgs, examine, memory_limit, report
+    from phoenix_ops.metrics.scrape import MetricsError
+    from phoenix_ops.metrics.view import Limits
+
+    try:
+        level = Severity.parse(fail_level)
+        check_format(fmt)
+        headers = dict(_header(h) for h in header)
+        limits = Limits(usage=usage, memory_limit=memory_limit(mem_limit), memory_share=memory_share,
+                        schedulers=schedulers, run_queue_factor=run_queue, ecto_queue=ecto_queue_ms / 1000,
+                        ecto_query=ecto_query_ms / 1000, error_share=error_share, max_queue_length=max_queue_length)
+        args = MetricsArgs(urls or [], interval, timeout, limits, headers, project)
+        with progress("scraping", enabled=not quiet) as status:
+            views, findings = examine(args, status.update if status is not None and hasattr(status, "update")
+                                      else None)
+        text = report(views, findings, fmt, color=use_color(no_color) and not output)
+    except (MetricsError, ValueError, OSError) as exc:
+        raise fail(str(exc))
+    if not quiet:
+        emit(text, output)
+    raise typer.Exit(1 if any(f.severity >= level for f in findings) else 0)
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise ValueError(f"--header {text!r}: use 'Name: value'")
+    return name.strip(), value.strip()
+
+
 @app.command("env")
 def env_command(
     args: Optional[list[str]] = typer.Argument(None, metavar="[check] [PATH]",

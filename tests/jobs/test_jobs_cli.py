@@ -13,7 +13,7 @@ import time
 
 import psycopg
 import pytest
-from conftest import SECRET_ARG
+from oban_planter import SECRET_ARG
 
 pytestmark = pytest.mark.slow
 
@@ -57,11 +57,14 @@ def test_watch_repeats_until_interrupted(oban):
     proc = subprocess.Popen([sys.executable, "-m", "phoenix_ops.cli", "jobs", "--database-url", oban.dsn,
                              "--watch", "0.2", "-f", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    time.sleep(3)
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while sum(1 for line in lines if line == "}\n") < 2 and time.monotonic() < deadline:
+        lines.append(proc.stdout.readline())
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 1, err  # the last look found JOB101 (no leader)
-    reports = [json.loads(chunk) for chunk in out.split("\n\n") if chunk.strip()]
+    reports = [json.loads(chunk) for chunk in "".join(lines).split("\n\n") if chunk.strip()]  # read whole
     assert len(reports) >= 2
     assert {f["rule_id"] for f in reports[-1]["findings"]} == {"JOB101"}
 

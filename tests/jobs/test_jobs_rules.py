@@ -7,7 +7,7 @@ import dataclasses
 import json
 
 import pytest
-from conftest import SECRET_ARG
+from oban_planter import SECRET_ARG
 
 from phoenix_ops.jobs.command import JobsArgs, examine, report
 from phoenix_ops.jobs.reader import error_text
