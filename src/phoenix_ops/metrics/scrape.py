@@ -3,7 +3,8 @@
 A node's scrape can run to megabytes, most of it per-route histogram buckets no rule reads, and the
 library's parser is pure Python. So each sample line is first sorted by its metric name (the text
 before `{` or the first space): every family name is kept, but only the lines of series a rule
-reads go to the parser. The values always come from the library."""
+reads (and the first CHECKED lines, so that text which is not Prometheus fails) go to the parser.
+The values always come from the library."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 Labels = tuple[tuple[str, str], ...]
 MAX_BYTES = 64 * 2**20
+CHECKED = 200  # the first lines are parsed whatever they hold: text that is not Prometheus fails there
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 
@@ -85,7 +87,7 @@ def parse(text: str, url: str, wanted: Callable[[str], bool]) -> Snapshot:
         if not m:
             raise MetricsError(f"{url} is not Prometheus text: {line[:60]!r}")
         snap.names.add(m.group())
-        if wanted(m.group()):
+        if wanted(m.group()) or len(kept) < CHECKED:
             kept.append(line)
     try:
         for family in text_string_to_metric_families("\n".join(kept) + "\n"):
