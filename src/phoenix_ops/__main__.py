@@ -1,5 +1,17 @@
-"""`python -m phoenix_ops`: the same command line as the `phoenix-ops` script."""
+"""`python -m phoenix_ops` and the `phoenix-ops` script: the command line, imported only when needed."""
 
-from phoenix_ops.cli import run
+import sys
 
-run()
+
+def main() -> None:
+    # `--version` alone needs no command framework: answer before importing it (typer, rich).
+    if sys.argv[1:] == ["--version"]:
+        from phoenix_ops import __version__
+        sys.stdout.write(f"phoenix-ops {__version__}\n")
+        return
+    from phoenix_ops.cli import run
+    run()
+
+
+if __name__ == "__main__":
+    main()

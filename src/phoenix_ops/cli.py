@@ -1,15 +1,32 @@
-"""The phoenix-ops command line: each command is a thin function over a package below."""
+"""The phoenix-ops command line: each command parses its options and hands over to a package below.
+
+Every command that reports findings ends through `phoenix_ops.command.Tail` (format, -o, --fail-level,
+colour, --quiet, progress, exit code). A new command declares the shared options with the
+*_option() helpers below, builds its Tail first, and returns `tail.finish(...)`:
+
+    @app.command()
+    def jobs(..., fmt: str = format_option(), output: Optional[Path] = output_option(),
+             fail_level: str = fail_level_option(), no_color: bool = no_color_option(),
+             quiet: bool = quiet_option()) -> None:
+        with usage_errors():
+            tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet)
+            from phoenix_ops.jobs.command import run
+            code = run(..., tail)
+        raise typer.Exit(code)
+"""
 
 from __future__ import annotations
 
-import os
-import sys
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from phoenix_ops import __version__
+from phoenix_ops.command import Tail, UsageError, describe, format_help
+from phoenix_ops.report import FORMATS
 
 app = typer.Typer(
     name="phoenix-ops",
@@ -21,34 +38,37 @@ app = typer.Typer(
 )
 
 
-class UsageError(Exception):
-    """Bad input from the user: reported in one line, exit code 2."""
+def format_option(formats: Sequence[str] = FORMATS, what: str = "Output format"):
+    return typer.Option("text", "--format", "-f", help=format_help(formats, what) + " Any case.")
 
 
-def fail(message: str) -> typer.Exit:
-    typer.echo(f"phoenix-ops: error: {message}", err=True)
-    return typer.Exit(2)
+def output_option(what: str = "the report"):
+    return typer.Option(None, "--output", "-o", help=f"Write {what} to this file (its directory must exist).")
 
 
-def use_color(no_color: bool) -> bool:
-    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+def fail_level_option():
+    return typer.Option("warning", "--fail-level",
+                        help="Exit 1 when a shown finding is at or above: error, warning or info.")
 
 
-def emit(text: str, output: Optional[Path]) -> None:
-    if output:
-        output.write_text(text)
-    else:
-        sys.stdout.write(text)
+def no_color_option():
+    return typer.Option(False, "--no-color", help="No colour, even on a terminal (as does NO_COLOR=1; "
+                                                  "FORCE_COLOR=1 colours output that is not a terminal).")
 
 
-def progress(message: str, *, enabled: bool = True):
-    """A spinner on stderr while work runs, only on a terminal (quiet when piped)."""
-    import contextlib
+def quiet_option():
+    return typer.Option(False, "--quiet", "-q", help="Print nothing (-o still writes its file); "
+                                                     "only the exit code tells.")
 
-    if not enabled or not sys.stderr.isatty():
-        return contextlib.nullcontext()
-    from rich.console import Console
-    return Console(stderr=True).status(message)
+
+@contextlib.contextmanager
+def usage_errors(*more: type[BaseException]) -> Iterator[None]:
+    """Bad input ends in one line on stderr and exit code 2, never a traceback."""
+    try:
+        yield
+    except (UsageError, ValueError, OSError, *more) as exc:
+        typer.echo(f"phoenix-ops: error: {describe(exc)}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _version(value: bool) -> None:
@@ -65,67 +85,60 @@ def main(
     """Audit, configure and operate Phoenix applications in production."""
 
 
-FORMAT_HELP = "Output format: text, json or sarif."
-
-
 @app.command()
 def check(
     path: Path = typer.Argument(Path("."), help="The Phoenix project (directory with mix.exs)."),
-    fmt: str = typer.Option("text", "--format", "-f", help=FORMAT_HELP),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to a file."),
+    fmt: str = format_option(),
+    output: Optional[Path] = output_option(),
     env: str = typer.Option("prod", "--env", help="Mix environment to audit."),
-    fail_level: str = typer.Option("warning", "--fail-level",
-                                   help="Exit 1 when a finding is at or above: error, warning, info."),
-    min_confidence: str = typer.Option("low", "--min-confidence", help="Hide findings below: high, medium, low."),
-    select: Optional[str] = typer.Option(None, "--select", help="Only these rule ids or prefixes (comma-separated)."),
-    ignore: Optional[str] = typer.Option(None, "--ignore", help="Skip these rule ids or prefixes (comma-separated)."),
+    fail_level: str = fail_level_option(),
+    min_confidence: str = typer.Option("low", "--min-confidence", help="Hide findings below: high, medium or low."),
+    select: Optional[str] = typer.Option(None, "--select",
+                                         help="Only these rule ids, prefixes or names (comma-separated)."),
+    ignore: Optional[str] = typer.Option(None, "--ignore",
+                                         help="Skip these rule ids, prefixes or names (comma-separated)."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Hide findings recorded in this baseline."),
     write_baseline: Optional[Path] = typer.Option(None, "--write-baseline",
                                                   help="Record the current findings as a baseline and exit 0."),
-    no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code tells."),
+    all_projects: bool = typer.Option(False, "--all",
+                                      help="Audit every Phoenix project under PATH, a report for each."),
+    no_color: bool = no_color_option(),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Static production-readiness audit of a Phoenix project."""
     from phoenix_ops.catalog import catalog
-    from phoenix_ops.check.pipeline import CheckOptions, run_check
+    from phoenix_ops.check.command import run
+    from phoenix_ops.check.pipeline import CheckOptions
     from phoenix_ops.project import NotAPhoenixProject
-    from phoenix_ops.report import render
 
-    try:
-        opts = CheckOptions.build(env=env, fail_level=fail_level, min_confidence=min_confidence,
-                                  select=select, ignore=ignore, baseline=baseline, write_baseline=write_baseline,
-                                  fmt=fmt)
-        with progress(f"auditing {path}", enabled=not quiet):
-            rules = catalog("static", "audit")
-            result = run_check(path, opts, rules)
-    except (NotAPhoenixProject, UsageError, ValueError, OSError) as exc:
-        raise fail(str(exc))
-    if write_baseline:
-        recorded = sum(1 for f in result.findings if not f.suppressed)
-        typer.echo(f"baseline of {recorded} findings written to {write_baseline}", err=True)
-        raise typer.Exit(0)
-    if not quiet:
-        emit(render(result.findings, fmt, tool="check", color=use_color(no_color) and not output, rules=rules,
-                    extra={"project": result.summary}), output)
-    raise typer.Exit(result.exit_code)
+    with usage_errors(NotAPhoenixProject):
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet)
+        opts = CheckOptions.build(env=env, min_confidence=min_confidence, select=select, ignore=ignore,
+                                  baseline=baseline, write_baseline=write_baseline,
+                                  rules=catalog("static", "audit"))
+        code = run(path, opts, tail, all_projects=all_projects)
+    raise typer.Exit(code)
 
 
 @app.command("rules")
-def list_rules(
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
-) -> None:
+def list_rules(fmt: str = format_option(("text", "json"))) -> None:
     """List every rule with its id, default severity, kind and title."""
     import json
 
     from phoenix_ops.catalog import catalog
+    from phoenix_ops.command import parse_format
+    from phoenix_ops.report.json import describe_rule
 
+    with usage_errors():
+        fmt = parse_format(fmt, ("text", "json"))
     rules = catalog()
-    if fmt.lower() == "json":
-        typer.echo(json.dumps([{"id": r.id, "name": r.name, "kind": r.kind, "severity": r.severity.label,
-                                "confidence": r.confidence.label, "title": r.title} for r in rules], indent=2))
+    if fmt == "json":
+        typer.echo(json.dumps([{"id": r.id, **describe_rule(r)} for r in rules], indent=2))
         return
     for r in rules:
-        typer.echo(f"{r.id}  {r.severity.label:<7} {r.kind:<7} {r.name:<36} {r.title}")
+        severity = f"{r.severity.label}+" if r.raised else r.severity.label
+        typer.echo(f"{r.id}  {severity:<8} {r.kind:<7} {r.name:<36} {r.title}")
+    typer.echo("\n+ : some findings are more severe than the default; `phoenix-ops explain ID` says when.")
 
 
 @app.command()
@@ -137,10 +150,16 @@ def explain(rule_id: str = typer.Argument(..., help="A rule id such as SEC001, o
     rules = catalog()
     r = rules.find(rule_id)
     if r is None:
-        raise fail(f"no rule {rule_id!r}{rules.suggest(rule_id)}; `phoenix-ops rules` lists them")
+        typer.echo(f"phoenix-ops: error: no rule {rule_id!r}{rules.suggest(rule_id)}; "
+                   "`phoenix-ops rules` lists them", err=True)
+        raise typer.Exit(2)
     typer.echo(f"{r.id} {r.name}\n{'=' * (len(r.id) + len(r.name) + 1)}\n")
     typer.echo(f"Area: {r.area} ({AREAS[r.area]}) · kind: {r.kind} ({KINDS[r.kind][0]}) · "
                f"severity: {r.severity.label} · confidence: {r.confidence.label}\n")
+    if r.raised:
+        typer.echo(f"Severity raised: {r.raised}\n")
+    if r.informational:
+        typer.echo("Information only: its findings never set the exit code.\n")
     typer.echo(f"{r.title}\n\nWhy it matters\n--------------\n{r.why}\n\nHow to fix\n----------\n{r.fix}")
 
 
@@ -148,11 +167,10 @@ def explain(rule_id: str = typer.Argument(..., help="A rule id such as SEC001, o
 def probe(
     urls: Optional[list[str]] = typer.Argument(None, help="URLs of the deployed app (several probe concurrently)."),
     targets: Optional[Path] = typer.Option(None, "--targets", help="File with one URL per line."),
-    fmt: str = typer.Option("text", "--format", "-f", help="Output format: text, json, sarif or html."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to a file."),
+    fmt: str = format_option(),
+    output: Optional[Path] = output_option(),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML report to this file."),
-    fail_level: str = typer.Option("warning", "--fail-level",
-                                   help="Exit 1 when a finding is at or above: error, warning, info."),
+    fail_level: str = fail_level_option(),
     timeout: float = typer.Option(5.0, "--timeout", help="Seconds for each network action."),
     budget: Optional[float] = typer.Option(None, "--budget", help="Seconds for the whole probe of one target."),
     insecure: bool = typer.Option(False, "--insecure", "-k", help="Go on past invalid certificates (still reported)."),
@@ -170,23 +188,22 @@ def probe(
     burst: int = typer.Option(50, "--burst", help="Requests of the --active burst (at most 10 s)."),
     burst_path: str = typer.Option("/", "--burst-path", help="Path the --active burst hits (e.g. /login)."),
     concurrency: int = typer.Option(16, "--concurrency", help="Targets probed at once."),
-    no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code tells."),
+    no_color: bool = no_color_option(),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Audit a running Phoenix deployment from outside: TLS, headers, cookies, sockets, assets, health."""
-    from phoenix_ops.live.command import ProbeArgs, run_command
+    from phoenix_ops.live.command import ProbeArgs, prepare
+    from phoenix_ops.live.command import probe as run_probe
 
-    args = ProbeArgs(urls or [], targets, fmt, fail_level, timeout, budget, insecure, ca_file, host_header, resolve,
-                     header, cookie, proxy, http_port, health, ws_idle, active, max_body, burst, burst_path,
-                     concurrency, color=use_color(no_color) and not output, progress=not quiet and sys.stderr.isatty())
-    try:
-        report, html_report, code = run_command(args)
-    except (ValueError, OSError) as exc:
-        raise fail(str(exc))
-    if html:
-        html.write_text(html_report)
-    if not quiet:
-        emit(report, output)
+    with usage_errors():
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, also={"--html": html})
+        args = ProbeArgs(urls or [], targets, timeout, budget, insecure, ca_file, host_header, tuple(resolve),
+                         tuple(header), cookie, proxy, http_port, tuple(health), ws_idle, active, max_body, burst,
+                         burst_path, concurrency)
+        found, opts = prepare(args)
+        with tail.progress(f"probing {len(found)} target{'s' if len(found) != 1 else ''}") as progress:
+            result = run_probe(found, opts, progress)
+        code = result.finish(tail, html)
     raise typer.Exit(code)
 
 
@@ -195,10 +212,8 @@ def secret(length: int = typer.Option(64, "--length", help="Characters (64 like 
     """Print a new secret suitable for SECRET_KEY_BASE."""
     from phoenix_ops.gen.secret import new_secret
 
-    try:
+    with usage_errors():
         typer.echo(new_secret(length))
-    except ValueError as exc:
-        raise fail(str(exc))
 
 
 @app.command()
@@ -214,26 +229,25 @@ def gen(
     from phoenix_ops.gen.command import GenUsageError, run_gen
     from phoenix_ops.project import NotAPhoenixProject
 
-    try:
+    with usage_errors(GenUsageError, NotAPhoenixProject):
         result = run_gen(path, kind, target, write=write, force=force)
-    except (GenUsageError, NotAPhoenixProject, OSError) as exc:
-        raise fail(str(exc))
     for note in result.notes:
         typer.echo(note, err=True)
-    sys.stdout.write(result.text)
+    typer.echo(result.text, nl=False)
     raise typer.Exit(result.exit_code)
 
 
 @app.command()
 def cluster(
-    hosts: Optional[str] = typer.Option(None, "--hosts", help="Comma-separated hosts, or name@host for one node."),
+    hosts: Optional[str] = typer.Option(None, "--hosts",
+                                        help="Comma-separated HOST, HOST:EPMD_PORT or NAME@HOST (one node)."),
     dns: list[str] = typer.Option([], "--dns", help="DNS name whose A/AAAA records are the nodes (DNSPoll, dns_cluster)."),
     srv: list[str] = typer.Option([], "--srv", help="DNS SRV name whose targets are the nodes (Kubernetes headless service)."),
     project: Optional[Path] = typer.Option(None, "--project", help="Discover as the project's libcluster/dns_cluster does."),
     env: str = typer.Option("prod", "--env", help="Mix environment of --project."),
     node_basename: Optional[str] = typer.Option(None, "--node-basename", help="Node name before @ (only these nodes)."),
     dist_port: Optional[int] = typer.Option(None, "--dist-port", help="Distribution port, for nodes without EPMD."),
-    epmd_port: int = typer.Option(4369, "--epmd-port", help="EPMD port on every host."),
+    epmd_port: int = typer.Option(4369, "--epmd-port", help="EPMD port on hosts given without a port."),
     cookie_file: Optional[Path] = typer.Option(None, "--cookie-file",
                                                help="Cookie file (else RELEASE_COOKIE, else ~/.erlang.cookie)."),
     tls_ca: Optional[Path] = typer.Option(None, "--tls-ca", help="CA for nodes with TLS distribution."),
@@ -243,40 +257,33 @@ def cluster(
     timeout: float = typer.Option(3.0, "--timeout", help="Seconds for each network step."),
     expect: Optional[int] = typer.Option(None, "--expect", help="How many nodes the cluster should have."),
     picture: Optional[Path] = typer.Option(None, "--picture", help="Write a picture of the cluster (.svg, else HTML)."),
-    fmt: str = typer.Option("text", "--format", "-f", help=FORMAT_HELP),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to a file."),
-    fail_level: str = typer.Option("warning", "--fail-level",
-                                   help="Exit 1 when a finding is at or above: error, warning, info."),
-    no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code tells."),
+    fmt: str = format_option(),
+    output: Optional[Path] = output_option(),
+    fail_level: str = fail_level_option(),
+    no_color: bool = no_color_option(),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Check a BEAM cluster from outside: discovery, EPMD, handshake, and each node's health."""
     from phoenix_ops.cluster.command import (
         ClusterArgs,
         build_options,
-        check_format,
-        report,
+        finish,
         run_doctor,
     )
-    from phoenix_ops.findings import Severity
 
-    try:
-        level = Severity.parse(fail_level)
-        check_format(fmt)
+    with usage_errors():
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, also={"--picture": picture})
         opts = build_options(ClusterArgs(
             hosts=hosts, dns=tuple(dns), srv=tuple(srv), project=project, env=env, node_basename=node_basename,
             dist_port=dist_port, epmd_port=epmd_port, cookie_file=cookie_file, tls_ca=tls_ca, tls_cert=tls_cert,
             tls_key=tls_key, nameserver=nameserver, timeout=timeout, expect=expect))
-        view, findings = run_doctor(opts, show_progress=not quiet and sys.stderr.isatty())
+        with tail.progress("looking for nodes") as progress:
+            view, findings = run_doctor(opts, progress)
         if picture:
             from phoenix_ops.cluster.picture import write_picture
             write_picture(view, picture)
-        text = report(view, findings, fmt, color=use_color(no_color) and not output)
-    except (ValueError, OSError) as exc:
-        raise fail(str(exc))
-    if not quiet:
-        emit(text, output)
-    raise typer.Exit(1 if any(f.severity >= level for f in findings) else 0)
+        code = finish(tail, view, findings)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -394,26 +401,30 @@ def env_command(
                                                help="`check` to judge env files; then the project directory."),
     env: Optional[str] = typer.Option(None, "--env", help="One Mix environment (default: all; for check: prod)."),
     fmt: str = typer.Option("text", "--format", "-f",
-                            help="text, json or dotenv-example; for check: text, json or sarif."),
+                            help="env: text, json or dotenv-example; env check: text, json, sarif or html. Any case."),
     env_files: list[Path] = typer.Option([], "--env-file", help="Dotenv file to check (repeat; later ones win)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the output to a file."),
-    fail_level: str = typer.Option("warning", "--fail-level",
-                                   help="check: exit 1 when a finding is at or above: error, warning, info."),
-    no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal."),
+    output: Optional[Path] = output_option("the output"),
+    fail_level: str = fail_level_option(),
+    no_color: bool = no_color_option(),
+    quiet: bool = quiet_option(),
 ) -> None:
     """The env-var contract: every variable the project reads. `env check` judges env files against it.
 
     A project directory literally named `check` is given as `./check`.
     """
-    from phoenix_ops.envcontract.command import EnvOptions, run_env
+    from phoenix_ops.envcontract.command import (
+        EnvOptions,
+        formats,
+        run_check,
+        run_contract,
+        split_args,
+    )
     from phoenix_ops.project import NotAPhoenixProject
 
-    opts = EnvOptions(env, fmt, env_files, fail_level, color=use_color(no_color) and not output)
-    try:
-        text, code = run_env(args or [], opts)
-    except (NotAPhoenixProject, ValueError, OSError) as exc:
-        raise fail(str(exc))
-    emit(text, output)
+    with usage_errors(NotAPhoenixProject):
+        checking, path = split_args(args or [])
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, formats=formats(checking))
+        code = (run_check if checking else run_contract)(path, EnvOptions(env, env_files), tail)
     raise typer.Exit(code)
 
 

@@ -61,6 +61,10 @@ class Rule:
     fix: str  # how to fix it
     kind: str
     check: Callable[..., Iterable[Finding]] | None = None
+    # Set when some findings are more severe than `severity`: to what, and in which case.
+    raised: str = ""
+    # Information only (a grade, an inventory): its findings never set a command's exit code.
+    informational: bool = False
 
     def __call__(self, check: Callable[..., Iterable[Finding]]) -> Rule:
         """Used as a decorator: the check function becomes this rule's check."""
@@ -98,7 +102,8 @@ class Rule:
 
 
 def rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *,
-         title: str, why: str, fix: str, kind: str = "static") -> Rule:
+         title: str, why: str, fix: str, kind: str = "static", raised: str = "",
+         informational: bool = False) -> Rule:
     """Declare a rule; decorate its check with the result, or keep it to build findings from."""
     m = _ID.match(rule_id)
     if not m or m.group(1) not in AREAS:
@@ -110,7 +115,8 @@ def rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *,
         raise ValueError(f"{rule_id}: {kind} rules use numbers {numbers.start}-{numbers.stop - 1}")
     if not _NAME.match(name):
         raise ValueError(f"{rule_id}: rule names are kebab-case, not {name!r}")
-    return Rule(rule_id, name, severity, confidence, title.strip(), _dedent(why), _dedent(fix), kind)
+    return Rule(rule_id, name, severity, confidence, title.strip(), _dedent(why), _dedent(fix), kind,
+                raised=_dedent(raised), informational=informational)
 
 
 def _dedent(text: str) -> str:

@@ -53,9 +53,11 @@ def test_progress_goes_to_a_terminal_only(zoo, capsys):
     from phoenix_ops.cluster.command import run_doctor
     from phoenix_ops.cluster.discovery import parse_hosts
     from phoenix_ops.cluster.doctor import DoctorOptions
+    from phoenix_ops.command import Progress
 
     opts = DoctorOptions(cookie=COOKIE, seeds=parse_hosts(LOOPBACK, "a1", None), epmd_port=zoo.beam.epmd_port)
-    run_doctor(opts, show_progress=True)
+    with Progress("looking for nodes", color=False) as progress:
+        run_doctor(opts, progress)
     err = capsys.readouterr().err
     assert "asking EPMD: 0/1" in err and "checking nodes: 0/1" in err and "checking nodes: 1/1" in err
     assert err.endswith("\r\x1b[K")  # the line is wiped before the report

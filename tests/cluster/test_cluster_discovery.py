@@ -84,7 +84,7 @@ def test_doctor_finds_real_nodes_through_dns_and_srv(beam, dns):
     beam.start(NodeSpec("app", COOKIE), NodeSpec("other", COOKIE, peers=["app"]))
     opts = DoctorOptions(cookie=COOKIE, dns=["v4only.internal", "nowhere.internal"], srv=["_epmd._tcp.app.svc"],
                          basename="app", epmd_port=beam.epmd_port, nameserver=dns.nameserver, timeout=1.0)
-    view, findings = run_doctor(opts, show_progress=False)
+    view, findings = run_doctor(opts)
     # DNS and SRV both lead to 127.0.0.1; --node-basename keeps only `app` there.
     assert [n.name for n in view.members()] == [f"app@{LOOPBACK}"]
     rules = sorted((f.rule_id, str(f.location)) for f in findings)
@@ -100,7 +100,7 @@ def test_fly_style_aaaa_discovery_of_ipv6_nodes(beam):
     try:
         opts = DoctorOptions(cookie=COOKIE, dns=["shop.internal"], basename="shop", epmd_port=beam.epmd_port,
                              nameserver=server.nameserver, timeout=1.0, expect=1)
-        view, findings = run_doctor(opts, show_progress=False)
+        view, findings = run_doctor(opts)
     finally:
         server.close()
     assert [n.name for n in view.members()] == ["shop@::1"] and findings == []

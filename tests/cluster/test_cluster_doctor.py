@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def sweep(epmd_port: int, hosts: str = LOOPBACK, **kw):
     opts = DoctorOptions(cookie=COOKIE, seeds=parse_hosts(hosts, kw.pop("basename", None), kw.pop("dist_port", None)),
                          epmd_port=epmd_port, **kw)
-    return run_doctor(opts, show_progress=False)
+    return run_doctor(opts)
 
 
 def by_rule(findings) -> dict[str, list]:

@@ -42,7 +42,7 @@ def test_release_nodes_mid_rolling_deploy(beam, tmp_path):
 
     opts = DoctorOptions(cookie=COOKIE, seeds=parse_hosts(f"shop_a@{LOOPBACK},shop_b@{LOOPBACK}", None, None),
                          epmd_port=beam.epmd_port)
-    view, findings = run_doctor(opts, show_progress=False)
+    view, findings = run_doctor(opts)
     assert view.partitions() == [[f"shop_a@{LOOPBACK}", f"shop_b@{LOOPBACK}"]]
     apps = {n.name: n.facts.applications for n in view.members()}
     assert apps[f"shop_a@{LOOPBACK}"]["shop"] == "1.0.0" and apps[f"shop_b@{LOOPBACK}"]["shop"] == "1.1.0"

@@ -43,7 +43,7 @@ def tls_node(beam, tmp_path):
 def sweep(beam, tls=None):
     opts = DoctorOptions(cookie=COOKIE, seeds=parse_hosts(LOOPBACK, None, None), epmd_port=beam.epmd_port,
                          timeout=2.0, tls=tls)
-    return run_doctor(opts, show_progress=False)
+    return run_doctor(opts)
 
 
 def test_tls_node_without_credentials_is_recognised(tls_node):

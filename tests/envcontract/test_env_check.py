@@ -6,8 +6,8 @@ from project_shapes import GOOD
 
 from phoenix_ops.envcontract.check import EnvSet, check_env
 from phoenix_ops.envcontract.contract import build_contract
-from phoenix_ops.envcontract.dotenv import parse_dotenv
 from phoenix_ops.project import load_project
+from phoenix_ops.project.dotenv import parse_dotenv
 
 BASE = f"DATABASE_URL=ecto://u:p@db/demo\nSECRET_KEY_BASE={GOOD_SECRET}\n"
 

@@ -4,8 +4,8 @@ import pytest
 
 from phoenix_ops.envcontract.check import EnvSet, check_env
 from phoenix_ops.envcontract.contract import build_contract
-from phoenix_ops.envcontract.dotenv import parse_dotenv
 from phoenix_ops.project import load_project
+from phoenix_ops.project.dotenv import parse_dotenv
 
 
 def contract(project_dir, files):

@@ -82,7 +82,7 @@ end
     c = contract_of(project_dir({"config/runtime.exs": runtime}), ["prod"])
     query = c.variables["DNS_CLUSTER_QUERY"]
     assert not query.required_in("prod") and query.conditionally_required_in("prod")
-    assert query.conditions == ['case "dns"']
+    assert query.conditions == ['case System.get_env("CLUSTER_STRATEGY") -> "dns"']
 
 
 def test_prod_secret_exs_and_legacy_system_tuples(project_dir):

@@ -1,6 +1,6 @@
 """The dotenv parser: the syntax loaders agree on, and line numbers for what it cannot read."""
 
-from phoenix_ops.envcontract.dotenv import parse_dotenv, read_env_file
+from phoenix_ops.project.dotenv import parse_dotenv, read_env_file
 
 
 def values(text: str) -> dict:

@@ -3,9 +3,9 @@
 import json
 
 from phoenix_ops.envcontract.contract import build_contract
-from phoenix_ops.envcontract.dotenv import parse_dotenv
 from phoenix_ops.envcontract.render import render_contract
 from phoenix_ops.project import load_project
+from phoenix_ops.project.dotenv import parse_dotenv
 
 INCOMPLETE_RUNTIME = '''import Config
 config :demo, Demo.Repo, url: System.fetch_env!("DATABASE_URL")

@@ -1,9 +1,12 @@
 """`gen`: a diff first, files only with --write, never a user's file replaced without --force."""
 
-from conftest import check_ids, invoke
+from conftest import check_ids, invoke, write
+from project_shapes import GOOD
 
 from phoenix_ops.envcontract.contract import build_contract
 from phoenix_ops.project import load_project
+
+GOOD_MIX = GOOD["mix.exs"]
 
 
 def test_the_diff_comes_first_and_writes_nothing(bare):
@@ -67,3 +70,34 @@ def test_check_after_gen_no_longer_finds_what_the_files_fix(bare):
     assert invoke("gen", "all", bare, "--target", "docker", "--write").exit_code == 0
     after = check_ids(bare)
     assert not {"REL001", "REL002", "REL006", "REL007", "REL011"} & after, after
+
+
+def test_fly_writes_the_clustering_env_and_stops_within_obans_grace(bare):
+    prod = 'import Config\nconfig :demo, Oban, repo: Demo.Repo, shutdown_grace_period: 60_000\n'
+    (bare / "config/prod.exs").write_text(prod)
+    mix = bare / "mix.exs"
+    mix.write_text(mix.read_text().replace("{:bandit", '{:oban, "~> 2.18"}, {:bandit'))
+    assert invoke("gen", "fly", bare, "--write").exit_code == 0
+    env = (bare / "rel/env.sh.eex").read_text()
+    assert 'ERL_AFLAGS="-proto_dist inet6_tcp"' in env and "FLY_PRIVATE_IP" in env
+    fly = (bare / "fly.toml").read_text()
+    assert 'kill_timeout = "85s"' in fly and 'release_command = "/app/bin/migrate"' in fly
+    assert 'path = "/health"' in fly and 'type = "connections"' in fly
+
+
+def test_an_umbrella_gets_its_files_in_the_apps_that_own_them(tmp_path):
+    root = write(tmp_path / "umb", {
+        "mix.exs": 'defmodule Umb.MixProject do\n  use Mix.Project\n  def project, do: [apps_path: "apps", deps: []]\nend\n',
+        "config/config.exs": "import Config\nconfig :core, ecto_repos: [Core.Repo]\n",
+        "config/runtime.exs": "import Config\n",
+        "apps/core/mix.exs": GOOD_MIX.replace(":demo", ":core"),
+        "apps/core/lib/core/repo.ex": "defmodule Core.Repo do\n  use Ecto.Repo, otp_app: :core, adapter: Ecto.Adapters.Postgres\nend\n",
+        "apps/web/mix.exs": GOOD_MIX.replace(":demo", ":web"),
+        "apps/web/lib/web/endpoint.ex": "defmodule Web.Endpoint do\n  use Phoenix.Endpoint, otp_app: :web\n\n  plug Web.Router\nend\n",
+    })
+    result = invoke("gen", "all", root, "--write")
+    assert result.exit_code == 0 and "umbrella release lists its apps" in result.stderr
+    assert "@app :core" in (root / "apps/core/lib/core/release.ex").read_text()
+    assert (root / "apps/web/lib/web/health.ex").exists() and not (root / "lib").exists()
+    dockerfile = (root / "Dockerfile").read_text()
+    assert "COPY apps apps" in dockerfile and "COPY lib lib" not in dockerfile

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from conftest import BARE, invoke, write
+from project_shapes import GOOD
 
 BIN = Path(sys.executable).parent
+GOOD_PROD = GOOD["config/prod.exs"]
 # `mix format` outside a Mix project with Phoenix's deps: their macros are written without parens.
 FORMATTER = """[
   inputs: ["**/*.{ex,exs}"],
@@ -111,3 +113,19 @@ def test_elixir_files_are_formatted_and_compile(generated, tmp_path):
     result = run("elixirc", "-o", out, root / "lib/demo/release.ex", root / "lib/demo_web/health.ex")
     assert result.returncode == 0, result.stderr
     assert {p.name for p in out.iterdir()} == {"Elixir.Demo.Release.beam", "Elixir.DemoWeb.Health.beam"}
+
+
+def test_kubernetes_api_discovery_gets_rbac_and_dns_discovery_its_service_name(tmp_path):
+    topology = {"api": 'strategy: Cluster.Strategy.Kubernetes, config: [kubernetes_selector: "app=demo"]',
+                "dns": 'strategy: Cluster.Strategy.Kubernetes.DNS, config: [service: "demo-nodes", application_name: "demo"]'}
+    for name, spec in topology.items():
+        prod = GOOD_PROD + f"config :libcluster, topologies: [k8s: [{spec}]]\n"
+        root = write(tmp_path / name, {**BARE, "config/prod.exs": prod, "mix.exs": BARE["mix.exs"].replace(
+            "{:bandit", '{:libcluster, "~> 3.3"}, {:bandit')})
+        assert invoke("gen", "k8s", root, "--write").exit_code == 0
+        manifest = root / "deploy/k8s/demo.yaml"
+        result = run(BIN / "kubernetes-validate", "--strict", manifest)
+        assert result.returncode == 0, result.stdout + result.stderr
+        text = manifest.read_text()
+        assert ("kind: Role\n" in text and "serviceAccountName: demo" in text) == (name == "api")
+        assert ("name: demo-nodes\n" in text) == (name == "dns")

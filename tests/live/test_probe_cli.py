@@ -9,7 +9,9 @@ from live_servers import free_port
 from typer.testing import CliRunner
 
 from phoenix_ops.cli import app
-from phoenix_ops.live.command import ProbeArgs, run_command
+from phoenix_ops.command import NoProgress, Progress, Tail
+from phoenix_ops.live.command import ProbeArgs, prepare
+from phoenix_ops.live.command import probe as run_probe
 
 runner = CliRunner()
 
@@ -83,12 +85,19 @@ def test_targets_file_html_report_and_fail_level(lab, tmp_path):
 
 
 def test_progress_goes_to_stderr_only_when_asked(capsys):
-    def args(progress: bool) -> ProbeArgs:
-        return ProbeArgs([f"http://127.0.0.1:{free_port()}/"], None, "json", "warning", 1.0, None, False, None,
-                         None, [], [], None, None, None, [], 0.0, False, 1000, 10, "/", 4, progress=progress)
+    args = ProbeArgs([f"http://127.0.0.1:{free_port()}/"], None, 1.0, None, False, None, None, (), (), None,
+                     None, None, (), 0.0, False, 1000, 10, "/", 4)
+    targets, opts = prepare(args)
 
-    report, html, code = run_command(args(True))
+    def run_command(progress):
+        run = run_probe(targets, opts, progress)
+        report = Tail(fmt="json").render(run.findings, tool="probe", rules={}, extra=run.facts())
+        html = Tail(fmt="html").render(run.findings, tool="probe", rules={}, extra=run.facts(html=True))
+        return report, html, Tail().gate(run.findings)
+
+    with Progress("probing", color=False) as progress:
+        report, html, code = run_command(progress)
     assert code == 1 and "probed 1/1" in capsys.readouterr().err
     assert json.loads(report)["grade"] == "F" and html.startswith("<!DOCTYPE html>")
-    run_command(args(False))
+    run_command(NoProgress())
     assert capsys.readouterr().err == ""

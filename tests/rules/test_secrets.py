@@ -122,11 +122,83 @@ def test_public_keys_and_placeholder_fallbacks(make_project, findings):
     assert "placeholder" in got[0].message
 
 
-def test_secret_overridden_by_unreadable_runtime_config_is_unknown(make_project, findings):
+def test_secret_overridden_by_unreadable_runtime_config_is_reported_at_low_confidence(make_project, findings):
     prod = f'import Config\nconfig :demo, DemoWeb.Endpoint, secret_key_base: "{LONG}"\n'
     runtime = GOOD_RUNTIME.replace("secret_key_base: secret_key_base", "server: true") + \
         "\nconfig :demo, DemoWeb.Endpoint, Demo.Config.endpoint_options()\n"
-    assert ids(findings(make_project({"config/prod.exs": prod, "config/runtime.exs": runtime}), "SEC001")) == []
+    (got,) = findings(make_project({"config/prod.exs": prod, "config/runtime.exs": runtime}), "SEC001")
+    assert got.confidence.label == "low" and "cannot read" in got.message
+    assert got.location.path == "config/prod.exs"
+
+
+def test_literal_in_config_exs_with_a_condition_that_names_no_variable(make_project, findings):
+    config = GOOD["config/config.exs"] + f'config :demo, DemoWeb.Endpoint, secret_key_base: "{LONG}"\n'
+    runtime = GOOD_RUNTIME.replace(REQUIRED_SKB, '  secret_key_base = System.fetch_env!("SECRET_KEY_BASE")').replace(
+        "    secret_key_base: secret_key_base\n", "    server: true\n") + \
+        'if Demo.Vault.enabled?() do\n  config :demo, DemoWeb.Endpoint, secret_key_base: secret_key_base\nend\n'
+    (got,) = findings(make_project({"config/config.exs": config, "config/runtime.exs": runtime}), "SEC002")
+    assert got.location.path == "config/config.exs" and "unless Demo.Vault.enabled?()" in got.message
+    assert got.confidence.label == "medium"
+
+
+NESTED = '''
+  secret_key_base =
+    if System.get_env("VAULT_ADDR") do
+      Demo.Vault.read!("secret_key_base")
+    else
+      System.get_env("SECRET_KEY_BASE") || "%s"
+    end''' % LONG
+
+
+def test_nested_conditional_names_the_condition_of_the_literal(make_project, findings):
+    runtime = GOOD_RUNTIME.replace(REQUIRED_SKB, NESTED)
+    (got,) = findings(make_project({"config/runtime.exs": runtime}), "SEC002")
+    assert got.message == ('DemoWeb.Endpoint.secret_key_base falls back to a committed literal when SECRET_KEY_BASE is unset, '
+                           'if not System.get_env("VAULT_ADDR")')
+    assert got.severity.label == "error"
+
+
+def test_statement_level_branch_with_a_literal_names_its_condition(make_project, findings):
+    runtime = GOOD_RUNTIME + f'''
+if System.get_env("STAGING") == "true" do
+  config :demo, DemoWeb.Endpoint, secret_key_base: "{LONG}"
+end
+'''
+    (got,) = findings(make_project({"config/runtime.exs": runtime}), "SEC002")
+    assert got.message.endswith('when System.get_env("STAGING") == "true"')
+
+
+def test_case_with_a_literal_clause(make_project, findings):
+    runtime = with_skb(f'case System.get_env("SECRET_KEY_BASE") do\n nil -> "{LONG}"\n value -> value\n end')
+    (got,) = findings(make_project({"config/runtime.exs": runtime}), "SEC002")
+    assert 'case System.get_env("SECRET_KEY_BASE") -> nil' in got.message
+
+
+def test_fallback_severity_follows_what_the_fallback_is(make_project, findings):
+    dev = with_skb('System.fetch_env!("SECRET_KEY_BASE")').replace(
+        "url: database_url", 'url: System.get_env("DATABASE_URL", "ecto://postgres:postgres@localhost/demo_dev")')
+    (got,) = findings(make_project({"config/runtime.exs": dev}), "SEC002")
+    assert (got.severity.label, got.confidence.label) == ("warning", "medium")
+    real = dev.replace("postgres:postgres@localhost", "app:Xq9vT2pLm4@db.internal")
+    (got,) = findings(make_project({"config/runtime.exs": real}), "SEC002")
+    assert got.severity.label == "error"
+
+
+def test_sec003_a_helper_generating_the_fallback(make_project, findings):
+    runtime = "defmodule Demo.Secrets do\n  def random(n), do: :crypto.strong_rand_bytes(n) |> Base.encode64()\nend\n" + \
+        with_skb('System.get_env("SECRET_KEY_BASE", Demo.Secrets.random(64))')
+    (got,) = findings(make_project({"config/runtime.exs": runtime}), "SEC003")
+    assert "falls back to a value generated at boot when SECRET_KEY_BASE is unset" in got.message
+
+
+def test_sec007_secret_read_at_compile_time_is_apart_from_a_plain_read(make_project, findings):
+    prod = ('import Config\nconfig :demo, Demo.Mailer, api_key: System.get_env("MAILGUN_API_KEY")\n'
+            'config :demo, :region, System.get_env("REGION")\n')
+    project = make_project({"config/prod.exs": prod})
+    (secret,) = findings(project, "SEC007")
+    assert secret.key == "MAILGUN_API_KEY" and secret.severity.label == "error"
+    assert [f.key for f in findings(project, "REL003")] == ["REGION"]
+    assert findings(make_project(), "SEC007") == []
 
 
 def test_sec003_ignores_the_words_in_a_raise_message(make_project, findings):

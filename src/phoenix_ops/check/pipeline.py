@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from phoenix_ops.check.baseline import apply_baseline, load_baseline, write_baseline
 from phoenix_ops.check.settings import Settings, load_settings
 from phoenix_ops.check.suppressions import apply_suppressions
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.rule import Rule, rule
+
+if TYPE_CHECKING:
+    from phoenix_ops.catalog import Catalog
 
 # Made by the audit itself when another rule raises, so it has no check of its own.
 RULE_FAILED = rule(
@@ -28,7 +32,6 @@ RULE_FAILED = rule(
 @dataclass
 class CheckOptions:
     env: str = "prod"
-    fail_level: Severity = Severity.WARNING
     min_confidence: Confidence = Confidence.LOW
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
@@ -36,13 +39,13 @@ class CheckOptions:
     write_baseline: Path | None = None
 
     @classmethod
-    def build(cls, *, env: str, fail_level: str, min_confidence: str, select: str | None,
-              ignore: str | None, baseline: Path | None, write_baseline: Path | None, fmt: str) -> "CheckOptions":
-        from phoenix_ops.report import FORMATS
-        if fmt not in FORMATS:
-            raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
-        return cls(env=env, fail_level=Severity.parse(fail_level), min_confidence=Confidence.parse(min_confidence),
-                   select=_ids(select), ignore=_ids(ignore), baseline=baseline, write_baseline=write_baseline)
+    def build(cls, *, env: str = "prod", min_confidence: str = "low",
+              select: str | None = None, ignore: str | None = None, baseline: Path | None = None,
+              write_baseline: Path | None = None, rules: Catalog | None = None) -> CheckOptions:
+        """Options from the command line; --select/--ignore entries are checked against `rules`."""
+        return cls(env=env, min_confidence=Confidence.parse(min_confidence),
+                   select=_patterns("--select", select, rules), ignore=_patterns("--ignore", ignore, rules),
+                   baseline=baseline, write_baseline=write_baseline)
 
     def wants(self, rule_id: str, settings: Settings) -> bool:
         """Whether findings of `rule_id` belong in this run (--select, --ignore, disables)."""
@@ -51,8 +54,24 @@ class CheckOptions:
         return not _matches(rule_id, self.ignore) and rule_id not in settings.disabled
 
 
-def _ids(text: str | None) -> list[str]:
-    return [part.strip().upper() for part in (text or "").split(",") if part.strip()]
+def _patterns(option: str, text: str | None, rules: Catalog | None) -> list[str]:
+    """Rule ids, id prefixes (SEC, REL00) or rule names, as id patterns; an entry that matches no
+    rule is a mistake to report, not a filter that silently selects nothing."""
+    out = []
+    for part in (p.strip() for p in (text or "").split(",")):
+        if not part:
+            continue
+        if rules is None:
+            out.append(part.upper())
+            continue
+        named = rules.find(part)
+        if named is not None:
+            out.append(named.id)
+        elif any(rule_id.startswith(part.upper()) for rule_id in rules.ids()):
+            out.append(part.upper())
+        else:
+            raise ValueError(f"{option} {part}: no rule id, prefix or name matches{rules.suggest(part)}")
+    return out
 
 
 def _matches(rule_id: str, patterns: list[str]) -> bool:
@@ -62,8 +81,8 @@ def _matches(rule_id: str, patterns: list[str]) -> bool:
 @dataclass
 class CheckResult:
     findings: list[Finding]
-    exit_code: int
     summary: dict
+    root: Path  # the project's directory, as reached from the path given
 
 
 def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckResult:
@@ -98,8 +117,7 @@ def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckRes
     for f in findings:
         settings.apply_severity(f)
     findings.sort(key=Finding.sort_key)
-    gate = any(f.severity >= opts.fail_level for f in findings if not f.suppressed)
-    return CheckResult(findings, 1 if gate else 0, {**project.summary(), "disabled_rules": settings.disabled})
+    return CheckResult(findings, {**project.summary(), "disabled_rules": settings.disabled}, project.root)
 
 
 def _run_rule(rule, project) -> list[Finding]:

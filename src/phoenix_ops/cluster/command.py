@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from phoenix_ops.cluster.doctor import DoctorOptions, examine, tls_context
 from phoenix_ops.cluster.epmd import DEFAULT_PORT as DEFAULT_EPMD_PORT
 from phoenix_ops.cluster.project_seeds import from_project
 from phoenix_ops.cluster.view import ClusterView
+from phoenix_ops.command import NoProgress, Progress, Tail
 from phoenix_ops.findings import Finding
 
 
@@ -72,37 +72,27 @@ def _opt(path: Path | None) -> str | None:
     return str(path) if path else None
 
 
-def run_doctor(opts: DoctorOptions, *, show_progress: bool = False) -> tuple[ClusterView, list[Finding]]:
-    """Run the sweep; the caller turns progress on when stderr is a terminal."""
+def run_doctor(opts: DoctorOptions, progress: Progress | NoProgress | None = None) -> tuple[ClusterView, list[Finding]]:
+    """Run the sweep, telling `progress` (a spinner on a terminal) each step."""
+    progress = progress or NoProgress()
     for note in opts.notes:
-        sys.stderr.write(f"phoenix-ops: note: {note}\n")
-    view = asyncio.run(examine(opts, _terminal_progress if show_progress else None))
-    if show_progress:
-        sys.stderr.write("\r\x1b[K")
+        progress.note(f"phoenix-ops: note: {note}")
+
+    def step(name: str, done: int, total: int) -> None:
+        progress.update(f"{name}: {done}/{total}")
+
+    view = asyncio.run(examine(opts, step))
     return view, diagnose(view)
 
 
-def _terminal_progress(step: str, done: int, total: int) -> None:
-    sys.stderr.write(f"\r\x1b[K{step}: {done}/{total}")
-    sys.stderr.flush()
-
-
-def check_format(fmt: str) -> None:
-    from phoenix_ops.report import FORMATS
-
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
-
-
-def report(view: ClusterView, findings: list[Finding], fmt: str, *, color: bool = False) -> str:
+def finish(tail: Tail, view: ClusterView, findings: list[Finding]) -> int:
     """Text: the node table then the findings; the other formats through the shared reporters."""
+    from phoenix_ops.cluster.table import render_table
     from phoenix_ops.report import render
 
-    check_format(fmt)
-    if fmt == "text":
-        from phoenix_ops.cluster.table import render_table
+    def text(color: bool) -> str:
         return render_table(view) + "\n" + render(findings, "text", color=color)
-    if fmt == "json":
-        return render(findings, fmt, tool="cluster", extra={"cluster": view.to_dict()}, rules=catalog("cluster"))
+
     summary = {"nodes": len(view.nodes), "members": len(view.members()), "partitions": len(view.partitions())}
-    return render(findings, fmt, tool="cluster", extra=summary if fmt == "html" else None)
+    extra = summary if tail.fmt == "html" else {"cluster": view.to_dict()}
+    return tail.finish(findings, tool="cluster", rules=catalog("cluster"), extra=extra, text=text)

@@ -19,6 +19,7 @@ from phoenix_ops.elixir.syntax import (
     inline_branches,
 )
 from phoenix_ops.elixir.values import (
+    Choice,
     Condition,
     EnvRead,
     Expr,
@@ -41,10 +42,13 @@ class ControlFlow:
             return self.conditional(fun, args[0], body, other, scope) if args else None
         if fun == "for":
             return self.comprehension(node, scope)
-        subject = self.ev(args[0], scope) if fun == "case" and args else None
+        subject = args[0] if fun == "case" and args else None
         return self.clauses(fun, subject, clauses, scope)
 
-    def clauses(self, fun: str, subject: Value | None, clauses: list[Node], scope: dict[str, Value]) -> Value | None:
+    def clauses(self, fun: str, subject_node: Node | None, clauses: list[Node], scope: dict[str, Value]) -> Value | None:
+        """The clause a case/cond takes; a Choice of the clauses it may take when undecided."""
+        subject = self.ev(subject_node, scope) if subject_node is not None else None
+        options: list[Value] = []
         for clause in clauses:
             head = clause.child_by_field_name("left")
             body = [c for c in clause.named_children if c.type == "body"]
@@ -54,12 +58,21 @@ class ControlFlow:
                 verdict = self.decide(pattern, scope) if pattern is not None else UNKNOWN
             else:
                 verdict = self.matches(subject, pattern, scope)
+            inner = dict(scope)
+            if subject is not None and pattern is not None and verdict is not False:
+                self.match_pattern(pattern, subject, inner)  # `value -> value` binds the subject
             if verdict is True:
-                return self.run_block(nodes, scope)
+                if not options:
+                    return self.run_block(nodes, inner)
+                with self.under(pattern, scope, label="otherwise"):
+                    options.append(self.run_block(nodes, inner) or Lit(None))
+                break
             if verdict is UNKNOWN:
-                with self.under(pattern if pattern is not None else clause, scope, label=fun):
-                    self.run_block(nodes, scope)
-        return None
+                where = pattern if pattern is not None else clause
+                label = f"case {text(subject_node)} ->" if subject_node is not None else fun
+                with self.under(where, scope, label=label, extra=subject):
+                    options.append(self.run_block(nodes, inner) or Lit(None))
+        return Choice(fun, options, test=subject) if options else None
 
     def matches(self, subject: Value | None, pattern: Node | None, scope: dict[str, Value]):
         if pattern is None:
@@ -133,8 +146,10 @@ class ControlFlow:
                 out.append(self.run_block(body, inner) or Lit(None))
         return list_value(out)
 
-    def under(self, node: Node, scope: dict[str, Value], *, negate: bool = False, label: str = ""):
-        names = tuple(r.name for r in self.ev(node, scope).reads())
+    def under(self, node: Node, scope: dict[str, Value], *, negate: bool = False, label: str = "",
+              extra: Value | None = None):
+        reads = self.ev(node, scope).reads() + (extra.reads() if extra is not None else [])
+        names = tuple(dict.fromkeys(r.name for r in reads))
         cond_text = ("not " if negate else "") + (f"{label} " if label else "") + text(node)
         return _Under(self, Condition(cond_text, names))
 
@@ -153,8 +168,11 @@ class ControlFlow:
         body, other = branches
         cond = self.decide(args[0], scope)
         if cond is UNKNOWN:
-            taken = [self.run_block(nodes, scope) or Lit(None) for nodes in (body, other)]
-            return Expr(text(node), [self.ev(args[0], scope), *taken])
+            taken = []
+            for nodes, negate in ((body, fun == "unless"), (other, fun == "if")):
+                with self.under(args[0], scope, negate=negate):
+                    taken.append(self.run_block(nodes, scope) or Lit(None))
+            return Choice(text(node), taken, test=self.ev(args[0], scope))
         return self.run_block(body if cond != (fun == "unless") else other, scope) or Lit(None)
 
 

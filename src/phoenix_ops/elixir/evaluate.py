@@ -235,6 +235,8 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
             return self.apply_conversion(self.ev(args[0], scope), conv)
         if mod is None and fun == "for":
             return self.comprehension(node, scope)
+        if mod is None and fun in ("case", "cond") and do_block(node) is not None:
+            return self.control(fun, node, scope) or Lit(None)
         if self.may_call(node, mod, fun):
             value = self.call_value(node, mod, fun, [self.ev(a, scope) for a in args], scope)
             if value is not None:

@@ -105,6 +105,26 @@ class Expr(Value):
         return [r for v in self.inner for r in v.reads()]
 
 
+@dataclass(eq=False)
+class Choice(Value):
+    """A value picked by a condition the evaluator cannot decide: one option per branch, each option
+    carrying the condition under which it is the value."""
+
+    text: str
+    options: list[Value]
+    test: Value | None = None  # the condition (or case subject) itself, for its env reads
+
+    def reads(self) -> list["EnvRead"]:
+        return (self.test.reads() if self.test else []) + [r for v in self.options for r in v.reads()]
+
+
+def alternatives(value: Value | None) -> list[Value]:
+    """Every value a Choice may turn out to be (nested choices flattened); the value itself otherwise."""
+    if isinstance(value, Choice):
+        return [v for option in value.options for v in alternatives(option)]
+    return [value] if value is not None else []
+
+
 def list_value(items: list[Value]) -> Value:
     """A list: a keyword list when every item is an {:atom, value} pair, as Elixir sees it."""
     pairs = [v for v in items if isinstance(v, Seq) and v.kind == "tuple" and len(v.items) == 2

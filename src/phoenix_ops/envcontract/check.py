@@ -11,9 +11,9 @@ from phoenix_ops.envcontract.convert import (
     boolean_problem,
     conversion_problem,
 )
-from phoenix_ops.envcontract.dotenv import Entry, Malformed
 from phoenix_ops.envcontract.names import closest, runtime_owned
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.project.dotenv import Entry, Malformed
 from phoenix_ops.rule import rule
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_ops.catalog import catalog
-from phoenix_ops.findings import Severity
+from phoenix_ops.command import Tail, from_here, project_heading
 
 
 class EnvUsageError(ValueError):
@@ -16,10 +16,7 @@ class EnvUsageError(ValueError):
 @dataclass
 class EnvOptions:
     env: str | None = None  # contract: every environment unless given; check: prod unless given
-    fmt: str = "text"
     env_files: list[Path] = field(default_factory=list)
-    fail_level: str = "warning"
-    color: bool = False
 
 
 def split_args(args: list[str]) -> tuple[bool, Path]:
@@ -31,13 +28,13 @@ def split_args(args: list[str]) -> tuple[bool, Path]:
     return check, Path(rest[0] if rest else ".")
 
 
-def run_env(args: list[str], opts: EnvOptions) -> tuple[str, int]:
-    """The text to print and the exit code."""
-    check, path = split_args(args)
-    if not check and opts.env_files:
-        raise EnvUsageError("--env-file is for `env check`")
-    fail_level = Severity.parse(opts.fail_level)
-    return _check(path, opts, fail_level) if check else _contract(path, opts)
+def formats(check: bool) -> tuple[str, ...]:
+    """What `env` writes (the contract) and what `env check` writes (findings)."""
+    if check:
+        from phoenix_ops.report import FORMATS
+        return FORMATS
+    from phoenix_ops.envcontract.render import FORMATS
+    return FORMATS
 
 
 def _project_and_envs(path: Path, env: str | None):
@@ -51,24 +48,24 @@ def _project_and_envs(path: Path, env: str | None):
     return project, [env] if env else known
 
 
-def _contract(path: Path, opts: EnvOptions) -> tuple[str, int]:
+def run_contract(path: Path, opts: EnvOptions, tail: Tail) -> int:
+    """Print the contract; always exit 0."""
     from phoenix_ops.envcontract.contract import build_contract
-    from phoenix_ops.envcontract.render import FORMATS, render_contract
+    from phoenix_ops.envcontract.render import render_contract
 
-    if opts.fmt not in FORMATS:
-        raise EnvUsageError(f"unknown format {opts.fmt!r} for env (use {', '.join(FORMATS)})")
+    if opts.env_files:
+        raise EnvUsageError("--env-file is for `env check`")
     project, envs = _project_and_envs(path, opts.env)
-    return render_contract(build_contract(project, envs), opts.fmt, project.summary()), 0
+    tail.emit(render_contract(build_contract(project, envs), tail.fmt, project.summary()))
+    return 0
 
 
-def _check(path: Path, opts: EnvOptions, fail_level: Severity) -> tuple[str, int]:
+def run_check(path: Path, opts: EnvOptions, tail: Tail) -> int:
+    """Judge the env files against the contract of one environment (prod unless given)."""
     from phoenix_ops.envcontract.check import EnvSet, check_env
     from phoenix_ops.envcontract.contract import build_contract
-    from phoenix_ops.envcontract.dotenv import read_env_file
-    from phoenix_ops.report import FORMATS, render
+    from phoenix_ops.project.dotenv import read_env_file
 
-    if opts.fmt not in FORMATS:
-        raise EnvUsageError(f"unknown format {opts.fmt!r} for env check (use {', '.join(FORMATS)})")
     if not opts.env_files:
         raise EnvUsageError("env check needs at least one --env-file")
     env = opts.env or "prod"
@@ -85,10 +82,10 @@ def _check(path: Path, opts: EnvOptions, fail_level: Severity) -> tuple[str, int
         env_set.malformed += malformed
     contract = build_contract(project, [env])
     findings = check_env(contract, env, env_set)
-    extra = {"project": project.summary(), "env": env, "env_files": env_set.files,
-             "contract_complete": contract.complete}
-    text = render(findings, opts.fmt, tool="env check", color=opts.color, extra=extra, rules=catalog("envfile"))
-    return text, 1 if any(f.severity >= fail_level for f in findings) else 0
+    summary = project.summary()
+    extra = {"project": summary, "env": env, "env_files": env_set.files, "contract_complete": contract.complete}
+    return tail.finish(findings, tool="env check", rules=catalog("envfile"), extra=extra,
+                       base=from_here(project.root), heading=project_heading(project.root, summary))
 
 
 def _location(file: Path, root: Path) -> str:

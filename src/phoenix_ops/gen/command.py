@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_ops.gen import docker, fly, health, k8s, release, systemd
-from phoenix_ops.gen.facts import app_facts
+from phoenix_ops.gen.facts import AppFacts, app_facts
 from phoenix_ops.gen.plan import Change, apply, kept, pending, render_plan
-from phoenix_ops.project import load_project
+from phoenix_ops.project import Project, load_project
 
 GENERATORS = {"release": release, "docker": docker, "systemd": systemd, "fly": fly, "k8s": k8s, "health": health}
 KINDS = (*GENERATORS, "all")
@@ -41,7 +41,7 @@ def detect_target(project) -> str:
     return "docker"
 
 
-def plan(path: Path, kind: str, target: str | None) -> tuple[list[Change], str]:
+def plan(path: Path, kind: str, target: str | None) -> tuple[list[Change], Project, AppFacts]:
     kind = kind.lower()
     if kind not in KINDS:
         raise GenUsageError(f"unknown kind {kind!r} (use {', '.join(KINDS)})")
@@ -55,18 +55,22 @@ def plan(path: Path, kind: str, target: str | None) -> tuple[list[Change], str]:
     changes: list[Change] = []
     for name in kinds:
         changes.extend(GENERATORS[name].generate(project, facts, chosen))
-    return changes, str(project.root)
+    unique = {c.path: c for c in changes}  # kinds that share a file (fly and release: rel/env.sh.eex) plan it once
+    return list(unique.values()), project, facts
 
 
 def run_gen(path: Path, kind: str, target: str | None, *, write: bool, force: bool) -> GenResult:
-    changes, root = plan(path, kind, target)
-    notes = [f"kept {c.path}: it exists and differs; --force replaces it (the diff shows with --force)"
+    changes, project, facts = plan(path, kind, target)
+    notes = [f"an umbrella release lists its apps: add `releases: [{facts.release}: [applications: [...]]]` to "
+             "the root mix.exs (the files name the release after it)"] if facts.umbrella and project.mix.releases is None \
+        else []
+    notes += [f"kept {c.path}: it exists and differs; --force replaces it (the diff shows with --force)"
              for c in kept(changes, force)]
     todo = pending(changes, force)
     if not write:
         if not todo:
             notes.append("nothing to generate: the project has every file this kind writes")
         return GenResult(render_plan(changes, force), notes, 1 if todo else 0)
-    outcome = apply(Path(root), changes, force)
+    outcome = apply(project.root, changes, force)
     text = "".join(f"wrote {p}\n" for p in outcome.written)
     return GenResult(text, notes, 0)

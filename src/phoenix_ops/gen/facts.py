@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from phoenix_ops.elixir.values import KW
+from phoenix_ops.elixir.values import KW, plain
 from phoenix_ops.project import Project
+from phoenix_ops.project.cluster import Discovery, cluster_discovery
 
 # Versions used when the project names none; the pairs are published together as hexpm/elixir images.
 DEFAULT_ELIXIR, DEFAULT_OTP, DEFAULT_DEBIAN = "1.17.3", "27.1.2", "bookworm-20241016-slim"
@@ -35,10 +36,21 @@ class AppFacts:
     optional_env: list[str] = field(default_factory=list)
     migrator: str | None = None  # an existing module calling Ecto.Migrator
     server_script: bool = False  # rel/overlays/bin/server exists or is being generated
+    discovery: list[str] = field(default_factory=list)  # how nodes find each other (project/cluster.py kinds)
+    headless_service: str | None = None  # the DNS name the project's discovery asks, when it names one
+    oban_grace_seconds: int = 15  # Oban's shutdown_grace_period (its default when not configured)
+    core_dir: str = ""  # the directory of the app that owns the repos ("apps/shop/" in an umbrella)
+    web_dir: str = ""  # the directory of the app that holds the endpoint
+    umbrella: bool = False
 
     @property
     def web_module(self) -> str:
         return self.endpoint.rsplit(".", 1)[0] if self.endpoint else f"{self.module}Web"
+
+    @property
+    def core_app(self) -> str:
+        """The app whose config lists the repos (`ecto_repos`): the umbrella child that owns them."""
+        return self.core_dir.rstrip("/").rsplit("/", 1)[-1] if self.core_dir else self.app
 
     @property
     def probe_path(self) -> str:
@@ -60,6 +72,7 @@ def app_facts(project: Project) -> AppFacts:
     optional = sorted(v.name for v in contract.in_env(project.env)
                       if v.name not in required and v.name not in PROVIDED and "runtime" in v.phases)
     elixir, otp = _versions(project)
+    discoveries = cluster_discovery(project)
     return AppFacts(
         root=str(project.root), app=app, module=_namespace(project, app), release=_release_name(project, app),
         endpoint=endpoints[0] if endpoints else None,
@@ -70,7 +83,31 @@ def app_facts(project: Project) -> AppFacts:
         health_path=_health_path(project), elixir=elixir, otp=otp, debian=DEFAULT_DEBIAN,
         required_env=required, optional_env=optional,
         migrator=project.migrators[0][0] if project.migrators else None,
-        server_script=project.text("rel/overlays/bin/server") is not None)
+        server_script=project.text("rel/overlays/bin/server") is not None,
+        discovery=[d.kind for d in discoveries], headless_service=_service_name(discoveries),
+        oban_grace_seconds=_oban_grace(project, app),
+        core_dir=_app_dir(project.repos[0].file if project.repos else project.mix.file),
+        web_dir=_app_dir(project.endpoints[0].file if project.endpoints else project.mix.file),
+        umbrella=project.mix.umbrella)
+
+
+def _app_dir(file: str) -> str:
+    """The Mix app a source file belongs to, as a path prefix: "" at the root, "apps/shop/" in an umbrella."""
+    head, sep, _ = file.partition("lib/")
+    return head if sep and (not head or head.endswith("/")) else ""
+
+
+def _service_name(discoveries: list[Discovery]) -> str | None:
+    """The headless Service a Kubernetes DNS discovery asks for (`shop-headless` of `shop-headless.ns.svc...`)."""
+    for d in discoveries:
+        if d.kind in ("dns_a", "dns_srv") and d.query and not d.query.endswith(".internal"):
+            return d.query.split(".")[0]
+    return None
+
+
+def _oban_grace(project: Project, app: str) -> int:
+    value = plain(project.config("prod").get(app, "Oban", "shutdown_grace_period"))
+    return value // 1000 if isinstance(value, int) and value > 0 else 15
 
 
 def _namespace(project: Project, app: str) -> str:

@@ -14,7 +14,8 @@ def generate(project: Project, facts: AppFacts, target: str) -> list[Change]:
     if facts.endpoint is None or facts.health_path is not None:
         return []
     module = f"{facts.web_module}.Health"
-    changes = [new_file(project, f"lib/{facts.app}_web/health.ex", render("health.ex.j2", facts, live_path=LIVE_PATH, ready_path=READY_PATH,
+    web_app = facts.web_dir.rstrip("/").rsplit("/", 1)[-1] if facts.web_dir else f"{facts.app}_web"
+    changes = [new_file(project, f"{facts.web_dir}lib/{web_app}/health.ex", render("health.ex.j2", facts, live_path=LIVE_PATH, ready_path=READY_PATH,
                                               pubsub=f"{facts.module}.PubSub"),
                         f"answers {LIVE_PATH} (the VM runs) and {READY_PATH} (repos and PubSub answer)")]
     mount = _mount(project, facts, module)

@@ -15,6 +15,8 @@ def generate(project: Project, facts: AppFacts, target: str) -> list[Change]:
     ready = READY_PATH if facts.health_path is None else facts.health_path
     name = facts.app.replace("_", "-")
     return [new_file(project, f"deploy/k8s/{name}.yaml",
-                     render("k8s.yaml.j2", facts, name=name, ready_path=ready, drain_seconds=DRAIN_SECONDS),
+                     render("k8s.yaml.j2", facts, name=name, ready_path=ready, drain_seconds=DRAIN_SECONDS,
+                            headless=facts.headless_service or f"{name}-headless",
+                            pod_api="kubernetes_api" in facts.discovery),
                      "runs on Kubernetes: probes, graceful stop, secrets by reference"
                      + (", clustering through a headless Service" if facts.cluster else ""))]

@@ -65,7 +65,7 @@ def _prod_lines(project: Project, facts: AppFacts) -> list[str]:
                                    "You can generate one by calling: mix phx.gen.secret"))
             keys.append("    secret_key_base: secret_key_base")
         if not _from_env(view.history(app, endpoint, "url", "host")):
-            parts.append(_required("host", "PHX_HOST", "The public host name, for example: shop.example.com"))
+            parts.append(_required("host", "PHX_HOST", "The public host name, for example: www.example.com"))
             keys.append('    url: [host: host, port: 443, scheme: "https"]')
         if not _from_env(view.history(app, endpoint, "http", "port")):
             parts.append('  port = String.to_integer(System.get_env("PORT") || "4000")\n')

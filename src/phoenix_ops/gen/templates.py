@@ -9,9 +9,8 @@ from phoenix_ops.gen.plan import Change
 from phoenix_ops.project import Project
 
 # Seconds the BEAM needs to stop: the endpoint drains connections, then Oban's shutdown_grace_period
-# (15 s by default) lets running jobs finish. Platforms must wait at least this long before SIGKILL.
+# lets running jobs finish. Platforms must wait at least this long before SIGKILL.
 BASE_STOP_SECONDS = 25
-OBAN_GRACE_SECONDS = 15
 
 
 @functools.cache
@@ -27,7 +26,7 @@ def render(template: str, facts: AppFacts, **extra) -> str:
 
 
 def stop_seconds(facts: AppFacts) -> int:
-    return BASE_STOP_SECONDS + (OBAN_GRACE_SECONDS if facts.oban else 0)
+    return BASE_STOP_SECONDS + (facts.oban_grace_seconds if facts.oban else 0)
 
 
 def new_file(project: Project, path: str, content: str, why: str, *, executable: bool = False) -> Change:

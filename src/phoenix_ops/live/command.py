@@ -2,57 +2,50 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_ops.catalog import catalog
-from phoenix_ops.findings import Location, Severity
+from phoenix_ops.command import NoProgress, Progress, Tail, write_file
+from phoenix_ops.findings import Finding, Location
 from phoenix_ops.live.grade import GRADE, worst_of
 from phoenix_ops.live.probe import run_probe
 from phoenix_ops.live.target import (
     ProbeOptions,
     ProbeUsageError,
+    Target,
     TargetResult,
     build_targets,
     parse_header,
     parse_resolve,
     read_targets_file,
 )
-from phoenix_ops.report import FORMATS, render
-from phoenix_ops.report.html import section_of
 
 
 @dataclass
 class ProbeArgs:
     urls: list[str]
     targets_file: Path | None
-    fmt: str
-    fail_level: str
-    timeout: float
-    budget: float | None
-    insecure: bool
-    ca_file: Path | None
-    host_header: str | None
-    resolve: list[str]
-    header: list[str]
-    cookie: str | None
-    proxy: str | None
-    http_port: int | None
-    health: list[str]
-    ws_idle: float
-    active: bool
-    max_body: int
-    burst: int
-    burst_path: str
-    concurrency: int
-    color: bool = False
-    progress: bool = False
+    timeout: float = 5.0
+    budget: float | None = None
+    insecure: bool = False
+    ca_file: Path | None = None
+    host_header: str | None = None
+    resolve: tuple[str, ...] = ()
+    header: tuple[str, ...] = ()
+    cookie: str | None = None
+    proxy: str | None = None
+    http_port: int | None = None
+    health: tuple[str, ...] = ()
+    ws_idle: float = 0.0
+    active: bool = False
+    max_body: int = 10_000_000
+    burst: int = 50
+    burst_path: str = "/"
+    concurrency: int = 16
 
 
 def options(a: ProbeArgs) -> ProbeOptions:
-    if a.fmt not in FORMATS:
-        raise ProbeUsageError(f"unknown format {a.fmt!r} (use {', '.join(FORMATS)})")
     if a.timeout <= 0 or (a.budget is not None and a.budget <= 0) or a.ws_idle < 0:
         raise ProbeUsageError("--timeout and --budget must be positive, --ws-idle not negative")
     if a.burst < 1 or a.burst > 1000 or a.concurrency < 1:
@@ -80,35 +73,56 @@ def summary(results: list[TargetResult]) -> dict:
     return out
 
 
-def run_command(a: ProbeArgs) -> tuple[str, str, int]:
-    """(report in the chosen format, HTML report, exit code)."""
-    level = Severity.parse(a.fail_level)
+def prepare(a: ProbeArgs) -> tuple[list[Target], ProbeOptions]:
+    """Targets and options from the arguments: every usage error before any network work."""
     opts = options(a)
     urls = list(a.urls) + (read_targets_file(str(a.targets_file)) if a.targets_file else [])
     if not urls:
         raise ProbeUsageError("give at least one URL, or --targets FILE")
-    targets = build_targets(urls, opts)
+    return build_targets(urls, opts), opts
+
+
+@dataclass
+class ProbeRun:
+    results: list[TargetResult]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.results for f in r.findings]
+
+    def facts(self, *, html: bool = False) -> dict:
+        facts = {"targets": summary(self.results), "grade": worst_of(*(r.grade for r in self.results))}
+        if html:  # a grade beside each site's heading
+            facts["section_grades"] = {_section(r.target): r.grade for r in self.results}
+        return facts
+
+    def text(self, color: bool) -> str:
+        """One block per target, headed by its grade, so nodes of one URL stay apart."""
+        from phoenix_ops.report import render
+        return "\n".join(f"== {r.target.label}: grade {r.grade} ({r.score}/100)\n"
+                         + render([f for f in r.findings if f.rule_id != GRADE.id], "text", color=color)
+                         for r in self.results)
+
+    def finish(self, tail: Tail, html: Path | None = None) -> int:
+        rules = catalog("probe")
+        if html is not None:
+            from phoenix_ops.report import render
+            write_file(html, render(self.findings, "html", tool="probe", extra=self.facts(html=True), rules=rules))
+        return tail.finish(self.findings, tool="probe", rules=rules, extra=self.facts(html=tail.fmt == "html"),
+                           text=self.text)
+
+
+def _section(target: Target) -> str:
+    from phoenix_ops.report.html import section_of
+    return section_of(Location(url=target.url, node=target.addr))
+
+
+def probe(targets: list[Target], opts: ProbeOptions, progress: Progress | NoProgress) -> ProbeRun:
     done = 0
 
-    def progress(result: TargetResult) -> None:
+    def advance(result: TargetResult) -> None:
         nonlocal done
         done += 1
-        sys.stderr.write(f"\rprobed {done}/{len(targets)}: {result.target.label[:60]:<60}")
-        if done == len(targets):
-            sys.stderr.write("\r" + " " * 80 + "\r")
-        sys.stderr.flush()
+        progress.update(f"probed {done}/{len(targets)}: {result.target.label[:60]}")
 
-    results = run_probe(targets, opts, progress if a.progress else None)
-    findings = [f for r in results for f in r.findings]
-    overall = worst_of(*(r.grade for r in results))
-    facts = {"targets": summary(results), "grade": overall}
-    sections = {section_of(Location(url=r.target.url, node=r.target.addr)): r.grade for r in results}
-    html = render(findings, "html", tool="probe", extra={**facts, "section_grades": sections})
-    if a.fmt == "text":  # one block per target, headed by its grade, so nodes of one URL stay apart
-        report = "\n".join(f"== {r.target.label}: grade {r.grade} ({r.score}/100)\n"
-                           + render([f for f in r.findings if f.rule_id != GRADE.id], "text", color=a.color)
-                           for r in results)
-    else:
-        report = html if a.fmt == "html" else render(findings, a.fmt, tool="probe", color=a.color, extra=facts, rules=catalog("probe"))
-    code = int(any(f.severity >= level and not f.suppressed and f.rule_id != GRADE.id for f in findings))
-    return report, html, code
+    return ProbeRun(run_probe(targets, opts, advance))

@@ -14,7 +14,7 @@ from phoenix_ops.live.tls import TLS_CERT_INVALID
 from phoenix_ops.rule import rule
 
 GRADE = rule(
-    "WEB149", "probe-grade", Severity.INFO, Confidence.HIGH, kind="probe",
+    "WEB149", "probe-grade", Severity.INFO, Confidence.HIGH, kind="probe", informational=True,
     title="The probe's grade for a target (scheme documented here)",
     why="""
     One letter summarises the audit so trends are visible across deploys. Scheme: start at 100;

@@ -14,6 +14,7 @@ from phoenix_ops.elixir.parser import text
 from phoenix_ops.elixir.syntax import call_args, call_parts
 from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Origin, Value, plain
 from phoenix_ops.project.config import ConfigView, evaluate_config
+from phoenix_ops.project.deploy import Deploy, read_deploy
 from phoenix_ops.project.files import FileSet, SourceFile, scan
 from phoenix_ops.project.lib_reads import lib_env_reads
 from phoenix_ops.project.mix import MixProject, read_lock, read_mix
@@ -79,6 +80,7 @@ class Project:
     tracked: set[str] | None = None  # files tracked by git, when the project is a git checkout
     repo_prefix: str = ""  # where the project sits inside its git repository ("elixir/"), for SARIF
     config_dir: str = "config"
+    deploy: Deploy = field(default_factory=Deploy)  # deploy files, read once (project/deploy/)
     _views: dict[str, ConfigView] = field(default_factory=dict)
 
     def config(self, env: str | None = None) -> ConfigView:
@@ -155,24 +157,19 @@ class Project:
     @cached_property
     def docker_build_vars(self) -> set[str]:
         """Variables the project's Dockerfiles declare with ARG or ENV (deliberate build-time values)."""
-        from phoenix_ops.project.deploy.dockerfile import declared_variables
-        names: set[str] = set()
-        for rel in self.files.others:
-            if rel.rsplit("/", 1)[-1].startswith("Dockerfile"):
-                names |= declared_variables(self.text(rel) or "")
-        return names
+        return {name for d in self.deploy.dockerfiles for name in d.declared()}
 
     @cached_property
     def release_mode(self) -> str:
         """"release" when the app ships as a Mix release, "mix" when it runs `mix phx.server`."""
         if self.mix.releases is not None or any(p.startswith("rel/") for p in [*self.files.others, *self.files.files]):
             return "release"
-        for name in ("Dockerfile", "fly.toml"):
-            body = self.text(name) or ""
-            if "mix release" in body or "/bin/server" in body:
-                return "release"
-        procfile = self.text("Procfile") or ""
-        if "phx.server" in procfile or "mix run" in procfile:
+        docker = self.deploy.dockerfile("Dockerfile")
+        scripts = [i.script for s in docker.stages for i in s.instructions] if docker else []
+        scripts += [f.release_command or "" for f in self.deploy.fly]
+        if any("mix release" in body or "/bin/server" in body for body in scripts):
+            return "release"
+        if any("phx.server" in p.command or "mix run" in p.command for p in self.deploy.procfile):
             return "mix"
         return "release"
 
@@ -183,7 +180,26 @@ class Project:
                 "repo_prefix": self.repo_prefix}
 
 
+class SeveralProjects(NotAPhoenixProject):
+    """A folder holding more than one Phoenix project, none of them named."""
+
+    def __init__(self, path: Path, roots: list[Path]):
+        self.roots = roots
+        listed = ", ".join(str(r) for r in roots)
+        super().__init__(f"{path} holds {len(roots)} Phoenix projects: {listed}; name one, or give --all")
+
+
 def find_root(path: Path) -> Path:
+    """The project at `path`, or the one Phoenix project in a subdirectory (SeveralProjects if many)."""
+    roots = find_projects(path)
+    if len(roots) > 1:
+        raise SeveralProjects(path, roots)
+    return roots[0]
+
+
+def find_projects(path: Path) -> list[Path]:
+    """The project at `path` itself, else the Phoenix projects one or two levels down (monorepos keep
+    the app in elixir/ or backend/); when none of those uses Phoenix, the first Mix project."""
     if not path.exists():
         raise NotAPhoenixProject(f"{path}: no such directory")
     if not path.is_dir():
@@ -193,14 +209,30 @@ def find_root(path: Path) -> Path:
         # An umbrella child reads its config from the umbrella root (`config_path: "../../config/..."`).
         if b"../../config/config.exs" in (path / "mix.exs").read_bytes() and (umbrella / "mix.exs").is_file() \
                 and b"apps_path" in (umbrella / "mix.exs").read_bytes():
-            return umbrella
-        return path
-    # A project in a subdirectory (monorepos keep the app in elixir/ or backend/).
+            return [umbrella]
+        return [path]
+    found: list[Path] = []
     for depth in (1, 2):
         for mix in sorted(path.glob("/".join(["*"] * depth) + "/mix.exs")):
-            if not any(part in ("deps", "_build", "node_modules") for part in mix.parts):
-                return mix.parent
-    raise NotAPhoenixProject(f"{path}: no mix.exs here or in a subdirectory; not an Elixir project")
+            inside_another = any(root in mix.parents for root in found)
+            if not inside_another and not any(part in ("deps", "_build", "node_modules") for part in mix.parts):
+                found.append(mix.parent)
+    if not found:
+        raise NotAPhoenixProject(f"{path}: no mix.exs here or in a subdirectory; not an Elixir project")
+    return [root for root in found if _uses_phoenix(root)] or found[:1]
+
+
+def _uses_phoenix(root: Path) -> bool:
+    """A cheap look at mix.exs, mix.lock and umbrella apps' mix.exs for the :phoenix dependency."""
+    files = [root / "mix.exs", root / "mix.lock", *root.glob("apps/*/mix.exs")]
+    return any(b"{:phoenix," in data or b'"phoenix":' in data for data in map(_read_or_empty, files))
+
+
+def _read_or_empty(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 def load_project(path: Path, env: str = "prod") -> Project:
@@ -227,6 +259,8 @@ def load_project(path: Path, env: str = "prod") -> Project:
         raise NotAPhoenixProject(f"{root}: a Mix project, but no app depends on :phoenix and no module "
                                  f"uses Phoenix.Endpoint")
     project.problems.extend(Problem("unreadable", i.path, 1, i.message, False) for i in fs.issues)
+    project.deploy = read_deploy([*fs.others, *(p for p in fs.files if p.startswith("rel/"))], project.text)
+    project.problems.extend(Problem("syntax", rel, line, message) for rel, line, message in project.deploy.problems)
     project.tracked, project.repo_prefix = _git_tracked(root)
     project.config()
     for src in [fs.get("mix.exs"), *[fs.get(a.file) for a in apps], *_config_files(fs)]:

@@ -3,22 +3,42 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from phoenix_ops import __version__
 from phoenix_ops.findings import Finding
+from phoenix_ops.rule import Rule
 
 SCHEMA_VERSION = 1
 
 
-def render_json(findings: Sequence[Finding], *, tool: str, extra: dict | None = None) -> str:
+def render_json(findings: Sequence[Finding], *, tool: str, extra: dict | None = None,
+                rules: Mapping[str, Rule] | None = None) -> str:
+    return json.dumps(json_document(findings, tool=tool, extra=extra, rules=rules), indent=2) + "\n"
+
+
+def json_document(findings: Sequence[Finding], *, tool: str, extra: dict | None = None,
+                  rules: Mapping[str, Rule] | None = None) -> dict:
+    """The report as a dict; `rules` describes each rule that appears (id -> name, title, severity)."""
     shown = [f for f in findings if not f.suppressed]
-    doc = {
+    rules = rules or {}
+    return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "phoenix-ops", "version": __version__, "command": tool},
         **(extra or {}),
         "findings": [f.to_dict() for f in shown],
         "suppressed": [dict(f.to_dict(), reason=f.suppressed) for f in findings if f.suppressed],
         "summary": {s: sum(1 for f in shown if f.severity.label == s) for s in ("error", "warning", "info")},
+        "rules": {r.id: describe_rule(r) for r in (rules[i] for i in sorted({f.rule_id for f in findings})
+                                                   if i in rules)},
     }
-    return json.dumps(doc, indent=2, sort_keys=False) + "\n"
+
+
+def describe_rule(r: Rule) -> dict:
+    out = {"name": r.name, "kind": r.kind, "severity": r.severity.label, "confidence": r.confidence.label,
+           "title": r.title}
+    if r.raised:
+        out["raised"] = r.raised
+    if r.informational:
+        out["informational"] = True
+    return out

@@ -33,27 +33,44 @@ SECURITY_SEVERITY = {Severity.ERROR: "8.0", Severity.WARNING: "5.5", Severity.IN
 
 def render_sarif(findings: Sequence[Finding], known: Mapping[str, Rule], root: str = "") -> str:
     """`root` is where the project sits inside its repository ("elixir/"): SARIF paths start at the repository."""
+    return _log([sarif_run(findings, known, root)])
+
+
+def sarif_log(runs: Sequence[tuple[Sequence[Finding], Mapping]], known: Mapping[str, Rule]) -> str:
+    """One run per (findings, project summary); the project (its `repo_prefix` roots the paths)
+    goes in the run's properties, so a reader knows which project was audited."""
+    return _log([sarif_run(findings, known, project.get("repo_prefix", ""), {"project": dict(project)} if project else None)
+                 for findings, project in runs])
+
+
+def _log(runs: list[dict]) -> str:
+    doc = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": runs}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def sarif_run(findings: Sequence[Finding], known: Mapping[str, Rule], root: str = "",
+              properties: dict | None = None) -> dict:
     ordered = sorted(findings, key=Finding.sort_key)
     first = {f.rule_id: f for f in reversed(ordered)}  # each rule's first finding
     rule_ids = sorted(first)
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     rules = [_rule(known[r]) if r in known else _unregistered_rule(first[r]) for r in rule_ids]
-    doc = {
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "phoenix-ops", "version": __version__, "semanticVersion": __version__,
-                                "informationUri": INFORMATION_URI, "rules": rules}},
-            "columnKind": "unicodeCodePoints",
-            "results": [_result(f, index[f.rule_id], root) for f in ordered],
-        }],
+    run = {
+        "tool": {"driver": {"name": "phoenix-ops", "version": __version__, "semanticVersion": __version__,
+                            "informationUri": INFORMATION_URI, "rules": rules}},
+        "columnKind": "unicodeCodePoints",
+        "results": [_result(f, index[f.rule_id], root) for f in ordered],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if properties:
+        run["properties"] = properties
+    return run
 
 
 def _rule(rule: Rule) -> dict:
     tags = ["phoenix-ops", rule.kind, AREAS[rule.area]]
     props: dict = {"precision": PRECISION[rule.confidence]}
+    if rule.raised:
+        props["raised"] = rule.raised
     if rule.area in SECURITY_AREAS:
         tags.append("security")
         props["security-severity"] = SECURITY_SEVERITY[rule.severity]

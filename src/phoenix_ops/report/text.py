@@ -1,29 +1,45 @@
-"""Human text output: one block per finding, coloured on a terminal."""
+"""Human text output: one line per finding, coloured on a terminal.
+
+A fix shared by several findings of one rule (45 missing variables, one remedy) is printed once,
+after the findings, with the list of what it applies to.
+"""
 
 from __future__ import annotations
 
+import posixpath
+from collections import defaultdict
 from collections.abc import Sequence
 
-from phoenix_ops.findings import Finding, Severity
+from phoenix_ops.findings import Finding, Location, Severity
 
 _COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.INFO: "\x1b[36m"}
 _DIM, _BOLD, _RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
+_SUBJECTS_SHOWN = 12
 
 
-def render_text(findings: Sequence[Finding], *, color: bool = False) -> str:
+def render_text(findings: Sequence[Finding], *, color: bool = False, base: str = "") -> str:
+    """`base` is prefixed to file paths so they open from the current directory."""
     def paint(code: str, text: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
     shown = sorted((f for f in findings if not f.suppressed), key=Finding.sort_key)
+    shared = _shared_hints(shown)
     lines = []
     for f in shown:
-        head = f"{f.location}: {paint(_COLORS[f.severity], f.severity.label)} " \
+        head = f"{where(f.location, base)}: {paint(_COLORS[f.severity], f.severity.label)} " \
                f"{paint(_BOLD, f.rule_id)} [{f.name}] {f.message}"
         if f.confidence.label != "high":
             head += paint(_DIM, f" ({f.confidence.label} confidence)")
         lines.append(head)
-        if f.hint:
+        if f.hint and (f.rule_id, f.hint) not in shared:
             lines.append(paint(_DIM, f"    fix: {f.hint}"))
+    for (rule_id, hint), group in shared.items():
+        subjects = list(dict.fromkeys(_subject(f, base) for f in group))
+        listed = ", ".join(subjects[:_SUBJECTS_SHOWN])
+        if len(subjects) > _SUBJECTS_SHOWN:
+            listed += f" and {len(subjects) - _SUBJECTS_SHOWN} more"
+        lines.append(f"\n{paint(_BOLD, rule_id)} ({len(group)} findings: {listed})")
+        lines.append(paint(_DIM, f"    fix: {hint}"))
     counts = {s: sum(1 for f in shown if f.severity is s) for s in Severity}
     hidden = len(findings) - len(shown)
     summary = ", ".join(f"{counts[s]} {s.label}{'s' if counts[s] != 1 else ''}"
@@ -32,3 +48,23 @@ def render_text(findings: Sequence[Finding], *, color: bool = False) -> str:
         summary += f"; {hidden} suppressed"
     lines.append(("" if not shown else "\n") + (summary if shown or hidden else "no findings"))
     return "\n".join(lines) + "\n"
+
+
+def where(loc: Location, base: str = "") -> str:
+    """A location as text, its file path starting at `base`."""
+    if loc.path and base and not posixpath.isabs(loc.path):
+        return str(Location(posixpath.normpath(posixpath.join(base, loc.path)), loc.line, loc.column))
+    return str(loc)
+
+
+def _shared_hints(findings: Sequence[Finding]) -> dict[tuple[str, str], list[Finding]]:
+    """(rule id, hint) -> findings, for hints given to more than one finding of a rule."""
+    groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.hint:
+            groups[(f.rule_id, f.hint)].append(f)
+    return {k: v for k, v in groups.items() if len(v) > 1}
+
+
+def _subject(f: Finding, base: str) -> str:
+    return f.key or where(f.location, base)

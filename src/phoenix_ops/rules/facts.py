@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from phoenix_ops.elixir.values import Expr, Lit, Value
+from phoenix_ops.elixir.values import Choice, EnvRead, Expr, Lit, Value
 from phoenix_ops.findings import Location
 
 # Config keys that hold credentials. Signing and encryption *salts* are not secrets in Phoenix.
@@ -15,6 +15,25 @@ SALT_KEY = re.compile(r"salt$", re.I)
 URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@\s]*:([^@\s]+)@", re.I)
 # Values that are obviously not a committed credential.
 PLACEHOLDER = re.compile(r"^(\$\{[A-Z0-9_]+\}|\$[A-Z0-9_]+|<[^>]*>|)$")
+
+
+# Well-known development credentials: a committed copy is a leftover, not a leaked secret.
+DEV_PASSWORDS = {"postgres", "password", "secret", "root", "mysql", "changeme", "dev", "admin", "guest"}
+DEV_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "db", "postgres", "database", "host.docker.internal"}
+_URL_PARTS = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@\s]*:([^@\s]*)@\[?([^/:\]?\s]+)", re.I)
+
+
+def dev_default(key: str, text: str) -> bool:
+    """postgres/postgres on localhost and the like: a development default, not a real credential."""
+    if URL_KEY.search(key):
+        m = _URL_PARTS.match(text)
+        return bool(m) and m.group(1) in DEV_PASSWORDS and m.group(2).lower() in DEV_HOSTS
+    return text in DEV_PASSWORDS
+
+
+def secret_env_name(name: str) -> bool:
+    """An environment variable that holds a credential, by its name."""
+    return is_secret_key(name.lower()) or name.endswith(("DATABASE_URL", "_COOKIE"))
 
 
 def where(value: Value | None, fallback: str = "mix.exs", line: int | None = None) -> Location:
@@ -44,6 +63,10 @@ _STRINGS = re.compile(r'"""[\s\S]*?"""|"(?:[^"\\]|\\.)*"')
 def generated_at_boot(value: Value | None) -> bool:
     """A secret computed by random bytes when config is evaluated (differs per node and per boot).
     Strings are left out: a `raise "... mix phx.gen.secret"` message generates nothing."""
+    if isinstance(value, EnvRead):
+        return generated_at_boot(value.default)
+    if isinstance(value, Choice):
+        return any(generated_at_boot(v) for v in value.options)
     if not isinstance(value, Expr):
         return False
     code = _STRINGS.sub('""', value.text)
@@ -53,3 +76,27 @@ def generated_at_boot(value: Value | None) -> bool:
 def runtime_value(history: list[Value]) -> Value | None:
     """The last value set at runtime, if any."""
     return next((v for v in reversed(history) if v.origin and v.origin.phase == "runtime"), None)
+
+
+# Config of build tools (asset bundlers) is read by mix tasks at build time, never by the release.
+BUILD_TOOL_APPS = {"esbuild", "tailwind", "dart_sass", "phoenix_live_reload", "sentry_build"}
+
+
+def has_runtime_config(project) -> bool:
+    prefix = f"{project.config_dir}/"
+    if any(project.exists(prefix + name) for name in ("runtime.exs", "releases.exs")):
+        return True
+    return project.config_provider() is not None  # a release config provider also reads config at boot
+
+
+def baked_reads(project):
+    """Compile-time env reads whose value is still in effect in the release."""
+    view = project.config()
+    overridden: set[int] = set()
+    for path, history in view.leaves.items():
+        for i, value in enumerate(history):
+            later = [v for v in history[i + 1:] if v.origin and v.origin.phase == "runtime" and not v.conditional]
+            if path[0] in BUILD_TOOL_APPS or later or view.shadowed(*path, after=value, phase="runtime"):
+                overridden.update(id(r) for r in value.reads())
+    return [r for r in view.reads if r.origin and r.origin.phase == "compile" and r.how != "{:system, _}"
+            and id(r) not in overridden]

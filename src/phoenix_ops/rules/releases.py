@@ -5,35 +5,18 @@ from __future__ import annotations
 from phoenix_ops.elixir.values import Lit, plain, truthy
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.rule import rule
-from phoenix_ops.rules.facts import env_names, runtime_value, where
+from phoenix_ops.rules.facts import (
+    baked_reads,
+    env_names,
+    has_runtime_config,
+    runtime_value,
+    secret_env_name,
+    where,
+)
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 # Endpoint keys Phoenix reads when the endpoint module compiles: runtime.exs cannot change them.
 COMPILE_TIME_ENDPOINT_KEYS = ("force_ssl", "code_reloader", "debug_errors")
-
-
-# Config of build tools (asset bundlers) is read by mix tasks at build time, never by the release.
-BUILD_TOOL_APPS = {"esbuild", "tailwind", "dart_sass", "phoenix_live_reload", "sentry_build"}
-
-
-def _has_runtime_config(project) -> bool:
-    prefix = f"{project.config_dir}/"
-    if any(project.exists(prefix + name) for name in ("runtime.exs", "releases.exs")):
-        return True
-    return project.config_provider() is not None  # a release config provider also reads config at boot
-
-
-def _baked_reads(project):
-    """Compile-time env reads whose value is still in effect in the release."""
-    view = project.config()
-    overridden: set[int] = set()
-    for path, history in view.leaves.items():
-        for i, value in enumerate(history):
-            later = [v for v in history[i + 1:] if v.origin and v.origin.phase == "runtime" and not v.conditional]
-            if path[0] in BUILD_TOOL_APPS or later or view.shadowed(*path, after=value, phase="runtime"):
-                overridden.update(id(r) for r in value.reads())
-    return [r for r in view.reads if r.origin and r.origin.phase == "compile" and r.how != "{:system, _}"
-            and id(r) not in overridden]
 
 
 def _config_file(project) -> Location:
@@ -88,10 +71,10 @@ def endpoint_never_starts(project):
       `if config_env() == :prod do ... end`), which a release evaluates at boot.
       """)
 def no_runtime_config(project):
-    if _has_runtime_config(project):
+    if has_runtime_config(project):
         return
     view = project.config()
-    reads = _baked_reads(project)
+    reads = baked_reads(project)
     if reads:
         names = ", ".join(sorted({r.name for r in reads}))
         yield no_runtime_config.finding(
@@ -110,10 +93,10 @@ def no_runtime_config(project):
       fix="Move the read into config/runtime.exs, or use `Application.compile_env` deliberately.")
 def compile_time_env_read(project):
     # Without runtime.exs, REL002 reports the config reads as a whole; module attributes always count.
-    config_reads = _baked_reads(project) if _has_runtime_config(project) else []
+    config_reads = baked_reads(project) if has_runtime_config(project) else []
     for read in [*config_reads, *project.lib_reads]:
-        if not (read.origin and read.origin.phase == "compile"):
-            continue
+        if not (read.origin and read.origin.phase == "compile") or secret_env_name(read.name):
+            continue  # a secret baked into the artifact is SEC007's, at error severity
         if read.name in project.docker_build_vars:  # a declared build argument: baked on purpose
             yield compile_time_env_read.finding(
                 f"{read.name} is read at compile time in {read.origin.file}; the Dockerfile declares it, "
@@ -153,6 +136,8 @@ def compile_time_key_at_runtime(project):
 
 @rule("REL005", "url-host-hardcoded", Severity.WARNING, M,
       title="The prod URL host is hard-coded instead of read from PHX_HOST",
+      raised="error when the host is \"localhost\" in an app shipped as a release: every generated URL "
+             "and every socket origin check is then wrong, not merely fixed",
       why="""
       The endpoint's `url: [host: ...]` builds every absolute URL and is the origin that
       `check_origin` accepts for LiveView and channel sockets. A host fixed at build time (or left as

@@ -3,37 +3,55 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from phoenix_ops.elixir.values import KW, EnvRead
+from phoenix_ops.elixir.values import KW, EnvRead, Value, alternatives
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.rule import rule
 from phoenix_ops.rules.facts import (
     URL_KEY,
     URL_PASSWORD,
+    baked_reads,
+    dev_default,
     generated_at_boot,
     is_secret_key,
     literal_secret,
+    secret_env_name,
     where,
 )
 
-H, M = Confidence.HIGH, Confidence.MEDIUM
+H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 MIN_SECRET_KEY_BASE = 64
 # Keys that are public by design: Stripe publishable keys, PostHog project keys.
 PUBLIC_PREFIXES = ("pk_live_", "pk_test_", "phc_")
-ENV_FILE = re.compile(r"(^|/)(\.env(\.[\w.-]+)?|[\w.-]+\.env|\.envrc)$")
 ENV_FILE_TEMPLATE = re.compile(r"(example|sample|template|dist|defaults?)$", re.I)
-SECRET_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Z0-9_]*(?:SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE_KEY|"
-                               r"ACCESS_KEY|COOKIE|DATABASE_URL)[A-Z0-9_]*)\s*=\s*['\"]?([^'\"\s#]+)", re.M)
-COOKIE_EXPORT = re.compile(r"^\s*(?:export\s+)?RELEASE_COOKIE\s*=\s*['\"]?([^'\"\s$<]+)", re.M)
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE_KEY|ACCESS_KEY|COOKIE|DATABASE_URL")
+
+
+@dataclass
+class SecretLeaf:
+    """A config leaf holding a credential, split where config code makes its value uncertain."""
+
+    path: tuple[str, ...]
+    history: list[Value]
+    base: Value | None  # the last value set unconditionally
+    later: list[Value]  # values set after it under conditions the audit cannot decide
+    shadow: Value | None  # unreadable code set after `base` that may override it
+
+    @property
+    def name(self) -> str:
+        return _name(self.path)
 
 
 def _secret_leaves(project):
-    """(path, history) of every config leaf that holds a credential in the audited env, as long as
-    nothing unreadable (code building a keyword list) was set over it later."""
     view = project.config()
     for path, history in view.leaves.items():
-        if (is_secret_key(path[-1]) or URL_KEY.search(path[-1])) and view.settled(*path) is not None:
-            yield path, history
+        if not (is_secret_key(path[-1]) or URL_KEY.search(path[-1])):
+            continue
+        unconditional = [i for i, v in enumerate(history) if not v.conditional]
+        start = unconditional[-1] if unconditional else -1
+        base = history[start] if start >= 0 else None
+        yield SecretLeaf(path, history, base, history[start + 1:], view.shadowed(*path, after=base))
 
 
 def _committed(path, value) -> str | None:
@@ -45,6 +63,17 @@ def _committed(path, value) -> str | None:
         m = URL_PASSWORD.match(text)
         return m.group(1) if m and not m.group(1).startswith("$") else None
     return text
+
+
+def _grade(path, value) -> tuple[Severity | None, Confidence | None]:
+    """A well-known development default (postgres/postgres on localhost) is a warning; anything
+    that looks real keeps the rule's own severity."""
+    text = literal_secret(value) or ""
+    return (Severity.WARNING, M) if dev_default(path[-1], text) else (None, None)
+
+
+def _when(conditions) -> str:
+    return " and ".join(c.text for c in conditions)
 
 
 def _name(path) -> str:
@@ -64,11 +93,19 @@ def _name(path) -> str:
       generate a new value with `phoenix-ops secret` and rotate the leaked one.
       """)
 def literal_secret_in_config(project):
-    for path, history in _secret_leaves(project):
-        last = history[-1]
-        if _committed(path, last) is not None and not last.conditional:
+    for leaf in _secret_leaves(project):
+        base = leaf.base
+        if leaf.later or base is None or _committed(leaf.path, base) is None:
+            continue  # a conditional override is SEC002's: the literal is what is left when it does not apply
+        severity, confidence = _grade(leaf.path, base)
+        if leaf.shadow is not None:
             yield literal_secret_in_config.finding(
-                f"{_name(path)} is a literal in {last.origin.file}", where(last), key=_name(path))
+                f"{leaf.name} is a literal in {base.origin.file}; the override at {leaf.shadow.origin} passes "
+                f"through code the audit cannot read, so the literal may still be in force",
+                where(base), key=leaf.name, severity=severity, confidence=L)
+        else:
+            yield literal_secret_in_config.finding(f"{leaf.name} is a literal in {base.origin.file}", where(base),
+                                                   key=leaf.name, severity=severity, confidence=confidence)
     yield from _cookie_literals(project)
 
 
@@ -77,14 +114,12 @@ COOKIE_HINT = ("Read RELEASE_COOKIE from the platform's secret store at boot (sa
 
 
 def _cookie_literals(project):
-    env_sh = project.text("rel/env.sh.eex")
-    if env_sh:
-        m = COOKIE_EXPORT.search(env_sh)
-        if m:
-            line = env_sh[: m.start(1)].count("\n") + 1
-            yield literal_secret_in_config.finding("RELEASE_COOKIE is a literal in rel/env.sh.eex",
-                                                   Location(path="rel/env.sh.eex", line=line), key="RELEASE_COOKIE",
-                                                   hint=COOKIE_HINT)
+    env_sh = project.deploy.env_sh
+    cookie = env_sh.get("RELEASE_COOKIE") if env_sh else None
+    if cookie is not None and cookie.value and not cookie.value.startswith(("$", "<")):
+        yield literal_secret_in_config.finding("RELEASE_COOKIE is a literal in rel/env.sh.eex",
+                                               Location(path=env_sh.path, line=cookie.line), key="RELEASE_COOKIE",
+                                               hint=COOKIE_HINT)
     releases = project.mix.releases
     for _name_, spec in (releases.items if isinstance(releases, KW) else []):
         cookie = spec.get("cookie") if isinstance(spec, KW) else None
@@ -105,24 +140,46 @@ def _cookie_literals(project):
       fix="Make the read required: `System.get_env(\"X\") || raise \"X is missing\"` or "
           "`System.fetch_env!(\"X\")`, and delete the committed literal.")
 def committed_fallback(project):
-    for path, history in _secret_leaves(project):
-        last = history[-1]
-        if isinstance(last, EnvRead) and last.default is not None and _committed(path, last.default):
+    for leaf in _secret_leaves(project):
+        current = [leaf.base] if leaf.base is not None and leaf.shadow is None else []
+        for value in current + leaf.later:
+            for option in alternatives(value):
+                yield from _fallback(leaf, option)
+        base = leaf.base
+        if base is not None and leaf.later and _committed(leaf.path, base) is not None:
+            conditions = [c for v in leaf.later for c in v.conditions]
+            names = sorted({n for c in conditions for n in c.env_names})
+            unless = f"{', '.join(names)} is set" if names else _when(conditions)
+            severity, confidence = _grade(leaf.path, base)
+            yield committed_fallback.finding(
+                f"{leaf.name} keeps the literal from {base.origin} unless {unless}", where(base), key=leaf.name,
+                severity=severity, confidence=confidence or (None if names else M))
+
+
+def _fallback(leaf: SecretLeaf, value: Value):
+    """A committed literal this value may turn out to be: an env read's default, or a branch's literal."""
+    path, name = leaf.path, leaf.name
+    if isinstance(value, EnvRead) and value.default is not None:
+        for default in alternatives(value.default):
+            committed = _committed(path, default)
+            if committed is None:
+                continue
             # Sentence-like placeholders ("not a secret") are less likely to be a live credential,
             # but secret_key_base with any known fallback lets anyone forge sessions.
-            placeholder = " " in _committed(path, last.default).strip() and path[-1] != "secret_key_base"
+            placeholder = " " in committed.strip() and path[-1] != "secret_key_base"
+            severity, confidence = _grade(path, default)
+            if placeholder:
+                severity, confidence = Severity.WARNING, M
+            condition = default.conditions or value.conditions
             yield committed_fallback.finding(
-                f"{_name(path)} falls back to a committed "
-                f"{'placeholder' if placeholder else 'literal'} when {last.name} is unset",
-                where(last), key=_name(path), severity=Severity.WARNING if placeholder else None,
-                confidence=M if placeholder else None)
-        elif any(c.env_names for c in last.conditions):  # `if key = System.get_env(...) do config ...`
-            earlier = [v for v in history[:-1] if _committed(path, v) is not None and not v.conditional]
-            if earlier:
-                names = ", ".join(sorted({n for c in last.conditions for n in c.env_names}))
-                yield committed_fallback.finding(
-                    f"{_name(path)} keeps the literal from {earlier[-1].origin} unless {names} is set",
-                    where(earlier[-1]), key=_name(path))
+                f"{name} falls back to a committed {'placeholder' if placeholder else 'literal'} when "
+                f"{value.name} is unset" + (f", if {_when(condition)}" if condition else ""),
+                where(value), key=name, severity=severity, confidence=confidence)
+    elif value.conditions and _committed(path, value) is not None:
+        severity, confidence = _grade(path, value)
+        yield committed_fallback.finding(
+            f"{name} is the committed literal from {value.origin} when {_when(value.conditions)}", where(value),
+            key=name, severity=severity, confidence=confidence)
 
 
 @rule("SEC003", "secret-generated-at-boot", Severity.ERROR, H,
@@ -135,10 +192,13 @@ def committed_fallback(project):
       fix="Generate one secret (`phoenix-ops secret`), store it in the platform's secret store and read it "
           "with `System.fetch_env!(\"SECRET_KEY_BASE\")`.")
 def generated_secret(project):
-    for path, history in _secret_leaves(project):
-        if generated_at_boot(history[-1]):
-            yield generated_secret.finding(f"{_name(path)} is generated when the config is evaluated",
-                                           where(history[-1]), key=_name(path))
+    for leaf in _secret_leaves(project):
+        last = leaf.history[-1]
+        if generated_at_boot(last):
+            fallback = isinstance(last, EnvRead)
+            yield generated_secret.finding(
+                f"{leaf.name} falls back to a value generated at boot when {last.name} is unset" if fallback
+                else f"{leaf.name} is generated when the config is evaluated", where(last), key=leaf.name)
 
 
 @rule("SEC004", "secret-key-base-too-short", Severity.ERROR, H,
@@ -146,10 +206,10 @@ def generated_secret(project):
       why="Phoenix refuses a secret_key_base under 64 bytes at boot (Plug.Crypto requires it for key derivation).",
       fix="Generate a full-length one with `phoenix-ops secret` (or `mix phx.gen.secret`).")
 def short_secret(project):
-    for path, history in _secret_leaves(project):
-        if path[-1] != "secret_key_base":
+    for leaf in _secret_leaves(project):
+        path, last = leaf.path, leaf.history[-1]
+        if path[-1] != "secret_key_base" or (leaf.shadow is not None and not leaf.later):
             continue
-        last = history[-1]
         candidates = [last.default] if isinstance(last, EnvRead) and last.default is not None else [last]
         for value in candidates:
             secret = literal_secret(value)
@@ -167,16 +227,14 @@ def committed_env_file(project):
     if project.tracked is None:
         return
     for rel in sorted(project.tracked):
-        if not ENV_FILE.search(rel) or ENV_FILE_TEMPLATE.search(rel):
+        if rel not in project.deploy.env_files or ENV_FILE_TEMPLATE.search(rel):
             continue
-        body = project.text(rel) or ""
-        for m in SECRET_ASSIGNMENT.finditer(body):
-            value = m.group(2)
-            if value.startswith("$") or (m.group(1) == "DATABASE_URL" and not URL_PASSWORD.match(value)):
+        for e in project.deploy.env_files.get(rel, ([], []))[0]:
+            if not SECRET_NAME.search(e.key) or not e.value or e.value.startswith("$") \
+                    or (e.key == "DATABASE_URL" and not URL_PASSWORD.match(e.value)):
                 continue
-            yield committed_env_file.finding(f"{rel} is tracked by git and sets {m.group(1)}",
-                                             Location(path=rel, line=body[: m.start()].count("\n") + 1),
-                                             key=m.group(1))
+            yield committed_env_file.finding(f"{rel} is tracked by git and sets {e.key}",
+                                             Location(path=rel, line=e.line), key=e.key)
 
 
 @rule("SEC006", "orphan-secrets-file", Severity.WARNING, M,
@@ -193,3 +251,22 @@ def orphan_secrets_file(project):
         if rel.startswith(f"{project.config_dir}/") and rel.endswith(".secret.exs") and rel not in evaluated:
             yield orphan_secrets_file.finding(f"{rel} is never imported by the {project.env} config",
                                               Location(path=rel, line=1), key=rel)
+
+
+@rule("SEC007", "secret-read-at-compile-time", Severity.ERROR, H,
+      title="A secret is read from the environment at compile time and baked into the release",
+      why="""
+      config.exs, prod.exs and module attributes are evaluated when the release is built. A secret
+      read there (`System.get_env("SECRET_KEY_BASE")`, an API token, a database URL) is copied into
+      the compiled artifact: everyone who can read the image or the tarball can read the secret, it
+      is the same in every environment built from it, and rotating it needs a rebuild.
+      """,
+      fix="Read the secret in config/runtime.exs (evaluated at boot) and rotate the value that was baked "
+          "into artifacts already built.")
+def secret_read_at_compile_time(project):
+    reads = [*baked_reads(project), *project.lib_reads]
+    for read in reads:
+        if read.origin and read.origin.phase == "compile" and secret_env_name(read.name):
+            yield secret_read_at_compile_time.finding(
+                f"{read.name} is read at compile time in {read.origin.file}: the secret is baked into the release",
+                where(read), key=read.name)

@@ -1,0 +1,94 @@
+"""docker compose files: services with their environment, env files, replicas and stop settings."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from phoenix_ops.project.deploy.durations import seconds
+from phoenix_ops.project.deploy.yamldocs import YamlDoc, dig, line_of
+
+_MAX_CONNECTIONS = re.compile(r"max_connections\s*=\s*(\d+)")
+
+
+@dataclass
+class Service:
+    name: str
+    path: str
+    line: int
+    data: dict
+    env: dict[str, tuple[str | None, int]] = field(default_factory=dict)  # None: passed through from the host
+    env_files: list[tuple[str, bool, int]] = field(default_factory=list)  # (path, required, line)
+
+    def get(self, *keys, default=None):
+        return dig(self.data, *keys, default=default)
+
+    @property
+    def image(self) -> str:
+        return str(self.data.get("image") or "")
+
+    @property
+    def builds(self) -> bool:
+        return "build" in self.data
+
+    @property
+    def replicas(self) -> int | None:
+        value = self.get("deploy", "replicas")
+        return value if isinstance(value, int) else None
+
+    @property
+    def stop_grace(self) -> float | None:
+        return seconds(self.data.get("stop_grace_period"))
+
+    @property
+    def command(self) -> list[str]:
+        value = self.data.get("command")
+        if isinstance(value, list):
+            return [str(v) for v in value]
+        try:
+            return shlex.split(str(value)) if value else []
+        except ValueError:
+            return str(value).split()
+
+    @property
+    def cpu_limit(self) -> float | None:
+        value = self.get("deploy", "resources", "limits", "cpus") or self.data.get("cpus")
+        try:
+            return float(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def max_connections(self) -> int | None:
+        """A PostgreSQL service's `-c max_connections=N`."""
+        m = _MAX_CONNECTIONS.search(" ".join(self.command))
+        return int(m.group(1)) if m else None
+
+
+def is_compose(doc: YamlDoc) -> bool:
+    services = doc.get("services")
+    return isinstance(services, dict) and "apiVersion" not in (doc.data or {}) and all(
+        isinstance(s, dict) for s in services.values())
+
+
+def services(doc: YamlDoc) -> list[Service]:
+    out = []
+    for name, data in (doc.get("services") or {}).items():
+        s = Service(str(name), doc.path, line_of(data, doc.line), data)
+        env = data.get("environment")
+        if isinstance(env, dict):
+            for k, v in env.items():
+                s.env[str(k)] = (None if v is None else str(v), line_of(env, s.line))
+        elif isinstance(env, list):
+            for item in env:
+                key, eq, value = str(item).partition("=")
+                s.env[key] = (value if eq else None, line_of(env, s.line))
+        files = data.get("env_file")
+        for f in [files] if isinstance(files, (str, dict)) else files or []:
+            if isinstance(f, dict):
+                s.env_files.append((str(f.get("path", "")), f.get("required", True) is not False, s.line))
+            else:
+                s.env_files.append((str(f), True, s.line))
+        out.append(s)
+    return out

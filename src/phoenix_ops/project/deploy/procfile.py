@@ -1,0 +1,20 @@
+"""Procfiles: `name: command` per line (Heroku, Gigalixir, Dokku, foreman)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_ENTRY = re.compile(r"^([A-Za-z0-9_-]+)\s*:\s*(.+)$")
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    command: str
+    line: int
+
+
+def read_procfile(text: str) -> list[Process]:
+    return [Process(m.group(1), m.group(2).strip(), n) for n, raw in enumerate(text.splitlines(), 1)
+            if not raw.lstrip().startswith("#") and (m := _ENTRY.match(raw.strip()))]

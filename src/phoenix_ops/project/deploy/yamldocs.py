@@ -1,0 +1,100 @@
+"""YAML files as documents whose mappings know their line; Helm templates recognised, not parsed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# `{{ .Values.x }}` and friends: the file is a Go template, YAML only after `helm template`.
+TEMPLATE = re.compile(r"\{\{-?\s*[.$a-zA-Z(/\-]")
+
+
+class Map(dict):
+    """A YAML mapping that remembers the line it starts on."""
+
+    line: int = 0
+
+
+class Seq(list):
+    line: int = 0
+
+
+@dataclass
+class YamlDoc:
+    path: str
+    index: int  # the document's position in a multi-document file
+    line: int
+    data: object
+
+    def get(self, *keys, default=None):
+        return dig(self.data, *keys, default=default)
+
+
+@dataclass
+class YamlFile:
+    path: str
+    docs: list[YamlDoc]
+    error: str | None = None  # a parse error, with its line
+    error_line: int = 0
+    template: bool = False  # a Helm / Go template: not evaluated
+
+
+def dig(data, *keys, default=None):
+    """data[k1][k2]... through mappings (str keys) and lists (int keys); default when absent."""
+    for key in keys:
+        if isinstance(data, dict) and key in data:
+            data = data[key]
+        elif isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
+            data = data[key]
+        else:
+            return default
+    return data
+
+
+def line_of(node, fallback: int = 0) -> int:
+    return getattr(node, "line", 0) or fallback
+
+
+def read_yaml(path: str, text: str) -> YamlFile:
+    if TEMPLATE.search(text):
+        return YamlFile(path, [], template=True)
+    import yaml
+
+    try:
+        docs = [YamlDoc(path, i, line_of(d, 1), d) for i, d in enumerate(yaml.load_all(text, Loader=_loader()))
+                if d is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        return YamlFile(path, [], f"{getattr(exc, 'problem', None) or exc}", line)
+    return YamlFile(path, docs)
+
+
+_LOADER = None
+
+
+def _loader():
+    """A safe loader (C-accelerated when available) that records the line of every mapping and list."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class LineLoader(base):  # type: ignore[misc, valid-type]
+            pass
+
+        def mapping(loader, node):
+            out = Map(loader.construct_mapping(node, deep=True))
+            out.line = node.start_mark.line + 1
+            return out
+
+        def sequence(loader, node):
+            out = Seq(loader.construct_sequence(node, deep=True))
+            out.line = node.start_mark.line + 1
+            return out
+
+        LineLoader.add_constructor("tag:yaml.org,2002:map", mapping)
+        LineLoader.add_constructor("tag:yaml.org,2002:seq", sequence)
+        _LOADER = LineLoader
+    return _LOADER

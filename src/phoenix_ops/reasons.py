@@ -1,0 +1,75 @@
+"""What failed, in words: OS, DNS and TLS errors as a person reads them (never `Unknown error -2`)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import socket
+import ssl
+
+# getaddrinfo's codes are negative, so os.strerror knows none of them.
+_RESOLVER = {
+    socket.EAI_NONAME: "the name does not resolve (no such host)",
+    socket.EAI_AGAIN: "the DNS lookup failed for now (try again)",
+    socket.EAI_FAIL: "the DNS server failed to answer",
+    socket.EAI_SERVICE: "unknown port or service",
+    socket.EAI_FAMILY: "the address family is not supported",
+}
+for _name, _words in (("EAI_NODATA", "the name has no address"), ("EAI_ADDRFAMILY", "the name has no address of that family")):
+    if hasattr(socket, _name):
+        _RESOLVER[getattr(socket, _name)] = _words
+
+_RAW = re.compile(r"\[Errno -?\d+\] |Unknown error -?\d+")
+
+_WORDS = {
+    errno.ECONNREFUSED: "connection refused (nothing listens there)",
+    errno.ECONNRESET: "the connection was reset",
+    errno.EHOSTUNREACH: "no route to the host",
+    errno.ENETUNREACH: "the network is unreachable",
+    errno.ETIMEDOUT: "timed out",
+    errno.EADDRNOTAVAIL: "the address is not available here",
+}
+
+
+def reason(exc: BaseException) -> str:
+    """`exc` in words: an OS error said plainly; another exception by its own message, unless that
+    is a raw errno text (httpx's '[Errno -2] ...'), then by the OS error underneath."""
+    if isinstance(exc, OSError):
+        return os_reason(exc)
+    message = str(exc)
+    if message and not _RAW.search(message):
+        return message
+    cause = _innermost_os_error(exc)
+    return os_reason(cause) if cause is not None else _RAW.sub("", message).strip() or _words_of_class(exc)
+
+
+def os_reason(exc: OSError) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"the certificate is not trusted ({exc.verify_message or 'verification failed'})"
+    if isinstance(exc, ssl.SSLError):
+        return f"the TLS handshake failed ({exc.reason or 'SSL error'})".replace("_", " ")
+    if isinstance(exc, socket.gaierror) or (exc.errno is not None and exc.errno < 0):
+        return _RESOLVER.get(exc.errno, "the name could not be resolved")
+    if isinstance(exc, TimeoutError) and not exc.errno:
+        return "timed out"
+    if exc.errno:
+        words = _WORDS.get(exc.errno) or os.strerror(exc.errno)
+        return f"{exc.filename}: {words}" if exc.filename else words
+    return str(exc) or _words_of_class(exc)
+
+
+def _innermost_os_error(exc: BaseException) -> OSError | None:
+    found, seen = None, set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError):
+            found = exc
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    return found
+
+
+def _words_of_class(exc: BaseException) -> str:
+    """'ConnectTimeout' -> 'connect timeout'."""
+    name = type(exc).__name__
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()

@@ -1,0 +1,261 @@
+"""Deploy-file readers on the shapes real projects use; targets built from them."""
+
+import pytest
+from project_shapes import GOOD
+
+from phoenix_ops.project import load_project
+
+FLY_V1 = """
+app = "demo"
+kill_signal = "SIGTERM"
+kill_timeout = 5
+
+[env]
+  PHX_HOST = "demo.fly.dev"
+
+[deploy]
+  release_command = "/app/bin/migrate"
+
+[[services]]
+  internal_port = 4000
+  [services.concurrency]
+    type = "connections"
+    hard_limit = 1000
+  [[services.http_checks]]
+    path = "/health"
+    grace_period = "10s"
+"""
+
+FLY_V2 = """
+app = 'demo'
+primary_region = 'ams'
+kill_signal = 'SIGTERM'
+kill_timeout = '30s'
+
+[build]
+
+[deploy]
+  strategy = 'bluegreen'
+
+[env]
+  PHX_HOST = 'demo.fly.dev'
+  PORT = '8080'
+
+[http_service]
+  internal_port = 8080
+  min_machines_running = 2
+  [http_service.concurrency]
+    type = 'requests'
+    soft_limit = 200
+  [[http_service.checks]]
+    path = '/healthz'
+    interval = '15s'
+"""
+
+K8S = """
+# a Kustomize-style bundle: several documents, picked by apiVersion/kind
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 3
+  template:
+    spec:
+      terminationGracePeriodSeconds: 60
+      initContainers:
+        - name: migrate
+          command: ["/app/bin/migrate"]
+      containers:
+        - name: web
+          image: ghcr.io/acme/demo:1.2.3
+          env:
+            - name: PHX_HOST
+              value: demo.example.com
+            - name: SECRET_KEY_BASE
+              valueFrom:
+                secretKeyRef: {name: demo, key: skb}
+          envFrom:
+            - secretRef: {name: demo-env}
+            - configMapRef: {name: demo-config}
+          readinessProbe:
+            httpGet: {path: /health/ready, port: 4000}
+          resources:
+            limits: {cpu: 500m}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: demo-config}
+data:
+  POOL_SIZE: "5"
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web}
+spec:
+  scaleTargetRef: {kind: Deployment, name: web}
+  maxReplicas: 8
+"""
+
+HELM = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "demo.fullname" . }}
+spec:
+  replicas: {{ .Values.replicaCount }}
+"""
+
+COMPOSE = """
+services:
+  db:
+    image: postgres:16
+    command: postgres -c max_connections=200
+  web:
+    build: .
+    environment:
+      DATABASE_URL: ecto://postgres:postgres@db/demo
+      PHX_HOST:
+    env_file: .env.prod
+    stop_grace_period: 1m30s
+    deploy:
+      replicas: 2
+"""
+
+UNIT = """
+[Unit]
+Description=Demo
+
+[Service]
+Type=exec
+User=demo
+Environment="PHX_SERVER=true" "PORT=4000"
+Environment=MIX_ENV=prod
+EnvironmentFile=-/etc/demo/env
+ExecStart=/opt/demo/bin/demo \\
+    start
+TimeoutStopSec=1min 30s
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+RENDER = """
+services:
+  - type: web
+    name: demo
+    runtime: elixir
+    startCommand: _build/prod/rel/demo/bin/server
+    preDeployCommand: _build/prod/rel/demo/bin/migrate
+    healthCheckPath: /health
+    scaling: {minInstances: 1, maxInstances: 3}
+    envVars:
+      - key: SECRET_KEY_BASE
+        generateValue: true
+      - key: DATABASE_URL
+        fromDatabase: {name: db, property: connectionString}
+      - fromGroup: shared
+envVarGroups:
+  - name: shared
+    envVars:
+      - key: PHX_HOST
+        value: demo.onrender.com
+"""
+
+BIN_SERVER = '#!/bin/sh\nset -eu\n\ncd -P -- "$(dirname -- "$0")"\nPHX_SERVER=true exec ./demo start\n'
+DOCKERFILE = """
+ARG RUNNER_IMAGE="debian:bookworm-20240904-slim"
+FROM hexpm/elixir:1.17.2-erlang-27.0.1-debian-bookworm-20240904-slim AS builder
+ENV MIX_ENV="prod"
+RUN mix release
+FROM ${RUNNER_IMAGE}
+ENV LANG=en_US.UTF-8
+CMD ["/app/bin/server"]
+"""
+
+
+@pytest.fixture
+def load(tmp_path):
+    def write(files):
+        for rel, body in {**GOOD, **files}.items():
+            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / rel).write_text(body)
+        return load_project(tmp_path)
+    return write
+
+
+def test_fly_v1_and_v2(load):
+    p = load({"fly.toml": FLY_V1, "fly.staging.toml": FLY_V2, "Dockerfile": DOCKERFILE,
+              "rel/overlays/bin/server": BIN_SERVER})
+    v2, v1 = p.deploy.fly  # sorted by path: fly.staging.toml, fly.toml
+    assert (v1.version, v1.kill_timeout, v1.release_command) == ("v1", 5.0, "/app/bin/migrate")
+    assert [(c.path, c.grace) for c in v1.checks] == [("/health", 10.0)]
+    assert (v2.version, v2.kill_timeout, v2.strategy, v2.min_machines) == ("v2", 30.0, "bluegreen", 2)
+    assert v2.env["PORT"] == ("8080", 14) and v2.concurrency[0][:2] == ("requests", 200)
+    t = {x.path: x for x in p.deploy.targets()}
+    fly = t["fly.toml"]
+    assert fly.env["PHX_HOST"].value == "demo.fly.dev" and fly.env["LANG"].how == "dockerfile"
+    assert fly.env["PHX_SERVER"].how == "bin/server" and fly.exec_form is True
+    assert fly.open_env and fly.migrate == "/app/bin/migrate" and fly.health_paths == [("/health", 17)]
+    assert "Dockerfile" not in t  # the image belongs to the fly target
+
+
+def test_kubernetes_documents_by_kind_and_helm_templates(load):
+    p = load({"deploy/k8s/app.yaml": K8S, "chart/templates/deployment.yaml": HELM,
+              ".github/workflows/ci.yml": "on: push\njobs: {}\n"})
+    assert [o.kind for o in p.deploy.k8s] == ["Deployment", "ConfigMap", "HorizontalPodAutoscaler"]
+    assert p.deploy.templates == ["chart/templates/deployment.yaml"]
+    assert not [x for x in p.problems if x.file.startswith("chart/")]
+    (t,) = p.deploy.targets()
+    assert (t.platform, t.name, t.line, t.instances, t.stop_timeout) == ("kubernetes", "Deployment/web", 3, 8, 60)
+    assert t.env["SECRET_KEY_BASE"].how == "secret" and t.env["POOL_SIZE"].how == "configmap"
+    assert t.open_env == ["Secret demo-env (keys not in any file)"]
+    assert t.health_paths == [("/health/ready", 28)] and t.cpu_limit == 0.5
+    assert t.migrate == "/app/bin/migrate" and t.strategy == "rolling"
+
+
+def test_yaml_parse_error_is_a_problem_with_its_line(load):
+    p = load({"k8s/bad.yaml": "apiVersion: v1\nkind: Service\nmetadata: [\n"})
+    assert [(x.file, x.line) for x in p.problems if x.file == "k8s/bad.yaml"] == [("k8s/bad.yaml", 4)]
+
+
+def test_compose_services_env_and_budget_facts(load):
+    p = load({"docker-compose.yml": COMPOSE, "Dockerfile": DOCKERFILE, ".env.prod": "SECRET_KEY_BASE=abc\n"})
+    db, web = p.deploy.compose
+    assert db.max_connections == 200 and web.replicas == 2 and web.stop_grace == 90
+    (t,) = p.deploy.targets()  # postgres is infrastructure, not a target
+    assert t.env["PHX_HOST"].how == "passthrough" and t.env["SECRET_KEY_BASE"].path == ".env.prod"
+    assert t.env["LANG"].how == "dockerfile" and (t.instances, t.stop_timeout) == (2, 90)
+
+
+def test_systemd_repeated_keys_quotes_and_continuations(load):
+    p = load({"rel/files/demo.service": UNIT})
+    (unit,) = p.deploy.systemd
+    assert unit.environment() == {"PHX_SERVER": ("true", 8), "PORT": ("4000", 8), "MIX_ENV": ("prod", 9)}
+    assert unit.exec_start() == ["/opt/demo/bin/demo", "start"] and unit.get("Service", "ExecStart").line == 11
+    assert unit.stop_timeout() == 90 and unit.environment_files() == [("/etc/demo/env", True, 10)]
+    (t,) = p.deploy.targets()
+    assert t.open_env == ["EnvironmentFile /etc/demo/env"] and t.stop_timeout_default is False
+
+
+def test_render_blueprint_and_procfile(load):
+    p = load({"render.yaml": RENDER, "Procfile": "web: mix phx.server\nrelease: mix ecto.migrate\n"})
+    (t,) = p.deploy.targets()  # a Procfile beside a blueprint is not a target of its own
+    assert (t.platform, t.instances, t.migrate) == ("render", 3, "_build/prod/rel/demo/bin/migrate")
+    assert t.env["SECRET_KEY_BASE"].how == "generateValue" and t.env["PHX_HOST"].value == "demo.onrender.com"
+    assert t.health_paths == [("/health", 3)]
+    assert [(x.name, x.line) for x in p.deploy.procfile] == [("web", 1), ("release", 2)]
+
+
+def test_procfile_target_and_release_files(load):
+    p = load({"Procfile": "web: mix phx.server\nrelease: mix ecto.migrate\n",
+              "rel/env.sh.eex": "#!/bin/sh\nexport RELEASE_DISTRIBUTION=name\nif [ -n \"$X\" ]; then\n"
+                                "  export ERL_FLAGS=\"+S 2:2\"\nfi\n",
+              "rel/vm.args.eex": "## flags\n+sbwt none\n-kernel net_ticktime 30\n"})
+    (t,) = p.deploy.targets()
+    assert (t.platform, t.migrate, t.migrate_line) == ("procfile", "mix ecto.migrate", 2)
+    env_sh = p.deploy.env_sh
+    assert env_sh.get("ERL_FLAGS").conditional and not env_sh.get("RELEASE_DISTRIBUTION").conditional
+    assert [(f.flag, f.value, f.line) for f in p.deploy.vm_args] == [("+sbwt", "none", 2),
+                                                                       ("-kernel", "net_ticktime 30", 3)]
