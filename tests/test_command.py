@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -198,3 +201,56 @@ def test_a_severity_above_the_rules_default_is_explained_in_rules_and_explain():
         assert rules[rule_id].raised and doc["rules"][rule_id]["raised"] == rules[rule_id].raised
         assert f"Severity raised: {rules[rule_id].raised}" in invoke("explain", rule_id).stdout
         assert re.search(rf"^{rule_id}  warning\+ ", invoke("rules").stdout, re.M)
+
+
+def write_app(root: Path, app: str, phoenix: bool = True) -> Path:
+    deps = '[{:phoenix, "~> 1.7"}]' if phoenix else "[]"
+    files = {"mix.exs": f'defmodule {app.title()}.MixProject do\n  use Mix.Project\n'
+                        f'  def project, do: [app: :{app}, version: "0.1.0", deps: {deps}]\nend\n',
+             "config/config.exs": 'import Config\nimport_config "#{config_env()}.exs"\n',
+             "config/prod.exs": f'import Config\nconfig :{app}, {app.title()}.Mailer, api_key: "not-so-secret-key"\n'}
+    for rel, body in files.items():
+        (root / app / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / app / rel).write_text(body)
+    return root / app
+
+
+def test_a_folder_of_several_phoenix_projects_is_not_silently_narrowed_to_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_app(tmp_path / "apps", "admin"), write_app(tmp_path / "apps", "shop"), write_app(tmp_path / "apps", "lib", False)
+    for args in (["check", "apps"], ["env", "check", "apps", "--env-file", "x.env"]):
+        result = invoke(*args)
+        assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.output
+        assert "apps holds 2 Phoenix projects: apps/admin, apps/shop; name one, or give --all" in result.stderr
+
+    text = invoke("check", "apps", "--all", "--select", "SEC001")
+    assert text.exit_code == 1
+    assert "project apps/admin: app admin, env prod\napps/admin/config/prod.exs:2: error SEC001" in text.stdout
+    assert "project apps/shop: app shop, env prod\napps/shop/config/prod.exs:2: error SEC001" in text.stdout
+    doc = json.loads(invoke("check", "apps", "--all", "-f", "json").stdout)
+    assert [r["project"]["app"] for r in doc["reports"]] == ["admin", "shop"]
+    sarif = json.loads(invoke("check", "apps", "--all", "-f", "sarif").stdout)
+    assert [run["properties"]["project"]["app"] for run in sarif["runs"]] == ["admin", "shop"]
+    assert invoke("check", "apps", "--all", "-f", "html").exit_code == 2
+
+    (tmp_path / "apps" / "admin" / "mix.exs").unlink()
+    (tmp_path / "apps" / "admin" / "mix.exs").write_text("defmodule Admin do\nend\n")  # no longer Phoenix
+    one = json.loads(invoke("check", "apps", "-f", "json").stdout)
+    assert one["project"]["app"] == "shop"
+
+
+def test_json_and_sarif_name_the_project_and_a_terminal_sees_it_first(tmp_path, monkeypatch):
+    doc = json.loads(invoke("check", EXAMPLE, "-f", "json").stdout)
+    assert doc["project"]["app"] == "shop" and doc["project"]["env"] == "prod"
+    run = json.loads(invoke("check", EXAMPLE, "-f", "sarif").stdout)["runs"][0]
+    assert run["properties"]["project"]["app"] == "shop"
+
+    monkeypatch.chdir(REPO)
+    master, slave = os.openpty()  # stdout a real terminal
+    done = subprocess.run([sys.executable, "-m", "phoenix_ops", "check", "examples/shop", "--no-color"],
+                          stdout=slave, stderr=subprocess.PIPE, timeout=120)
+    os.close(slave)
+    shown = os.read(master, 1 << 16).decode()
+    os.close(master)
+    assert done.returncode == 1
+    assert shown.splitlines()[0] == "project examples/shop: app shop, env prod"

@@ -8,27 +8,27 @@ import re
 import socket
 import ssl
 
-# getaddrinfo's codes are negative, so os.strerror knows none of them.
+# getaddrinfo's codes are negative, so os.strerror knows none of them. Worded as os.strerror words.
 _RESOLVER = {
-    socket.EAI_NONAME: "the name does not resolve (no such host)",
-    socket.EAI_AGAIN: "the DNS lookup failed for now (try again)",
-    socket.EAI_FAIL: "the DNS server failed to answer",
-    socket.EAI_SERVICE: "unknown port or service",
-    socket.EAI_FAMILY: "the address family is not supported",
+    socket.EAI_NONAME: "Name does not resolve (no such host)",
+    socket.EAI_AGAIN: "DNS lookup failed for now (try again)",
+    socket.EAI_FAIL: "DNS server failed to answer",
+    socket.EAI_SERVICE: "Unknown port or service",
+    socket.EAI_FAMILY: "Address family not supported",
 }
-for _name, _words in (("EAI_NODATA", "the name has no address"), ("EAI_ADDRFAMILY", "the name has no address of that family")):
+for _name, _words in (("EAI_NODATA", "Name has no address"), ("EAI_ADDRFAMILY", "Name has no address of that family")):
     if hasattr(socket, _name):
         _RESOLVER[getattr(socket, _name)] = _words
 
 _RAW = re.compile(r"\[Errno -?\d+\] |Unknown error -?\d+")
 
 _WORDS = {
-    errno.ECONNREFUSED: "connection refused (nothing listens there)",
-    errno.ECONNRESET: "the connection was reset",
-    errno.EHOSTUNREACH: "no route to the host",
-    errno.ENETUNREACH: "the network is unreachable",
-    errno.ETIMEDOUT: "timed out",
-    errno.EADDRNOTAVAIL: "the address is not available here",
+    errno.ECONNREFUSED: "Connection refused (nothing listens there)",
+    errno.ECONNRESET: "Connection reset by peer",
+    errno.EHOSTUNREACH: "No route to host",
+    errno.ENETUNREACH: "Network is unreachable",
+    errno.ETIMEDOUT: "Timed out",
+    errno.EADDRNOTAVAIL: "Address not available here",
 }
 
 
@@ -46,13 +46,13 @@ def reason(exc: BaseException) -> str:
 
 def os_reason(exc: OSError) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"the certificate is not trusted ({exc.verify_message or 'verification failed'})"
+        return f"Certificate not trusted ({exc.verify_message or 'verification failed'})"
     if isinstance(exc, ssl.SSLError):
-        return f"the TLS handshake failed ({exc.reason or 'SSL error'})".replace("_", " ")
+        return f"TLS handshake failed ({exc.reason or 'SSL error'})".replace("_", " ")
     if isinstance(exc, socket.gaierror) or (exc.errno is not None and exc.errno < 0):
-        return _RESOLVER.get(exc.errno, "the name could not be resolved")
+        return _RESOLVER.get(exc.errno, "Name could not be resolved")
     if isinstance(exc, TimeoutError) and not exc.errno:
-        return "timed out"
+        return "Timed out"
     if exc.errno:
         words = _WORDS.get(exc.errno) or os.strerror(exc.errno)
         return f"{exc.filename}: {words}" if exc.filename else words

@@ -74,6 +74,16 @@ def test_healthy_cluster_exits_zero_and_reads_release_cookie(beam, tmp_path):
 
 
 @pytest.mark.slow
+def test_hosts_carry_their_epmd_port(beam, tmp_path):
+    beam.start(NodeSpec("p1", COOKIE))
+    env = dict(os.environ, RELEASE_COOKIE=COOKIE, HOME=str(tmp_path))
+    done = cli("--hosts", f"{LOOPBACK}:{beam.epmd_port}", "--expect", "1", "--format", "json", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (host,) = json.loads(done.stdout)["cluster"]["hosts"]
+    assert host["port"] == beam.epmd_port and f"{LOOPBACK}:{beam.epmd_port}:4369" not in done.stdout
+
+
+@pytest.mark.slow
 def test_home_cookie_and_fail_level(beam, tmp_path):
     beam.start(NodeSpec("solo", COOKIE))
     (tmp_path / ".erlang.cookie").write_text(COOKIE)

@@ -20,7 +20,8 @@ class Seed:
     node_host: str  # the part after @ in node names there (an IP, or the SRV target's name)
     source: str  # hosts, dns, srv, project
     basename: str | None = None
-    port: int | None = None
+    port: int | None = None  # the node's distribution port, when it is reached without EPMD
+    epmd_port: int | None = None  # EPMD's port on this host, when not the default of --epmd-port
 
     @property
     def node_name(self) -> str | None:
@@ -35,15 +36,37 @@ class DiscoveryProblem:
 
 
 def parse_hosts(text: str, basename: str | None, port: int | None, source: str = "hosts") -> list[Seed]:
-    """`--hosts a,b,name@c`: a bare host takes --node-basename; name@host names one node."""
+    """`--hosts a,b:4370,name@c,name@d:9100`: a bare host takes --node-basename and is asked through
+    EPMD, on the port given after it (EPMD's) or --epmd-port; name@host names one node, and a port
+    after it is that node's distribution port (reached directly, as --dist-port). IPv6 with a port
+    is written [addr]:port."""
     seeds = []
     for entry in (part.strip() for part in text.split(",")):
         if not entry:
             continue
-        name, _, host = entry.rpartition("@")
-        host = host.strip("[]")
-        seeds.append(Seed(host, host, source, name or basename, port))
+        name, _, address = entry.rpartition("@")
+        host, given = split_port(address, "--hosts")
+        if name and given is not None:
+            seeds.append(Seed(host, host, source, name, given))
+        else:
+            seeds.append(Seed(host, host, source, name or basename, port, epmd_port=given))
     return seeds
+
+
+def split_port(address: str, option: str) -> tuple[str, int | None]:
+    """("host", port or None) from host, host:port, [v6] or [v6]:port; a bare v6 address has no port."""
+    if address.startswith("["):
+        host, _, rest = address[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else None
+    elif address.count(":") == 1:
+        host, _, port_text = address.partition(":")
+    else:
+        return address, None
+    if port_text is None:
+        return host, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"{option}: {port_text!r} in {address} is not a TCP port")
+    return host, int(port_text)
 
 
 def make_resolver(nameserver: str | None, timeout: float) -> dns.asyncresolver.Resolver:
@@ -52,15 +75,9 @@ def make_resolver(nameserver: str | None, timeout: float) -> dns.asyncresolver.R
         resolver = dns.asyncresolver.Resolver()
     else:
         resolver = dns.asyncresolver.Resolver(configure=False)
-        host, port = nameserver, 53
-        if nameserver.startswith("["):
-            host, _, rest = nameserver[1:].partition("]")
-            port = int(rest[1:]) if rest.startswith(":") else 53
-        elif nameserver.count(":") == 1:
-            host, _, port_text = nameserver.partition(":")
-            port = int(port_text)
+        host, port = split_port(nameserver, "--nameserver")
         resolver.nameservers = [host]
-        resolver.port = port
+        resolver.port = port or 53
     resolver.lifetime = timeout
     return resolver
 

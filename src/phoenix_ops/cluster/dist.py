@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from phoenix_ops.cluster import etf
 from phoenix_ops.cluster.etf import Atom, Pid, Ref
-from phoenix_ops.cluster.net import os_reason
+from phoenix_ops.reasons import os_reason
 
 # Capability flags (erl_dist_protocol): no PUBLISHED bit, so we stay hidden and never join.
 DFLAG_PUBLISHED = 0x01

@@ -56,7 +56,7 @@ async def examine(opts: DoctorOptions, progress: Progress | None = None) -> Clus
     say("asking EPMD", 0, len(_unique_hosts(via_epmd)))
     view.hosts = await asyncio.gather(*(_ask_epmd(s, opts) for s in _unique_hosts(via_epmd)))
     targets = [NodeReport(s.node_name or f"{s.node_host}:{s.port}", s.address, s.port, s.source) for s in direct]
-    targets += _targets_from_epmd(via_epmd, view.hosts)
+    targets += _targets_from_epmd(via_epmd, view.hosts, opts.epmd_port)
 
     own_basename = f"phoenix_ops_{secrets.token_hex(4)}"
     gate = asyncio.Semaphore(opts.concurrency)
@@ -101,7 +101,7 @@ async def _recheck_one_way(view: ClusterView, conns: dict[int, dist.Connection],
 def _unique(seeds: list[Seed]) -> list[Seed]:
     seen, out = set(), []
     for s in seeds:
-        key = (s.address, s.port, s.basename)
+        key = (s.address, s.port, s.epmd_port, s.basename)
         if key not in seen:
             seen.add(key)
             out.append(s)
@@ -109,24 +109,25 @@ def _unique(seeds: list[Seed]) -> list[Seed]:
 
 
 def _unique_hosts(seeds: list[Seed]) -> list[Seed]:
-    return list({s.address: s for s in seeds}.values())
+    return list({(s.address, s.epmd_port): s for s in seeds}.values())
 
 
 async def _ask_epmd(seed: Seed, opts: DoctorOptions) -> HostReport:
-    report = HostReport(seed.address, seed.node_host, port=opts.epmd_port)
+    port = seed.epmd_port or opts.epmd_port
+    report = HostReport(seed.address, seed.node_host, port=port)
     try:
-        report.registered = await epmd.names(seed.address, opts.epmd_port, opts.timeout)
+        report.registered = await epmd.names(seed.address, port, opts.timeout)
     except epmd.EpmdError as exc:
         report.error_kind, report.error = exc.kind, str(exc)
     return report
 
 
-def _targets_from_epmd(seeds: list[Seed], hosts: list[HostReport]) -> list[NodeReport]:
+def _targets_from_epmd(seeds: list[Seed], hosts: list[HostReport], epmd_port: int) -> list[NodeReport]:
     """One target per registered node; a seed naming a node EPMD does not list is reported missing."""
-    by_address = {h.address: h for h in hosts}
+    by_address = {(h.address, h.port): h for h in hosts}
     targets: dict[tuple[str, str], NodeReport] = {}
     for seed in seeds:
-        host = by_address[seed.address]
+        host = by_address[(seed.address, seed.epmd_port or epmd_port)]
         if host.error_kind:
             continue
         wanted = [r for r in host.registered if seed.basename in (None, r.name)]

@@ -10,7 +10,7 @@ import re
 import struct
 from dataclasses import dataclass
 
-from phoenix_ops.cluster.net import os_reason
+from phoenix_ops.reasons import os_reason
 
 DEFAULT_PORT = 4369
 NAMES_REQ = 110

@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 import httpx
 
 from phoenix_ops.live.target import ProbeOptions, Target, authority
+from phoenix_ops.reasons import reason
 
 MAX_BODY = 1 << 20  # bytes of a page kept for parsing; the rest is not read
 MAX_HOPS = 10
@@ -61,7 +62,7 @@ def explain_error(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"the answer is not valid HTTP ({exc})"
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect: {exc}"
+        return f"cannot connect: {reason(exc)}"
     return f"{type(exc).__name__}: {exc}"
 
 
