@@ -56,6 +56,11 @@ def no_color_option():
                                                   "FORCE_COLOR=1 colours output that is not a terminal).")
 
 
+def prom_file_option():
+    return typer.Option(None, "--prom-file", help="Also write the findings as Prometheus text for the node "
+                                                  "exporter's textfile collector (atomically).")
+
+
 def quiet_option():
     return typer.Option(False, "--quiet", "-q", help="Print nothing (-o still writes its file); "
                                                      "only the exit code tells.")
@@ -170,6 +175,7 @@ def probe(
     fmt: str = format_option(),
     output: Optional[Path] = output_option(),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML report to this file."),
+    prom_file: Optional[Path] = prom_file_option(),
     fail_level: str = fail_level_option(),
     timeout: float = typer.Option(5.0, "--timeout", help="Seconds for each network action."),
     budget: Optional[float] = typer.Option(None, "--budget", help="Seconds for the whole probe of one target."),
@@ -196,7 +202,8 @@ def probe(
     from phoenix_ops.live.command import probe as run_probe
 
     with usage_errors():
-        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, also={"--html": html})
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, also={"--html": html},
+                          prom_file=prom_file)
         args = ProbeArgs(urls or [], targets, timeout, budget, insecure, ca_file, host_header, tuple(resolve),
                          tuple(header), cookie, proxy, http_port, tuple(health), ws_idle, active, max_body, burst,
                          burst_path, concurrency)
@@ -218,7 +225,7 @@ def secret(length: int = typer.Option(64, "--length", help="Characters (64 like 
 
 @app.command()
 def gen(
-    kind: str = typer.Argument(..., help="release, docker, systemd, fly, k8s, health or all."),
+    kind: str = typer.Argument(..., help="release, docker, systemd, fly, k8s, health, alerts or all."),
     path: Path = typer.Argument(Path("."), help="The Phoenix project (directory with mix.exs)."),
     target: Optional[str] = typer.Option(None, "--target",
                                          help="docker, fly, k8s or systemd (default: what the deploy files show)."),
@@ -259,6 +266,7 @@ def cluster(
     picture: Optional[Path] = typer.Option(None, "--picture", help="Write a picture of the cluster (.svg, else HTML)."),
     fmt: str = format_option(),
     output: Optional[Path] = output_option(),
+    prom_file: Optional[Path] = prom_file_option(),
     fail_level: str = fail_level_option(),
     no_color: bool = no_color_option(),
     quiet: bool = quiet_option(),
@@ -272,7 +280,8 @@ def cluster(
     )
 
     with usage_errors():
-        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, also={"--picture": picture})
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, also={"--picture": picture},
+                          prom_file=prom_file)
         opts = build_options(ClusterArgs(
             hosts=hosts, dns=tuple(dns), srv=tuple(srv), project=project, env=env, node_basename=node_basename,
             dist_port=dist_port, epmd_port=epmd_port, cookie_file=cookie_file, tls_ca=tls_ca, tls_cert=tls_cert,
@@ -302,40 +311,32 @@ def jobs(
     retention: float = typer.Option(7 * 86400, "--retention", help="Seconds finished jobs may be kept (Pruner)."),
     timeout: float = typer.Option(5.0, "--timeout", help="Seconds to connect and for each statement."),
     watch: Optional[float] = typer.Option(None, "--watch", help="Repeat every SECONDS (a live table on a terminal)."),
-    fmt: str = typer.Option("text", "--format", "-f", help="Output format: text, json, sarif or html."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to a file."),
-    fail_level: str = typer.Option("warning", "--fail-level",
-                                   help="Exit 1 when a finding is at or above: error, warning, info."),
-    no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code tells."),
+    fmt: str = format_option(),
+    output: Optional[Path] = output_option(),
+    prom_file: Optional[Path] = prom_file_option(),
+    fail_level: str = fail_level_option(),
+    no_color: bool = no_color_option(),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Diagnose Oban in PostgreSQL, read-only: orphans, stalled queues, failures, pruning, bloat."""
-    from phoenix_ops.cluster.command import check_format
-    from phoenix_ops.findings import Severity
-    from phoenix_ops.jobs.command import JobsArgs, examine, report, watch_loop
+    from phoenix_ops.jobs.command import JobsArgs, examine, finish, watch_loop
     from phoenix_ops.jobs.reader import JobsError
     from phoenix_ops.jobs.view import Limits
 
-    try:
-        level = Severity.parse(fail_level)
-        check_format(fmt)
+    with usage_errors(JobsError):
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, prom_file=prom_file)
         if watch is not None and watch <= 0:
-            raise ValueError("--watch takes a positive number of seconds")
+            raise UsageError("--watch takes a positive number of seconds")
         limits = Limits(grace=grace, stall=stall, max_depth=max_depth, max_retryable=max_retryable,
                         max_discards=max_discards, max_errors=max_errors, retention=retention,
                         live_nodes=tuple(live_node))
         args = JobsArgs(database_url or "", prefix, limits, timeout, project)
-        color = use_color(no_color) and not output
         if watch:
-            raise typer.Exit(watch_loop(args, watch, fmt, level, color=color, quiet=quiet))
-        with progress("reading Oban's tables", enabled=not quiet):
+            raise typer.Exit(watch_loop(args, watch, tail))
+        with tail.progress("reading Oban's tables"):
             view, findings = examine(args)
-        text = report(view, findings, fmt, color=color)
-    except (JobsError, ValueError, OSError) as exc:
-        raise fail(str(exc))
-    if not quiet:
-        emit(text, output)
-    raise typer.Exit(1 if any(f.severity >= level for f in findings) else 0)
+        code = finish(tail, view, findings)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -355,37 +356,29 @@ def metrics(
     ecto_query_ms: float = typer.Option(500, "--ecto-query-ms", help="Ecto query time at p95 that is too long."),
     error_share: float = typer.Option(0.05, "--error-share", help="Share of 5xx between the scrapes that is too high."),
     max_queue_length: int = typer.Option(10_000, "--max-queue-length", help="Oban queue length that is too long."),
-    fmt: str = typer.Option("text", "--format", "-f", help="Output format: text, json, sarif or html."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to a file."),
-    fail_level: str = typer.Option("warning", "--fail-level",
-                                   help="Exit 1 when a finding is at or above: error, warning, info."),
-    no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; only the exit code tells."),
+    fmt: str = format_option(),
+    output: Optional[Path] = output_option(),
+    prom_file: Optional[Path] = prom_file_option(),
+    fail_level: str = fail_level_option(),
+    no_color: bool = no_color_option(),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Judge a node's Prometheus metrics: VM limits, memory, run queue, Ecto timings, 5xx share, Oban."""
-    from phoenix_ops.cluster.command import check_format
-    from phoenix_ops.findings import Severity
-    from phoenix_ops.metrics.command import MetricsArgs, examine, memory_limit, report
+    from phoenix_ops.metrics.command import MetricsArgs, examine, finish, memory_limit
     from phoenix_ops.metrics.scrape import MetricsError
     from phoenix_ops.metrics.view import Limits
 
-    try:
-        level = Severity.parse(fail_level)
-        check_format(fmt)
+    with usage_errors(MetricsError):
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, prom_file=prom_file)
         headers = dict(_header(h) for h in header)
         limits = Limits(usage=usage, memory_limit=memory_limit(mem_limit), memory_share=memory_share,
                         schedulers=schedulers, run_queue_factor=run_queue, ecto_queue=ecto_queue_ms / 1000,
                         ecto_query=ecto_query_ms / 1000, error_share=error_share, max_queue_length=max_queue_length)
         args = MetricsArgs(urls or [], interval, timeout, limits, headers, project)
-        with progress("scraping", enabled=not quiet) as status:
-            views, findings = examine(args, status.update if status is not None and hasattr(status, "update")
-                                      else None)
-        text = report(views, findings, fmt, color=use_color(no_color) and not output)
-    except (MetricsError, ValueError, OSError) as exc:
-        raise fail(str(exc))
-    if not quiet:
-        emit(text, output)
-    raise typer.Exit(1 if any(f.severity >= level for f in findings) else 0)
+        with tail.progress("scraping") as progress:
+            views, findings = examine(args, progress.update)
+        code = finish(tail, views, findings)
+    raise typer.Exit(code)
 
 
 def _header(text: str) -> tuple[str, str]:

@@ -21,6 +21,7 @@ from phoenix_ops.project.telemetry import Metric, reporter, telemetry_metrics
 USAGE, RUN_QUEUE, QUANTILE, ECTO_QUEUE_MS, ECTO_QUERY_MS, ERROR_SHARE, QUEUE_LENGTH = \
     0.8, 2, 0.95, 50, 500, 0.05, 10_000
 DEFAULT_LIMITS = {"process": 262_144, "atom": 1_048_576, "port": 65_536}
+PLURAL = {"process": "Processes", "atom": "Atoms", "port": "Ports"}
 STALE_SECONDS = 3600  # an export older than this: the timer that runs phoenix-ops stopped
 
 
@@ -38,7 +39,7 @@ class Alert:
 def promex_alerts(app: str) -> list[Alert]:
     p = f"{app}_prom_ex_"
     alerts = [
-        Alert(f"Beam{r.capitalize()}sNearLimit",
+        Alert(f"Beam{PLURAL[r]}NearLimit",
               f"{p}beam_stats_{r}_count / {p}beam_system_{r}_limit_info > {USAGE}", "5m", "critical", "OBS100",
               f"{r} count near the BEAM's limit", f"{{{{ $labels.instance }}}}: {r} count at {{{{ $value | humanizePercentage }}}} of the limit")
         for r in ("process", "atom", "port")]
@@ -64,7 +65,7 @@ def telemetry_alerts(metrics: list[Metric]) -> list[Alert]:
     for r in ("process", "atom", "port"):
         m = by_name.get(f"vm.system_counts.{r}_count")
         if m:
-            alerts.append(Alert(f"Beam{r.capitalize()}sNearLimit", f"{m.exported} / {DEFAULT_LIMITS[r]} > {USAGE}", "5m",
+            alerts.append(Alert(f"Beam{PLURAL[r]}NearLimit", f"{m.exported} / {DEFAULT_LIMITS[r]} > {USAGE}", "5m",
                                 "critical", "OBS100", f"{r} count near the BEAM's default limit",
                                 f"{{{{ $labels.instance }}}}: {r} count at {{{{ $value | humanizePercentage }}}} of the default limit"))
     for suffix, alert, limit, rule_id, summary in (
@@ -107,8 +108,6 @@ def export_alerts() -> list[Alert]:
         Alert("PhoenixOpsExportStale", f"time() - phoenix_ops_last_run_timestamp_seconds > {STALE_SECONDS}", "0m",
               "warning", "", "phoenix-ops has not run for an hour",
               "{{ $labels.command }} last exported {{ $value | humanizeDuration }} ago: is its timer running?"),
-        Alert("PhoenixOpsRunFailed", "phoenix_ops_last_run_success == 0", "0m", "warning", "",
-              "phoenix-ops could not run", "{{ $labels.command }} ended with a usage or tool error"),
     ]
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_ops.catalog import catalog
+from phoenix_ops.command import Tail
 from phoenix_ops.findings import Finding
 from phoenix_ops.jobs.reader import JobsError, read_view
 from phoenix_ops.jobs.view import JobsView, Limits
@@ -46,42 +47,51 @@ def examine(args: JobsArgs) -> tuple[JobsView, list[Finding]]:
     return view, diagnose(view)
 
 
-def report(view: JobsView, findings: list[Finding], fmt: str, *, color: bool = False) -> str:
+def _text(view: JobsView, findings: list[Finding]):
+    from phoenix_ops.jobs.table import render_table
     from phoenix_ops.report import render
 
-    if fmt == "text":
-        from phoenix_ops.jobs.table import render_table
+    def text(color: bool) -> str:
         return render_table(view) + "\n" + render(findings, "text", color=color)
-    extra = {"jobs": view.to_dict()} if fmt == "json" else \
+    return text
+
+
+def finish(tail: Tail, view: JobsView, findings: list[Finding]) -> int:
+    """Text: the queue table then the findings; the other formats through the shared reporters."""
+    extra = {"jobs": view.to_dict()} if tail.fmt != "html" else \
         {"database": view.database, "schema": view.schema_version, "queues": len(view.queues)}
-    return render(findings, fmt, tool="jobs", extra=extra, rules=catalog("jobs"))
+    return tail.finish(findings, tool="jobs", rules=catalog("jobs"), extra=extra, text=_text(view, findings))
 
 
-def watch_loop(args: JobsArgs, seconds: float, fmt: str, level, *, color: bool, quiet: bool) -> int:
+def watch_loop(args: JobsArgs, seconds: float, tail: Tail) -> int:
     """Look again every `seconds` until interrupted: a live table on a terminal, one report after
-    another otherwise. The exit code is the last look's."""
+    another otherwise (each also exported with --prom-file). The exit code is the last look's."""
     import sys
     import time
 
     code = 0
     live = None
-    if sys.stdout.isatty() and fmt == "text" and not quiet:
+    if tail.on_terminal and tail.fmt == "text":
         from rich.console import Console
         from rich.live import Live
-        from rich.text import Text
         live = Live(console=Console(), auto_refresh=False)
         live.start()
     try:
         while True:
             view, findings = examine(args)
-            code = int(any(f.severity >= level for f in findings))
-            text = report(view, findings, fmt, color=color)
-            if live is not None:
+            if live is None:
+                code = finish(tail, view, findings)
+                if not tail.quiet and tail.output is None:
+                    sys.stdout.write("\n")
+                    sys.stdout.flush()
+            else:
+                from rich.text import Text
+                rules = catalog("jobs")
+                text = tail.render(findings, tool="jobs", rules=rules, text=_text(view, findings))
                 live.update(Text.from_ansi(f"{view.now:%H:%M:%S} UTC, every {seconds:g} s (Ctrl-C stops)\n\n"
                                            + text), refresh=True)
-            elif not quiet:
-                sys.stdout.write(text + "\n")
-                sys.stdout.flush()
+                tail.export(findings, tool="jobs", rules=rules)
+                code = tail.gate(findings, rules)
             time.sleep(seconds)
     except KeyboardInterrupt:
         return code

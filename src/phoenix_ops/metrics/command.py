@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_ops.catalog import catalog
+from phoenix_ops.command import Tail
 from phoenix_ops.findings import Finding
 from phoenix_ops.metrics import names
 from phoenix_ops.metrics.scrape import MetricsError, Snapshot, fetch, parse
@@ -80,16 +81,17 @@ def summary(view: MetricsView) -> dict:
             "interval": round(view.interval, 2) if view.interval else None}
 
 
-def report(views: list[MetricsView], findings: list[Finding], fmt: str, *, color: bool = False) -> str:
+def finish(tail: Tail, views: list[MetricsView], findings: list[Finding]) -> int:
     from phoenix_ops.report import render
 
-    if fmt == "text":
+    def text(color: bool) -> str:
         head = "".join(f"{s['url']}: {s['series_names']} series names, {s['bytes']} bytes"
                        f"{', two scrapes ' + str(s['interval']) + ' s apart' if s['interval'] else ''}\n"
                        for s in map(summary, views))
         return head + "\n" + render(findings, "text", color=color)
-    extra = {"metrics": [summary(v) for v in views]} if fmt == "json" else {"endpoints": len(views)}
-    return render(findings, fmt, tool="metrics", extra=extra, rules=catalog("metrics"))
+
+    extra = {"metrics": [summary(v) for v in views]} if tail.fmt != "html" else {"endpoints": len(views)}
+    return tail.finish(findings, tool="metrics", rules=catalog("metrics"), extra=extra, text=text)
 
 
 _UNITS = {"": 1, "k": 1e3, "ki": 2**10, "m": 1e6, "mi": 2**20, "g": 1e9, "gi": 2**30, "t": 1e12, "ti": 2**40}

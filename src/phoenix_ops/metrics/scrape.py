@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from phoenix_ops.reasons import reason
+
 Labels = tuple[tuple[str, str], ...]
 MAX_BYTES = 64 * 2**20
 CHECKED = 200  # the first lines are parsed whatever they hold: text that is not Prometheus fails there
@@ -63,7 +65,7 @@ def fetch(url: str, *, timeout: float, headers: dict[str, str] | None = None) ->
     except httpx.TimeoutException:
         raise MetricsError(f"{url} did not answer within {timeout:g} s") from None
     except httpx.HTTPError as exc:
-        raise MetricsError(f"cannot scrape {url}: {exc or type(exc).__name__}") from None
+        raise MetricsError(f"cannot scrape {url}: {reason(exc)}") from None
     return body.decode("utf-8", errors="replace")
 
 
