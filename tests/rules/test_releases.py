@@ -185,3 +185,45 @@ def test_rel007_connection_computed_by_a_helper_at_boot_counts_as_runtime(make_p
     assert ids(findings(make_project({"config/runtime.exs": runtime}), "REL007")) == []
     literal = GOOD_RUNTIME.replace("url: database_url,", 'hostname: "db.internal",')
     assert ids(findings(make_project({"config/runtime.exs": literal}), "REL007")) == ["REL007"]
+
+
+NO_RELEASE_FILES = {"rel/overlays/bin/server": None}
+
+
+def test_run_mode_evidence_from_every_kind_of_file(make_project):
+    cases = {
+        "Dockerfile": ("FROM elixir:1.17\nRUN mix release\nCMD [\"/app/bin/server\"]\n", "release"),
+        "fly.toml": ('app = "demo"\n[deploy]\n  release_command = "/app/bin/migrate"\n', "release"),
+        "Procfile": ("web: MIX_ENV=prod mix phx.server\n", "mix"),
+        "deploy/demo.service": ("[Service]\nExecStart=/opt/demo/bin/demo start\n", "release"),
+        "bin/deploy": ("#!/bin/sh\n# mix phx.server for dev\nMIX_ENV=prod mix release --overwrite\n", "release"),
+        "scripts/start.sh": ("#!/bin/sh\nMIX_ENV=prod elixir --sname demo -S mix phx.server\n", "mix"),
+    }
+    for rel, (body, mode) in cases.items():
+        project = make_project({**NO_RELEASE_FILES, rel: body})
+        assert project.run_mode.mode == mode, rel
+        assert project.run_mode.evidence[0].path == rel
+        (tmp := project.root / rel).unlink()  # the next case starts clean
+        assert not tmp.exists()
+    dev_helper = make_project({**NO_RELEASE_FILES, "bin/dev": "#!/bin/sh\nmix phx.server\n"})
+    assert dev_helper.run_mode.mode == "unknown"  # a development helper says nothing about prod
+
+
+def test_release_rules_drop_to_low_confidence_without_evidence(make_project, findings):
+    project = make_project({**NO_RELEASE_FILES, "config/runtime.exs": NO_SERVER, "lib/demo/release.ex": None})
+    assert project.summary()["run_mode"] == {"mode": "unknown", "evidence": []}
+    got = {f.rule_id: f for f in findings(project) if f.rule_id in ("REL001", "REL011")}
+    assert set(got) == {"REL001", "REL011"}
+    for f in got.values():
+        assert f.confidence.label == "low" and "a release is assumed" in f.message
+    summary = make_project({"mix.exs": GOOD["mix.exs"]}).summary()["run_mode"]
+    assert summary == {"mode": "release", "evidence": ["rel/overlays/bin/server:1 a rel/ directory (release overlays "
+                                                       "or config)"]}
+
+
+def test_messages_speak_of_the_env_audited(make_project, findings):
+    dev = 'import Config\nconfig :demo, Demo.Repo, url: System.get_env("DATABASE_URL")\n'
+    project = make_project({"config/runtime.exs": NO_SERVER, "config/dev.exs": dev}, env="dev")
+    messages = [f.message for f in findings(project)]
+    assert messages and not [m for m in messages if "prod" in m]
+    assert any("a release built for dev boots without listening" in m for m in messages)

@@ -18,6 +18,7 @@ from phoenix_ops.project.deploy import Deploy, read_deploy
 from phoenix_ops.project.files import FileSet, SourceFile, scan
 from phoenix_ops.project.lib_reads import lib_env_reads
 from phoenix_ops.project.mix import MixProject, read_lock, read_mix
+from phoenix_ops.project.run_mode import MIX, RELEASE, RunMode, run_mode
 from phoenix_ops.project.web import (
     Endpoint,
     Router,
@@ -160,23 +161,20 @@ class Project:
         return {name for d in self.deploy.dockerfiles for name in d.declared()}
 
     @cached_property
+    def run_mode(self) -> RunMode:
+        """How the app runs in production, with the files that say so."""
+        return run_mode(self)
+
+    @property
     def release_mode(self) -> str:
-        """"release" when the app ships as a Mix release, "mix" when it runs `mix phx.server`."""
-        if self.mix.releases is not None or any(p.startswith("rel/") for p in [*self.files.others, *self.files.files]):
-            return "release"
-        docker = self.deploy.dockerfile("Dockerfile")
-        scripts = [i.script for s in docker.stages for i in s.instructions] if docker else []
-        scripts += [f.release_command or "" for f in self.deploy.fly]
-        if any("mix release" in body or "/bin/server" in body for body in scripts):
-            return "release"
-        if any("phx.server" in p.command or "mix run" in p.command for p in self.deploy.procfile):
-            return "mix"
-        return "release"
+        """"mix" when the files show the app runs `mix phx.server`; "release" otherwise (assumed when unknown)."""
+        return MIX if self.run_mode.mode == MIX else RELEASE
 
     def summary(self) -> dict:
         return {"root": str(self.root), "app": self.mix.app, "umbrella": self.mix.umbrella,
                 "apps": [a.app for a in self.apps], "env": self.env,
                 "phoenix": self.lock.get("phoenix"), "release_mode": self.release_mode,
+                "run_mode": self.run_mode.summary(),
                 "repo_prefix": self.repo_prefix}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from phoenix_ops.elixir.values import Choice, EnvRead, Expr, Lit, Value
-from phoenix_ops.findings import Location
+from phoenix_ops.findings import Confidence, Location
 
 # Config keys that hold credentials. Signing and encryption *salts* are not secrets in Phoenix.
 SECRET_KEY = re.compile(r"(^|_)(secret|password|passwd|token|api_key|apikey|private_key|access_key|secret_key|"
@@ -100,3 +100,12 @@ def baked_reads(project):
                 overridden.update(id(r) for r in value.reads())
     return [r for r in view.reads if r.origin and r.origin.phase == "compile" and r.how != "{:system, _}"
             and id(r) not in overridden]
+
+
+ASSUMED_RELEASE = ("; no file shows how the app runs in production (no releases: key, rel/, Dockerfile, Procfile, "
+                   "fly.toml, unit or start script), so a release is assumed")
+
+
+def release_doubt(project) -> tuple[str, Confidence | None]:
+    """(message suffix, confidence) for a release-only rule: low, saying why, when the run mode is unknown."""
+    return (ASSUMED_RELEASE, Confidence.LOW) if project.run_mode.assumed else ("", None)

@@ -9,6 +9,7 @@ from phoenix_ops.rules.facts import (
     baked_reads,
     env_names,
     has_runtime_config,
+    release_doubt,
     runtime_value,
     secret_env_name,
     where,
@@ -43,6 +44,7 @@ def _config_file(project) -> Location:
 def endpoint_never_starts(project):
     if project.release_mode != "release":
         return
+    doubt, confidence = release_doubt(project)
     view = project.config()
     if any(truthy(plain(v)) for v in view.history("phoenix", "serve_endpoints")):
         return
@@ -55,8 +57,8 @@ def endpoint_never_starts(project):
         last = values[-1] if values else None
         yield endpoint_never_starts.finding(
             f"{module} has no `server: true` for {view.env} and nothing reads PHX_SERVER: "
-            f"a release will boot without listening for HTTP",
-            where(last) if last else _config_file(project), key=module)
+            f"a release built for {view.env} boots without listening for HTTP{doubt}",
+            where(last) if last else _config_file(project), key=module, confidence=confidence)
 
 
 @rule("REL002", "no-runtime-config", Severity.ERROR, H,
@@ -171,12 +173,13 @@ def url_host_hardcoded(project):
 def http_port_hardcoded(project):
     if project.release_mode != "release":
         return
+    doubt, confidence = release_doubt(project)
     view = project.config()
     for app, module in project.endpoint_keys():
         port = view.settled(app, module, "http", "port")
         if isinstance(port, Lit) and not port.conditional:
-            yield http_port_hardcoded.finding(f"{module} listens on fixed port {port.value} in {view.env}",
-                                              where(port), key=module)
+            yield http_port_hardcoded.finding(f"{module} listens on fixed port {port.value} in {view.env}{doubt}",
+                                              where(port), key=module, confidence=confidence)
 
 
 def _repo_values(project, app, repo):
@@ -203,14 +206,15 @@ def _repos(project):
 def repo_not_runtime(project):
     if project.release_mode != "release":
         return
+    doubt, confidence = release_doubt(project)
     for app, repo in _repos(project):
         values = _repo_values(project, app, repo)
         connection = [runtime_value(values.get(k, [])) for k in ("url", "hostname", "database", "socket_dir")]
         if any(v is not None and not isinstance(v, Lit) for v in connection):
             continue  # from the environment, or computed at boot by code (a helper macro): runtime either way
         yield repo_not_runtime.finding(
-            f"{repo} gets no database URL or host from the environment at runtime", _config_file(project),
-            key=repo)
+            f"{repo} gets no database URL or host from the environment at runtime{doubt}", _config_file(project),
+            key=repo, confidence=confidence)
 
 
 @rule("REL008", "repo-pool-size-fixed", Severity.INFO, M,
@@ -234,6 +238,7 @@ def repo_pool_fixed(project):
 def repo_ssl_undecided(project):
     if project.release_mode != "release":
         return
+    doubt, confidence = release_doubt(project)
     for app, repo in _repos(project):
         values = _repo_values(project, app, repo)
         if not values or "ssl" in values:
@@ -241,8 +246,9 @@ def repo_ssl_undecided(project):
         if any(str(plain(v) or "").find("sslmode=") >= 0 for v in values.get("url", [])):
             continue
         anchor = runtime_value(values.get("url", [])) or next(iter(values.values()))[-1]
-        yield repo_ssl_undecided.finding(f"{repo} sets neither `ssl: true` nor `ssl: false` for prod",
-                                         where(anchor), key=repo)
+        yield repo_ssl_undecided.finding(
+            f"{repo} sets neither `ssl: true` nor `ssl: false` for {project.env}{doubt}", where(anchor), key=repo,
+            confidence=confidence)
 
 
 @rule("REL010", "repo-ipv6-not-handled", Severity.INFO, M,
@@ -254,6 +260,7 @@ def repo_ipv6(project):
     # IPv6-only private networks are Fly.io's; elsewhere the generator's ECTO_IPV6 switch is optional.
     if project.release_mode != "release" or not project.exists("fly.toml"):
         return
+    doubt, confidence = release_doubt(project)
     for app, repo in _repos(project):
         values = _repo_values(project, app, repo)
         runtime = [v for h in values.values() for v in h if v.origin and v.origin.phase == "runtime"]
@@ -262,7 +269,8 @@ def repo_ipv6(project):
         socket = values.get("socket_options", [])
         if any("inet6" in str(plain(v)) or env_names(v) or "inet6" in getattr(v, "text", "") for v in socket):
             continue
-        yield repo_ipv6.finding(f"{repo} has no `socket_options` for IPv6 (ECTO_IPV6)", where(runtime[0]), key=repo)
+        yield repo_ipv6.finding(f"{repo} has no `socket_options` for IPv6 (ECTO_IPV6){doubt}", where(runtime[0]),
+                                key=repo, confidence=confidence)
 
 
 @rule("REL011", "no-migration-task", Severity.WARNING, H,
@@ -279,5 +287,7 @@ def no_migration_task(project):
         return
     if not project.repo_keys():
         return
-    yield no_migration_task.finding("ecto_sql is a dependency but no module calls Ecto.Migrator",
-                                    Location(path=project.mix.file, line=project.mix.module_line), key="migrator")
+    doubt, confidence = release_doubt(project)
+    yield no_migration_task.finding(f"ecto_sql is a dependency but no module calls Ecto.Migrator{doubt}",
+                                    Location(path=project.mix.file, line=project.mix.module_line), key="migrator",
+                                    confidence=confidence)

@@ -1,0 +1,117 @@
+"""How the app runs in production, decided from evidence: a Mix release, or `mix phx.server`.
+
+Release rules (the endpoint must be told to serve, migrations need a task) only apply to a release;
+an app started with `mix phx.server` gets them wrong. Every file that says how the app is built or
+started is evidence; with none, the mode is unknown and release rules speak with low confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+RELEASE, MIX, UNKNOWN = "release", "mix", "unknown"
+_RELEASE_BUILD = re.compile(r"\bmix\s+(?:do\s+[\w.,\s]*)?release\b")
+_RELEASE_START = re.compile(r"(?:^|[\s/])bin/(?:server|migrate|[\w-]+\s+(?:start|foreground|daemon|start_iex|eval|"
+                            r"console))\b|/bin/server\b")
+_MIX_START = re.compile(r"\bmix\s+(?:do\s+[\w.,\s]*)?phx\.server\b|\bmix\s+run\b|-S\s+mix\s+phx\.server")
+_PROD = re.compile(r"MIX_ENV=[\"']?prod")
+SCRIPT_DIRS = ("bin/", "scripts/", "script/", ".scripts/")
+TASK_RUNNERS = ("Makefile", "justfile", "Justfile", "Taskfile.yml", "Taskfile.yaml", "build.sh", "deploy.sh")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    mode: str  # release or mix
+    path: str
+    line: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line} {self.what}"
+
+
+@dataclass
+class RunMode:
+    mode: str  # release, mix or unknown
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def assumed(self) -> bool:
+        """No file says how the app runs: release rules apply, with low confidence."""
+        return self.mode == UNKNOWN
+
+    def summary(self) -> dict:
+        return {"mode": self.mode, "evidence": [str(e) for e in self.evidence]}
+
+
+def run_mode(project) -> RunMode:
+    found = [*_mix_and_rel(project), *_deploy(project), *_scripts(project)]
+    modes = {e.mode for e in found}
+    mode = RELEASE if RELEASE in modes else MIX if MIX in modes else UNKNOWN
+    return RunMode(mode, found)
+
+
+def _mix_and_rel(project):
+    releases = project.mix.releases
+    if releases is not None:
+        line = releases.origin.line if releases.origin else project.mix.module_line
+        yield Evidence(RELEASE, project.mix.file, line, "releases: in mix.exs")
+    rel = sorted(p for p in [*project.files.others, *project.files.files] if p.startswith("rel/"))
+    if rel:
+        yield Evidence(RELEASE, rel[0], 1, "a rel/ directory (release overlays or config)")
+
+
+def _classify(command: str) -> str | None:
+    if _RELEASE_BUILD.search(command) or _RELEASE_START.search(command):
+        return RELEASE
+    if _MIX_START.search(command):
+        return MIX
+    return None
+
+
+def _deploy(project):
+    deploy = project.deploy
+    for docker in deploy.dockerfiles:
+        for stage in docker.stages:
+            for ins in stage.instructions:
+                if ins.cmd in ("RUN", "CMD", "ENTRYPOINT"):
+                    mode = _classify(" ".join(ins.args))
+                    if mode:
+                        yield Evidence(mode, docker.path, ins.line, f"{ins.cmd} {' '.join(ins.args)[:60]}")
+    for fly in deploy.fly:
+        commands = [("release_command", fly.release_command or "")]
+        commands += [(f"processes.{k}", str(v)) for k, v in (fly.data.get("processes") or {}).items()]
+        commands += [("experimental.cmd", str((fly.data.get("experimental") or {}).get("cmd") or ""))]
+        for key, command in commands:
+            mode = _classify(command)
+            if mode:
+                yield Evidence(mode, fly.path, fly.line(key.split(".")[-1]), f"{key} = {command[:60]}")
+    for process in deploy.procfile:
+        mode = _classify(process.command)
+        if mode:
+            yield Evidence(mode, deploy.procfile_path or "Procfile", process.line,
+                           f"{process.name}: {process.command[:60]}")
+    for unit in deploy.systemd:
+        start = unit.get("Service", "ExecStart")
+        mode = _classify(" ".join(unit.exec_start())) if start else None
+        if mode:
+            yield Evidence(mode, unit.path, start.line, f"ExecStart={start.value[:60]}")
+
+
+def _scripts(project):
+    """Build and start scripts and task runners: a release build, or `mix phx.server` in prod."""
+    for rel in project.files.others:
+        name = rel.rsplit("/", 1)[-1]
+        if not (rel.startswith(SCRIPT_DIRS) or rel in TASK_RUNNERS or name in TASK_RUNNERS):
+            continue
+        body = project.text(rel) or ""
+        for number, line in enumerate(body.splitlines(), 1):
+            if line.lstrip().startswith("#"):
+                continue
+            if _RELEASE_BUILD.search(line):
+                yield Evidence(RELEASE, rel, number, line.strip()[:60])
+                break
+            if _MIX_START.search(line) and _PROD.search(line):  # dev helpers start the app too
+                yield Evidence(MIX, rel, number, line.strip()[:60])
+                break
