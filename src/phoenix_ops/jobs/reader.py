@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from phoenix_ops.jobs.view import (
+    COUNT_CAP,
     DAY,
     HOUR,
     Finished,
@@ -113,7 +114,7 @@ def _read(conn: psycopg.Connection, shown: str, prefix: str, limits: Limits) -> 
     return JobsView(
         database=shown, prefix=prefix, schema_version=version, now=now, peers=peers,
         queues=_queues(conn, jobs, now, limits), nodes=_nodes(conn, jobs, now, limits),
-        workers=_failures(conn, jobs, now), finished=_finished(conn, jobs, now),
+        workers=_failures(conn, jobs, now), finished=_finished(conn, jobs, now, limits),
         table=_table(conn, jobs_oid), limits=limits)
 
 
@@ -202,14 +203,33 @@ def _failures(conn, jobs, now) -> list[WorkerFailures]:
     return sorted(workers.values(), key=lambda w: w.worker)
 
 
-def _finished(conn, jobs, now) -> list[Finished]:
-    """The oldest finished job of each state, measured as the Pruner measures (scheduled_at)."""
+def _finished(conn, jobs, now, limits: Limits) -> list[Finished]:
+    """The oldest finished job of each state, measured as the Pruner measures (scheduled_at).
+
+    Finished jobs are most of the table, so nothing here reads them all: the queues are found by
+    skipping through the state index, the oldest job of each queue and priority is the first entry
+    of its index range, and jobs past the retention are counted only up to COUNT_CAP."""
     out = []
     for state in FINISHED:
-        count, oldest = conn.execute(sql.SQL(
-            "SELECT count(*), min(scheduled_at) FROM {} WHERE state = %s").format(jobs), (state,)).fetchone()
-        if count:
-            out.append(Finished(state, count, _age(now, oldest)))
+        oldest = conn.execute(sql.SQL(
+            "WITH RECURSIVE queues AS ("
+            "  (SELECT queue FROM {jobs} WHERE state = {state} ORDER BY queue LIMIT 1)"
+            "  UNION ALL"
+            "  SELECT (SELECT j.queue FROM {jobs} j WHERE j.state = {state} AND j.queue > q.queue"
+            "          ORDER BY j.queue LIMIT 1) FROM queues q WHERE q.queue IS NOT NULL) "
+            "SELECT min(first.at) FROM queues q, generate_series(0, 9) AS p(priority), LATERAL ("
+            "  SELECT scheduled_at AS at FROM {jobs} j WHERE j.state = {state} AND j.queue = q.queue"
+            "    AND j.priority = p.priority ORDER BY j.scheduled_at LIMIT 1) AS first "
+            "WHERE q.queue IS NOT NULL").format(jobs=jobs, state=sql.Literal(state))).fetchone()[0]
+        if oldest is None:
+            continue
+        age, old = _age(now, oldest), 0
+        if age > limits.retention:
+            old = conn.execute(sql.SQL(
+                "SELECT count(*) FROM (SELECT 1 FROM {} WHERE state = {} AND scheduled_at < %s LIMIT %s) AS old")
+                .format(jobs, sql.Literal(state)), (now - dt.timedelta(seconds=limits.retention), COUNT_CAP + 1)
+            ).fetchone()[0]
+        out.append(Finished(state, age, old))
     return out
 
 

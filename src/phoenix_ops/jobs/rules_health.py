@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from phoenix_ops.findings import Confidence, Finding, Severity
-from phoenix_ops.jobs.view import MIN_DEAD, JobsView, duration, size
+from phoenix_ops.jobs.view import COUNT_CAP, MIN_DEAD, JobsView, duration, size
 from phoenix_ops.rule import rule
 
 H, M = Confidence.HIGH, Confidence.MEDIUM
@@ -96,7 +96,7 @@ def worker_errors(view: JobsView) -> Iterator[Finding]:
 def not_pruned(view: JobsView) -> Iterator[Finding]:
     old = [f for f in view.finished if f.oldest > view.limits.retention]
     if old:
-        listed = ", ".join(f"{f.count} {f.state} (oldest {duration(f.oldest)})" for f in old)
+        listed = ", ".join(f"{f.old_text(COUNT_CAP)} {f.state} (oldest {duration(f.oldest)})" for f in old)
         yield not_pruned.finding(
             f"finished jobs older than the retention of {duration(view.limits.retention)}: {listed}; "
             f"the table holds {size(view.table.total_bytes)}", view.at(), key="pruner")

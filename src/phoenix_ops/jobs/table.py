@@ -31,7 +31,7 @@ def render_table(view: JobsView) -> str:
             (w.worker, str(w.retryable), f"{w.discarded_hour}/{w.discarded_day}", f"{w.errors_hour}/{w.errors_day}",
              w.top_error or "-") for w in failing])
     t = view.table
-    finished = ", ".join(f"{f.count} {f.state} (oldest {duration(f.oldest)})" for f in view.finished) or "none"
+    finished = ", ".join(f"{f.state} (oldest {duration(f.oldest)})" for f in view.finished) or "none"
     lines += ["", f"table {size(t.table_bytes)} + indexes {size(t.index_bytes)}; {t.live_tuples} live rows, "
                   f"{t.dead_tuples} dead; finished: {finished}"]
     return "\n".join(lines) + "\n"

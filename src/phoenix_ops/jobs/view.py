@@ -26,6 +26,7 @@ class Limits:
 
 
 MIN_DEAD = 10_000
+COUNT_CAP = 100_000  # finished jobs past the retention are counted up to this many
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,11 @@ class WorkerFailures:
 @dataclass
 class Finished:
     state: str  # completed, discarded or cancelled
-    count: int
     oldest: float  # seconds since the oldest one's scheduled_at (the Pruner's measure)
+    old: int = 0  # how many are older than the retention, counted up to COUNT_CAP + 1
+
+    def old_text(self, cap: int) -> str:
+        return f"more than {cap}" if self.old > cap else str(self.old)
 
 
 @dataclass
