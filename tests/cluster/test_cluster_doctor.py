@@ -187,3 +187,12 @@ def test_node_without_rex_answers_the_handshake_but_not_the_calls(beam):
     assert f.location.node == node("mute") and "did not answer within 1s" in f.message
     (mute,) = view.nodes
     assert mute.reached and mute.facts.visible is None and set(mute.facts.failed) == set(CALLS) | set(LATE_CALLS)
+
+
+def test_node_whose_allow_list_excludes_the_doctor_refuses_the_handshake(beam):
+    """net_kernel:allow/1, called at boot, admits only the named peers: the doctor is told not_allowed."""
+    beam.start(NodeSpec("guarded", COOKIE, eval=f"net_kernel:allow(['friend@{LOOPBACK}']),"), NodeSpec("open", COOKIE))
+    view, findings = sweep(beam.epmd_port, timeout=2.0)
+    (refused,) = by_rule(findings)["CLU154"]
+    assert refused.location.node == node("guarded") and "refused us" in refused.message
+    assert [n.name for n in view.members()] == [node("open")]

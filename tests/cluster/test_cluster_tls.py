@@ -77,3 +77,13 @@ def test_tls_with_the_wrong_ca_fails_clearly(tls_node, tmp_path):
 
     error = asyncio.run(attempt())
     assert error.kind == "tls_failed" and "CERTIFICATE_VERIFY_FAILED" in str(error)
+
+
+def test_sweep_with_credentials_of_another_ca_reports_the_failed_tls_handshake(tls_node, tmp_path):
+    beam, _ = tls_node
+    stranger = write_pki(tmp_path / "..", trustme.CA(), "stranger")
+    view, findings = sweep(beam, tls_context(stranger["cacertfile"], stranger["certfile"], stranger["keyfile"]))
+    failed = [f for f in findings if f.rule_id == "CLU157"]
+    assert [f.location.node for f in failed] == [f"secure@{LOOPBACK}"]
+    assert "CERTIFICATE_VERIFY_FAILED" in failed[0].message and COOKIE not in failed[0].message
+    assert f"secure@{LOOPBACK}" not in {n.name for n in view.members()}

@@ -55,6 +55,9 @@ class Config:
     socket_token: str | None = None  # when set, /socket needs ?token=TOKEN (UserSocket.connect -> :error: 403)
     admin_dashboard: bool = False  # LiveDashboard at /admin/dashboard, behind login_token when set
     login_token: str | None = None  # when set, / needs "authorization: Bearer TOKEN" or cookie auth=TOKEN
+    health: bool = True  # a /health route (a plug before the router)
+    robots_etag: bool = True  # Plug.Static's ETag on /robots.txt (etag_generation)
+    cookies: list = field(default_factory=list)  # more Set-Cookie lines on the page, as put_resp_cookie
 
 
 def b64(data: bytes) -> str:
@@ -139,12 +142,14 @@ class StandIn:
                 out["content-encoding"] = "gzip"
                 content = gzip.compress(content)
             return 200, out, content
+        if path == "/robots.txt" and not c.robots_etag:
+            return 200, {"content-type": "text/plain"}, ROBOTS
         if path == "/robots.txt":
             etag = '"' + hashlib.md5(ROBOTS).hexdigest() + '"'
             if h.get("if-none-match") == etag:
                 return 304, {"etag": etag}, b""
             return 200, {"etag": etag, "content-type": "text/plain"}, ROBOTS
-        if path == "/health":
+        if path == "/health" and c.health:
             await asyncio.sleep(c.health_delay)
             return 200, {"content-type": "text/plain"}, b"ok"
         if path == "/dev/dashboard" and c.dev_routes:
@@ -168,6 +173,8 @@ class StandIn:
         if not verify_session(self.c.secret, cookies.get("_demo_key", "")):
             token = sign_session(self.c.secret, {"_csrf_token": secrets.token_urlsafe(18)})
             out["set-cookie"] = [f"_demo_key={token}{self.c.session_flags}"]
+        if self.c.cookies:
+            out["set-cookie"] = out.get("set-cookie", []) + list(self.c.cookies)
         links = "".join(f'<link rel="stylesheet" href="{p}?vsn=d">' if p.endswith(".css")
                         else f'<script defer src="{p}?vsn=d"></script>' for p in ASSETS)
         html = (f'<!DOCTYPE html><html><head><meta name="csrf-token" content="{secrets.token_urlsafe(24)}">'

@@ -71,9 +71,9 @@ def test_targets_file_html_report_and_fail_level(lab, tmp_path):
                    "--fail-level", "error", "--timeout", "2", "--http-port", str(a.http_port), "-q")
     assert result.exit_code == 1 and result.output == ""  # WEB120 on b is an error; --quiet prints nothing
     page = html.read_text()
-    assert page.startswith("<!DOCTYPE html>") and 'class="grade g-F">F<' in page
+    assert page.startswith("<!DOCTYPE html>") and 'data-grade="F"' in page
     assert f"https://localhost:{a.https_port}" in page and "/dev/dashboard answers 200" in page
-    assert f'<h2><span class="grade small g-F">F</span>https://localhost:{b.https_port}</h2>' in page
+    assert f'<span class="badge small g-F">F</span><span>https://localhost:{b.https_port}</span>' in page
     warn_only = probe(f"https://localhost:{a.https_port}/", "--ca-file", lab.certs.ca_file, "--fail-level", "error",
                       "--timeout", "2", "--http-port", str(a.http_port))
     assert warn_only.exit_code == 0  # only warnings (the 1.8 default CSP) below --fail-level error

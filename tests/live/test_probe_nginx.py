@@ -37,6 +37,22 @@ def test_good_deployment_passes_every_check_and_gets_a_plus(lab):
     assert set(r.facts["check_seconds"]) == {"redirects", "tls", "headers", "cookies", "cors", "websockets",
                                              "assets", "exposure", "health", "limits"}
     assert by_rule(results)["WEB114"][0].message.startswith("put_secure_browser_headers defaults of Phoenix 1.8")
+    assert not {"AST103", "WEB115", "HLT100", "WEB111"} & set(by_rule(results))
+
+
+def test_app_without_nosniff_health_static_etags_or_secure_cookies(lab):
+    """A bare app: a page served by a plain plug, no health route, Plug.Static without ETags, and a
+    cookie set by put_resp_cookie without `secure: true`."""
+    site = lab.site({"headers": "none", "health": False, "robots_etag": False,
+                     "cookies": ["locale=en; path=/; HttpOnly; SameSite=Lax"]})
+    found = by_rule(lab.probe(site=site))
+    assert found["WEB111"][0].message == "X-Content-Type-Options is 'absent', not nosniff"
+    assert found["HLT100"][0].message.startswith("none of /health, /healthz") and "--health" in found["HLT100"][0].message
+    (etag,) = found["AST103"]
+    assert etag.message == "static file has no ETag" and etag.location.url.endswith("/robots.txt")
+    (cookie,) = found["WEB115"]
+    assert cookie.message == "cookie locale is set without Secure" and cookie.severity is Severity.WARNING
+    assert "SEC100" not in found  # the session cookie itself is flagged right
 
 
 def test_phoenix_17_headers_are_recognised_and_its_missing_csp_reported(lab):

@@ -141,13 +141,14 @@ def test_html_report_escapes_and_groups_by_site():
         Finding("SEC001", "s", Severity.INFO, Confidence.HIGH, "static one",
                 location=Location(path="config/prod.exs", line=3)),
     ]
-    summary = {"targets": {"https://a.example/": {"grade": "B"}}}
-    page = render_html(findings, title="probe <report>", grade="A+", summary=summary)
+    facts = {"targets": {"https://a.example/ <b>": {"grade": "B", "score": 85}}, "grade": "A+"}
+    page = render_html(findings, tool="probe", facts=facts)
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert 'class="grade g-Ap">A+<' in page and "probe &lt;report&gt;" in page
-    assert page.count("<h2>https://a.example</h2>") == 1 and "wss://a.example/live" in page
-    assert "<h2>config/prod.exs</h2>" in page and "config/prod.exs:3" in page
-    assert "1 error" in page and "1 warning" in page and "medium confidence" in page
+    assert 'data-grade="A+"' in page and "g-Ap" in page and "https://a.example/ &lt;b&gt;" in page
+    assert page.count("<span>https://a.example</span></h3>") == 1 and "wss://a.example/live" in page
+    assert "<span>config/prod.exs</span></h3>" in page and "config/prod.exs:3" in page
+    assert 'data-severity="error" data-count="1"' in page and 'data-severity="warning" data-count="1"' in page
+    assert "medium confidence" in page
     assert render_html([]).count("No findings") == 1
 
 

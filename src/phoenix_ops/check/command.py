@@ -36,7 +36,8 @@ def run(path: Path, opts: CheckOptions, tail: Tail, *, all_projects: bool = Fals
         return 0
     if len(results) == 1 and not all_projects:
         (result,) = results
-        return tail.finish(result.findings, tool="check", rules=rules, extra={"project": result.summary},
+        extra = {"project": result.summary, **({"not_run": result.not_run} if tail.fmt == "html" else {})}
+        return tail.finish(result.findings, tool="check", rules=rules, extra=extra,
                            base=from_here(result.root), heading=_heading(result))
     from phoenix_ops.report import render_each
     tail.emit(render_each([(r.findings, {"project": r.summary}, from_here(r.root), _heading(r)) for r in results],

@@ -83,6 +83,7 @@ class CheckResult:
     findings: list[Finding]
     summary: dict
     root: Path  # the project's directory, as reached from the path given
+    not_run: dict[str, str] = field(default_factory=dict)  # rule id -> why it did not run
 
 
 def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckResult:
@@ -117,7 +118,16 @@ def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckRes
     for f in findings:
         settings.apply_severity(f)
     findings.sort(key=Finding.sort_key)
-    return CheckResult(findings, {**project.summary(), "disabled_rules": settings.disabled}, project.root)
+    not_run = {r.id: _why_not(r.id, opts, settings) for r in rules if r.id not in ran}
+    return CheckResult(findings, {**project.summary(), "disabled_rules": settings.disabled}, project.root, not_run)
+
+
+def _why_not(rule_id: str, opts: CheckOptions, settings: Settings) -> str:
+    if opts.select and not _matches(rule_id, opts.select):
+        return "not selected by --select"
+    if _matches(rule_id, opts.ignore):
+        return "left out by --ignore"
+    return f"disabled in .phoenix-ops.toml: {settings.disabled.get(rule_id, '')}".rstrip(": ")
 
 
 def _run_rule(rule, project) -> list[Finding]:

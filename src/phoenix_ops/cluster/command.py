@@ -93,6 +93,18 @@ def finish(tail: Tail, view: ClusterView, findings: list[Finding]) -> int:
     def text(color: bool) -> str:
         return render_table(view) + "\n" + render(findings, "text", color=color)
 
-    summary = {"nodes": len(view.nodes), "members": len(view.members()), "partitions": len(view.partitions())}
-    extra = summary if tail.fmt == "html" else {"cluster": view.to_dict()}
+    extra = html_facts(view) if tail.fmt == "html" else {"cluster": view.to_dict()}
     return tail.finish(findings, tool="cluster", rules=catalog("cluster"), extra=extra, text=text)
+
+
+def html_facts(view: ClusterView) -> dict:
+    """The HTML page shows the picture and the node table above the findings."""
+    from phoenix_ops.cluster.picture import render_svg
+    from phoenix_ops.cluster.table import COLUMNS, node_rows
+
+    expected = {"expected_nodes": view.expected} if view.expected is not None else {}
+    return {"nodes": len(view.nodes), "members": len(view.members()), "partitions": len(view.partitions()),
+            **expected, "cookie": view.cookie_source, "seconds": f"{view.seconds:.2f} s",
+            "picture": render_svg(view) if view.nodes else "",
+            "tables": [{"title": "Nodes", "columns": COLUMNS, "rows": node_rows(view),
+                        "note": "processes and atoms: used / limit; sees: the other members in its nodes()"}]}

@@ -42,9 +42,14 @@ def _row(n: NodeReport, members: set[str]) -> tuple[str, ...]:
     )
 
 
-def render_table(view: ClusterView) -> str:
+def node_rows(view: ClusterView) -> list[tuple[str, ...]]:
+    """One row per node, reached ones first."""
     members = {n.name for n in view.members()}
-    rows = [COLUMNS] + [_row(n, members) for n in sorted(view.nodes, key=lambda n: (not n.reached, n.name))]
+    return [_row(n, members) for n in sorted(view.nodes, key=lambda n: (not n.reached, n.name))]
+
+
+def render_table(view: ClusterView) -> str:
+    rows = [COLUMNS, *node_rows(view)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     groups = view.partitions()

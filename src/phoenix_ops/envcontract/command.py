@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from phoenix_ops.catalog import catalog
@@ -84,6 +84,10 @@ def run_check(path: Path, opts: EnvOptions, tail: Tail) -> int:
     findings = check_env(contract, env, env_set)
     summary = project.summary()
     extra = {"project": summary, "env": env, "env_files": env_set.files, "contract_complete": contract.complete}
+    if tail.fmt == "html":
+        from phoenix_ops.envcontract.render import contract_table
+        only_env = replace(contract, variables={v.name: v for v in contract.in_env(env)})
+        extra["tables"] = [contract_table(only_env, set(env_set.final()))]
     return tail.finish(findings, tool="env check", rules=catalog("envfile"), extra=extra,
                        base=from_here(project.root), heading=project_heading(project.root, summary))
 

@@ -8,7 +8,7 @@ from phoenix_ops import __version__
 from phoenix_ops.envcontract.contract import Contract, Variable
 
 SCHEMA_VERSION = 1
-FORMATS = ("text", "json", "dotenv-example")
+FORMATS = ("text", "json", "dotenv-example", "html")
 _EXAMPLE_TYPES = {"presence": "flag: any value turns it on, even false"}
 _MAX_OPAQUE = 10  # helper-macro configs (firezone) have hundreds; the JSON keeps every one
 _PHASES = "compile: read when the release is built and baked into it; runtime: read at boot, or by lib/ code when it runs"
@@ -21,6 +21,15 @@ def render_contract(contract: Contract, fmt: str, summary: dict) -> str:
         return dotenv_example(contract)
     if fmt == "text":
         return text_table(contract)
+    if fmt == "html":
+        from phoenix_ops.report import render
+        required = {e: sum(v.required_in(e) for v in contract.variables.values()) for e in contract.envs}
+        headline = (f"{len(contract.variables)} variables; required: "
+                    + ", ".join(f"{required[e]} in {e}" for e in contract.envs))
+        every_env = {k: v for k, v in summary.items() if k != "env"}  # the contract covers `environments`
+        return render([], "html", tool="env", extra={"project": every_env, "headline": headline,
+                                                     "environments": contract.envs,
+                                                     "tables": [contract_table(contract)]})
     raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
 
 
@@ -37,6 +46,27 @@ def _need(var: Variable, envs: list[str]) -> str:
     if label == "no":
         return "optional"
     return "required" if label == "yes" else f"required ({label})" if len(envs) == 1 else f"required in {label}"
+
+
+def contract_table(contract: Contract, present: set[str] | None = None) -> dict:
+    """The contract as a report table; with `present`, a column says whether the env files set each one
+    (never with its value)."""
+    envs = contract.envs
+    columns = ["Variable", "Required", "Type", "Default", "Phase", "Environments", "Read at"]
+    rows = []
+    for var in contract.variables.values():
+        notes = "; ".join(_condition_notes(var))
+        read_at = ", ".join(p.where for p in var.places) + (f" ({notes})" if notes else "")
+        row = [var.name, required_label(var, envs), ", ".join(var.types) or "string", _default_label(var),
+               ", ".join(var.phases), _envs_label(var, envs), read_at]
+        if present is not None:
+            row.insert(2, "yes" if var.name in present else "no")
+        rows.append(row)
+    if present is not None:
+        columns.insert(2, "Set in the env files")
+    return {"title": f"Env contract of {contract.app}", "columns": columns, "rows": rows,
+            "note": f"Phase — {_PHASES}." + ("" if contract.complete else
+                                             " Incomplete: some config statements could not be read.")}
 
 
 def _condition_notes(var: Variable) -> list[str]:

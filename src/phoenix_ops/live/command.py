@@ -8,6 +8,7 @@ from pathlib import Path
 from phoenix_ops.catalog import catalog
 from phoenix_ops.command import NoProgress, Progress, Tail, write_file
 from phoenix_ops.findings import Finding, Location
+from phoenix_ops.live.context import UNREACHABLE
 from phoenix_ops.live.grade import GRADE, worst_of
 from phoenix_ops.live.probe import run_probe
 from phoenix_ops.live.target import (
@@ -20,6 +21,7 @@ from phoenix_ops.live.target import (
     parse_resolve,
     read_targets_file,
 )
+from phoenix_ops.rule import Rule
 
 
 @dataclass
@@ -85,6 +87,7 @@ def prepare(a: ProbeArgs) -> tuple[list[Target], ProbeOptions]:
 @dataclass
 class ProbeRun:
     results: list[TargetResult]
+    opts: ProbeOptions
 
     @property
     def findings(self) -> list[Finding]:
@@ -92,8 +95,9 @@ class ProbeRun:
 
     def facts(self, *, html: bool = False) -> dict:
         facts = {"targets": summary(self.results), "grade": worst_of(*(r.grade for r in self.results))}
-        if html:  # a grade beside each site's heading
-            facts["section_grades"] = {_section(r.target): r.grade for r in self.results}
+        if html:  # the grade as the page's card and beside each site's heading; what could not run
+            facts |= {"section_grades": {_section(r.target): r.grade for r in self.results},
+                      "grade_rule": GRADE.id, "not_run": not_run(self.results, self.opts)}
         return facts
 
     def text(self, color: bool) -> str:
@@ -112,6 +116,24 @@ class ProbeRun:
                            text=self.text)
 
 
+def not_run(results: list[TargetResult], opts: ProbeOptions) -> dict[str, str]:
+    """Rules that had no chance to fire in this probe, and why: the report's checklist says so."""
+    from phoenix_ops.live import limits, replay
+
+    skipped: dict[str, str] = {}
+    if not any("page_url" in r.facts for r in results):
+        skipped |= dict.fromkeys(catalog("probe").ids() - {UNREACHABLE.id, GRADE.id}, "no target answered")
+    if not opts.active:
+        skipped |= dict.fromkeys(_rule_ids(limits), "only with --active")
+    if len({r.target.name for r in results}) == len(results):
+        skipped |= dict.fromkeys(_rule_ids(replay), "needs several nodes of one site (--resolve)")
+    return skipped
+
+
+def _rule_ids(module) -> set[str]:
+    return {v.id for v in vars(module).values() if isinstance(v, Rule) and v.kind == "probe"}
+
+
 def _section(target: Target) -> str:
     from phoenix_ops.report.html import section_of
     return section_of(Location(url=target.url, node=target.addr))
@@ -125,4 +147,4 @@ def probe(targets: list[Target], opts: ProbeOptions, progress: Progress | NoProg
         done += 1
         progress.update(f"probed {done}/{len(targets)}: {result.target.label[:60]}")
 
-    return ProbeRun(run_probe(targets, opts, advance))
+    return ProbeRun(run_probe(targets, opts, advance), opts)

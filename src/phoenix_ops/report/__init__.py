@@ -27,9 +27,7 @@ def render(findings: Sequence[Finding], fmt: str, *, tool: str = "check", color:
         return render_text(findings, color=color, base=base)
     if fmt == "html":
         from phoenix_ops.report.html import render_html
-        facts = dict(extra or {})
-        return render_html(findings, title=f"phoenix-ops {tool}", grade=facts.pop("grade", None),
-                           section_grades=facts.pop("section_grades", None), summary=facts)
+        return render_html(findings, tool=tool, facts=extra, rules=rules)
     raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
 
 

@@ -1,30 +1,38 @@
-"""A self-contained HTML report of Findings that a person reads in a browser; any command can use it."""
+"""A self-contained HTML report of Findings that a person reads in a browser, or sends to a colleague.
+
+One page, no network: CSS inline, no fonts or scripts fetched. It shows the verdict (a grade card when
+the command grades), what was checked (a checklist per area, from the rules handed in), the findings
+by file / site / node with each rule's page one click away in the same file, and the facts the
+command handed over. Facts a page understands beyond plain `key: value` ones:
+
+    project        the project's summary (check, env check)
+    grade          a letter for the whole report; `section_grades` one per findings section (probe);
+                   `grade_rule` the rule whose findings state those grades: shown as the grades only
+    targets        per-target facts, each with its grade and score (probe)
+    not_run        {rule id: why it did not run}: shown as such in the checklist
+    tables         [{"title", "columns", "rows", "note"}]: data tables (the env contract, cluster nodes)
+    picture        an SVG drawn by phoenix-ops itself (the cluster), embedded as is
+    headline       a line under the title when the page has no verdict to give (the env contract)
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from html import escape
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from phoenix_ops import __version__
 from phoenix_ops.findings import Finding, Location, Severity
+from phoenix_ops.report import facts as fact_text
+from phoenix_ops.report.checklist import OUTCOMES, as_rules, build_checklist
+from phoenix_ops.rule import AREAS, KINDS, Rule
 
-_CSS = """
-body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:64rem;padding:0 1rem;color:#1d1d1f}
-h1{font-size:1.6rem;margin:0 0 .3rem} h2{font-size:1.15rem;margin:2rem 0 .5rem;word-break:break-all}
-.meta{color:#666} .grade{display:inline-block;font-size:2rem;font-weight:700;padding:.2rem .8rem;
-border-radius:.5rem;color:#fff;background:#777;margin-right:1rem;vertical-align:middle}
-.grade.small{font-size:1rem;padding:.1rem .5rem;margin-right:.6rem}
-.g-A,.g-Ap{background:#1a7f37}.g-B{background:#4d8c1f}.g-C{background:#b08800}.g-D{background:#c4561d}.g-F{background:#cf222e}
-.counts span{margin-right:1rem} table{border-collapse:collapse;margin:.5rem 0}
-td,th{border:1px solid #ddd;padding:.25rem .6rem;text-align:left;vertical-align:top;font-size:.9rem}
-.finding{border-left:4px solid #999;padding:.4rem .8rem;margin:.5rem 0;background:#fafafa}
-.error{border-color:#cf222e}.warning{border-color:#b08800}.info{border-color:#0969da}
-.sev{font-weight:600;text-transform:uppercase;font-size:.75rem;margin-right:.4rem}
-.error .sev{color:#cf222e}.warning .sev{color:#9a6700}.info .sev{color:#0969da}
-code{font-size:.85rem} .hint{color:#555;font-size:.9rem;margin-top:.2rem} .where{color:#666;font-size:.8rem}
-"""
+# Facts shown in their own part of the page, not in the "about" table.
+_PLACED = ("project", "grade", "section_grades", "grade_rule", "targets", "not_run", "tables", "picture", "headline")
+_LEVELS = (Severity.ERROR, Severity.WARNING, Severity.INFO)
 
 
 def section_of(loc: Location) -> str:
@@ -37,54 +45,151 @@ def section_of(loc: Location) -> str:
     return loc.path or loc.node or "general"
 
 
-def _value(v: object) -> str:
-    if isinstance(v, Mapping):
-        return _table(v)
-    if isinstance(v, (list, tuple)):
-        return escape(", ".join(map(str, v)))
-    return escape("" if v is None else str(v))
+@functools.cache
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["prose"] = _prose
+    env.filters["code"] = _code
+    env.filters["plural"] = _plural
+    env.globals["grade_class"] = _grade_class
+    return env
 
 
-def _table(data: Mapping) -> str:
-    rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{_value(v)}</td></tr>" for k, v in data.items())
-    return f"<table>{rows}</table>"
+def _code(text: str):
+    """Escaped text with `backticks` shown as code."""
+    from markupsafe import Markup, escape
+
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
 
-def _finding(f: Finding) -> str:
-    conf = "" if f.confidence.label == "high" else f" <span class=where>({f.confidence.label} confidence)</span>"
-    hint = f"<div class=hint>Fix: {escape(f.hint)}</div>" if f.hint else ""
-    where = str(f.location)
-    return (f'<div class="finding {f.severity.label}"><span class=sev>{f.severity.label}</span>'
-            f"<code>{escape(f.rule_id)}</code> {escape(f.name)}{conf}<div>{escape(f.message)}</div>{hint}"
-            f"<div class=where>{escape(where)}</div></div>")
+def _prose(text: str):
+    """A rule page's text: blank lines part paragraphs, `backticks` mark code; everything escaped."""
+    from markupsafe import Markup
+
+    paragraphs = [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
+    return Markup("".join(f"<p>{_code(p)}</p>" for p in paragraphs))
 
 
-def _badge(grade: str | None, css: str = "grade") -> str:
-    return f'<span class="{css} g-{escape(grade.replace("+", "p"))}">{escape(grade)}</span>' if grade else ""
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 or word == "info" else f"{n} {word}s"
 
 
-def render_html(findings: Sequence[Finding], *, title: str | None = None, grade: str | None = None,
-                summary: Mapping | None = None, section_grades: Mapping[str, str] | None = None) -> str:
-    """`section_grades` puts a grade beside a section's heading (section names from section_of)."""
-    title = title or "phoenix-ops report"
+def _grade_class(grade: str | None) -> str:
+    return "g-" + grade.replace("+", "p") if grade else "g-none"
+
+
+def _verdict(counts: Mapping[str, int], ran_rules: bool) -> tuple[str, str]:
+    """(css class, sentence) for the header."""
+    errors, warnings, infos = counts["error"], counts["warning"], counts["info"]
+    if errors:
+        more = f" and {_plural(warnings, 'warning')}" if warnings else ""
+        return "bad", f"Not ready: {_plural(errors, 'error')}{more} to fix"
+    if warnings:
+        return "warn", f"Needs attention: {_plural(warnings, 'warning')}"
+    done = "Every check passed" if ran_rules else "No problems found"
+    return "ok", done + (f"; {_plural(infos, 'note')} for information" if infos else "")
+
+
+def _subject(facts: Mapping) -> str:
+    project = facts.get("project")
+    if isinstance(project, Mapping) and (project.get("app") or project.get("root")):
+        name = project.get("app") or Path(str(project["root"])).name
+        env = facts.get("env") or project.get("env")
+        return f"{name} · {env}" if env else str(name)
+    targets = facts.get("targets")
+    if isinstance(targets, Mapping) and targets:
+        return next(iter(targets)) if len(targets) == 1 else f"{len(targets)} targets"
+    if "nodes" in facts:
+        return f"BEAM cluster · {_plural(int(facts['nodes']), 'node')}"
+    return ""
+
+
+def _rule_page(rule: Rule | None, rule_id: str, name: str, seen: set[str]) -> dict:
+    if rule is None:  # a finding of a rule the command did not hand in: its name is all we know
+        return {"id": rule_id, "name": name, "title": "", "meta": [], "why": "", "fix": "", "raised": ""}
+    meta = [f"{rule.area}: {AREAS[rule.area]}", f"kind: {rule.kind} ({KINDS[rule.kind][0]})",
+            f"default severity: {rule.severity.label}", f"confidence: {rule.confidence.label}"]
+    other = sorted(seen - {rule.severity.label})
+    raised = f"Reported here as {', '.join(other)}." if other else ""
+    return {"id": rule.id, "name": rule.name, "title": rule.title, "meta": meta, "why": rule.why, "fix": rule.fix,
+            "raised": raised}
+
+
+def _targets(facts: Mapping) -> list[dict]:
+    targets = facts.get("targets")
+    if not isinstance(targets, Mapping):
+        return []
+    return [{"label": label, "grade": t.get("grade"), "score": t.get("score"),
+             "rows": fact_text.rows(t, skip=("grade", "score"))} for label, t in targets.items()]
+
+
+def _tables(facts: Mapping) -> list[dict]:
+    return [{"title": t.get("title", ""), "note": t.get("note", ""), "columns": list(t.get("columns", ())),
+             "rows": [[fact_text.text(c) for c in row] for row in t.get("rows", ())]}
+            for t in facts.get("tables") or ()]
+
+
+def render_html(findings: Sequence[Finding], *, tool: str = "check", facts: Mapping | None = None,
+                rules: Mapping[str, Rule] | Iterable[Rule] | None = None) -> str:
+    """`rules` are the rules that ran (or were meant to): the checklist and the rule pages."""
+    from markupsafe import Markup
+
+    facts = dict(facts or {})
+    known = as_rules(rules)
+    graded_by = facts.get("grade_rule")
+    if graded_by:
+        findings = [f for f in findings if f.rule_id != graded_by]
+        known.pop(graded_by, None)
+    not_run = {str(k): str(v) for k, v in (facts.get("not_run") or {}).items()}
     shown = [f for f in findings if not f.suppressed]
-    counts = {s: sum(1 for f in shown if f.severity is s) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)}
-    count_line = "".join(f"<span>{n} {s.label}{'s' if n != 1 else ''}</span>" for s, n in counts.items())
-    hidden = len(findings) - len(shown)
-    if hidden:
-        count_line += f"<span>{hidden} suppressed</span>"
-    def section(f: Finding) -> str:
-        return section_of(f.location)
+    hidden = [f for f in findings if f.suppressed]
+    counts = {s.label: sum(1 for f in shown if f.severity is s) for s in _LEVELS}
 
-    grades = section_grades or {}
-    ordered = sorted(shown, key=lambda f: (section(f), -f.severity, f.rule_id, str(f.location), f.message))
-    sections = "".join(
-        f"<h2>{_badge(grades.get(name), 'grade small')}{escape(name)}</h2>" + "".join(_finding(f) for f in items)
-        for name, items in groupby(ordered, key=section))
-    body = sections or "<p>No findings.</p>"
-    details = f"<h2>Summary</h2>{_table(summary)}" if summary else ""
-    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
-            f"<meta name=viewport content='width=device-width,initial-scale=1'><title>{escape(title)}</title>"
-            f"<style>{_CSS}</style></head><body><h1>{_badge(grade)}{escape(title)}</h1>"
-            f"<p class=meta>phoenix-ops {escape(__version__)}</p><p class=counts>{count_line}</p>"
-            f"{details}{body}</body></html>\n")
+    ordered = [(f"f-{n}", f) for n, f in enumerate(sorted(shown, key=_order), 1)]
+    first: dict[str, str] = {}
+    for anchor, f in ordered:
+        first.setdefault(f.rule_id, anchor)
+    grades = facts.get("section_grades") or {}
+    sections = [{"name": name, "grade": grades.get(name), "findings": list(items)}
+                for name, items in groupby(ordered, key=lambda pair: section_of(pair[1].location))]
+    checklist = build_checklist(findings, known, not_run) if known else []
+
+    seen: dict[str, set[str]] = {}
+    for f in findings:
+        seen.setdefault(f.rule_id, set()).add(f.severity.label)
+    names = {f.rule_id: f.name for f in findings}
+    pages = [_rule_page(known.get(rid), rid, names.get(rid, ""), seen.get(rid, set()))
+             for rid in sorted(set(known) | set(seen))]
+
+    project = facts.get("project")
+    about = fact_text.rows(project) if isinstance(project, Mapping) else []
+    about += fact_text.rows({k: v for k, v in facts.items() if k not in _PLACED})
+    headline = str(facts.get("headline", ""))  # a page that judges nothing (the env contract) says this instead
+    verdict = None if headline and not (known or findings) else _verdict(counts, bool(known))
+    page = _environment().get_template("report.html.j2").render(
+        title=f"phoenix-ops {tool}", tool=tool, version=__version__, subject=_subject(facts),
+        headline=headline, verdict=verdict, counts=counts, suppressed=len(hidden),
+        grade=facts.get("grade"), targets=_targets(facts), about=about, tables=_tables(facts),
+        picture=Markup(facts["picture"]) if facts.get("picture") else "",
+        sections=sections, hidden=sorted(hidden, key=_order), checklist=checklist, first=first,
+        checked=_checked(checklist), pages=pages, has_findings=verdict is not None)
+    return page.rstrip() + "\n"
+
+
+def _checked(areas: list) -> str:
+    """The checklist in one line for the header: "Checked 40 rules: 3 failed, 35 passed, 2 not run"."""
+    tally: dict[str, int] = {}
+    for area in areas:
+        for outcome, n in area.tally().items():
+            tally[outcome] = tally.get(outcome, 0) + n
+    if not tally:
+        return ""
+    parts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(tally.items(), key=lambda i: OUTCOMES.index(i[0])))
+    return f"Checked {_plural(sum(tally.values()), 'rule')}: {parts}"
+
+
+def _order(f: Finding) -> tuple:
+    return (section_of(f.location), -f.severity, f.rule_id, str(f.location), f.message)

@@ -1,0 +1,74 @@
+"""What was checked: each rule that ran (or did not), by area, with its outcome in this report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from phoenix_ops.findings import Finding, Severity
+from phoenix_ops.rule import AREAS, Rule
+
+# Outcomes, worst first: how a checklist row and an area summary are ordered and labelled.
+FAILED, NOTED, SUPPRESSED, PASSED, NOT_RUN = "failed", "noted", "suppressed", "passed", "not run"
+OUTCOMES = (FAILED, NOTED, SUPPRESSED, PASSED, NOT_RUN)
+
+
+@dataclass
+class Row:
+    id: str
+    name: str
+    title: str
+    outcome: str
+    severity: str = ""  # the worst severity shown, for failed and noted rows
+    count: int = 0  # findings shown
+    reason: str = ""  # why a rule did not run
+
+
+@dataclass
+class Area:
+    code: str
+    label: str
+    rows: list[Row] = field(default_factory=list)
+
+    def tally(self) -> dict[str, int]:
+        """Outcome -> rows, in OUTCOMES order, zero counts left out."""
+        counts = {o: sum(1 for r in self.rows if r.outcome == o) for o in OUTCOMES}
+        return {o: n for o, n in counts.items() if n}
+
+    @property
+    def worst(self) -> str:
+        return next(iter(self.tally()), PASSED)
+
+
+def as_rules(rules: Mapping[str, Rule] | Iterable[Rule] | None) -> dict[str, Rule]:
+    """Rules by id from a mapping or from an iterable of rules (a catalog)."""
+    values = rules.values() if isinstance(rules, Mapping) else rules or ()
+    return {r.id: r for r in values}
+
+
+def build_checklist(findings: Sequence[Finding], rules: Mapping[str, Rule],
+                    not_run: Mapping[str, str]) -> list[Area]:
+    """Areas in AREAS order; a rule is failed (error or warning shown), noted (info only), suppressed
+    (every finding hidden by a comment or baseline), passed (ran, found nothing) or not run (with why).
+    A finding whose rule was not handed in still gets a row, so the list never hides a failure."""
+    by_rule: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_rule.setdefault(f.rule_id, []).append(f)
+    names = {f.rule_id: f.name for f in findings}
+    areas: dict[str, Area] = {}
+    for rule_id in sorted(set(rules) | set(by_rule) | set(not_run)):
+        rule = rules.get(rule_id)
+        shown = [f for f in by_rule.get(rule_id, []) if not f.suppressed]
+        worst = max((f.severity for f in shown), default=None)
+        if shown:
+            outcome = FAILED if worst >= Severity.WARNING else NOTED
+        elif rule_id in by_rule:
+            outcome = SUPPRESSED
+        else:
+            outcome = NOT_RUN if rule_id in not_run else PASSED
+        code = rule_id[:3]
+        area = areas.setdefault(code, Area(code, AREAS.get(code, code)))
+        area.rows.append(Row(rule_id, rule.name if rule else names.get(rule_id, ""), rule.title if rule else "",
+                             outcome, worst.label if worst else "", len(shown), not_run.get(rule_id, "")))
+    order = list(AREAS)
+    return sorted(areas.values(), key=lambda a: order.index(a.code) if a.code in order else len(order))

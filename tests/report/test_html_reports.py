@@ -1,0 +1,73 @@
+"""The HTML reports of check, env check and env, rendered by Chromium and read from its DOM."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from report_pages import assert_good_page, look
+from typer.testing import CliRunner
+
+from phoenix_ops.catalog import catalog
+from phoenix_ops.cli import app
+
+pytestmark = pytest.mark.slow
+SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop"
+runner = CliRunner()
+
+
+@pytest.fixture
+def shop(tmp_path) -> Path:
+    return Path(shutil.copytree(SHOP, tmp_path / "shop"))
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code in (0, 1), result.output
+    return result.stdout
+
+
+def test_check_report_in_a_browser(browser, shop, tmp_path):
+    report = tmp_path / "check.html"
+    run("check", str(shop), "--format", "html", "-o", str(report), "--ignore", "SEC003")
+    summary = json.loads(run("check", str(shop), "--format", "json", "--ignore", "SEC003"))["summary"]
+    page = look(browser, report, "check")
+    assert_good_page(page, report)
+    dom = page.desktop
+    assert dom["title"] == "phoenix-ops check · shop · prod" and dom["grade"] is None
+    assert dom["counts"] == summary and summary["error"] > 0
+    assert dom["verdict"].startswith(f"Not ready: {summary['error']} errors")
+    checks = dict(dom["checks"])
+    assert set(checks) == catalog("static", "audit").ids()  # every rule that could run is listed
+    assert checks["SEC003"] == "not run" and checks["REL001"] == "failed" and checks["REL002"] == "passed"
+    assert {rule for rule, outcome in checks.items() if outcome in ("failed", "noted")} == \
+        {rule for rule, _ in dom["findings"]}
+    assert {f"rule-{rule}" for rule in checks} <= set(dom["rule_pages"])
+    assert ("Umbrella project", "no") in zip(dom["labels"], dom["values"])
+
+
+def test_env_check_report_shows_the_contract_in_a_browser(browser, shop, tmp_path):
+    report = tmp_path / "env-check.html"
+    run("env", "check", str(shop), "--env-file", str(shop / ".env"), "--format", "html", "-o", str(report))
+    page = look(browser, report, "env-check")
+    assert_good_page(page, report)
+    dom = page.desktop
+    (table,) = dom["tables"]
+    assert table["head"][:3] == ["Variable", "Required", "Set in the env files"] and table["rows"] == 5
+    assert dict(dom["checks"])["REL050"] == "failed" and dom["counts"]["error"] == 2
+    assert "STRIPE" not in "".join(dom["values"])  # names of what the file sets, never a value
+    assert "sk_live" not in report.read_text()
+
+
+def test_env_contract_page_in_a_browser(browser, shop, tmp_path):
+    report = tmp_path / "env.html"
+    run("env", str(shop), "--format", "html", "-o", str(report))
+    page = look(browser, report, "env")
+    assert_good_page(page, report)
+    dom = page.desktop
+    assert dom["verdict"] is None and dom["checks"] == [] and dom["findings"] == []
+    variables = json.loads(run("env", str(shop), "--format", "json"))["variables"]
+    assert dom["tables"][0]["rows"] == len(variables) and dom["tables"][0]["head"][0] == "Variable"
+    assert dom["labels"][:2] == ["Project directory", "Application"]
