@@ -14,8 +14,8 @@ from phoenix_ops.rule import KINDS, Rule
 
 
 def _static() -> tuple[ModuleType, ...]:
-    from phoenix_ops.rules import releases, secrets
-    return releases, secrets
+    from phoenix_ops.rules import clustering, jobs, releases, secrets
+    return clustering, jobs, releases, secrets
 
 
 def _audit() -> tuple[ModuleType, ...]:

@@ -110,10 +110,23 @@ def test_elixir_files_are_formatted_and_compile(generated, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     out = tmp_path / "ebin"
     out.mkdir()
-    result = run("elixirc", "-o", out, root / "lib/demo/release.ex", root / "lib/demo_web/health.ex")
+    result = run("elixirc", "-o", out, root / "lib/demo/release.ex")
     assert result.returncode == 0, result.stderr
-    assert {p.name for p in out.iterdir()} == {"Elixir.Demo.Release.beam", "Elixir.DemoWeb.Health.beam"}
 
+
+@pytest.mark.slow
+def test_the_health_plug_and_release_module_compile_against_the_real_stack(generated, phoenix_build, tmp_path):
+    """Compiled with the libraries of the real Phoenix release (Plug, Ecto SQL), warnings as errors."""
+    root = generated["docker"]
+    libs = [str(p) for p in (phoenix_build.source / "_build" / "prod" / "lib").glob("*/ebin")]
+    assert any(p.endswith("plug/ebin") for p in libs) and any(p.endswith("ecto_sql/ebin") for p in libs)
+    paths = [arg for lib in libs for arg in ("-pa", lib)]
+    out = tmp_path / "ebin"
+    out.mkdir()
+    result = run("elixirc", "--warnings-as-errors", *paths, "-o", out, root / "lib/demo/release.ex",
+                 root / "lib/demo_web/health.ex")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {p.name for p in out.iterdir()} == {"Elixir.Demo.Release.beam", "Elixir.DemoWeb.Health.beam"}
 
 def test_kubernetes_api_discovery_gets_rbac_and_dns_discovery_its_service_name(tmp_path):
     topology = {"api": 'strategy: Cluster.Strategy.Kubernetes, config: [kubernetes_selector: "app=demo"]',

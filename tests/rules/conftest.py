@@ -39,3 +39,16 @@ def findings():
                 out.extend(rule.check(project))
         return out
     return run
+
+
+@pytest.fixture
+def fresh_project(tmp_path_factory):
+    """Like make_project, but every call writes a new directory: nothing is left from an earlier call."""
+    def make(overrides: dict[str, str | None] | None = None, *, env: str = "prod"):
+        root = tmp_path_factory.mktemp("project")
+        for rel, body in {**GOOD, **(overrides or {})}.items():
+            if body is not None:
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                (root / rel).write_text(body)
+        return load_project(root, env=env)
+    return make

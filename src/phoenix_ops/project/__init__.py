@@ -20,6 +20,7 @@ from phoenix_ops.project.lib_reads import lib_env_reads
 from phoenix_ops.project.mix import MixProject, read_lock, read_mix
 from phoenix_ops.project.run_mode import MIX, RELEASE, RunMode, run_mode
 from phoenix_ops.project.web import (
+    Child,
     Endpoint,
     Router,
     application_children,
@@ -29,7 +30,7 @@ from phoenix_ops.project.web import (
 
 # Byte markers of the lib files worth a parse tree; all other files are never parsed.
 LIB_TRIGGERS = (b"Phoenix.Endpoint", b"Phoenix.Router", b":router", b"use Application", b"Ecto.Migrator",
-                b"System.get_env", b"System.fetch_env", b"Ecto.Repo", b"compile_env")
+                b"System.get_env", b"System.fetch_env", b"Ecto.Repo", b"compile_env", b"Phoenix.Presence")
 
 
 class NotAPhoenixProject(Exception):
@@ -73,6 +74,8 @@ class Project:
     endpoints: list[Endpoint] = field(default_factory=list)
     routers: list[Router] = field(default_factory=list)
     children: list[tuple[str, str, int]] = field(default_factory=list)  # (module, file, line)
+    child_specs: list[Child] = field(default_factory=list)  # the same children, with their start argument
+    presence: list[tuple[str, str, int]] = field(default_factory=list)  # modules that `use Phoenix.Presence`
     migrators: list[tuple[str, str, int]] = field(default_factory=list)  # modules calling Ecto.Migrator
     lib_reads: list[EnvRead] = field(default_factory=list)
     repos: list[Repo] = field(default_factory=list)
@@ -293,7 +296,11 @@ def _classify(project: Project, mod: Module, rel: str) -> None:
             u.endswith("Web") and b":router" in project.files.get(rel).data for u, _ in mod.uses):
         project.routers.append(read_router(mod, rel, project.env))
     if mod.uses_module("Application"):
-        project.children.extend((name, rel, ln) for name, ln in application_children(mod, rel, project.env))
+        specs = application_children(mod, rel, project.env)
+        project.child_specs.extend(specs)
+        project.children.extend((c.module, c.file, c.line) for c in specs)
+    if mod.uses_module("Phoenix.Presence"):
+        project.presence.append((mod.name, rel, mod.node.start_point[0] + 1))
     if mod.uses_module("Ecto.Repo"):
         app = _use_option(mod, "Ecto.Repo", "otp_app") or project.mix.app or ""
         init = mod.functions("init").get("init", [])

@@ -153,23 +153,37 @@ def _join(prefix: str, path: str) -> str:
     return (prefix.rstrip("/") + path) if prefix not in ("", "/") else path
 
 
-def application_children(mod: Module, file: str, env: str) -> list[tuple[str, int]]:
-    """Child module names of `start/2`'s children list, with their lines."""
+@dataclass
+class Child:
+    """A child of an application's supervision tree: its module, line and start argument."""
+
+    module: str
+    file: str
+    line: int
+    arg: Value | None = None  # `opts` of `{Module, opts}`, evaluated
+
+
+def application_children(mod: Module, file: str, env: str) -> list[Child]:
+    """The children list of `start/2`, in start order."""
     ev = _module_evaluator(env, file)
     bodies = mod.functions("start")
-    out: list[tuple[str, int]] = []
     scope: dict[str, Value] = {}
     for stmt in bodies.get("start", []):
         ev.statement(stmt, scope)
         if "children" in scope:
             break
     children = scope.get("children")
+    default = line(mod.node)
     if isinstance(children, KW):  # every child a {Module, opts} tuple
-        return [(name, value.origin.line if value.origin else line(mod.node)) for name, value in children.items]
+        return [Child(name, file, value.origin.line if value.origin else default, value)
+                for name, value in children.items]
+    out: list[Child] = []
     if isinstance(children, Seq):
         for child in children.items:
-            head = child.items[0] if isinstance(child, Seq) and child.kind == "tuple" and child.items else child
+            tuple_ = isinstance(child, Seq) and child.kind == "tuple" and child.items
+            head = child.items[0] if tuple_ else child
             name = getattr(plain(head), "name", None) or getattr(head, "text", "")
             if name:
-                out.append((str(name), child.origin.line if child.origin else line(mod.node)))
+                arg = child.items[1] if tuple_ and len(child.items) > 1 else None
+                out.append(Child(str(name), file, child.origin.line if child.origin else default, arg))
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from phoenix_ops.elixir.values import Choice, EnvRead, Expr, Lit, Value
+from phoenix_ops.elixir.values import KW, Choice, EnvRead, Expr, Lit, Value
 from phoenix_ops.findings import Confidence, Location
 
 # Config keys that hold credentials. Signing and encryption *salts* are not secrets in Phoenix.
@@ -109,3 +109,31 @@ ASSUMED_RELEASE = ("; no file shows how the app runs in production (no releases:
 def release_doubt(project) -> tuple[str, Confidence | None]:
     """(message suffix, confidence) for a release-only rule: low, saying why, when the run mode is unknown."""
     return (ASSUMED_RELEASE, Confidence.LOW) if project.run_mode.assumed else ("", None)
+
+
+_CONFIG_READ = re.compile(r"Application\.(?:get_env|fetch_env!|fetch_env|compile_env!?)\(\s*:(\w+)\s*,\s*:?([\w.]+)")
+
+
+def children_of(project, *names: str):
+    """Application children started from these modules, in start order."""
+    return [c for c in project.child_specs if c.module in names]
+
+
+def endpoint_before(project, child):
+    """The endpoint started earlier in the same children list as `child`, if any."""
+    endpoints = {e.module for e in project.endpoints} or {c.module for c in project.child_specs
+                                                          if c.module.endswith(".Endpoint")}
+    return next((c for c in project.child_specs if c.module in endpoints and c.file == child.file
+                 and c.line < child.line), None)
+
+
+def config_read(value: Value | None) -> tuple[str, str] | None:
+    """(app, key) of the `Application.get_env(:app, :key)` a child's argument is read from."""
+    texts = [value.text] if isinstance(value, Expr) else []
+    if isinstance(value, KW):
+        texts += [v.text for _, v in value.items if isinstance(v, Expr)]
+    for text in texts:
+        m = _CONFIG_READ.search(text)
+        if m:
+            return m.group(1), m.group(2)
+    return None

@@ -1,0 +1,117 @@
+"""JOB rules: Oban supervised, led, pruned and rescued, stopped in time, and notified without a pooler."""
+
+from project_shapes import GOOD
+
+MIX = GOOD["mix.exs"].replace('{:bandit, "~> 1.5"}', '{:bandit, "~> 1.5"}, {:oban, "~> 2.18"}')
+APPLICATION = '''
+defmodule Demo.Application do
+  use Application
+
+  def start(_type, _args) do
+    children = [
+      Demo.Repo,
+      {Phoenix.PubSub, name: Demo.PubSub},
+      {Oban, Application.fetch_env!(:demo, Oban)},
+      DemoWeb.Endpoint
+    ]
+
+    Supervisor.start_link(children, strategy: :one_for_one)
+  end
+end
+'''
+OBAN = '''
+config :demo, Oban,
+  engine: Oban.Engines.Basic,
+  repo: Demo.Repo,
+  plugins: [{Oban.Plugins.Pruner, max_age: 604_800}, {Oban.Plugins.Lifeline, rescue_after: 1_800_000}]
+'''
+RUNTIME_QUEUES = '\nconfig :demo, Oban, queues: [default: String.to_integer(System.get_env("OBAN_QUEUE") || "10")]\n'
+TEST = 'import Config\nconfig :demo, Oban, testing: :manual\n'
+
+
+def oban(config: str = OBAN, runtime: str = RUNTIME_QUEUES, **extra):
+    return {"mix.exs": MIX, "lib/demo/application.ex": APPLICATION, "config/test.exs": TEST,
+            "config/config.exs": GOOD["config/config.exs"] + config,
+            "config/runtime.exs": GOOD["config/runtime.exs"] + runtime, **extra}
+
+
+def job_ids(found):
+    return sorted(f.rule_id for f in found if f.rule_id.startswith("JOB"))
+
+
+def test_a_well_configured_oban_raises_nothing(fresh_project, findings):
+    assert job_ids(findings(fresh_project(oban()))) == []
+
+
+def test_no_oban_dependency_no_job_rules(fresh_project, findings):
+    files = {**oban(config=OBAN.replace("plugins: [", "testing: :inline, peer: false, plugins: [Foo, ")),
+             "mix.exs": GOOD["mix.exs"]}
+    assert job_ids(findings(fresh_project(files))) == []
+
+
+def test_job001_not_supervised(fresh_project, findings):
+    app = APPLICATION.replace("      {Oban, Application.fetch_env!(:demo, Oban)},\n", "")
+    (got,) = findings(fresh_project(oban(**{"lib/demo/application.ex": app})), "JOB001")
+    assert "no application starts Oban" in got.message
+
+
+def test_job002_after_endpoint(fresh_project, findings):
+    app = APPLICATION.replace("      {Oban, Application.fetch_env!(:demo, Oban)},\n      DemoWeb.Endpoint\n",
+                              "      DemoWeb.Endpoint,\n      {Oban, Application.fetch_env!(:demo, Oban)}\n")
+    (got,) = findings(fresh_project(oban(**{"lib/demo/application.ex": app})), "JOB002")
+    assert "after DemoWeb.Endpoint" in got.message
+
+
+def test_job003_testing_mode_in_config_exs_reaches_prod(fresh_project, findings):
+    (got,) = findings(fresh_project(oban(config=OBAN + "config :demo, Oban, testing: :inline\n")), "JOB003")
+    assert got.location.path == "config/config.exs" and ":inline" in got.message
+    assert findings(fresh_project(oban(), env="test"), "JOB003") == []
+
+
+def test_job004_queues_fixed_at_compile_time(fresh_project, findings):
+    fixed = oban(config=OBAN + "config :demo, Oban, queues: [default: 10, mailers: 5]\n", runtime="")
+    (got,) = findings(fresh_project(fixed), "JOB004")
+    assert got.location.path == "config/config.exs"
+    overridden = oban(config=OBAN + "config :demo, Oban, queues: [default: 10]\n")
+    assert findings(fresh_project(overridden), "JOB004") == []
+
+
+def test_job005_peer_false_everywhere(fresh_project, findings):
+    (got,) = findings(fresh_project(oban(config=OBAN + "config :demo, Oban, peer: false\n")), "JOB005")
+    assert "no node leads" in got.message
+    chosen = '\nconfig :demo, Oban, peer: if(System.get_env("OBAN_LEADER"), do: Oban.Peers.Postgres, else: false)\n'
+    assert findings(fresh_project(oban(runtime=chosen)), "JOB005") == []
+
+
+def test_job006_and_job007_missing_plugins(fresh_project, findings):
+    bare = OBAN.replace("plugins: [{Oban.Plugins.Pruner, max_age: 604_800}, {Oban.Plugins.Lifeline, "
+                        "rescue_after: 1_800_000}]", "plugins: [Oban.Plugins.Pruner]")
+    project = fresh_project(oban(config=bare))
+    assert findings(project, "JOB006") == [] and len(findings(project, "JOB007")) == 1
+    none = OBAN.replace("plugins: [", "plugins: false, unused: [")
+    project = fresh_project(oban(config=none))
+    assert len(findings(project, "JOB006")) == 1 and len(findings(project, "JOB007")) == 1
+    by_code = OBAN.replace("plugins: [", "plugins: Demo.Jobs.plugins() ++ [")
+    assert findings(fresh_project(oban(config=by_code)), "JOB006") == []
+
+
+def test_job008_platform_kills_before_the_grace_period(fresh_project, findings):
+    (got,) = findings(fresh_project(oban(**{"fly.toml": 'app = "demo"\n'})), "JOB008")
+    assert "after 5 s (the platform default)" in got.message and "15 s" in got.message
+    patient = 'app = "demo"\nkill_timeout = 30\n'
+    assert findings(fresh_project(oban(**{"fly.toml": patient})), "JOB008") == []
+    short = OBAN + "config :demo, Oban, shutdown_grace_period: 3_000\n"
+    assert findings(fresh_project(oban(config=short, **{"fly.toml": 'app = "demo"\n'})), "JOB008") == []
+
+
+def test_job009_postgres_notifier_behind_a_transaction_pooler(fresh_project, findings):
+    pooled = GOOD["config/runtime.exs"].replace(
+        "url: database_url,", 'url: database_url, port: 6543,')
+    (got,) = findings(fresh_project({**oban(), "config/runtime.exs": pooled + RUNTIME_QUEUES}), "JOB009")
+    assert "Demo.Repo port" in got.message
+    pg = OBAN + "config :demo, Oban, notifier: Oban.Notifiers.PG\n"
+    assert findings(fresh_project({**oban(config=pg), "config/runtime.exs": pooled}), "JOB009") == []
+    env = "DATABASE_URL=postgres://app:pw@aws-0-eu.pooler.supabase.com:6543/postgres\n"
+    compose = "services:\n  web:\n    build: .\n    env_file: [.env.prod]\n"
+    (got,) = findings(fresh_project(oban(**{"compose.yaml": compose, ".env.prod": env})), "JOB009")
+    assert "DATABASE_URL" in got.message
