@@ -6,6 +6,7 @@ Each pattern is searched in a sample name, so a PromEx or custom prefix in front
 
 from __future__ import annotations
 
+import functools
 import re
 
 MEMORY = re.compile(r"(^|_)(vm_memory_total|beam_memory_allocated_bytes)$")
@@ -36,6 +37,7 @@ _READ = (MEMORY, RUN_QUEUE, SCHEDULERS, ECTO_QUEUE, ECTO_QUERY, REQUESTS, OBAN_Q
          *LIMITS.values())
 
 
+@functools.lru_cache(maxsize=4096)  # a scrape repeats a few names on thousands of lines
 def wanted(name: str) -> bool:
     """The sample names a metrics rule reads (the others are only listed, never parsed)."""
     return any(p.search(name) for p in _READ)
