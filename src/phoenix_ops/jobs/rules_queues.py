@@ -43,7 +43,7 @@ def orphans(view: JobsView) -> Iterator[Finding]:
 
 
 @rule(
-    "JOB101", "oban-no-leader", Severity.ERROR, H, kind="jobs",
+    "JOB101", "oban-no-live-leader", Severity.ERROR, H, kind="jobs",
     title="No live Oban leader: Cron, Pruner, Lifeline and the Stager are not running",
     why="""
         Oban elects one leader per instance through `oban_peers`; only the leader runs the
