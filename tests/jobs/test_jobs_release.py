@@ -68,7 +68,9 @@ def test_a_real_node_its_jobs_its_scrape_and_the_orphan_it_leaves(phoenix, pg_da
     assert "(3×): ** (Oban.PerformError) PhxFixture.EchoWorker failed with …" in pileup.message
     assert {f.rule_id for f in findings} == {"JOB105"}
 
-    # The node's own scrape: every series group the project defines is there; memory read in KB.
+    # The node's own scrape: every series group the project defines is there; memory read in KB (the
+    # VM's memory is measured every 10 s by telemetry_poller, so the first scrapes may lack it).
+    wait_for("VM series in the scrape", lambda: "vm_memory_total" in node.get("/metrics")[1])
     metrics_views, metric_findings = examine_metrics(MetricsArgs(
         [node.url + "/metrics"], interval=1, project=FIXTURE_APP, limits=MetricsLimits(memory_limit=16 * 2**20)))
     assert {"vm_memory_total", "oban_job_stop_duration"} <= metrics_views[0].latest.names
