@@ -10,7 +10,8 @@ defmodule Demo.MixProject do
   end
 
   defp deps do
-    [{:phoenix, "~> 1.7.14"}, {:ecto_sql, "~> 3.10"}, {:postgrex, ">= 0.0.0"}, {:bandit, "~> 1.5"}]
+    [{:phoenix, "~> 1.7.14"}, {:ecto_sql, "~> 3.10"}, {:postgrex, ">= 0.0.0"}, {:bandit, "~> 1.5"},
+     {:prom_ex, "~> 1.9"}, {:opentelemetry_phoenix, "~> 2.0"}, {:logger_json, "~> 6.0"}]
   end
 end
 ''',
@@ -29,6 +30,7 @@ config :demo, DemoWeb.Endpoint, secret_key_base: "short-dev-secret"
     "config/prod.exs": '''
 import Config
 config :demo, DemoWeb.Endpoint, cache_static_manifest: "priv/static/cache_manifest.json"
+config :demo, DemoWeb.Endpoint, force_ssl: [rewrite_on: [:x_forwarded_proto]]
 ''',
     "config/runtime.exs": '''
 import Config
@@ -38,6 +40,8 @@ if System.get_env("PHX_SERVER") do
 end
 
 if config_env() == :prod do
+  config :logger, level: String.to_existing_atom(System.get_env("LOGGER_LEVEL", "info"))
+
   database_url =
     System.get_env("DATABASE_URL") ||
       raise """
@@ -63,7 +67,7 @@ if config_env() == :prod do
 
   config :demo, DemoWeb.Endpoint,
     url: [host: host, port: 443, scheme: "https"],
-    http: [ip: {0, 0, 0, 0, 0, 0, 0, 0}, port: port],
+    http: [ip: {0, 0, 0, 0, 0, 0, 0, 0}, http_1_options: [max_header_length: 8192], port: port],
     secret_key_base: secret_key_base
 end
 ''',
@@ -81,9 +85,18 @@ end
     "lib/demo_web/endpoint.ex": '''
 defmodule DemoWeb.Endpoint do
   use Phoenix.Endpoint, otp_app: :demo
-  @session_options [store: :cookie, key: "_demo_key", signing_salt: "zYxW9876", same_site: "Lax"]
+
+  @session_options [
+    store: :cookie,
+    key: "_demo_key",
+    signing_salt: "zYxW9876",
+    encryption_salt: "q8Rt5Yu1",
+    same_site: "Lax"
+  ]
+
   socket "/live", Phoenix.LiveView.Socket, websocket: [connect_info: [session: @session_options]]
-  plug Plug.Static, at: "/", from: :demo, gzip: false
+  plug Plug.Static, at: "/", from: :demo, gzip: true
+  plug Plug.Telemetry, event_prefix: [:phoenix, :endpoint]
   plug Plug.Session, @session_options
   plug DemoWeb.Router
 end

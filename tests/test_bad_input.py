@@ -67,7 +67,7 @@ def test_umbrella_project(tmp_path):
     write(tmp_path, {
         "mix.exs": 'defmodule U.MixProject do\n  use Mix.Project\n  def project, do: [apps_path: "apps", deps: []]\nend\n',
         "config/config.exs": 'import Config\nimport_config "#{config_env()}.exs"\n',
-        "config/prod.exs": "import Config\n",
+        "config/prod.exs": GOOD["config/prod.exs"],
         "config/runtime.exs": GOOD["config/runtime.exs"],
         "apps/demo_web/mix.exs": GOOD["mix.exs"].replace("Demo.MixProject", "DemoWeb.MixProject")
                                                 .replace("app: :demo", "app: :demo_web"),

@@ -65,6 +65,7 @@ def test_output_path_is_checked_before_any_work(tmp_path, target, monkeypatch):
     out = tmp_path / target
     checked = [
         ["check", EXAMPLE, "-o", out],
+        ["check", EXAMPLE, "--write-baseline", out],
         ["env", EXAMPLE, "-o", out],
         ["env", "check", EXAMPLE, "--env-file", EXAMPLE / ".env", "-o", out],
         ["cluster", "--hosts", "127.0.0.1", "-o", out],
@@ -218,10 +219,10 @@ def write_app(root: Path, app: str, phoenix: bool = True) -> Path:
 def test_a_folder_of_several_phoenix_projects_is_not_silently_narrowed_to_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_app(tmp_path / "apps", "admin"), write_app(tmp_path / "apps", "shop"), write_app(tmp_path / "apps", "lib", False)
-    for args in (["check", "apps"], ["env", "check", "apps", "--env-file", "x.env"]):
+    for args, more in ((["check", "apps"], ", or give --all\n"), (["env", "check", "apps", "--env-file", "x.env"], "\n")):
         result = invoke(*args)
         assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.output
-        assert "apps holds 2 Phoenix projects: apps/admin, apps/shop; name one, or give --all" in result.stderr
+        assert result.stderr.endswith("apps holds 2 Phoenix projects: apps/admin, apps/shop; name one" + more)
 
     text = invoke("check", "apps", "--all", "--select", "SEC001")
     assert text.exit_code == 1
@@ -254,3 +255,57 @@ def test_json_and_sarif_name_the_project_and_a_terminal_sees_it_first(tmp_path, 
     os.close(master)
     assert done.returncode == 1
     assert shown.splitlines()[0] == "project examples/shop: app shop, env prod"
+
+
+def modules_loaded_by(*argv: str) -> set[str]:
+    """The top-level packages a command imports, run in a fresh interpreter."""
+    code = ("import sys\nsys.argv = ['phoenix-ops', *sys.argv[1:]]\nfrom phoenix_ops.__main__ import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "sys.stderr.write(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    return set(done.stderr.split())
+
+
+def test_each_command_imports_only_what_it_needs():
+    version = modules_loaded_by("--version")
+    assert not {"typer", "rich", "click", "tree_sitter"} & version
+    check = modules_loaded_by("check", str(EXAMPLE), "-q")
+    assert "tree_sitter" in check and not {"httpx", "websockets", "dns", "cryptography", "rich"} & check
+
+
+def test_probe_text_names_each_node_and_counts_as_json_does():
+    from phoenix_ops.live.command import ProbeRun
+    from phoenix_ops.live.target import ProbeOptions, Target, TargetResult
+
+    rules = catalog("probe")
+    results = []
+    for node, found in (("10.0.0.1", ["WEB101"]), ("10.0.0.2", ["WEB101", "WEB117"])):
+        target = Target("https://shop.example/", "shop.example", node)
+        where = Location(url=target.url, node=node)
+        findings = [rules[i].finding(f"{i} seen", where) for i in found]
+        findings.append(rules["WEB149"].finding("grade B (85/100)", where))  # information, not counted
+        results.append(TargetResult(target, findings, grade="B", score=85))
+    run = ProbeRun(results, ProbeOptions())
+    text = run.text(False)
+    assert "== https://shop.example/ via 10.0.0.1: grade B" in text and "via 10.0.0.2" in text
+    summary = json.loads(Tail(fmt="json").render(run.findings, tool="probe", rules=rules, extra=run.facts()))["summary"]
+    last = text.strip().splitlines()[-1]
+    expected = ", ".join(f"{summary[s]} {s}{'s' if summary[s] != 1 else ''}" for s in ("error", "warning", "info"))
+    assert last == f"== 2 targets: {expected}"
+    assert sum(summary.values()) == 3
+
+
+def test_the_html_renderer_runs_only_when_html_is_asked_for(monkeypatch, tmp_path, capsys):
+    from phoenix_ops.live.command import ProbeRun
+    from phoenix_ops.live.target import ProbeOptions, Target, TargetResult
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("HTML rendered without being asked for")
+    monkeypatch.setattr("phoenix_ops.report.html.render_html", refuse)
+    run = ProbeRun([TargetResult(Target("https://shop.example/", "shop.example"), grade="A", score=95)],
+                   ProbeOptions())
+    for fmt in ("text", "json", "sarif"):
+        assert run.finish(Tail(fmt=fmt)) == 0
+    assert invoke("check", EXAMPLE, "-f", "json").exit_code == 1
+    with pytest.raises(AssertionError, match="without being asked"):
+        run.finish(Tail(fmt="json"), html=tmp_path / "r.html")

@@ -10,6 +10,20 @@ from phoenix_ops.cli import app
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "shop"
 
 EXPECTED = [
+    ("AST004", "lib/shop_web/endpoint.ex", 15),
+    ("CLU005", "lib/shop/application.ex", 12),
+    ("CLU008", "fly.toml", 1),
+    ("HLT002", "lib/shop_web/router.ex", 25),
+    ("JOB002", "lib/shop/application.ex", 13),
+    ("JOB004", "config/config.exs", 22),
+    ("JOB006", "config/config.exs", 23),
+    ("JOB007", "config/config.exs", 23),
+    ("JOB008", "fly.toml", 1),
+    ("OBS001", "mix.exs", 1),
+    ("OBS002", "mix.exs", 1),
+    ("OBS003", "mix.exs", 1),
+    ("OBS006", "config/prod.exs", 11),
+    ("OBS007", "mix.exs", 1),
     ("REL001", "config/runtime.exs", 1),
     ("REL003", "config/prod.exs", 9),
     ("REL004", "config/runtime.exs", 20),
@@ -23,6 +37,12 @@ EXPECTED = [
     ("SEC004", "config/runtime.exs", 15),
     ("SEC005", ".env", 3),
     ("SEC006", "config/prod.secret.exs", 1),
+    ("WEB002", "config/runtime.exs", 20),
+    ("WEB004", "lib/shop_web/endpoint.ex", 12),
+    ("WEB011", "lib/shop_web/endpoint.ex", 4),
+    ("WEB013", "lib/shop_web/router.ex", 9),
+    ("WEB016", "lib/shop_web/endpoint.ex", 29),
+    ("WEB017", "config/runtime.exs", 18),
 ]
 
 
@@ -32,7 +52,7 @@ def test_example_findings_are_exactly_the_planted_pitfalls():
     doc = json.loads(result.stdout)
     got = sorted((f["rule_id"], f["location"]["path"], f["location"]["line"]) for f in doc["findings"])
     assert got == sorted(EXPECTED)
-    assert doc["summary"] == {"error": 7, "warning": 3, "info": 3}
+    assert doc["summary"] == {"error": 8, "warning": 10, "info": 15}
 
 
 def test_example_never_prints_its_secrets():

@@ -28,7 +28,9 @@ defmodule Shop.MixProject do
       {:phoenix_live_view, "~> 0.20.17"},
       {:phoenix_live_reload, "~> 1.5", only: :dev},
       {:jason, "~> 1.4"},
-      {:bandit, "~> 1.5"}
+      {:bandit, "~> 1.5"},
+      {:dns_cluster, "~> 0.1.3"},
+      {:oban, "~> 2.18"}
     ]
   end
 

@@ -14,8 +14,19 @@ from phoenix_ops.rule import KINDS, Rule
 
 
 def _static() -> tuple[ModuleType, ...]:
-    from phoenix_ops.rules import clustering, jobs, releases, secrets
-    return clustering, jobs, releases, secrets
+    from phoenix_ops.rules import (
+        assets,
+        browser,
+        clustering,
+        health,
+        jobs,
+        limits,
+        releases,
+        secrets,
+        telemetry,
+        web,
+    )
+    return assets, browser, clustering, health, jobs, limits, releases, secrets, telemetry, web
 
 
 def _audit() -> tuple[ModuleType, ...]:

@@ -117,7 +117,8 @@ def check(
     from phoenix_ops.project import NotAPhoenixProject
 
     with usage_errors(NotAPhoenixProject):
-        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet)
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet,
+                          also={"--write-baseline": write_baseline})
         opts = CheckOptions.build(env=env, min_confidence=min_confidence, select=select, ignore=ignore,
                                   baseline=baseline, write_baseline=write_baseline,
                                   rules=catalog("static", "audit"))

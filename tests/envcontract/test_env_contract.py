@@ -19,7 +19,8 @@ def test_generated_runtime_exs(project_dir):
     c = contract_of(project_dir())
     assert c.envs == ["dev", "prod", "test"] and c.complete
     v = c.variables
-    assert set(v) == {"PHX_SERVER", "DATABASE_URL", "ECTO_IPV6", "POOL_SIZE", "SECRET_KEY_BASE", "PHX_HOST", "PORT"}
+    assert set(v) == {"PHX_SERVER", "DATABASE_URL", "ECTO_IPV6", "POOL_SIZE", "SECRET_KEY_BASE", "PHX_HOST", "PORT",
+                      "LOGGER_LEVEL"}
     assert [e for e in c.envs if v["DATABASE_URL"].required_in(e)] == ["prod"]
     assert v["SECRET_KEY_BASE"].required_in("prod") and not v["PHX_HOST"].required_in("prod")
     assert v["PORT"].types == ["integer"] and v["PORT"].defaults == ["4000"]

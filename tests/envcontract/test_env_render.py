@@ -33,7 +33,7 @@ def test_text_table_rows(project_dir):
     assert row(text, "DATABASE_URL")[:6] == ["DATABASE_URL", "prod", "string", "-", "runtime", "prod"]
     assert row(text, "PORT")[1:5] == ["no", "integer", "4000", "runtime"]
     assert row(text, "PHX_SERVER")[1:6] == ["no", "presence", "-", "runtime", "all"]
-    assert "7 variables; required: 0 in dev, 2 in prod, 0 in test" in text
+    assert "8 variables; required: 0 in dev, 2 in prod, 0 in test" in text
     assert "INCOMPLETE" not in text
 
 

@@ -28,7 +28,7 @@ def test_probe_report_in_a_browser(lab, browser, tmp_path):
     assert sum(dom["counts"].values()) == len(shown) and dom["counts"]["error"] == doc["summary"]["error"]
     checks = dict(dom["checks"])
     assert checks["WEB120"] == "failed" and checks["HLT100"] == "failed" and checks["WEB100"] == "passed"
-    assert checks["WEB123"] == "not run"  # the body limit is only tried with --active
+    assert checks["WEB123"] == "not run" and checks["WEB119"] == "not run"  # only with --active, --ws-idle
     assert "WEB149" not in checks and "rule-WEB120" in dom["rule_pages"]
     labels = dict(zip(dom["labels"], dom["values"]))
     assert labels["TLS version"] == "TLSv1.3" and labels["Strict Content-Security-Policy"] in ("yes", "no")

@@ -8,7 +8,7 @@ import pytest
 from phoenix_ops.catalog import catalog
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.live.assets import cache_problem
-from phoenix_ops.live.command import summary
+from phoenix_ops.live.command import not_applicable, not_run, summary
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.cookies import check_cookies, parse_set_cookie
 from phoenix_ops.live.grade import grade, worst_of
@@ -196,3 +196,18 @@ def test_summary_keeps_a_target_given_twice():
     results = [TargetResult(t, grade="A", score=95), TargetResult(t, grade="F", score=10)]
     assert {k: v["grade"] for k, v in summary(results).items()} == {"https://x.example/": "A",
                                                                     "https://x.example/ #2": "F"}
+
+
+def test_checklist_says_which_probe_rules_could_not_run_or_had_nothing_to_judge():
+    def result(url: str, **facts) -> TargetResult:
+        return TargetResult(Target(url, "a.example"), facts=facts)
+
+    answered = [result("https://a.example/", page_url="https://a.example/")]
+    skipped = not_run(answered, ProbeOptions())
+    assert skipped["WEB123"] == "only with --active" and skipped["WEB119"] == "only with --ws-idle"
+    assert "several nodes" in skipped["SEC101"] and "WEB100" not in skipped
+    assert not_run(answered, ProbeOptions(active=True, ws_idle=1.0)).keys() == {"SEC101"}
+    down = not_run([result("https://a.example/")], ProbeOptions(active=True))
+    assert set(down.values()) == {"no target answered"} and "WEB140" not in down and "WEB100" in down
+    assert set(not_applicable(answered)) == {"WEB117", "WEB118", "WEB119"}
+    assert not_applicable([result("https://a.example/", sockets=["/live/websocket"])]) == {}

@@ -24,7 +24,7 @@ def test_generated_runtime_exs_reads(tmp_path):
                               "config/prod.exs": "import Config\n", "config/runtime.exs": RUNTIME})
     reads = {r.name: r for r in view.reads}
     assert set(reads) == {"PHX_SERVER", "DATABASE_URL", "ECTO_IPV6", "POOL_SIZE", "SECRET_KEY_BASE", "PHX_HOST",
-                          "PORT"}
+                          "PORT", "LOGGER_LEVEL"}
     assert reads["DATABASE_URL"].required and not reads["PHX_HOST"].required
     assert reads["POOL_SIZE"].default.value == "10" and reads["POOL_SIZE"].convert == "integer"
     assert reads["PORT"].convert == "integer"

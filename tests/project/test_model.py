@@ -90,7 +90,7 @@ def test_endpoint_plugs_sockets_and_session_options(tmp_path):
     project = load(tmp_path, {})
     (endpoint,) = project.endpoints
     assert endpoint.module == "DemoWeb.Endpoint" and endpoint.otp_app == "demo"
-    assert [p.module for p in endpoint.plugs] == ["Plug.Static", "Plug.Session", "DemoWeb.Router"]
+    assert [p.module for p in endpoint.plugs] == ["Plug.Static", "Plug.Telemetry", "Plug.Session", "DemoWeb.Router"]
     session = endpoint.attributes["session_options"]
     assert isinstance(session, KW) and session.get("key").value == "_demo_key"
     static = endpoint.plug("Plug.Static").options

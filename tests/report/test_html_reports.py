@@ -55,7 +55,7 @@ def test_env_check_report_shows_the_contract_in_a_browser(browser, shop, tmp_pat
     assert_good_page(page, report)
     dom = page.desktop
     (table,) = dom["tables"]
-    assert table["head"][:3] == ["Variable", "Required", "Set in the env files"] and table["rows"] == 5
+    assert table["head"][:3] == ["Variable", "Required", "Set in the env files"] and table["rows"] == 6
     assert dict(dom["checks"])["REL050"] == "failed" and dom["counts"]["error"] == 2
     assert "STRIPE" not in "".join(dom["values"])  # names of what the file sets, never a value
     assert "sk_live" not in report.read_text()

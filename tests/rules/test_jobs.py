@@ -115,3 +115,40 @@ def test_job009_postgres_notifier_behind_a_transaction_pooler(fresh_project, fin
     compose = "services:\n  web:\n    build: .\n    env_file: [.env.prod]\n"
     (got,) = findings(fresh_project(oban(**{"compose.yaml": compose, ".env.prod": env})), "JOB009")
     assert "DATABASE_URL" in got.message
+
+
+def test_plugins_turned_off_only_on_some_nodes_or_custom_pruners_count(fresh_project, findings):
+    web_only = '\nif System.get_env("WEB_ONLY") do\n  config :demo, Oban, plugins: false, queues: false\nend\n'
+    assert job_ids(findings(fresh_project(oban(runtime=RUNTIME_QUEUES + web_only)))) == []
+    custom = OBAN.replace("{Oban.Plugins.Pruner, max_age: 604_800}", "{Demo.Oban.Pruner, max_age: 604_800}")
+    assert findings(fresh_project(oban(config=custom)), "JOB006") == []
+
+
+def test_job008_ignores_databases_beside_the_app_and_doubts_bare_images(fresh_project, findings):
+    compose = "services:\n  db:\n    build: {context: ., dockerfile: Dockerfile.pg}\n"
+    files = oban(**{"compose.yaml": compose, "Dockerfile.pg": "FROM postgres:16\n"})
+    assert findings(fresh_project(files), "JOB008") == []
+    docker = "FROM elixir:1.17 AS build\nRUN mix release\nFROM debian:bookworm-slim\nCMD [\"/app/bin/server\"]\n"
+    (got,) = findings(fresh_project(oban(**{"Dockerfile": docker})), "JOB008")
+    assert got.confidence.label == "low"
+
+
+def test_children_built_by_helper_functions(fresh_project, findings):
+    app = APPLICATION.replace('''    children = [
+      Demo.Repo,
+      {Phoenix.PubSub, name: Demo.PubSub},
+      {Oban, Application.fetch_env!(:demo, Oban)},
+      DemoWeb.Endpoint
+    ]''', '''    children = children(Application.get_env(:demo, :env))''').replace("end\nend\n", '''end
+
+  defp children(env) when env in [:test], do: base()
+  defp children(_env), do: [Demo.Repo, DemoWeb.Endpoint] ++ base()
+  defp base, do: [{Oban, Application.fetch_env!(:demo, Oban)}, Demo.PubSub.child_spec()]
+end
+''')
+    project = fresh_project(oban(**{"lib/demo/application.ex": app}))
+    assert [c.module for c in project.child_specs] == ["Oban", "Demo.PubSub.child_spec()", "Demo.Repo",
+                                                       "DemoWeb.Endpoint", "Oban", "Demo.PubSub.child_spec()"]
+    assert not project.children_complete  # a spec built by code names no module
+    (late,) = findings(project, "JOB002")  # after the Endpoint in the clause that adds it
+    assert findings(project, "JOB001") == []

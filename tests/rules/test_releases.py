@@ -50,7 +50,8 @@ def test_rel003_compile_time_read_beside_runtime_exs(make_project, findings):
 def test_rel004_force_ssl_only_in_runtime(make_project, findings):
     body = GOOD_RUNTIME.replace("secret_key_base: secret_key_base",
                                 "secret_key_base: secret_key_base,\n    force_ssl: [hsts: true]")
-    got = findings(make_project({"config/runtime.exs": body}), "REL004")
+    prod_without = "\n".join(ln for ln in GOOD["config/prod.exs"].splitlines() if "force_ssl" not in ln)
+    got = findings(make_project({"config/runtime.exs": body, "config/prod.exs": prod_without}), "REL004")
     assert ids(got) == ["REL004"] and "force_ssl" in got[0].message
     prod = 'import Config\nconfig :demo, DemoWeb.Endpoint, force_ssl: [hsts: true]\n'
     assert ids(findings(make_project({"config/prod.exs": prod}), "REL004")) == []

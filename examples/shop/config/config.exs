@@ -16,3 +16,8 @@ config :logger, :console, format: "$time $metadata[$level] $message\n"
 config :phoenix, :json_library, Jason
 
 import_config "#{config_env()}.exs"
+
+config :shop, Oban,
+  repo: Shop.Repo,
+  queues: [default: 10, mailers: 20],
+  plugins: [{Oban.Plugins.Cron, crontab: [{"0 3 * * *", Shop.Workers.Cleanup}]}]

@@ -21,3 +21,5 @@ if config_env() == :prod do
 
   config :shop, Shop.Mailer, api_key: System.fetch_env!("MAILER_API_KEY")
 end
+
+config :shop, :dns_cluster_query, System.get_env("DNS_CLUSTER_QUERY")

@@ -8,7 +8,7 @@ from pathlib import Path
 from phoenix_ops.catalog import catalog
 from phoenix_ops.check.pipeline import CheckOptions, CheckResult, run_check
 from phoenix_ops.command import Tail, UsageError, from_here, project_heading
-from phoenix_ops.project import find_projects, find_root
+from phoenix_ops.project import SeveralProjects, find_projects, find_root
 
 # Several projects' reports share one output: text blocks, one JSON list, one SARIF run each.
 ALL_FORMATS = ("text", "json", "sarif")
@@ -24,7 +24,10 @@ def run(path: Path, opts: CheckOptions, tail: Tail, *, all_projects: bool = Fals
             raise UsageError("--write-baseline records one project: name it instead of --all")
         roots = find_projects(path)
     else:
-        roots = [find_root(path)]
+        try:
+            roots = [find_root(path)]
+        except SeveralProjects as exc:
+            raise UsageError(f"{exc}, or give --all") from None
     results = []
     for root in roots:
         with tail.progress(f"auditing {from_here(root) or '.'}"):

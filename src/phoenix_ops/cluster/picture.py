@@ -65,7 +65,8 @@ def render_svg(view: ClusterView) -> str:
     places, rings, width, height = _layout(groups)
     sees = view.sees()
     outside = sorted((n for n in view.nodes if n.name not in places), key=lambda n: n.name)
-    width = max(width, 480.0)
+    # ~7 px a character: the rows below the rings name each node with its reason
+    width = max(width, 480.0, *(MARGIN + 40 + 7.0 * len(f"{n.name}: {_outside_reason(n)}") for n in outside))
     total_h = height + (len(outside) * ROW_H + 40 if outside else 0)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{total_h:.0f}" '

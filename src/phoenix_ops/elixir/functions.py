@@ -18,6 +18,7 @@ from phoenix_ops.elixir.parser import text
 from phoenix_ops.elixir.syntax import binary_op, call_args
 from phoenix_ops.elixir.values import (
     KW,
+    Choice,
     Condition,
     EnvRead,
     Expr,
@@ -107,13 +108,12 @@ class Functions:
         """The value of a call, or an Expr when no clause can be chosen or the body recurses."""
         if name in self._active or len(self._active) >= MAX_DEPTH:
             return Expr(text(node), [a for a in args if a.reads()])
+        options: list[Value] = []  # results of clauses that may apply: the call picks one at runtime
         for clause in clauses:
             scope = dict(captured)
             verdict = self.bind_params(clause, args, scope)
             if verdict is False:
                 continue
-            if verdict is UNKNOWN:
-                break
             saved = self.current
             self.current = module or saved
             self._active.append(name)
@@ -122,8 +122,12 @@ class Functions:
             finally:
                 self._active.pop()
                 self.current = saved
-            return result if result is not None else Lit(None)
-        return Expr(text(node), [a for a in args if a.reads()])
+            options.append(result if result is not None else Lit(None))
+            if verdict is True:
+                break
+        if len(options) == 1:
+            return options[0]
+        return Choice(text(node), options) if options else Expr(text(node), [a for a in args if a.reads()])
 
     def bind_params(self, clause: Clause, args: list[Value], scope: dict[str, Value]):
         """Bind arguments to parameters as Elixir does: required ones first, then defaults left to right."""

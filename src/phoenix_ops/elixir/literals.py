@@ -34,7 +34,7 @@ def concat(left: Value, right: Value, source: str) -> Value:
         return KW(known[0].items, partial=True, inner=[v for v in (left, right) if v is not known[0]])
     lists = [v for v in (left, right) if isinstance(v, Seq) and v.kind == "list"]
     if lists:  # `[{:phoenix, "~> 1.7"}] ++ extra_deps()`: the known items still count
-        return Seq("list", lists[0].items)
+        return Seq("list", lists[0].items, partial=True)
     return Expr(source, [left, right])
 
 

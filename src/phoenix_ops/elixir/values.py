@@ -76,6 +76,7 @@ class KW(Value):
 class Seq(Value):
     kind: str  # "list" or "tuple"
     items: list[Value]
+    partial: bool = False  # joined with something unreadable: more items may exist
 
     def reads(self) -> list["EnvRead"]:
         return [r for v in self.items for r in v.reads()]

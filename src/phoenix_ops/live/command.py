@@ -11,6 +11,7 @@ from phoenix_ops.findings import Finding, Location
 from phoenix_ops.live.context import UNREACHABLE
 from phoenix_ops.live.grade import GRADE, worst_of
 from phoenix_ops.live.probe import run_probe
+from phoenix_ops.live.socket import WS_IDLE
 from phoenix_ops.live.target import (
     ProbeOptions,
     ProbeUsageError,
@@ -97,15 +98,20 @@ class ProbeRun:
         facts = {"targets": summary(self.results), "grade": worst_of(*(r.grade for r in self.results))}
         if html:  # the grade as the page's card and beside each site's heading; what could not run
             facts |= {"section_grades": {_section(r.target): r.grade for r in self.results},
-                      "grade_rule": GRADE.id, "not_run": not_run(self.results, self.opts)}
+                      "grade_rule": GRADE.id, "not_run": not_run(self.results, self.opts),
+                      "not_applicable": not_applicable(self.results)}
         return facts
 
     def text(self, color: bool) -> str:
-        """One block per target, headed by its grade, so nodes of one URL stay apart."""
-        from phoenix_ops.report import render
-        return "\n".join(f"== {r.target.label}: grade {r.grade} ({r.score}/100)\n"
-                         + render([f for f in r.findings if f.rule_id != GRADE.id], "text", color=color)
-                         for r in self.results)
+        """One block per target (URL via node), headed by its grade, so nodes of one URL stay apart;
+        with several targets, a last line counts them all as the JSON summary does."""
+        from phoenix_ops.report.text import render_text, summary_line
+        blocks = [f"== {r.target.label}: grade {r.grade} ({r.score}/100)\n"
+                  + render_text([f for f in r.findings if f.rule_id != GRADE.id], color=color) for r in self.results]
+        if len(self.results) > 1:
+            everything = [f for f in self.findings if f.rule_id != GRADE.id]
+            blocks.append(f"== {len(self.results)} targets: {summary_line(everything)}\n")
+        return "\n".join(blocks)
 
     def finish(self, tail: Tail, html: Path | None = None) -> int:
         rules = catalog("probe")
@@ -120,14 +126,26 @@ def not_run(results: list[TargetResult], opts: ProbeOptions) -> dict[str, str]:
     """Rules that had no chance to fire in this probe, and why: the report's checklist says so."""
     from phoenix_ops.live import limits, replay
 
-    skipped: dict[str, str] = {}
     if not any("page_url" in r.facts for r in results):
-        skipped |= dict.fromkeys(catalog("probe").ids() - {UNREACHABLE.id, GRADE.id}, "no target answered")
+        return dict.fromkeys(catalog("probe").ids() - {UNREACHABLE.id, GRADE.id}, "no target answered")
+    skipped: dict[str, str] = {}
     if not opts.active:
         skipped |= dict.fromkeys(_rule_ids(limits), "only with --active")
+    if not opts.ws_idle:
+        skipped[WS_IDLE.id] = "only with --ws-idle"
     if len({r.target.name for r in results}) == len(results):
         skipped |= dict.fromkeys(_rule_ids(replay), "needs several nodes of one site (--resolve)")
     return skipped
+
+
+def not_applicable(results: list[TargetResult]) -> dict[str, str]:
+    """Rules that ran but found nothing to judge: no target mounts a Phoenix socket."""
+    from phoenix_ops.live import socket
+
+    ids = _rule_ids(socket)
+    if any(r.facts.get("sockets") for r in results) or any(f.rule_id in ids for r in results for f in r.findings):
+        return {}
+    return dict.fromkeys(ids, "no Phoenix socket answers at /live/websocket or /socket/websocket")
 
 
 def _rule_ids(module) -> set[str]:

@@ -19,6 +19,16 @@ from phoenix_ops.project.files import FileSet, SourceFile, scan
 from phoenix_ops.project.lib_reads import lib_env_reads
 from phoenix_ops.project.mix import MixProject, read_lock, read_mix
 from phoenix_ops.project.run_mode import MIX, RELEASE, RunMode, run_mode
+from phoenix_ops.project.usage import (
+    CLIENT_FILES,
+    HEALTH_PATH,
+    USAGE_TRIGGERS,
+    Usage,
+    read_client,
+    read_handler,
+    read_module,
+    scan_markers,
+)
 from phoenix_ops.project.web import (
     Child,
     Endpoint,
@@ -30,7 +40,8 @@ from phoenix_ops.project.web import (
 
 # Byte markers of the lib files worth a parse tree; all other files are never parsed.
 LIB_TRIGGERS = (b"Phoenix.Endpoint", b"Phoenix.Router", b":router", b"use Application", b"Ecto.Migrator",
-                b"System.get_env", b"System.fetch_env", b"Ecto.Repo", b"compile_env", b"Phoenix.Presence")
+                b"System.get_env", b"System.fetch_env", b"Ecto.Repo", b"compile_env", b"Phoenix.Presence",
+                *USAGE_TRIGGERS)
 
 
 class NotAPhoenixProject(Exception):
@@ -75,11 +86,13 @@ class Project:
     routers: list[Router] = field(default_factory=list)
     children: list[tuple[str, str, int]] = field(default_factory=list)  # (module, file, line)
     child_specs: list[Child] = field(default_factory=list)  # the same children, with their start argument
+    children_complete: bool = True  # every application's children list was read to the end
     presence: list[tuple[str, str, int]] = field(default_factory=list)  # modules that `use Phoenix.Presence`
     migrators: list[tuple[str, str, int]] = field(default_factory=list)  # modules calling Ecto.Migrator
     lib_reads: list[EnvRead] = field(default_factory=list)
     repos: list[Repo] = field(default_factory=list)
     compile_env: list[tuple[str, str, str, int]] = field(default_factory=list)  # (app, key, file, line)
+    usage: Usage = field(default_factory=Usage)
     problems: list[Problem] = field(default_factory=list)
     tracked: set[str] | None = None  # files tracked by git, when the project is a git checkout
     repo_prefix: str = ""  # where the project sits inside its git repository ("elixir/"), for SARIF
@@ -187,7 +200,7 @@ class SeveralProjects(NotAPhoenixProject):
     def __init__(self, path: Path, roots: list[Path]):
         self.roots = roots
         listed = ", ".join(str(r) for r in roots)
-        super().__init__(f"{path} holds {len(roots)} Phoenix projects: {listed}; name one, or give --all")
+        super().__init__(f"{path} holds {len(roots)} Phoenix projects: {listed}; name one")
 
 
 def find_root(path: Path) -> Path:
@@ -260,6 +273,8 @@ def load_project(path: Path, env: str = "prod") -> Project:
         raise NotAPhoenixProject(f"{root}: a Mix project, but no app depends on :phoenix and no module "
                                  f"uses Phoenix.Endpoint")
     project.problems.extend(Problem("unreadable", i.path, 1, i.message, False) for i in fs.issues)
+    _read_handlers(project)
+    read_client(project.usage, {rel: project.text(rel) for rel in CLIENT_FILES if rel in fs.others})
     project.deploy = read_deploy([*fs.others, *(p for p in fs.files if p.startswith("rel/"))], project.text)
     project.problems.extend(Problem("syntax", rel, line, message) for rel, line, message in project.deploy.problems)
     project.tracked, project.repo_prefix = _git_tracked(root)
@@ -276,10 +291,13 @@ def _config_files(fs: FileSet) -> list[SourceFile]:
 
 def _read_lib(project: Project) -> None:
     for rel, src in project.files.files.items():
-        if not rel.endswith(".ex") or not any(t in src.data for t in LIB_TRIGGERS):
+        if not rel.endswith(".ex"):
             continue
         if project.env != "test" and (rel.startswith("test/") or "/test/" in rel):
             continue  # test/support is compiled in the test env only
+        scan_markers(project.usage, rel, src.data)
+        if not any(t in src.data for t in LIB_TRIGGERS):
+            continue
         _syntax(project, src, important=False)
         try:
             for mod in modules(src.tree):
@@ -289,6 +307,21 @@ def _read_lib(project: Project) -> None:
             project.problems.append(Problem("unreadable", rel, 1, "skipped: nesting too deep to read", False))
 
 
+def _read_handlers(project: Project) -> None:
+    """Read the modules that answer health paths, and the endpoints' own plugs (they may answer paths too)."""
+    wanted = {r.module for router in project.routers for r in router.routes if r.module and HEALTH_PATH.search(r.path)}
+    wanted |= {p.module for e in project.endpoints for p in e.plugs
+               if p.module[:1].isupper() and not p.module.startswith(("Plug.", "Phoenix."))}
+    for name in wanted:
+        needle = f"defmodule {name} ".encode()
+        for rel, src in project.files.files.items():
+            if rel.endswith(".ex") and needle in src.data:
+                for mod in modules(src.tree):
+                    if mod.name == name:
+                        project.usage.handlers[name] = read_handler(mod, rel)
+                break
+
+
 def _classify(project: Project, mod: Module, rel: str) -> None:
     if mod.uses_module("Phoenix.Endpoint"):
         project.endpoints.append(read_endpoint(mod, rel, project.env))
@@ -296,7 +329,8 @@ def _classify(project: Project, mod: Module, rel: str) -> None:
             u.endswith("Web") and b":router" in project.files.get(rel).data for u, _ in mod.uses):
         project.routers.append(read_router(mod, rel, project.env))
     if mod.uses_module("Application"):
-        specs = application_children(mod, rel, project.env)
+        specs, complete = application_children(mod, rel, project.env)
+        project.children_complete = project.children_complete and complete
         project.child_specs.extend(specs)
         project.children.extend((c.module, c.file, c.line) for c in specs)
     if mod.uses_module("Phoenix.Presence"):
@@ -313,6 +347,8 @@ def _classify(project: Project, mod: Module, rel: str) -> None:
             args = call_args(call)
             if len(args) >= 2 and args[0].type == "atom" and args[1].type == "atom":
                 project.compile_env.append((text(args[0])[1:], text(args[1])[1:], rel, call.start_point[0] + 1))
+    if b"Telemetry.Metrics" in project.files.get(rel).data:
+        read_module(project.usage, mod, rel)
     if has_alias(mod.node, "Ecto.Migrator"):
         project.migrators.append((mod.name, rel, mod.node.start_point[0] + 1))
 

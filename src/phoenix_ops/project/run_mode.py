@@ -75,8 +75,11 @@ def _deploy(project):
     for docker in deploy.dockerfiles:
         for stage in docker.stages:
             for ins in stage.instructions:
-                if ins.cmd in ("RUN", "CMD", "ENTRYPOINT"):
-                    mode = _classify(" ".join(ins.args))
+                command = " ".join(ins.args)
+                if ins.cmd == "RUN" and _RELEASE_BUILD.search(command):  # other RUN steps build, not start
+                    yield Evidence(RELEASE, docker.path, ins.line, f"RUN {command[:60]}")
+                elif ins.cmd in ("CMD", "ENTRYPOINT"):
+                    mode = _classify(command)
                     if mode:
                         yield Evidence(mode, docker.path, ins.line, f"{ins.cmd} {' '.join(ins.args)[:60]}")
     for fly in deploy.fly:

@@ -10,7 +10,16 @@ from phoenix_ops.elixir.evaluate import Evaluator
 from phoenix_ops.elixir.modules import Module
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts, do_block
-from phoenix_ops.elixir.values import KW, Lit, Seq, Value, plain
+from phoenix_ops.elixir.values import (
+    KW,
+    Atom,
+    Lit,
+    Seq,
+    Value,
+    alternatives,
+    list_items,
+    plain,
+)
 
 ROUTE_VERBS = {"get", "post", "put", "patch", "delete", "options", "head", "live", "resources",
                "live_dashboard", "forward", "match", "live_session"}
@@ -30,6 +39,7 @@ class Socket:
     module: str
     options: Value | None
     line: int
+    guard: str | None = None
 
 
 @dataclass
@@ -54,6 +64,7 @@ class Route:
     line: int
     pipelines: tuple[str, ...] = ()
     guard: str | None = None  # an enclosing `if` (dev routes are guarded this way)
+    module: str = ""  # the target module with the scope's alias applied ("DemoWeb.PageController")
 
 
 @dataclass
@@ -94,26 +105,45 @@ def _collect_plugs(ev: Evaluator, body: list[Node], scope: dict, plugs: list[Plu
         mod, fun = call_parts(stmt)
         args = call_args(stmt)
         if mod is None and fun == "plug" and args:
-            opts = ev.ev(args[1], scope) if len(args) > 1 else None
+            opts = _options(ev, args[1], scope) if len(args) > 1 else None
             plugs.append(Plug(text(args[0]), opts, line(stmt), guard))
         elif mod is None and fun == "socket" and endpoint is not None and len(args) >= 2:
             path = ev.ev(args[0], scope)
             opts = ev.ev(args[2], scope) if len(args) > 2 else None
-            endpoint.sockets.append(Socket(str(getattr(path, "value", text(args[0]))), text(args[1]), opts, line(stmt)))
+            endpoint.sockets.append(Socket(str(getattr(path, "value", text(args[0]))), text(args[1]), opts, line(stmt),
+                                           guard))
         elif mod is None and fun in ("if", "unless") and do_block(stmt) is not None and args:
             inner = [c for c in do_block(stmt).named_children if c.type not in ("comment", "else_block")]
             _collect_plugs(ev, inner, scope, plugs, endpoint=endpoint, guard=text(args[0]))
 
 
+def _options(ev: Evaluator, node: Node, scope: dict) -> Value:
+    """Plug options; a map with string keys (the headers of `put_secure_browser_headers`) as a keyword list."""
+    if node.type != "map":
+        return ev.ev(node, scope)
+    items: list[tuple[str, Value]] = []
+    for content in node.named_children:
+        for pair in content.named_children:
+            if pair.type == "binary_operator":
+                key = ev.ev(pair.child_by_field_name("left"), scope)
+                if isinstance(key, Lit) and isinstance(key.value, str):
+                    items.append((key.value.lower(), ev.ev(pair.child_by_field_name("right"), scope)))
+    return ev.mark(KW(items), node)
+
+
 def read_router(mod: Module, file: str, env: str) -> Router:
     ev = _module_evaluator(env, file)
     router = Router(mod.name, file)
-    _walk_router(ev, router, mod.body, prefix="", pipes=(), guard=None)
+    _walk_router(ev, router, mod.body, prefix="", pipes=(), guard=None, alias="", attrs={})
     return router
 
 
-def _walk_router(ev: Evaluator, router: Router, body: list[Node], *, prefix: str, pipes: tuple, guard) -> None:
+def _walk_router(ev: Evaluator, router: Router, body: list[Node], *, prefix: str, pipes: tuple, guard,
+                 alias: str, attrs: dict) -> None:
     for stmt in body:
+        if stmt.type == "unary_operator" and text(stmt).startswith("@"):
+            ev.module_attribute(stmt, attrs)  # `@csp "..."` used by a pipeline below
+            continue
         if stmt.type != "call":
             continue
         mod, fun = call_parts(stmt)
@@ -121,30 +151,36 @@ def _walk_router(ev: Evaluator, router: Router, body: list[Node], *, prefix: str
         block = do_block(stmt)
         if mod is not None:
             continue
+        inner = [c for c in block.named_children if c.type not in ("comment", "else_block")] if block else []
         if fun == "pipeline" and args and block is not None:
             plugs: list[Plug] = []
-            _collect_plugs(ev, [c for c in block.named_children if c.type != "comment"], {}, plugs)
+            _collect_plugs(ev, inner, dict(attrs), plugs)
             router.pipelines[text(args[0]).lstrip(":")] = plugs
         elif fun == "pipe_through" and args:
             value = plain(ev.ev(args[0], {}))
             names = value if isinstance(value, (list, tuple)) else [value]
             pipes = pipes + tuple(getattr(n, "name", str(n)) for n in names)
         elif fun == "scope" and block is not None:
-            path = ev.ev(args[0], {}) if args else None
+            path = ev.ev(args[0], {}) if args and args[0].type != "alias" else None
             sub = path.value if isinstance(path, Lit) and isinstance(path.value, str) else ""
-            inner = [c for c in block.named_children if c.type != "comment"]
-            _walk_router(ev, router, inner, prefix=_join(prefix, sub), pipes=pipes, guard=guard)
+            named = next((text(a) for a in args if a.type == "alias"), None)
+            inner_alias = _join_alias(alias, named) if named else alias
+            _walk_router(ev, router, inner, prefix=_join(prefix, sub), pipes=pipes, guard=guard,
+                         alias=inner_alias, attrs=attrs)
         elif fun in ("if", "unless") and block is not None and args:
-            inner = [c for c in block.named_children if c.type not in ("comment", "else_block")]
-            _walk_router(ev, router, inner, prefix=prefix, pipes=pipes, guard=text(args[0]))
+            _walk_router(ev, router, inner, prefix=prefix, pipes=pipes, guard=text(args[0]), alias=alias, attrs=attrs)
         elif fun in ROUTE_VERBS and args:
             path = ev.ev(args[0], {})
             sub = path.value if isinstance(path, Lit) and isinstance(path.value, str) else text(args[0])
             target = text(args[1]) if len(args) > 1 else ""
-            router.routes.append(Route(fun, _join(prefix, sub), target, line(stmt), pipes, guard))
+            module = _join_alias(alias, target) if len(args) > 1 and args[1].type == "alias" else ""
+            router.routes.append(Route(fun, _join(prefix, sub), target, line(stmt), pipes, guard, module))
             if block is not None and fun == "live_session":
-                inner = [c for c in block.named_children if c.type != "comment"]
-                _walk_router(ev, router, inner, prefix=prefix, pipes=pipes, guard=guard)
+                _walk_router(ev, router, inner, prefix=prefix, pipes=pipes, guard=guard, alias=alias, attrs=attrs)
+
+
+def _join_alias(alias: str, name: str) -> str:
+    return f"{alias}.{name}" if alias else name
 
 
 def _join(prefix: str, path: str) -> str:
@@ -161,29 +197,39 @@ class Child:
     file: str
     line: int
     arg: Value | None = None  # `opts` of `{Module, opts}`, evaluated
+    index: int = 0  # start position in its children list
+    group: int = 0  # which possible children list (a `case` or function clause may choose among several)
 
 
-def application_children(mod: Module, file: str, env: str) -> list[Child]:
-    """The children list of `start/2`, in start order."""
+def application_children(mod: Module, file: str, env: str) -> tuple[list[Child], bool]:
+    """The children of `start/2`, in start order, and whether the list was read completely
+    (helper functions of the module are followed; code beyond the evaluator makes it partial)."""
     ev = _module_evaluator(env, file)
+    module = ev.enter_module(mod.body)
     bodies = mod.functions("start")
-    scope: dict[str, Value] = {}
+    scope: dict[str, Value] = dict(module.attributes)
     for stmt in bodies.get("start", []):
         ev.statement(stmt, scope)
         if "children" in scope:
             break
-    children = scope.get("children")
-    default = line(mod.node)
-    if isinstance(children, KW):  # every child a {Module, opts} tuple
-        return [Child(name, file, value.origin.line if value.origin else default, value)
-                for name, value in children.items]
+    options = alternatives(scope.get("children"))
     out: list[Child] = []
-    if isinstance(children, Seq):
-        for child in children.items:
+    complete = bool(options)
+    default = line(mod.node)
+    for group, children in enumerate(options):
+        items = list_items(children)
+        if items is None:
+            complete = False
+            continue
+        complete = complete and not getattr(children, "partial", False)
+        for index, child in enumerate(items):
             tuple_ = isinstance(child, Seq) and child.kind == "tuple" and child.items
             head = child.items[0] if tuple_ else child
             name = getattr(plain(head), "name", None) or getattr(head, "text", "")
+            if not isinstance(plain(head), Atom):
+                complete = False  # `Sequin.PubSub.child_spec()`: a spec built by code, its module unknown
             if name:
                 arg = child.items[1] if tuple_ and len(child.items) > 1 else None
-                out.append(Child(str(name), file, child.origin.line if child.origin else default, arg))
-    return out
+                where_ = child.origin or (arg.origin if arg is not None else None)
+                out.append(Child(str(name), file, where_.line if where_ else default, arg, index, group))
+    return out, complete

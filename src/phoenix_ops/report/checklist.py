@@ -9,8 +9,9 @@ from phoenix_ops.findings import Finding, Severity
 from phoenix_ops.rule import AREAS, Rule
 
 # Outcomes, worst first: how a checklist row and an area summary are ordered and labelled.
-FAILED, NOTED, SUPPRESSED, PASSED, NOT_RUN = "failed", "noted", "suppressed", "passed", "not run"
-OUTCOMES = (FAILED, NOTED, SUPPRESSED, PASSED, NOT_RUN)
+FAILED, NOTED, SUPPRESSED, PASSED = "failed", "noted", "suppressed", "passed"
+NOT_APPLICABLE, NOT_RUN = "not applicable", "not run"
+OUTCOMES = (FAILED, NOTED, SUPPRESSED, PASSED, NOT_APPLICABLE, NOT_RUN)
 
 
 @dataclass
@@ -21,7 +22,7 @@ class Row:
     outcome: str
     severity: str = ""  # the worst severity shown, for failed and noted rows
     count: int = 0  # findings shown
-    reason: str = ""  # why a rule did not run
+    reason: str = ""  # why a rule did not run, or had nothing to judge
 
 
 @dataclass
@@ -46,17 +47,19 @@ def as_rules(rules: Mapping[str, Rule] | Iterable[Rule] | None) -> dict[str, Rul
     return {r.id: r for r in values}
 
 
-def build_checklist(findings: Sequence[Finding], rules: Mapping[str, Rule],
-                    not_run: Mapping[str, str]) -> list[Area]:
+def build_checklist(findings: Sequence[Finding], rules: Mapping[str, Rule], not_run: Mapping[str, str],
+                    not_applicable: Mapping[str, str] | None = None) -> list[Area]:
     """Areas in AREAS order; a rule is failed (error or warning shown), noted (info only), suppressed
-    (every finding hidden by a comment or baseline), passed (ran, found nothing) or not run (with why).
-    A finding whose rule was not handed in still gets a row, so the list never hides a failure."""
+    (every finding hidden by a comment or baseline), passed (ran, found nothing), not applicable (ran,
+    its subject is absent) or not run, the last two with why. A finding wins over either: a finding
+    whose rule was not handed in still gets a row, so the list never hides a failure."""
+    not_applicable = not_applicable or {}
     by_rule: dict[str, list[Finding]] = {}
     for f in findings:
         by_rule.setdefault(f.rule_id, []).append(f)
     names = {f.rule_id: f.name for f in findings}
     areas: dict[str, Area] = {}
-    for rule_id in sorted(set(rules) | set(by_rule) | set(not_run)):
+    for rule_id in sorted(set(rules) | set(by_rule) | set(not_run) | set(not_applicable)):
         rule = rules.get(rule_id)
         shown = [f for f in by_rule.get(rule_id, []) if not f.suppressed]
         worst = max((f.severity for f in shown), default=None)
@@ -65,10 +68,11 @@ def build_checklist(findings: Sequence[Finding], rules: Mapping[str, Rule],
         elif rule_id in by_rule:
             outcome = SUPPRESSED
         else:
-            outcome = NOT_RUN if rule_id in not_run else PASSED
+            outcome = NOT_RUN if rule_id in not_run else NOT_APPLICABLE if rule_id in not_applicable else PASSED
         code = rule_id[:3]
         area = areas.setdefault(code, Area(code, AREAS.get(code, code)))
         area.rows.append(Row(rule_id, rule.name if rule else names.get(rule_id, ""), rule.title if rule else "",
-                             outcome, worst.label if worst else "", len(shown), not_run.get(rule_id, "")))
+                             outcome, worst.label if worst else "", len(shown),
+                             {NOT_RUN: not_run, NOT_APPLICABLE: not_applicable}.get(outcome, {}).get(rule_id, "")))
     order = list(AREAS)
     return sorted(areas.values(), key=lambda a: order.index(a.code) if a.code in order else len(order))

@@ -10,6 +10,7 @@ command handed over. Facts a page understands beyond plain `key: value` ones:
                    `grade_rule` the rule whose findings state those grades: shown as the grades only
     targets        per-target facts, each with its grade and score (probe)
     not_run        {rule id: why it did not run}: shown as such in the checklist
+    not_applicable {rule id: why}: rules that ran and found their subject absent (no socket to judge)
     tables         [{"title", "columns", "rows", "note"}]: data tables (the env contract, cluster nodes)
     picture        an SVG drawn by phoenix-ops itself (the cluster), embedded as is
     headline       a line under the title when the page has no verdict to give (the env contract)
@@ -31,7 +32,7 @@ from phoenix_ops.report.checklist import OUTCOMES, as_rules, build_checklist
 from phoenix_ops.rule import AREAS, KINDS, Rule
 
 # Facts shown in their own part of the page, not in the "about" table.
-_PLACED = ("project", "grade", "section_grades", "grade_rule", "targets", "not_run", "tables", "picture", "headline")
+_PLACED = ("project", "grade", "section_grades", "grade_rule", "targets", "not_run", "not_applicable", "tables", "picture", "headline")
 _LEVELS = (Severity.ERROR, Severity.WARNING, Severity.INFO)
 
 
@@ -143,7 +144,8 @@ def render_html(findings: Sequence[Finding], *, tool: str = "check", facts: Mapp
     if graded_by:
         findings = [f for f in findings if f.rule_id != graded_by]
         known.pop(graded_by, None)
-    not_run = {str(k): str(v) for k, v in (facts.get("not_run") or {}).items()}
+    not_run, not_applicable = ({str(k): str(v) for k, v in (facts.get(key) or {}).items()}
+                               for key in ("not_run", "not_applicable"))
     shown = [f for f in findings if not f.suppressed]
     hidden = [f for f in findings if f.suppressed]
     counts = {s.label: sum(1 for f in shown if f.severity is s) for s in _LEVELS}
@@ -155,7 +157,7 @@ def render_html(findings: Sequence[Finding], *, tool: str = "check", facts: Mapp
     grades = facts.get("section_grades") or {}
     sections = [{"name": name, "grade": grades.get(name), "findings": list(items)}
                 for name, items in groupby(ordered, key=lambda pair: section_of(pair[1].location))]
-    checklist = build_checklist(findings, known, not_run) if known else []
+    checklist = build_checklist(findings, known, not_run, not_applicable) if known else []
 
     seen: dict[str, set[str]] = {}
     for f in findings:

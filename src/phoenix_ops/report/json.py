@@ -19,16 +19,18 @@ def render_json(findings: Sequence[Finding], *, tool: str, extra: dict | None = 
 
 def json_document(findings: Sequence[Finding], *, tool: str, extra: dict | None = None,
                   rules: Mapping[str, Rule] | None = None) -> dict:
-    """The report as a dict; `rules` describes each rule that appears (id -> name, title, severity)."""
+    """The report as a dict; `rules` describes each rule that appears (id -> name, title, severity).
+    The summary counts what may set the exit code: not the suppressed, not information (a grade)."""
     shown = [f for f in findings if not f.suppressed]
     rules = rules or {}
+    counted = [f for f in shown if not (f.rule_id in rules and rules[f.rule_id].informational)]
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "phoenix-ops", "version": __version__, "command": tool},
         **(extra or {}),
         "findings": [f.to_dict() for f in shown],
         "suppressed": [dict(f.to_dict(), reason=f.suppressed) for f in findings if f.suppressed],
-        "summary": {s: sum(1 for f in shown if f.severity.label == s) for s in ("error", "warning", "info")},
+        "summary": {s: sum(1 for f in counted if f.severity.label == s) for s in ("error", "warning", "info")},
         "rules": {r.id: describe_rule(r) for r in (rules[i] for i in sorted({f.rule_id for f in findings})
                                                    if i in rules)},
     }

@@ -40,14 +40,20 @@ def render_text(findings: Sequence[Finding], *, color: bool = False, base: str =
             listed += f" and {len(subjects) - _SUBJECTS_SHOWN} more"
         lines.append(f"\n{paint(_BOLD, rule_id)} ({len(group)} findings: {listed})")
         lines.append(paint(_DIM, f"    fix: {hint}"))
-    counts = {s: sum(1 for f in shown if f.severity is s) for s in Severity}
-    hidden = len(findings) - len(shown)
-    summary = ", ".join(f"{counts[s]} {s.label}{'s' if counts[s] != 1 else ''}"
-                        for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
-    if hidden:
-        summary += f"; {hidden} suppressed"
-    lines.append(("" if not shown else "\n") + (summary if shown or hidden else "no findings"))
+    lines.append(("" if not shown else "\n") + summary_line(findings))
     return "\n".join(lines) + "\n"
+
+
+def summary_line(findings: Sequence[Finding]) -> str:
+    """'1 error, 2 warnings, 0 infos; 3 suppressed', or 'no findings'."""
+    shown = [f for f in findings if not f.suppressed]
+    if not findings:
+        return "no findings"
+    counts = {s: sum(1 for f in shown if f.severity is s) for s in Severity}
+    line = ", ".join(f"{counts[s]} {s.label}{'s' if counts[s] != 1 else ''}"
+                     for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
+    hidden = len(findings) - len(shown)
+    return f"{line}; {hidden} suppressed" if hidden else line
 
 
 def where(loc: Location, base: str = "") -> str:

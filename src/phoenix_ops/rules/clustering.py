@@ -61,7 +61,8 @@ def clustered(project) -> bool:
       """)
 def presence_without_discovery(project):
     discovery = children_of(project, *CLUSTER_CHILDREN) or cluster_discovery(project)
-    if not project.presence or discovery or _redis_pubsub(project) or _code_connects(project):
+    if not project.presence or discovery or not project.children_complete or _redis_pubsub(project) or \
+            _code_connects(project):
         return
     module, rel, line = project.presence[0]
     yield presence_without_discovery.finding(
@@ -137,7 +138,7 @@ def dns_cluster_query_unset(project):
       """,
       fix="Add `{Phoenix.PubSub, name: MyApp.PubSub}` to the application children, before the Endpoint.")
 def pubsub_not_started(project):
-    if not project.child_specs or children_of(project, "Phoenix.PubSub"):
+    if not project.child_specs or not project.children_complete or children_of(project, "Phoenix.PubSub"):
         return
     view = project.config()
     started = {str(plain(c.arg.get("name"))) for c in project.child_specs

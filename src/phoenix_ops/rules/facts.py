@@ -124,7 +124,7 @@ def endpoint_before(project, child):
     endpoints = {e.module for e in project.endpoints} or {c.module for c in project.child_specs
                                                           if c.module.endswith(".Endpoint")}
     return next((c for c in project.child_specs if c.module in endpoints and c.file == child.file
-                 and c.line < child.line), None)
+                 and c.group == child.group and c.index < child.index), None)
 
 
 def config_read(value: Value | None) -> tuple[str, str] | None:

@@ -11,8 +11,7 @@ from phoenix_ops.rules.facts import children_of, config_read, endpoint_before, w
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 DEFAULT_GRACE_MS = 15_000  # Oban's shutdown_grace_period when none is set
-PRUNERS = ("Oban.Plugins.Pruner", "Oban.Pro.Plugins.DynamicPruner")
-LIFELINES = ("Oban.Plugins.Lifeline", "Oban.Pro.Plugins.DynamicLifeline")
+_APP_START = re.compile(r"mix\s+release|bin/server|phx\.server|bin/\w+\s+start")
 _POOLER = re.compile(r":6543\b|pgbouncer|pooler\.supabase|-pooler\.", re.I)
 
 
@@ -55,7 +54,8 @@ def _anchor(project, app, key) -> Location:
       fix="Add `{Oban, Application.fetch_env!(:my_app, Oban)}` to the application children, after the Repo "
           "and before the Endpoint.")
 def oban_not_supervised(project):
-    if not _uses_oban(project) or not project.child_specs or children_of(project, "Oban"):
+    if not _uses_oban(project) or not project.child_specs or not project.children_complete or \
+            children_of(project, "Oban"):
         return
     for app, key in _oban_configs(project):
         yield oban_not_supervised.finding(f"{key} is configured for :{app} but no application starts Oban",
@@ -145,18 +145,12 @@ def oban_no_leader(project):
                                          key=f"{app}.{key}")
 
 
-def _plugins(project, app, key) -> list[str] | None:
-    """Plugin module names, or None when unknown (built by code, or set under a condition)."""
-    value = _value(project, app, key, "plugins")
-    view = project.config()
-    if value is None:
-        subtree = view.subtree(app, key, "plugins")
-        if subtree:  # a keyword list of plugin => opts
-            return [p[3] for p in subtree if len(p) > 3]
-        return None if view.shadowed(app, key) else []
+def _plugin_names(value: Value) -> list[str] | None:
     if isinstance(value, Lit) and value.value is False:
         return []
-    if isinstance(value, Seq) and not value.conditional:
+    if isinstance(value, KW):
+        return [k for k, _ in value.items]
+    if isinstance(value, Seq):
         names = []
         for item in value.items:
             head = item.items[0] if isinstance(item, Seq) and item.kind == "tuple" and item.items else item
@@ -165,22 +159,37 @@ def _plugins(project, app, key) -> list[str] | None:
                 return None
             names.append(name.name)
         return names
-    if isinstance(value, KW):
-        return [k for k, _ in value.items]
     return None
 
 
-def _plugin_rule(project, rule_, wanted, what):
+def _plugin_sets(project, app, key) -> list[list[str]] | None:
+    """The plugin lists that may be in force (one per undecided condition), or None when unknown."""
+    view = project.config()
+    if view.shadowed(app, key, "plugins"):
+        return None
+    subtree = view.subtree(app, key, "plugins")
+    nested = sorted({p[3] for p in subtree if len(p) > 3})  # [{Plugin, opts}, ...] read as plugin => opts
+    history = view.history(app, key, "plugins")
+    unconditional = [i for i, v in enumerate(history) if not v.conditional]
+    candidates = history[unconditional[-1]:] if unconditional else history
+    sets = [_plugin_names(v) for v in candidates]
+    if any(s is None for s in sets):
+        return None
+    if nested or not candidates:
+        sets.append(nested)
+    return sets
+
+
+def _plugin_rule(project, rule_, word, what):
     if not _uses_oban(project):
         return
     for app, key in _oban_configs(project):
-        plugins = _plugins(project, app, key)
-        if plugins is None or any(p in wanted for p in plugins):
-            continue
-        if not project.config().has(app, key):
-            continue  # no config at all: the instance is configured by code
-        yield rule_.finding(f"{key} runs no {wanted[0].rsplit('.', 1)[-1]} plugin: {what}",
-                            _anchor(project, app, key), key=f"{app}.{key}")
+        sets = _plugin_sets(project, app, key)
+        if sets is None or not project.config().has(app, key):
+            continue  # plugins built by code, or no config at all: the instance is configured elsewhere
+        if any(any(word in name.rsplit(".", 1)[-1] for name in names) for names in sets):
+            continue  # some node runs one (a custom plugin counts by its name)
+        yield rule_.finding(f"{key} runs no {word} plugin: {what}", _anchor(project, app, key), key=f"{app}.{key}")
 
 
 @rule("JOB006", "oban-no-pruner", Severity.WARNING, H,
@@ -192,7 +201,7 @@ def _plugin_rule(project, rule_, wanted, what):
       """,
       fix="Add `{Oban.Plugins.Pruner, max_age: 60 * 60 * 24 * 7}` to the Oban plugins.")
 def oban_no_pruner(project):
-    yield from _plugin_rule(project, oban_no_pruner, PRUNERS, "finished jobs are never deleted")
+    yield from _plugin_rule(project, oban_no_pruner, "Pruner", "finished jobs are never deleted")
 
 
 @rule("JOB007", "oban-no-lifeline", Severity.WARNING, M,
@@ -204,7 +213,7 @@ def oban_no_pruner(project):
       """,
       fix="Add `{Oban.Plugins.Lifeline, rescue_after: :timer.minutes(30)}` to the Oban plugins.")
 def oban_no_lifeline(project):
-    yield from _plugin_rule(project, oban_no_lifeline, LIFELINES, "jobs orphaned by a stopped node stay executing")
+    yield from _plugin_rule(project, oban_no_lifeline, "Lifeline", "jobs orphaned by a stopped node stay executing")
 
 
 @rule("JOB008", "oban-grace-exceeds-stop-timeout", Severity.WARNING, H,
@@ -228,14 +237,28 @@ def oban_grace_exceeds_stop_timeout(project):
     if grace is not None and not (isinstance(grace, Lit) and isinstance(grace.value, (int, float))):
         return  # read from the environment or computed: unknown
     grace_ms = grace.value if grace is not None else DEFAULT_GRACE_MS
-    for target in project.deploy.targets():
+    for target in _app_targets(project):
         if target.stop_timeout is None or target.stop_timeout * 1000 > grace_ms:
             continue
         set_by = "the platform default" if target.stop_timeout_default else "the deploy file"
+        # A bare image may be run by anything: its stop timeout is a guess.
+        confidence = L if target.platform == "docker" else M if target.stop_timeout_default else None
         yield oban_grace_exceeds_stop_timeout.finding(
             f"{target.label} stops the node after {target.stop_timeout:g} s ({set_by}), before Oban's "
             f"shutdown_grace_period of {grace_ms / 1000:g} s ends: running jobs are killed mid-run",
-            Location(path=target.path, line=target.line), key=target.label)
+            Location(path=target.path, line=target.line), key=target.label, confidence=confidence)
+
+
+def _app_targets(project):
+    """Deploy targets that run this app: not databases or brokers beside it, not test fixtures."""
+    for target in project.deploy.targets():
+        if any(part in target.path for part in ("test", "/ci", ".ci.", "e2e")):
+            continue
+        image = [" ".join(i.args) for s in target.dockerfile.stages for i in s.instructions] \
+            if target.dockerfile is not None else []
+        if target.platform == "compose" and not any(_APP_START.search(c) for c in [" ".join(target.command), *image]):
+            continue
+        yield target
 
 
 def _pooled_urls(project):

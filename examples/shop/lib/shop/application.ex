@@ -8,7 +8,9 @@ defmodule Shop.Application do
       ShopWeb.Telemetry,
       Shop.Repo,
       {Phoenix.PubSub, name: Shop.PubSub},
-      ShopWeb.Endpoint
+      ShopWeb.Endpoint,
+      {DNSCluster, query: Application.get_env(:shop, :dns_cluster_query) || :ignore},
+      {Oban, Application.fetch_env!(:shop, Oban)}
     ]
 
     Supervisor.start_link(children, strategy: :one_for_one, name: Shop.Supervisor)

@@ -1,0 +1,140 @@
+"""What the application's own code uses: metrics definitions, rate limiters, health handlers, the JS client.
+
+Markers are found by a byte search over every lib file (no parse); modules are read from the files
+the prefilter already parses, plus the few files that define a health handler or an endpoint plug.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from phoenix_ops.elixir.modules import Module, has_alias, walk_calls
+from phoenix_ops.elixir.parser import line, text
+from phoenix_ops.elixir.syntax import call_args, call_parts
+
+# Byte markers whose presence anywhere in lib code answers a question by itself (no parse needed):
+# a cheap first needle, then the exact words in the few files that hold it.
+MARKERS = {
+    "csp": (b"ecurity", (b"content-security-policy", b"Content-Security-Policy", b"ContentSecurityPolicy")),
+    "forwarded_for": (b"orwarded", (b"x-forwarded-for", b"X-Forwarded-For")),
+    "remote_ip_plug": (b"RemoteIp", (b"RemoteIp",)),
+}
+# Rate limiters: the libraries, and the module names apps give their own token buckets.
+RATE_LIMITERS = (b"Hammer", b"PlugAttack", b"ExRated", b"ateLimit", b"ate_limit", b"hrottle")
+# Lib files mentioning these get a parse tree, so the modules below can be read.
+USAGE_TRIGGERS = (b"Telemetry.Metrics",)
+PROMETHEUS_REPORTERS = ("TelemetryMetricsPrometheus", "TelemetryMetricsPrometheus.Core")
+# Paths platforms and load balancers probe; a route or plug answering one is a health endpoint.
+HEALTH_PATH = re.compile(r"(^|/)(_?health(z|check|_check|-check)?|livez?|liveness|readyz?|readiness|ready|status"
+                         r"|ping|up|heartbeat)(/|$)", re.I)
+READY_PATH = re.compile(r"(^|/)(readyz?|readiness|ready)(/|$)", re.I)
+DATABASE_CALLS = re.compile(r"\bRepo\.|Ecto\.Adapters\.SQL|Postgrex\.|\.query[!(]")
+
+
+@dataclass
+class MetricsModule:
+    module: str
+    file: str
+    line: int
+    summaries: list[int] = field(default_factory=list)  # lines of `summary(...)` metric definitions
+    reporters: list[str] = field(default_factory=list)  # Telemetry.Metrics reporters the module names
+
+
+@dataclass
+class RateLimit:
+    file: str
+    line: int  # the first mention of `remote_ip`, else of the limiter
+    by_remote_ip: bool  # the file builds a bucket key from `remote_ip`
+
+
+@dataclass
+class Handler:
+    """A module that answers a request path (a controller, or a plug that matches `path_info`)."""
+
+    module: str
+    file: str
+    line: int
+    queries_database: bool
+    paths: list[str] = field(default_factory=list)  # paths a plug module matches itself
+
+
+@dataclass
+class Usage:
+    markers: dict[str, list[str]] = field(default_factory=dict)  # marker -> lib files that mention it
+    metrics: list[MetricsModule] = field(default_factory=list)
+    rate_limits: list[RateLimit] = field(default_factory=list)
+    handlers: dict[str, Handler] = field(default_factory=dict)  # module name -> handler facts
+    client_longpoll: tuple[str, int] | None = None  # (file, line) of longPollFallbackMs in the JS client
+    client_file: str | None = None  # the LiveSocket client file, when there is one
+
+    def mentions(self, marker: str) -> bool:
+        return bool(self.markers.get(marker))
+
+
+def scan_markers(usage: Usage, rel: str, data: bytes) -> None:
+    """Byte questions about one lib file: no parse."""
+    for name, (first, needles) in MARKERS.items():
+        if first in data and any(n in data for n in needles):
+            usage.markers.setdefault(name, []).append(rel)
+    limiter = next((n for n in RATE_LIMITERS if n in data), None)
+    if limiter is not None:
+        at = data.find(b"remote_ip")
+        by_ip = at >= 0
+        usage.rate_limits.append(RateLimit(rel, data[: at if by_ip else data.find(limiter)].count(b"\n") + 1, by_ip))
+
+
+def read_module(usage: Usage, mod: Module, rel: str) -> None:
+    """Record the metrics definitions of one parsed module."""
+    if not has_alias(mod.node, "Telemetry.Metrics"):
+        return
+    found = MetricsModule(mod.name, rel, line(mod.node))
+    for call in walk_calls(mod.node):
+        if call_parts(call) in ((None, "summary"), ("Telemetry.Metrics", "summary")) and call_args(call):
+            found.summaries.append(line(call))
+    found.reporters = sorted(r for r in PROMETHEUS_REPORTERS if has_alias(mod.node, r))
+    usage.metrics.append(found)
+
+
+def read_handler(mod: Module, rel: str) -> Handler:
+    """What a controller or plug module does: queries the database, matches paths itself."""
+    body = text(mod.node)
+    paths: list[str] = []
+    for node in _descendants(mod.node, "pair"):
+        key = node.child_by_field_name("key")
+        value = node.child_by_field_name("value")
+        if key is None or value is None:
+            continue
+        name = text(key).rstrip(": ")
+        if name == "path_info" and value.type == "list":
+            parts = [text(c).strip('"') for c in value.named_children if c.type == "string"]
+            if parts and len(parts) == len(value.named_children):
+                paths.append("/" + "/".join(parts))
+        elif name == "request_path" and value.type == "string":
+            paths.append(text(value).strip('"'))
+    return Handler(mod.name, rel, line(mod.node), bool(DATABASE_CALLS.search(body)), sorted(set(paths)))
+
+
+LONGPOLL_CLIENT = re.compile(rb"longPollFallbackMs\s*:")
+CLIENT_FILES = ("assets/js/app.js", "assets/js/app.ts", "assets/js/app.jsx", "assets/js/app.tsx")
+
+
+def read_client(usage: Usage, files: dict[str, str | None]) -> None:
+    """The LiveSocket options of the JS client (assets/js/app.js)."""
+    for rel, body in files.items():
+        if body is None or "LiveSocket" not in body:
+            continue
+        usage.client_file = rel
+        m = LONGPOLL_CLIENT.search(body.encode())
+        if m:
+            usage.client_longpoll = (rel, body.encode()[: m.start()].count(b"\n") + 1)
+        return
+
+
+def _descendants(node, kind: str):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == kind:
+            yield current
+        stack.extend(current.named_children)

@@ -1,0 +1,130 @@
+"""WEB: limits on what one client can ask: rate limiting, request body size, request line and headers."""
+
+from __future__ import annotations
+
+import re
+
+from phoenix_ops.elixir.values import KW, plain
+from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.project.usage import HEALTH_PATH
+from phoenix_ops.rule import rule
+from phoenix_ops.rules.endpoints import endpoint_configs
+
+H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
+RATE_LIMIT_DEPS = ("hammer", "hammer_plug", "plug_attack", "ex_rated", "rate_limiter", "plug_rate_limit")
+REMOTE_IP_DEPS = ("remote_ip", "plug_cloudflare")
+# Paths that take credentials (phx.gen.auth writes /users/log_in, 1.8 /users/log-in).
+LOGIN_PATH = re.compile(r"log[_-]?in|sign[_-]?in|sign[_-]?up|register|reset[_-]password|(^|/)session(/|$)|"
+                        r"(^|/)auth(/|$)|(^|/)token(/|$)|magic[_-]link", re.I)
+LARGE_BODY = 64 * 1024 * 1024
+SERVER_LIMIT_KEYS = ("protocol_options", "http_1_options", "http_options", "thousand_island_options",
+                     "http_2_options")
+
+
+def _rate_limited(project) -> bool:
+    return any(project.has_dep(d) for d in RATE_LIMIT_DEPS) or bool(project.usage.rate_limits)
+
+
+@rule("WEB014", "no-rate-limiting", Severity.WARNING, M,
+      title="Login or API routes and no rate limiting anywhere",
+      why="""
+      Without a limit per client, a login form takes unlimited password guesses and an API answers as
+      fast as a script can ask. Nothing in Phoenix limits request rates by default.
+      """,
+      fix="Add a limiter (Hammer with a plug on login and API pipelines, or PlugAttack) keyed on the "
+          "client's real address.")
+def no_rate_limiting(project):
+    if _rate_limited(project):
+        return
+    for router in project.routers:
+        logins = [r for r in router.routes if LOGIN_PATH.search(r.path) and r.verb != "live_dashboard"]
+        api = [r for r in router.routes if ("api" in r.pipelines or r.path.startswith("/api"))
+               and not HEALTH_PATH.search(r.path)]
+        if logins:
+            yield no_rate_limiting.finding(f"{router.module} routes {logins[0].path} (login) and nothing limits "
+                                           f"request rates", Location(path=router.file, line=logins[0].line),
+                                           key=router.module)
+        elif api:
+            yield no_rate_limiting.finding(f"{router.module} routes an API ({api[0].path}) and nothing limits "
+                                           f"request rates", Location(path=router.file, line=api[0].line),
+                                           key=router.module, severity=Severity.INFO)
+
+
+def _behind_proxy(project) -> bool:
+    """The endpoint builds https URLs but listens for plain HTTP: TLS ends in a proxy in front of it."""
+    for cfg in endpoint_configs(project):
+        scheme = plain(cfg.get("url", "scheme"))
+        port = plain(cfg.get("url", "port"))
+        if (scheme == "https" or port == 443) and not cfg.has("https"):
+            return True
+    return False
+
+
+@rule("WEB015", "rate-limit-keyed-on-proxy-address", Severity.WARNING, M,
+      title="Rate limiting keys on conn.remote_ip behind a proxy that rewrites no client address",
+      why="""
+      Behind a load balancer or platform proxy, `conn.remote_ip` is the proxy's address for every
+      request unless a plug (RemoteIp) takes the client's from X-Forwarded-For. A limiter keyed on it
+      then puts every visitor in one bucket: one busy client locks everybody out.
+      """,
+      fix="Plug `RemoteIp` in the endpoint (configured with the proxy's addresses) before the limiter, or "
+          "key the limiter on the header your platform sets (Fly-Client-IP, CF-Connecting-IP).")
+def rate_limit_keyed_on_proxy(project):
+    usage = project.usage  # a RemoteIp plug in the endpoint is a lib file naming it
+    if any(project.has_dep(d) for d in REMOTE_IP_DEPS) or usage.mentions("forwarded_for") or \
+            usage.mentions("remote_ip_plug"):
+        return
+    proxy = _behind_proxy(project)
+    for limit in project.usage.rate_limits:
+        if limit.by_remote_ip:
+            yield rate_limit_keyed_on_proxy.finding(
+                f"{limit.file} rate-limits on remote_ip and nothing reads X-Forwarded-For"
+                + (": behind the TLS proxy every client shares its address" if proxy else ""),
+                Location(path=limit.file, line=limit.line), key=limit.file, confidence=M if proxy else L)
+
+
+@rule("WEB016", "request-body-limit", Severity.INFO, M,
+      title="Plug.Parsers has no explicit :length, or a very large one",
+      why="""
+      Plug.Parsers reads request bodies up to `:length` (8 MB by default) into memory before the
+      controller sees them. Every route, login included, accepts that much; a very large limit lets a
+      few clients exhaust memory.
+      """,
+      fix="Set `length:` on Plug.Parsers to what the app needs, and accept large uploads on their own "
+          "routes (multipart `:length` per parser).")
+def request_body_limit(project):
+    for endpoint in project.endpoints:
+        plug = endpoint.plug("Plug.Parsers")
+        if plug is None or not isinstance(plug.options, KW) or plug.options.partial:
+            continue
+        length = plug.options.get("length")
+        size = plain(length)
+        where = Location(path=endpoint.file, line=plug.line)
+        if length is None:
+            yield request_body_limit.finding(f"{endpoint.module} Plug.Parsers sets no :length (8 MB by default "
+                                             f"for every route)", where, key=endpoint.module, confidence=L)
+        elif isinstance(size, int) and size > LARGE_BODY:
+            yield request_body_limit.finding(f"{endpoint.module} Plug.Parsers accepts bodies up to "
+                                             f"{size // 1024 // 1024} MB", where, key=endpoint.module)
+
+
+@rule("WEB017", "server-limits-default", Severity.INFO, L,
+      title="The HTTP server's request line and header limits are left at their defaults",
+      why="""
+      Cowboy and Bandit limit the request line, header count and header size; their defaults suit
+      most apps, but an app that never states them has not decided, and one behind a proxy that
+      allows more will see 4xx errors it cannot explain.
+      """,
+      fix="State the limits in the endpoint's `http:` options: Cowboy `protocol_options: "
+          "[max_request_line_length: 8192, max_header_value_length: 8192]`, Bandit `http_1_options: "
+          "[max_request_line_length: 8192, max_header_length: 8192]`.")
+def server_limits_default(project):
+    for cfg in endpoint_configs(project):
+        if not cfg.serves_app or cfg.unknown("http") or not cfg.has("http"):
+            continue
+        if any(cfg.has("http", key) for key in SERVER_LIMIT_KEYS):
+            continue
+        value = cfg.get("http", "port") or next(iter(cfg.history("http")), None)
+        yield server_limits_default.finding(f"{cfg.module} http options set no request line or header limits",
+                                            cfg.location(value), key=cfg.module)
+
