@@ -40,11 +40,7 @@ end
 
 
 def generate(root: Path, telemetry: str, *, promex: bool = False) -> Path:
-    write_project(root, telemetry)
-    if promex:
-        mix = root / "mix.exs"
-        mix.write_text(mix.read_text().replace("{:telemetry_metrics_prometheus_core, \"~> 1.2\"}",
-                                               "{:prom_ex, \"~> 1.9\"}"))
+    write_project(root, telemetry, "prom_ex" if promex else "telemetry_metrics_prometheus_core")
     diff = subprocess.run([sys.executable, "-m", "phoenix_ops.cli", "gen", "alerts", str(root)], capture_output=True,
                           text=True, timeout=60)
     assert diff.returncode == 1 and "+++ b/deploy/prometheus/demo-alerts.yml" in diff.stdout, diff.stderr

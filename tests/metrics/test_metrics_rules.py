@@ -131,13 +131,27 @@ def test_series_missing_and_cowboy_on_bandit(serve):
     assert found == {("OBS103", "vm"), ("OBS103", "phoenix"), ("OBS104", "cowboy")}
 
 
-def write_project(root: Path, telemetry: str) -> Path:
-    for rel, text in GOOD.items():
+MIX = """
+defmodule Demo.MixProject do
+  use Mix.Project
+
+  def project do
+    [app: :demo, version: "0.1.0", elixir: "~> 1.14", deps: deps()]
+  end
+
+  defp deps do
+    [{:phoenix, "~> 1.7.14"}, {:ecto_sql, "~> 3.10"}, {:postgrex, ">= 0.0.0"}, {:bandit, "~> 1.5"},
+     {:oban, "~> 2.18"}, %s]
+  end
+end
+"""
+
+
+def write_project(root: Path, telemetry: str, reporter: str = "telemetry_metrics_prometheus_core") -> Path:
+    """The well-configured project, with Oban, the given Prometheus reporter and telemetry module."""
+    for rel, text in {**GOOD, "mix.exs": MIX % f'{{:{reporter}, ">= 0.0.0"}}'}.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
-    mix = (root / "mix.exs").read_text().replace(
-        '{:bandit, "~> 1.5"}', '{:bandit, "~> 1.5"}, {:oban, "~> 2.18"}, {:telemetry_metrics_prometheus_core, "~> 1.2"}')
-    (root / "mix.exs").write_text(mix)
     (root / "lib/demo_web").mkdir(parents=True, exist_ok=True)
     (root / "lib/demo_web/telemetry.ex").write_text(telemetry)
     return root
