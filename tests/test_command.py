@@ -54,7 +54,7 @@ def test_formats_are_case_insensitive_and_help_lists_exactly_the_accepted_ones(t
     for command in ("check", "probe", "cluster"):
         assert "text, json, sarif or html" in help_text(command), command
     env_page = help_text("env")
-    assert "env: text, json or dotenv-example; env check: text, json, sarif or html" in env_page
+    assert "env: text, json, dotenv-example or html; env check: text, json, sarif or html" in env_page
     doc = json.loads(invoke("check", EXAMPLE, "--format", "JSON", "--fail-level", "ERROR").stdout)
     assert doc["tool"]["command"] == "check"
     assert invoke("env", EXAMPLE, "-f", "DOTENV-EXAMPLE").exit_code == 0
@@ -270,7 +270,7 @@ def test_each_command_imports_only_what_it_needs():
     version = modules_loaded_by("--version")
     assert not {"typer", "rich", "click", "tree_sitter"} & version
     check = modules_loaded_by("check", str(EXAMPLE), "-q")
-    assert "tree_sitter" in check and not {"httpx", "websockets", "dns", "cryptography", "rich"} & check
+    assert "tree_sitter" in check and not {"httpx", "websockets", "dns", "cryptography", "rich", "jinja2"} & check
 
 
 def test_probe_text_names_each_node_and_counts_as_json_does():

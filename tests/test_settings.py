@@ -2,8 +2,8 @@ import pytest
 
 from phoenix_ops.check.settings import (
     FILE_NAME,
+    PathGlob,
     SettingsError,
-    glob_regex,
     load_settings,
 )
 from phoenix_ops.findings import Severity
@@ -108,4 +108,4 @@ def test_the_settings_file_cannot_exclude_itself(tmp_path):
     ("/config/prod.exs", "config/prod.exs", True),
 ])
 def test_glob_semantics(pattern, path, hit):
-    assert bool(glob_regex(pattern).match(path)) is hit
+    assert PathGlob(pattern).match(path) is hit

@@ -74,8 +74,13 @@ def _metrics() -> tuple[ModuleType, ...]:
     return rules_app, rules_vm
 
 
+def _release() -> tuple[ModuleType, ...]:
+    from phoenix_ops.release import boot, checks
+    return boot, checks
+
+
 _LOADERS = {"static": _static, "audit": _audit, "envfile": _envfile, "probe": _probe, "cluster": _cluster,
-            "jobs": _jobs, "metrics": _metrics}
+            "jobs": _jobs, "metrics": _metrics, "release": _release}
 
 
 class Catalog:

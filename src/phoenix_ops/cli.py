@@ -25,7 +25,7 @@ from typing import Optional
 import typer
 
 from phoenix_ops import __version__
-from phoenix_ops.command import Tail, UsageError, describe, format_help
+from phoenix_ops.command import Tail, UsageError, format_help
 from phoenix_ops.report import FORMATS
 
 app = typer.Typer(
@@ -72,7 +72,8 @@ def usage_errors(*more: type[BaseException]) -> Iterator[None]:
     try:
         yield
     except (UsageError, ValueError, OSError, *more) as exc:
-        typer.echo(f"phoenix-ops: error: {describe(exc)}", err=True)
+        from phoenix_ops.reasons import reason
+        typer.echo(f"phoenix-ops: error: {reason(exc)}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -265,9 +266,9 @@ def cluster(
     timeout: float = typer.Option(3.0, "--timeout", help="Seconds for each network step."),
     expect: Optional[int] = typer.Option(None, "--expect", help="How many nodes the cluster should have."),
     picture: Optional[Path] = typer.Option(None, "--picture", help="Write a picture of the cluster (.svg, else HTML)."),
+    prom_file: Optional[Path] = prom_file_option(),
     fmt: str = format_option(),
     output: Optional[Path] = output_option(),
-    prom_file: Optional[Path] = prom_file_option(),
     fail_level: str = fail_level_option(),
     no_color: bool = no_color_option(),
     quiet: bool = quiet_option(),
@@ -294,6 +295,111 @@ def cluster(
             write_picture(view, picture)
         code = finish(tail, view, findings)
     raise typer.Exit(code)
+
+
+release_app = typer.Typer(help="Prove a built release boots and serves before it gets traffic.",
+                          no_args_is_help=True)
+app.add_typer(release_app, name="release")
+
+
+@release_app.command("verify")
+def release_verify(
+    release: Path = typer.Argument(..., help="A built release: the directory `mix release` made, or its tarball."),
+    env_files: list[Path] = typer.Option([], "--env-file", help="Dotenv file the release runs with (repeat)."),
+    project: Optional[Path] = typer.Option(None, "--project",
+                                           help="The project: its env contract, health path and stop budget."),
+    health: list[str] = typer.Option([], "--health", help="Health or readiness path that must answer 200 (repeat)."),
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds for the release to boot and answer."),
+    budget: Optional[float] = typer.Option(None, "--shutdown-budget",
+                                           help="Seconds a graceful stop may take (default: the project's, else 30)."),
+    no_probe: bool = typer.Option(False, "--no-probe", help="Skip the probe of headers, assets and exposure."),
+    fmt: str = format_option(),
+    output: Optional[Path] = output_option(),
+    fail_level: str = fail_level_option(),
+    no_color: bool = no_color_option(),
+    quiet: bool = quiet_option(),
+) -> None:
+    """Boot a release on a loopback port with its env file: runtime checks, health, probe, graceful stop."""
+    from phoenix_ops.catalog import catalog
+    from phoenix_ops.project import NotAPhoenixProject
+    from phoenix_ops.release.verify import VerifyOptions, verify_release
+
+    with usage_errors(NotAPhoenixProject):
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet)
+        opts = VerifyOptions(release, env_files, project, health, timeout, budget, probe=not no_probe)
+        with tail.progress(f"verifying {release}") as progress:
+            result = verify_release(opts, progress)
+        code = tail.finish(result.findings, tool="release verify", rules=catalog("release", "envfile", "probe"),
+                           extra={"release": result.facts})
+    raise typer.Exit(code)
+
+
+def _ssh_options(known_hosts: Optional[Path], identity: Optional[Path]) -> dict:
+    return {"known_hosts": str(known_hosts) if known_hosts else None, "identity": str(identity) if identity else None}
+
+
+@app.command("deploy")
+def deploy_command(
+    args: Optional[list[str]] = typer.Argument(None, metavar="[RELEASE.tar.gz | status]",
+                                               help="The release tarball to roll out, or `status` for the last deploy."),
+    project: Path = typer.Option(Path("."), "--project", help="Where .phoenix-ops.toml ([deploy]) and the journal live."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan and the commands; connect to nothing."),
+    resume: bool = typer.Option(False, "--resume", help="Finish the interrupted deploy the journal records."),
+    allow_unsafe_migrations: bool = typer.Option(False, "--allow-unsafe-migrations",
+                                                 help="Deploy even when pending migrations break the old code."),
+    known_hosts: Optional[Path] = typer.Option(None, "--known-hosts", help="SSH known_hosts (default: ~/.ssh)."),
+    identity: Optional[Path] = typer.Option(None, "--identity", help="SSH private key (default: agent, ~/.ssh)."),
+    quiet: bool = quiet_option(),
+) -> None:
+    """Roll a release out to the hosts of [deploy]: rolling, blue-green or canary, gated, journaled."""
+    from phoenix_ops.deploy.command import deploy, status
+    from phoenix_ops.deploy.command import dry_run as plan_only
+    from phoenix_ops.deploy.engine import DeployFailed
+
+    with usage_errors():
+        tail = Tail.build(quiet=quiet)
+        args = args or []
+        if args == ["status"]:
+            tail.emit(status(project))
+            raise typer.Exit(0)
+        if len(args) != (0 if resume else 1):
+            raise UsageError("deploy takes one release tarball, `status`, or --resume alone")
+        tarball = Path(args[0]) if args else None
+        if dry_run:
+            tail.emit(plan_only(project, tarball))
+            raise typer.Exit(0)
+        with tail.progress("deploying") as progress:
+            try:
+                text = deploy(project, tarball, resume=resume, say=progress.note,
+                              ssh=_ssh_options(known_hosts, identity), allow_unsafe_migrations=allow_unsafe_migrations)
+            except DeployFailed as exc:
+                typer.echo(f"phoenix-ops: deploy failed: {exc}", err=True)
+                raise typer.Exit(1) from None
+        tail.emit(text)
+    raise typer.Exit(0)
+
+
+@app.command("rollback")
+def rollback_command(
+    project: Path = typer.Option(Path("."), "--project", help="Where .phoenix-ops.toml ([deploy]) and the journal live."),
+    known_hosts: Optional[Path] = typer.Option(None, "--known-hosts", help="SSH known_hosts (default: ~/.ssh)."),
+    identity: Optional[Path] = typer.Option(None, "--identity", help="SSH private key (default: agent, ~/.ssh)."),
+    quiet: bool = quiet_option(),
+) -> None:
+    """Put back on every host what it ran before the last deploy (the journal says what)."""
+    from phoenix_ops.deploy.command import rollback
+    from phoenix_ops.deploy.engine import DeployFailed
+
+    with usage_errors():
+        tail = Tail.build(quiet=quiet)
+        with tail.progress("rolling back") as progress:
+            try:
+                text = rollback(project, say=progress.note, ssh=_ssh_options(known_hosts, identity))
+            except DeployFailed as exc:
+                typer.echo(f"phoenix-ops: rollback failed: {exc}", err=True)
+                raise typer.Exit(1) from None
+        tail.emit(text)
+    raise typer.Exit(0)
 
 
 @app.command()
@@ -395,7 +501,7 @@ def env_command(
                                                help="`check` to judge env files; then the project directory."),
     env: Optional[str] = typer.Option(None, "--env", help="One Mix environment (default: all; for check: prod)."),
     fmt: str = typer.Option("text", "--format", "-f",
-                            help="env: text, json or dotenv-example; env check: text, json, sarif or html. Any case."),
+                            help="env: text, json, dotenv-example or html; env check: text, json, sarif or html. Any case."),
     env_files: list[Path] = typer.Option([], "--env-file", help="Dotenv file to check (repeat; later ones win)."),
     output: Optional[Path] = output_option("the output"),
     fail_level: str = fail_level_option(),
@@ -423,7 +529,10 @@ def env_command(
 
 
 def run() -> None:
-    app()
+    """The entry point: a crash exits 3 with one line on stderr (phoenix_ops.crash); --debug shows it all."""
+    from phoenix_ops.crash import guarded
+
+    guarded(app)
 
 
 if __name__ == "__main__":

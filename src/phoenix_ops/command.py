@@ -265,9 +265,3 @@ def project_heading(root: Path, summary: Mapping) -> str:
         parts.append(f"Phoenix {summary['phoenix']}")
     parts.append(f"env {summary.get('env')}")
     return f"project {from_here(root) or '.'}: {', '.join(parts)}"
-
-
-def describe(exc: BaseException) -> str:
-    """An exception as a person reads it: no errno numbers, no Python class names."""
-    from phoenix_ops.reasons import reason
-    return reason(exc)

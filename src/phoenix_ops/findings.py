@@ -62,11 +62,20 @@ class Location:
         return self.path or self.url or self.node or ""
 
 
-# Long random-looking tokens, key=value credentials and URL passwords.
-_SECRET_PATTERNS = [
-    re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{32,}(?![A-Za-z0-9+/_=-])"),
-    re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]+)(?=@)", re.I),
-]
+# What redaction looks for. Every pattern runs in linear time: each starts at a fixed marker
+# ("://", "?", "&", a word start) and its repetitions are possessive or bounded, so no input can
+# make it backtrack (a 60 KB token once took minutes).
+# Long random-looking tokens: a maximal run of 32+ token characters (a shorter run fails within 32 steps).
+_TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{32,}")
+# The password of a URL: scheme://user:PASSWORD@host.
+_URL_PASSWORD = re.compile(r"://([^:/@\s]*+):([^@/\s]*+)@")
+# A query parameter: ?name=value or &name=value; its name decides (see _CREDENTIAL_WORDS).
+_QUERY_PARAM = re.compile(r"([?&;])([A-Za-z0-9_.\[\]-]{1,64}+)=([^&#\s\"'<>]*+)")
+# A quoted value written after a name, as code writes it: `name: "value"`, `name = 'value'`, `name => "value"`.
+_NAMED_VALUE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]{0,63}+)(\s{0,3}+(?::|=>|=)\s{0,3}+)"
+                          r"(\"[^\"\n]{0,256}+\"|'[^'\n]{0,256}+')")
+_CREDENTIAL_WORDS = ("token", "secret", "password", "passwd", "pwd", "key", "code", "signature", "sig", "auth",
+                     "session", "jwt", "credential", "cookie", "otp", "nonce", "salt", "private", "apikey")
 
 
 # Long names are not secrets: UPPER_SNAKE env vars and snake_case keys made of word-sized parts
@@ -76,14 +85,31 @@ _IDENTIFIER = re.compile(r"^([A-Z][A-Z0-9]{0,15}(_[A-Z0-9]{1,16})+|[a-z][a-z0-9]
 _PATH = re.compile(r"^/?[a-z0-9_.-]{1,40}(/[a-z0-9_.-]{1,40})+/?$")
 
 
+def credential_name(name: str) -> bool:
+    """Whether a parameter or key name says its value is a credential (`token`, `api_key`, `sig`...)."""
+    lowered = name.lower()
+    return any(word in lowered for word in _CREDENTIAL_WORDS)
+
+
 def redact(text: str) -> str:
-    """Replace what looks like a secret with a short marker keeping only its length."""
+    """Replace what looks like a secret with a marker: URL passwords, credential-named query parameters
+    and values (whatever their length), and long random-looking tokens (keeping only their length)."""
     if not text:
         return text
-    text = _SECRET_PATTERNS[1].sub(lambda m: m.group("scheme") + "***", text)
-    return _SECRET_PATTERNS[0].sub(
+    text = _URL_PASSWORD.sub(lambda m: f"://{m.group(1)}:***@", text)
+    text = _QUERY_PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}=…" if credential_name(m.group(2)) and m.group(3)
+                            else m.group(0), text)
+    text = _NAMED_VALUE.sub(_named_value, text)
+    return _TOKEN.sub(
         lambda m: m.group(0) if _IDENTIFIER.match(m.group(0)) or _PATH.match(m.group(0))
         else f"<redacted {len(m.group(0))} chars>", text)
+
+
+def _named_value(m: re.Match) -> str:
+    name, sep, value = m.groups()
+    if not credential_name(name) or value[1:-1] in ("", "…", "***"):
+        return m.group(0)
+    return f"{name}{sep}{value[0]}…{value[0]}"
 
 
 # Finding.suppressed of what a baseline hides (SARIF reports it as an external suppression).

@@ -70,3 +70,11 @@ def test_a_page_that_judges_nothing_gives_no_verdict():
         {"title": "Env contract", "columns": ["Variable", "Default"], "rows": [["PORT", None]]}]})
     assert "3 variables" in page and 'id="verdict"' not in page and 'id="findings"' not in page
     assert '<td data-label="Default">unknown</td>' in page
+
+
+def test_run_mode_reads_as_words_with_its_evidence():
+    from phoenix_ops.report.facts import rows
+    given = {"run_mode": {"mode": "mix", "evidence": ["Procfile:1 web: mix phx.server"]}}
+    assert rows(given) == [("Runs in production as", "mix phx.server (no release) (Procfile:1 web: mix phx.server)")]
+    unknown = rows({"run_mode": {"mode": "unknown", "evidence": []}})[0][1]
+    assert unknown.startswith("unknown: no file shows it")

@@ -205,3 +205,10 @@ def test_sec003_ignores_the_words_in_a_raise_message(make_project, findings):
     runtime = with_skb('System.get_env("SECRET_KEY_BASE") || System.get_env("CI") || '
                        'raise "missing: generate one with mix phx.gen.secret or :crypto.strong_rand_bytes"')
     assert ids(findings(make_project({"config/runtime.exs": runtime}), "SEC003")) == []
+
+
+def test_a_snake_case_placeholder_fallback_is_a_placeholder(fresh_project, findings):
+    runtime = GOOD_RUNTIME + '\nconfig :demo, Demo.Superset, password: System.get_env("SUPERSET_PASSWORD", ' \
+        '"this_is_not_a_password")\n'
+    (got,) = findings(fresh_project({"config/runtime.exs": runtime}), "SEC002")
+    assert (got.severity.label, got.confidence.label) == ("warning", "medium") and "placeholder" in got.message

@@ -183,3 +183,8 @@ def test_web018_phx_host_default_is_a_public_host(make_project, findings):
     prod = PROD + 'config :demo, DemoWeb.Endpoint, check_origin: ["https://www.example.org"]\n'
     got = findings(make_project({"config/runtime.exs": runtime, "config/prod.exs": prod}), "WEB018")
     assert ids(got) == ["WEB018"] and "shop.example.org" in got[0].message
+
+
+def test_web001_says_when_fly_redirects_but_sends_no_hsts(make_project, findings):
+    got = findings(make_project({"config/prod.exs": PROD_NO_SSL, "fly.toml": FLY}), "WEB001")
+    assert ids(got) == ["WEB001"] and "force_https redirects HTTP, but nothing sends HSTS" in got[0].message

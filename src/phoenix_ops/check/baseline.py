@@ -14,6 +14,7 @@ from pathlib import Path
 
 from phoenix_ops import __version__
 from phoenix_ops.findings import BASELINE_REASON, Finding
+from phoenix_ops.reading import read_regular
 
 VERSION = 1
 
@@ -39,7 +40,7 @@ def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
 def load_baseline(path: Path) -> set[str]:
     """The fingerprints recorded in `path`."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(read_regular(path, 64 * 1024 * 1024))
     except FileNotFoundError:
         raise BaselineError(f"baseline {path} does not exist (create it with --write-baseline)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.reading import read_text
 from phoenix_ops.rule import rule
 
 _W, _H = Severity.WARNING, Confidence.HIGH
@@ -96,7 +97,7 @@ class Settings:
     disabled: dict[str, str] = field(default_factory=dict)  # rule id -> reason
     severity: dict[str, Severity] = field(default_factory=dict)  # rule id -> new severity
     findings: list[Finding] = field(default_factory=list)  # mistakes found in the file
-    _patterns: list[re.Pattern] = field(default_factory=list, repr=False)
+    _patterns: list[PathGlob] = field(default_factory=list, repr=False)
 
     def excluded(self, path: str | None) -> bool:
         """Whether findings at `path` are dropped; the settings file itself is never excluded."""
@@ -114,7 +115,10 @@ def load_settings(root: Path, known: Collection[str]) -> Settings:
     path = root / FILE_NAME
     if not path.is_file():
         return Settings()
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = read_text(path)
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -136,19 +140,21 @@ class _Reader:
                 self._start_after(value)
             elif key == "rules":
                 self._rules(value)
+            elif key == "deploy":
+                pass  # the deploy plan: read and checked by `phoenix-ops deploy`
             elif key == "fail-level":
                 self.out.findings.append(SETTINGS_FAIL_LEVEL.finding(
                     "`fail-level` in the settings file is ignored: only --fail-level on the command line "
                     "sets it", self._where(key), key=key))
             else:
-                self._invalid(key, f"unknown key `{key}` (known: exclude, start-after, [rules.ID])")
+                self._invalid(key, f"unknown key `{key}` (known: exclude, start-after, [rules.ID], [deploy])")
         return self.out
 
     def _exclude(self, value) -> None:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             return self._invalid("exclude", "`exclude` must be a list of path globs (strings)")
         self.out.exclude = value
-        self.out._patterns = [glob_regex(v) for v in value]
+        self.out._patterns = [PathGlob(v) for v in value]
 
     def _start_after(self, value) -> None:
         text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
@@ -205,16 +211,41 @@ class _Reader:
         return Location(path=FILE_NAME)
 
 
-def glob_regex(pattern: str) -> re.Pattern:
-    """A path glob as a regex: `*` and `?` stay within a directory, `**` spans directories,
-    and a pattern that names a directory also matches everything below it."""
-    parts = pattern.strip().strip("/").split("/")
-    anything_below = parts[-1] == "**"
-    if anything_below:
-        parts.pop()
-    body = "".join("(?:[^/]+/)*" if part == "**" else _segment(part) + "/" for part in parts)
-    return re.compile("^" + (body + ".*" if anything_below else body[:-1] + "(?:/.*)?") + "$")
+class PathGlob:
+    """A path glob: `*` and `?` stay within a directory, `**` spans directories, and a pattern that
+    names a directory also matches everything below it.
+
+    Matched without a regex engine, by the two-pointer wildcard walk (back to the last star only),
+    so a pattern of many stars costs a product of lengths at worst, never exponential backtracking.
+    """
+
+    def __init__(self, pattern: str):
+        self.parts = [p for p in pattern.strip().strip("/").split("/")] + ["**"]  # "**": everything below
+
+    def match(self, path: str) -> bool:
+        return _wild(self.parts, path.split("/"), lambda pat, seg: pat == "**", _name_matches)
 
 
-def _segment(part: str) -> str:
-    return "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in part)
+def _name_matches(pattern: str, name: str) -> bool:
+    return pattern != "**" and _wild(pattern, name, lambda p, _: p == "*", lambda p, c: p == "?" or p == c)
+
+
+def _wild(pattern, items, is_star, matches) -> bool:
+    """Whether `items` match `pattern`, where a star matches any run of items and other elements one each."""
+    i = j = 0
+    star, mark = -1, 0
+    while j < len(items):
+        if i < len(pattern) and is_star(pattern[i], items[j]):
+            star, mark = i, j
+            i += 1
+        elif i < len(pattern) and matches(pattern[i], items[j]):
+            i += 1
+            j += 1
+        elif star >= 0:
+            i, mark = star + 1, mark + 1
+            j = mark
+        else:
+            return False
+    while i < len(pattern) and is_star(pattern[i], None):
+        i += 1
+    return i == len(pattern)

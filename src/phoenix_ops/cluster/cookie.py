@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from phoenix_ops.reading import read_text
+
 
 class CookieError(ValueError):
     """No usable cookie; the message names where we looked, never the value."""
@@ -27,7 +29,7 @@ def load_cookie(cookie_file: Path | None = None, env: dict[str, str] | None = No
 
 def _read(path: Path) -> str:
     try:
-        value = path.read_text(encoding="latin-1").strip()
+        value = read_text(path, 64 * 1024, encoding="latin-1").strip()
     except OSError as exc:
         raise CookieError(f"cannot read the cookie file {path}: {exc.strerror or exc}") from None
     if not value:

@@ -141,6 +141,9 @@ class ControlFlow:
             return Expr(text(node), [source] if source.reads() else [])
         out: list[Value] = []
         for item in items:
+            self.budget.spend(1 + len(scope) // 16, self.file, gen.start_point[0] + 1)  # a scope copy each
+            if self.budget.spent:
+                break
             inner = {**scope, name: item}
             if all(self.decide(f, inner) is not False for f in args[1:]):
                 out.append(self.run_block(body, inner) or Lit(None))

@@ -14,6 +14,7 @@ from tree_sitter import Node
 from phoenix_ops.elixir.control import ControlFlow
 from phoenix_ops.elixir.env_reads import CONVERSIONS, ENV_FUNS, EnvReads
 from phoenix_ops.elixir.functions import Fn, Functions, LocalModule, fn_clauses
+from phoenix_ops.elixir.limits import MAX_DEPTH, Budget
 from phoenix_ops.elixir.literals import UNKNOWN, boolean_words, concat, fold
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import (
@@ -22,6 +23,7 @@ from phoenix_ops.elixir.syntax import (
     call_parts,
     do_block,
     inline_branches,
+    named,
 )
 from phoenix_ops.elixir.terms import Terms
 from phoenix_ops.elixir.values import (
@@ -54,13 +56,26 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
         self.modules = {}  # helper modules the evaluated files define
         self._active = []  # functions being evaluated, innermost last
         self.opaque: list[tuple[str, int, str]] = []  # statements not understood: (file, line, text)
+        self._opaque_seen: set[tuple[str, int, str]] = set()
         self._read_at: dict[tuple[str, int, str], EnvRead] = {}  # one read per source position and name
+        self.budget = Budget()  # a caller evaluating several files gives each its own
+        self.depth = 0  # expressions and blocks being evaluated, outermost first
+        self._origins: dict[tuple[str, int, str], Origin] = {}
+        self.too_deep: list[tuple[str, int]] = []  # (file, line) where nesting past MAX_DEPTH was cut
 
     # -- provenance ---------------------------------------------------------------------------
     def origin(self, node: Node) -> Origin:
-        return Origin(self.file, line(node), self.phase)
+        key = (self.file, line(node), self.phase)
+        found = self._origins.get(key)  # one per line, shared: a long list on one line is one origin
+        if found is None:
+            found = self._origins[key] = Origin(*key)
+        return found
 
     def mark(self, value: Value, node: Node) -> Value:
+        if not value.depth:  # values nest through variables too (`a = [a]` again and again)
+            value.depth = 1 + max((v.depth for v in value.parts()), default=0)
+            if value.depth > MAX_DEPTH:
+                value = self.cut(node)
         if value.origin is None:
             value.origin = self.origin(node)
         if self.conditions and not value.conditions:
@@ -77,6 +92,18 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
     def statement(self, node: Node, scope: dict[str, Value]) -> Value | None:
         if node.type == "comment":
             return None
+        if self.budget.spent:
+            return None
+        if self.depth >= MAX_DEPTH:
+            self.cut(node)
+            return None
+        self.depth += 1
+        try:
+            return self._statement(node, scope)
+        finally:
+            self.depth -= 1
+
+    def _statement(self, node: Node, scope: dict[str, Value]) -> Value | None:
         if node.type == "call":
             mod, fun = call_parts(node)
             handled = self.on_call(mod, fun, node, scope)
@@ -99,8 +126,15 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
 
     def note_opaque(self, node: Node) -> None:
         entry = (self.file, line(node), text(node)[:80])
-        if entry not in self.opaque:
+        if entry not in self._opaque_seen:
+            self._opaque_seen.add(entry)
             self.opaque.append(entry)
+
+    def cut(self, node: Node) -> Expr:
+        """What stands for an expression nested past MAX_DEPTH: unknown, and noted once per file."""
+        if not any(f == self.file for f, _ in self.too_deep):
+            self.too_deep.append((self.file, line(node)))
+        return Expr("…", depth=1)
 
     def on_call(self, mod: str | None, fun: str | None, node: Node, scope: dict[str, Value]) -> Value | None:
         """Hook for statement-level calls; return a Value when handled."""
@@ -125,14 +159,23 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
     def ev(self, node: Node | None, scope: dict[str, Value]) -> Value:
         if node is None:
             return Expr("")
+        self.budget.spend(1, self.file, line(node))
+        if self.budget.spent:
+            return Expr("…", depth=1)
+        if self.depth >= MAX_DEPTH:
+            return self.cut(node)
         method: Callable[[Node, dict[str, Value]], Value] | None = getattr(self, "ev_" + node.type, None)
-        value = method(node, scope) if method else self.opaque_expr(node, scope)
+        self.depth += 1
+        try:
+            value = method(node, scope) if method else self.opaque_expr(node, scope)
+        finally:
+            self.depth -= 1
         return self.mark(value, node)
 
     def opaque_expr(self, node: Node, scope: dict[str, Value]) -> Expr:
         """Keep the text; still evaluate the parts so env reads inside are found."""
-        inner = [self.ev(c, scope) for c in node.named_children
-                 if c.type not in ("comment", "identifier", "do_block", "stab_clause", "keyword", "operator_identifier")]
+        inner = [self.ev(c, scope) for c in named(node) if not self.budget.spent
+                 and c.type not in ("comment", "identifier", "do_block", "stab_clause", "keyword", "operator_identifier")]
         return Expr(text(node), [v for v in inner if v.reads()])
     def ev_block(self, node: Node, scope) -> Value:
         children = [c for c in node.named_children if c.type != "comment"]
@@ -181,9 +224,13 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
                 left.default = right
                 return left
         if op == "++":
-            return concat(left, right, text(node))
+            joined = concat(left, right, text(node))
+            self.budget.spend(len(getattr(joined, "items", ())) // 64, self.file, line(node))
+            return joined
         if isinstance(left, Lit) and isinstance(right, Lit):
             result = fold(op, left.value, right.value)
+            if isinstance(result, str):  # a folded string costs its copy: doubling it again and again ends
+                self.budget.spend(len(result) // 16, self.file, line(node))
             if result is not UNKNOWN:
                 return Lit(result)
         if isinstance(left, Lit) and isinstance(right, Seq) and op in ("in", "not in"):

@@ -5,6 +5,13 @@ from __future__ import annotations
 import ast
 import re
 
+from phoenix_ops.elixir.limits import (
+    MAX_INT_BITS,
+    MAX_INT_DIGITS,
+    MAX_ITEMS,
+    MAX_STRING,
+    bounded,
+)
 from phoenix_ops.elixir.values import (
     KW,
     Atom,
@@ -25,9 +32,13 @@ _BOOLEAN_WORDS = _TRUE_WORDS | {"false", "0", "no", "off"}
 def concat(left: Value, right: Value, source: str) -> Value:
     """`a ++ b`: lists join; a keyword list joined with something unreadable keeps what is known."""
     if isinstance(left, KW) and isinstance(right, KW):
+        if len(left.items) + len(right.items) > MAX_ITEMS:
+            return KW([], partial=True)
         return KW(left.items + right.items, partial=left.partial or right.partial)
     joined = [list_items(left), list_items(right)]
     if joined[0] is not None and joined[1] is not None:
+        if len(joined[0]) + len(joined[1]) > MAX_ITEMS:
+            return Expr(source)
         return list_value(joined[0] + joined[1])
     known = [v for v in (left, right) if isinstance(v, KW)]
     if known:
@@ -46,8 +57,12 @@ def boolean_words(value: Value) -> bool:
         isinstance(w, str) and w.lower() in _BOOLEAN_WORDS for w in words)
 
 
-def to_int(raw: str) -> int:
+def to_int(raw: str):
+    """An integer literal's value; UNKNOWN past MAX_INT_DIGITS (no config needs more, and Python
+    refuses to convert over 4,300 digits)."""
     raw = raw.replace("_", "")
+    if len(raw) > MAX_INT_DIGITS:
+        return UNKNOWN
     try:
         return int(raw, 0)
     except ValueError:
@@ -84,15 +99,22 @@ def _comparable(a, b) -> bool:
 
 
 def fold(op: str, a, b):
+    """The value of `a op b` on literals, or UNKNOWN: also when it would outgrow the limits."""
     if op == "==":
         return a == b
     if op == "!=":
         return a != b
     if op == "<>" and isinstance(a, str) and isinstance(b, str):
-        return a + b
+        return a + b if len(a) + len(b) <= MAX_STRING else UNKNOWN
     if op in _NUM_OPS and isinstance(a, (int, float)) and isinstance(b, (int, float)) \
             and not isinstance(a, bool) and not isinstance(b, bool):
-        return _NUM_OPS[op](a, b)
+        if op == "*" and isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
+            return UNKNOWN  # computed, squaring forty times would take minutes
+        try:
+            result = bounded(_NUM_OPS[op](a, b))
+        except (OverflowError, ZeroDivisionError):  # a huge integer meeting a float
+            return UNKNOWN
+        return UNKNOWN if result is None else result
     if op in _ORDER_OPS and _comparable(a, b):
         return _ORDER_OPS[op](a, b)
     if op in ("and", "&&"):

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from tree_sitter import Node
 
 from phoenix_ops.elixir.parser import text
+
+
+def named(node: Node) -> Iterator[Node]:
+    """The named children one at a time (a million-item list is not materialised as Node objects)."""
+    cursor = node.walk()
+    if not cursor.goto_first_child():
+        return
+    while True:
+        if cursor.node.is_named:
+            yield cursor.node
+        if not cursor.goto_next_sibling():
+            return
 
 
 def call_parts(node: Node) -> tuple[str | None, str | None]:

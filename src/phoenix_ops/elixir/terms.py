@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from phoenix_ops.elixir.literals import to_int, to_string, unescape
+from phoenix_ops.elixir.limits import MAX_STRING, bounded
+from phoenix_ops.elixir.literals import UNKNOWN, to_int, to_string, unescape
 from phoenix_ops.elixir.parser import text
+from phoenix_ops.elixir.syntax import named
 from phoenix_ops.elixir.values import KW, Atom, Expr, Lit, Seq, Value, list_value
 
 
@@ -13,10 +15,12 @@ class Terms:
     """Mixed into the Evaluator: the ev_<node type> methods of literal syntax."""
 
     def ev_integer(self, node: Node, scope) -> Value:
-        return Lit(to_int(text(node)))
+        value = to_int(text(node))
+        return Expr(text(node)) if value is UNKNOWN else Lit(value)
 
     def ev_float(self, node: Node, scope) -> Value:
-        return Lit(float(text(node).replace("_", "")))
+        value = bounded(float(text(node).replace("_", "")))  # 1e999 is no config value
+        return Expr(text(node)) if value is None else Lit(value)
 
     def ev_boolean(self, node: Node, scope) -> Value:
         return Lit(text(node) == "true")
@@ -50,7 +54,7 @@ class Terms:
                     parts.append(to_string(value.value))
                 else:
                     inner.append(value)
-        if inner:
+        if inner or sum(map(len, parts)) > MAX_STRING:
             return Expr(text(node), inner)
         return Lit("".join(parts))
 
@@ -70,18 +74,24 @@ class Terms:
     def ev_list(self, node: Node, scope) -> Value:
         items: list[Value] = []
         pairs: list[tuple[str, Value]] = []
-        for child in node.named_children:
+        for child in named(node):
+            if self.budget.spent:
+                break
             if child.type == "keywords":
                 pairs.extend(self.keywords(child, scope))
             elif child.type != "comment":
                 items.append(self.ev(child, scope))
+        if self.budget.spent:  # the rest is unread: the list is unknown, not shorter
+            return Expr(text(node))
         if pairs and not items:
             return KW(pairs)
         return list_value(items + [Seq("tuple", [Lit(Atom(k)), v]) for k, v in pairs])
 
     def keywords(self, node: Node, scope) -> list[tuple[str, Value]]:
         out = []
-        for pair in node.named_children:
+        for pair in named(node):
+            if self.budget.spent:
+                break  # the list holding these is left unknown by its caller
             if pair.type != "pair":
                 continue
             key, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
@@ -90,7 +100,8 @@ class Terms:
         return out
 
     def ev_keywords(self, node: Node, scope) -> Value:
-        return KW(self.keywords(node, scope))
+        pairs = self.keywords(node, scope)
+        return Expr(text(node)) if self.budget.spent else KW(pairs)
 
     def ev_tuple(self, node: Node, scope) -> Value:
         items = [self.ev(c, scope) for c in node.named_children if c.type != "comment"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+MAX_TEXT = 2000  # characters of source kept for a value not evaluated
+
 
 @dataclass(frozen=True)
 class Atom:
@@ -39,9 +41,14 @@ class Value:
     origin: Origin | None = field(default=None, kw_only=True)
     conditions: tuple[Condition, ...] = field(default=(), kw_only=True)
     seq: int = field(default=0, kw_only=True, repr=False)  # order of `config` calls, set by the config view
+    depth: int = field(default=0, kw_only=True, repr=False)  # nesting, set by the evaluator (0: not yet)
 
     def reads(self) -> list["EnvRead"]:
         """Every env read this value is built from."""
+        return []
+
+    def parts(self) -> list["Value"]:
+        """The values this one is built from (one level down)."""
         return []
 
     @property
@@ -71,6 +78,9 @@ class KW(Value):
     def reads(self) -> list["EnvRead"]:
         return [r for _, v in self.items for r in v.reads()] + [r for v in self.inner for r in v.reads()]
 
+    def parts(self) -> list[Value]:
+        return [v for _, v in self.items] + self.inner
+
 
 @dataclass(eq=False)
 class Seq(Value):
@@ -80,6 +90,9 @@ class Seq(Value):
 
     def reads(self) -> list["EnvRead"]:
         return [r for v in self.items for r in v.reads()]
+
+    def parts(self) -> list[Value]:
+        return self.items
 
 
 @dataclass(eq=False)
@@ -93,6 +106,9 @@ class EnvRead(Value):
     def reads(self) -> list["EnvRead"]:
         return [self]
 
+    def parts(self) -> list[Value]:
+        return [self.default] if self.default is not None else []
+
 
 @dataclass(eq=False)
 class Expr(Value):
@@ -102,8 +118,15 @@ class Expr(Value):
     inner: list[Value] = field(default_factory=list)
     raises: bool = False  # a `raise ...` expression: makes `x || raise` required
 
+    def __post_init__(self) -> None:
+        if len(self.text) > MAX_TEXT:  # enough to recognise; a nested huge expression is not kept per level
+            self.text = self.text[:MAX_TEXT] + "…"
+
     def reads(self) -> list["EnvRead"]:
         return [r for v in self.inner for r in v.reads()]
+
+    def parts(self) -> list[Value]:
+        return self.inner
 
 
 @dataclass(eq=False)

@@ -7,6 +7,8 @@ import ssl
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from phoenix_ops.reading import read_text
+
 
 class ProbeUsageError(ValueError):
     """Bad probe input (URL, --resolve, --header): the CLI reports it with exit code 2."""
@@ -121,8 +123,8 @@ def build_targets(urls: list[str], opts: ProbeOptions) -> list[Target]:
 
 
 def read_targets_file(path: str) -> list[str]:
-    with open(path, encoding="utf-8") as fh:
-        return [ln.strip() for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = read_text(path).splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
 
 
 @dataclass

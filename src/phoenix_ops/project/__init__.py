@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from phoenix_ops.elixir.evaluate import ENV_FUNS
+from phoenix_ops.elixir.limits import PROJECT_BUDGET, Budget
 from phoenix_ops.elixir.modules import Module, has_alias, modules, walk_calls
 from phoenix_ops.elixir.parser import text
 from phoenix_ops.elixir.syntax import call_args, call_parts
@@ -37,6 +38,7 @@ from phoenix_ops.project.web import (
     read_endpoint,
     read_router,
 )
+from phoenix_ops.reading import read_regular, reading
 
 # Byte markers of the lib files worth a parse tree; all other files are never parsed.
 LIB_TRIGGERS = (b"Phoenix.Endpoint", b"Phoenix.Router", b":router", b"use Application", b"Ecto.Migrator",
@@ -52,7 +54,7 @@ class NotAPhoenixProject(Exception):
 class Problem:
     """Something about the files themselves: a parse error, an unreadable file, a missing import."""
 
-    kind: str  # "syntax", "unreadable", "import"
+    kind: str  # "syntax", "unreadable", "import", "budget"
     file: str
     line: int
     message: str
@@ -99,11 +101,13 @@ class Project:
     config_dir: str = "config"
     deploy: Deploy = field(default_factory=Deploy)  # deploy files, read once (project/deploy/)
     _views: dict[str, ConfigView] = field(default_factory=dict)
+    # Evaluation steps left for the whole project (mix.exs files, then each environment's config).
+    work: Budget = field(default_factory=lambda: Budget(PROJECT_BUDGET))
 
     def config(self, env: str | None = None) -> ConfigView:
         env = env or self.env
         if env not in self._views:
-            view = evaluate_config(self.files, self.config_dir, env)
+            view = evaluate_config(self.files, self.config_dir, env, self.work)
             provider = self.config_provider()
             if provider is not None:  # it loads config at boot from somewhere the audit cannot read
                 view.shadow((), provider)
@@ -145,8 +149,8 @@ class Project:
     def repo_keys(self) -> list[tuple[str, str]]:
         """(otp_app, module) of every networked Ecto repo the audited env starts (its `ecto_repos`)."""
         view = self.config()
-        listed = {getattr(a, "name", a) for app in self.otp_apps
-                  for a in (plain(view.get(app, "ecto_repos")) or []) if isinstance(a, Atom)}
+        listed = {a.name for app in self.otp_apps for a in _list(plain(view.get(app, "ecto_repos")))
+                  if isinstance(a, Atom)}
         found = [(r.otp_app, r.module) for r in self.repos
                  if r.networked and not r.reads_env_in_init and (not listed or r.module in listed)]
         if found or self.repos:
@@ -163,8 +167,8 @@ class Project:
     def text(self, rel: str) -> str | None:
         """A small non-Elixir file (deploy files, rel/ scripts), read on demand."""
         try:
-            data = (self.root / rel).read_bytes()
-        except OSError:
+            data = read_regular(self.root / rel)
+        except OSError:  # unreadable, not a regular file (a FIFO, a link to a device) or too large
             return None
         return None if b"\0" in data[:4096] else data.decode(errors="replace")
 
@@ -189,9 +193,14 @@ class Project:
     def summary(self) -> dict:
         return {"root": str(self.root), "app": self.mix.app, "umbrella": self.mix.umbrella,
                 "apps": [a.app for a in self.apps], "env": self.env,
-                "phoenix": self.lock.get("phoenix"), "release_mode": self.release_mode,
+                "phoenix": self.lock.get("phoenix"),
                 "run_mode": self.run_mode.summary(),
                 "repo_prefix": self.repo_prefix}
+
+
+def _list(value) -> list:
+    """A list setting as a list; any other shape (`ecto_repos: 1` does not boot either) as none."""
+    return value if isinstance(value, list) else []
 
 
 class SeveralProjects(NotAPhoenixProject):
@@ -221,8 +230,8 @@ def find_projects(path: Path) -> list[Path]:
     if (path / "mix.exs").is_file():
         umbrella = path.resolve().parent.parent
         # An umbrella child reads its config from the umbrella root (`config_path: "../../config/..."`).
-        if b"../../config/config.exs" in (path / "mix.exs").read_bytes() and (umbrella / "mix.exs").is_file() \
-                and b"apps_path" in (umbrella / "mix.exs").read_bytes():
+        if b"../../config/config.exs" in _read_or_empty(path / "mix.exs") and (umbrella / "mix.exs").is_file() \
+                and b"apps_path" in _read_or_empty(umbrella / "mix.exs"):
             return [umbrella]
         return [path]
     found: list[Path] = []
@@ -244,9 +253,10 @@ def _uses_phoenix(root: Path) -> bool:
 
 def _read_or_empty(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_regular(path)
     except OSError:
-        return b""
+        return b""  # the scan reports it
+
 
 
 def load_project(path: Path, env: str = "prod") -> Project:
@@ -255,13 +265,14 @@ def load_project(path: Path, env: str = "prod") -> Project:
     mix_src = fs.get("mix.exs")
     if mix_src is None:
         raise NotAPhoenixProject(f"{root}/mix.exs cannot be read")
-    mix = read_mix(mix_src, env)
+    work = Budget(PROJECT_BUDGET)
+    mix = read_mix(mix_src, env, work)
     apps: list[MixProject] = []
     if mix.umbrella:
         apps_path = getattr(mix.get("apps_path"), "value", "apps") or "apps"
-        apps = [read_mix(src, env) for rel, src in sorted(fs.files.items())
+        apps = [read_mix(src, env, work) for rel, src in sorted(fs.files.items())
                 if rel.startswith(f"{apps_path}/") and rel.count("/") == 2 and rel.endswith("/mix.exs")]
-    project = Project(root, fs, mix, apps, env)
+    project = Project(root, fs, mix, apps, env, work=work)
     if env not in ("prod", "dev", "test") and not project.exists(f"{project.config_dir}/{env}.exs"):
         known = ", ".join(e for e in project.envs if e != env) or "none"
         raise ValueError(f"no {project.config_dir}/{env}.exs: environments with a config file: {known}")
@@ -273,6 +284,7 @@ def load_project(path: Path, env: str = "prod") -> Project:
         raise NotAPhoenixProject(f"{root}: a Mix project, but no app depends on :phoenix and no module "
                                  f"uses Phoenix.Endpoint")
     project.problems.extend(Problem("unreadable", i.path, 1, i.message, False) for i in fs.issues)
+    project.problems.extend(Problem(*p) for m in [mix, *apps] for p in m.problems)
     _read_handlers(project)
     read_client(project.usage, {rel: project.text(rel) for rel in CLIENT_FILES if rel in fs.others})
     project.deploy = read_deploy([*fs.others, *(p for p in fs.files if p.startswith("rel/"))], project.text)
@@ -300,9 +312,10 @@ def _read_lib(project: Project) -> None:
             continue
         _syntax(project, src, important=False)
         try:
-            for mod in modules(src.tree):
-                _classify(project, mod, rel)
-            project.lib_reads.extend(lib_env_reads(src, project.env))
+            with reading(rel):
+                for mod in modules(src.tree):
+                    _classify(project, mod, rel)
+                project.lib_reads.extend(lib_env_reads(src, project.env))
         except RecursionError:  # pathologically deep nesting: skip the file, say so
             project.problems.append(Problem("unreadable", rel, 1, "skipped: nesting too deep to read", False))
 

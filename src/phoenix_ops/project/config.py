@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import posixpath
 from dataclasses import dataclass, field
@@ -9,13 +10,16 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from phoenix_ops.elixir.evaluate import Evaluator
+from phoenix_ops.elixir.limits import MAX_DEPTH, PROJECT_BUDGET, Budget, describe
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts
-from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Lit, Value, plain
+from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Lit, Origin, Value, plain
 from phoenix_ops.project.files import FileSet
+from phoenix_ops.reading import reading
 
 Path_ = tuple[str, ...]
 # Modules whose calls, as statements in a config file, set no application config.
+IMPORT_STEPS = 20  # what following an import costs beyond the nodes it evaluates
 PURE_MODULES = {"IO", "Logger", "Path", "File", "Code", "String", "Enum", "Kernel", "System", "Config", "Mix"}
 
 
@@ -24,7 +28,7 @@ class ConfigProblem:
     file: str
     line: int
     message: str
-    kind: str = "import"  # "import" (a missing file) or "unreadable"
+    kind: str = "import"  # "import" (a missing file), "unreadable" or "budget" (evaluation stopped)
     target: str | None = None  # the missing file, relative to the project root
 
 
@@ -41,11 +45,32 @@ class ConfigView:
     # Values the evaluator could not read, by the path they were set at: they may set anything below it.
     shadows: dict[Path_, list[Value]] = field(default_factory=dict)
     _seq: int = 0
+    # The leaves below each path, in the order of `leaves`: replacing a key and reading a subtree
+    # cost what they touch, not every leaf (a config setting 60,000 keys stays linear).
+    _below: dict[Path_, dict[Path_, None]] = field(default_factory=dict)
+    _problem_keys: set[tuple[str, int, str]] = field(default_factory=set)
+
+    def problem(self, problem: ConfigProblem) -> None:
+        """Record a problem once, however often the evaluation passes by it."""
+        key = (problem.file, problem.line, problem.message)
+        if key not in self._problem_keys:
+            self._problem_keys.add(key)
+            self.problems.append(problem)
+
+    def _add_leaf(self, path: Path_) -> list[Value]:
+        for k in range(len(path)):
+            self._below.setdefault(path[:k], {})[path] = None
+        return self.leaves.setdefault(path, [])
+
+    def _drop_leaf(self, path: Path_) -> None:
+        if self.leaves.pop(path, None) is not None:
+            for k in range(len(path)):
+                self._below[path[:k]].pop(path, None)
 
     def put(self, path: Path_, value: Value) -> None:
         if isinstance(value, KW) and (value.items or value.partial):
             if not value.conditional:
-                self.leaves.pop(path, None)  # a keyword list replaces a plain value at the same key
+                self._drop_leaf(path)  # a keyword list replaces a plain value at the same key
             if value.partial:  # the unreadable part first: the keys written out are what the author meant
                 self.shadow(path, value)
             for key, item in value.items:
@@ -56,11 +81,11 @@ class ConfigView:
         if isinstance(value, Expr):
             self.shadow(path, value)  # perhaps a keyword list built by code: keep what it may not replace
         elif not value.conditional:
-            for other in [p for p in self.leaves if len(p) > len(path) and p[: len(path)] == path]:
-                del self.leaves[other]
+            for other in list(self._below.get(path, ())):
+                self._drop_leaf(other)
         self._seq += 1
         value.seq = self._seq
-        self.leaves.setdefault(path, []).append(value)
+        (self.leaves.get(path) or self._add_leaf(path)).append(value)
 
     def shadow(self, path: Path_, value: Value) -> None:
         self._seq += 1
@@ -70,8 +95,11 @@ class ConfigView:
     def shadowed(self, *path: str, after: Value | None = None, phase: str | None = None) -> Value | None:
         """An unreadable value set at this path or above it, later than `after` (or at all), in `phase`."""
         for k in range(0, len(path) + 1):  # () is "anything": a config provider, a call that configures
-            for shadow in self.shadows.get(tuple(path[:k]), []):
-                if shadow is after or (after is not None and shadow.seq <= after.seq):
+            shadows = self.shadows.get(tuple(path[:k]), [])
+            # In `seq` order: skip to the first one set after `after` (thousands of put_env stay cheap).
+            start = bisect.bisect_right(shadows, after.seq, key=lambda v: v.seq) if after is not None else 0
+            for shadow in shadows[start:]:
+                if shadow is after:
                     continue
                 if phase is None or (shadow.origin is not None and shadow.origin.phase == phase):
                     return shadow
@@ -91,8 +119,10 @@ class ConfigView:
         return list(self.leaves.get(tuple(path), []))
 
     def subtree(self, *path: str) -> dict[Path_, list[Value]]:
-        n = len(path)
-        return {p: h for p, h in self.leaves.items() if p[:n] == tuple(path)}
+        below = self._below.get(tuple(path), {})
+        if tuple(path) in self.leaves:
+            return {tuple(path): self.leaves[tuple(path)], **{p: self.leaves[p] for p in below}}
+        return {p: self.leaves[p] for p in below}
 
     def has(self, *path: str) -> bool:
         return bool(self.subtree(*path))
@@ -104,8 +134,9 @@ class ConfigView:
 
 
 class ConfigEvaluator(Evaluator):
-    def __init__(self, files: FileSet, view: ConfigView, config_dir: str, phase: str):
+    def __init__(self, files: FileSet, view: ConfigView, config_dir: str, phase: str, pool: Budget):
         super().__init__(view.env, phase=phase)
+        self.pool = pool
         self.fs = files
         self.view = view
         self.config_dir = config_dir
@@ -116,19 +147,39 @@ class ConfigEvaluator(Evaluator):
         if src is None:
             return
         if rel in self.stack:
-            self.view.problems.append(ConfigProblem(rel, 1, f"{rel} imports itself (import cycle)"))
+            self.view.problem(ConfigProblem(rel, 1, f"{rel} imports itself (import cycle)"))
+            return
+        top = not self.stack
+        if top:  # each file an environment starts from gets its own budget
+            self.budget = self.pool.share()
+        self.budget.spend(IMPORT_STEPS, self.file or rel, 1)
+        if self.budget.spent:
             return
         saved = self.file
         self.file = rel
         self.stack.append(rel)
-        self.view.files.append(rel)
+        if rel not in self.view.files:
+            self.view.files.append(rel)
         try:
-            self.run_block(list(src.tree.root_node.named_children), scope if scope is not None else {})
+            with reading(rel):
+                self.run_block(list(src.tree.root_node.named_children), scope if scope is not None else {})
         except RecursionError:  # pathologically deep nesting: keep what was read, say so
             self.view.problems.append(ConfigProblem(rel, 1, "evaluation stopped: nesting too deep", "unreadable"))
         finally:
             self.stack.pop()
             self.file = saved
+        if top:
+            self.pool.settle(self.budget)
+            if self.budget.spent:
+                self.out_of_budget(*self.budget.stopped_at)
+
+    def out_of_budget(self, file: str, line: int) -> None:
+        """Evaluation stopped at file:line: what the rest would set is unknown, not missing."""
+        self.view.problems.append(ConfigProblem(
+            file, line, f"{describe(self.budget)} ({self.env}, {self.phase} time): the values set from here on "
+            "are unknown", "budget"))
+        self.opaque.append((file, line, "(evaluation stopped here: more work than its budget)"))
+        self.view.shadow((), Expr(f"evaluation stopped at {file}:{line}", origin=Origin(file, line, self.phase)))
 
     def on_call(self, mod, fun, node: Node, scope):
         if mod in (None, "Config") and fun == "config":
@@ -172,14 +223,19 @@ class ConfigEvaluator(Evaluator):
         base = posixpath.dirname(self.file)
         wanted = posixpath.normpath(posixpath.join(base, target.value))
         if any(ch in wanted for ch in "*?["):
+            self.budget.spend(len(self.fs.files) // 8, self.file, line(node))  # a pattern tests every file
             matches = sorted(p for p in self.fs.files if fnmatch.fnmatch(p, wanted))
+            unread = any(fnmatch.fnmatch(i.path, wanted) for i in self.fs.issues)
         else:
             matches = [wanted] if wanted in self.fs.files else []
+            unread = self.fs.unreadable(wanted)
+        if unread:  # it exists but was not read (OPS002 says why): what it sets is unknown
+            self.view.shadow((), self.mark(Expr(text(node)), node))
         if not matches:
-            if not self.conditions:  # `if File.exists?` guarded imports may be absent
-                self.view.problems.append(ConfigProblem(self.file, line(node),
-                                                        f"import_config {target.value!r}: {wanted} does not exist",
-                                                        target=wanted))
+            if not self.conditions and not unread:  # `if File.exists?` guarded imports may be absent
+                self.view.problem(ConfigProblem(self.file, line(node),
+                                                f"import_config {target.value!r}: {wanted} does not exist",
+                                                target=wanted))
             self.view.shadow((), self.mark(Expr(text(node)), node))  # what it would set is unknown
             return
         for rel in matches:
@@ -208,16 +264,20 @@ class ConfigEvaluator(Evaluator):
         return super().ev_call(node, scope)
 
 
-def evaluate_config(files: FileSet, config_dir: str, env: str) -> ConfigView:
-    """Evaluate config.exs (compile time) then runtime.exs or releases.exs (runtime) for one env."""
+def evaluate_config(files: FileSet, config_dir: str, env: str, pool: Budget | None = None) -> ConfigView:
+    """Evaluate config.exs (compile time) then runtime.exs or releases.exs (runtime) for one env,
+    within the project's budget `pool` (a budget of its own when not given)."""
     view = ConfigView(env)
     prefix = f"{config_dir}/" if config_dir else ""
-    compile_ev = ConfigEvaluator(files, view, config_dir, "compile")
+    pool = pool or Budget(PROJECT_BUDGET)
+    compile_ev = ConfigEvaluator(files, view, config_dir, "compile", pool)
     compile_ev.run_file(prefix + "config.exs")
-    runtime_ev = ConfigEvaluator(files, view, config_dir, "runtime")
+    runtime_ev = ConfigEvaluator(files, view, config_dir, "runtime", pool)
     for name in ("runtime.exs", "releases.exs"):
         runtime_ev.run_file(prefix + name)
     for ev in (compile_ev, runtime_ev):
         view.reads.extend(ev.reads)
         view.opaque.extend(ev.opaque)
+        view.problems.extend(ConfigProblem(file, ln, f"nesting deeper than {MAX_DEPTH} levels: the deeper part "
+                                                     "is not read", "unreadable") for file, ln in ev.too_deep)
     return view

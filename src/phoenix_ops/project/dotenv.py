@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from phoenix_ops.reading import read_text
+
 _KEY = re.compile(r"[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.]*)[ \t]*(=)?[ \t]*")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 _QUOTE_NAMES = {'"': "double", "'": "single"}
@@ -42,7 +44,7 @@ class Malformed:
 
 def read_env_file(path: Path, name: str | None = None) -> tuple[list[Entry], list[Malformed]]:
     """Parse one file, named `name` in what it returns; OSError (missing, unreadable) is left to the caller."""
-    text = path.read_bytes().decode("utf-8", errors="replace").removeprefix("\ufeff")
+    text = read_text(path).removeprefix("\ufeff")
     return parse_dotenv(text, name or str(path))
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from tree_sitter import Tree
 
 from phoenix_ops.elixir.parser import SyntaxProblem, parse, syntax_problems
+from phoenix_ops.reading import Refused, read_regular
 
 # Directories that never hold the project's own source.
 SKIP_DIRS = {"_build", "deps", "node_modules", ".git", ".elixir_ls", "cover", "doc", ".hex", ".mix",
@@ -52,6 +53,10 @@ class FileSet:
     def get(self, rel: str) -> SourceFile | None:
         return self.files.get(rel)
 
+    def unreadable(self, rel: str) -> bool:
+        """Whether `rel` exists but was not read (permissions, not a regular file, too large)."""
+        return any(i.path == rel for i in self.issues)
+
     def under(self, prefix: str) -> list[SourceFile]:
         prefix = prefix.rstrip("/") + "/" if prefix else ""
         return [f for p, f in self.files.items() if p.startswith(prefix)]
@@ -77,13 +82,10 @@ def scan(root: Path) -> FileSet:
 
 def _read_source(fs: FileSet, rel: str, full: str) -> None:
     try:
-        st = os.stat(full)
-        if st.st_size > MAX_FILE_BYTES:
-            fs.issues.append(ScanIssue(rel, f"skipped: {st.st_size // 1024 // 1024} MB is larger than "
-                                            f"{MAX_FILE_BYTES // 1024 // 1024} MB"))
-            return
-        with open(full, "rb") as fh:
-            data = fh.read()
+        data = read_regular(full, MAX_FILE_BYTES)
+    except Refused as exc:
+        fs.issues.append(ScanIssue(rel, f"skipped: {exc}"))
+        return
     except OSError as exc:
         fs.issues.append(ScanIssue(rel, f"unreadable: {exc.strerror or exc}"))
         return

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from phoenix_ops.elixir.evaluate import Evaluator
+from phoenix_ops.elixir.limits import MAX_DEPTH, PROJECT_BUDGET, Budget, describe
 from phoenix_ops.elixir.modules import modules
 from phoenix_ops.elixir.parser import text
 from phoenix_ops.elixir.values import KW, Atom, Lit, Seq, Value, plain
 from phoenix_ops.project.files import SourceFile
+from phoenix_ops.reading import reading
 
 
 @dataclass
@@ -39,6 +41,7 @@ class MixProject:
     project: KW  # the evaluated `project/0` keyword list
     deps: dict[str, Dep]
     module_line: int = 1
+    problems: list[tuple[str, int, str, str]] = field(default_factory=list)  # (kind, file, line, message)
 
     def get(self, key: str) -> Value | None:
         return self.project.get(key)
@@ -55,10 +58,18 @@ class MixProject:
         return name in self.deps
 
 
-def read_mix(src: SourceFile, env: str = "prod") -> MixProject:
+def read_mix(src: SourceFile, env: str = "prod", pool: Budget | None = None) -> MixProject:
+    """The project settings of a mix.exs, evaluated within the project's budget `pool`."""
+    pool = pool or Budget(PROJECT_BUDGET)
+    with reading(src.path):
+        return _read_mix(src, env, pool)
+
+
+def _read_mix(src: SourceFile, env: str, pool: Budget) -> MixProject:
     directory = src.path.rsplit("/", 1)[0] if "/" in src.path else ""
     mods = [m for m in modules(src.tree) if m.uses_module("Mix.Project")] or modules(src.tree)
     ev = Evaluator(env, file=src.path, phase="compile")
+    ev.budget = pool.share()
     project: Value = KW([])
     line = 1
     if mods:
@@ -70,8 +81,14 @@ def read_mix(src: SourceFile, env: str = "prod") -> MixProject:
             project = ev.run_block(clauses[0].body, dict(module.attributes)) or KW([])
     kw = project if isinstance(project, KW) else KW([])
     app = plain(kw.get("app"))
+    problems = [("unreadable", file, ln, f"nesting deeper than {MAX_DEPTH} levels: the deeper part is not read")
+                for file, ln in ev.too_deep]
+    pool.settle(ev.budget)
+    if ev.budget.stopped_at:
+        problems.append(("budget", *ev.budget.stopped_at,
+                         f"{describe(ev.budget)}: the project settings read after it are unknown"))
     return MixProject(src.path, directory, app.name if isinstance(app, Atom) else None, kw,
-                      _deps(kw.get("deps")), line)
+                      _deps(kw.get("deps")), line, problems)
 
 
 def _deps(value: Value | None) -> dict[str, Dep]:

@@ -13,6 +13,7 @@ LABELS = {
     "env": "Environment audited",
     "phoenix": "Phoenix version",
     "release_mode": "Deployed as",
+    "run_mode": "Runs in production as",
     "repo_prefix": "Path in its repository",
     "disabled_rules": "Rules disabled by .phoenix-ops.toml",
     "env_files": "Env files checked",
@@ -41,6 +42,16 @@ _SKIP_EMPTY = {"apps"}  # the applications of an umbrella: nothing to say of a s
 _RELEASE_MODES = {"release": "a Mix release", "mix": "mix phx.server (no release)"}
 
 
+def _run_mode(value: object) -> str:
+    """{mode, evidence} -> the mode in words and the files that show it."""
+    if not isinstance(value, Mapping):
+        return text(value)
+    evidence = value.get("evidence") or []
+    if value.get("mode") == "unknown" or not evidence:
+        return "unknown: no file shows it, so release rules assume a release at low confidence"
+    return f"{_RELEASE_MODES.get(str(value.get('mode')), text(value.get('mode')))} ({'; '.join(map(str, evidence))})"
+
+
 def _days(seconds: object) -> str:
     if not isinstance(seconds, (int, float)):
         return text(seconds)
@@ -61,6 +72,7 @@ _FORMATS: dict[str, Callable[[object], str]] = {
     "hsts_max_age": _days,
     "check_seconds": _checks,
     "release_mode": lambda v: _RELEASE_MODES.get(str(v), text(v)),
+    "run_mode": _run_mode,
 }
 
 

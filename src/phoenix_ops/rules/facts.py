@@ -94,10 +94,11 @@ def baked_reads(project):
     view = project.config()
     overridden: set[int] = set()
     for path, history in view.leaves.items():
-        for i, value in enumerate(history):
-            later = [v for v in history[i + 1:] if v.origin and v.origin.phase == "runtime" and not v.conditional]
+        later = False  # a firm runtime value comes after this one: walked from the end, linear in the history
+        for value in reversed(history):
             if path[0] in BUILD_TOOL_APPS or later or view.shadowed(*path, after=value, phase="runtime"):
                 overridden.update(id(r) for r in value.reads())
+            later = later or (value.origin is not None and value.origin.phase == "runtime" and not value.conditional)
     return [r for r in view.reads if r.origin and r.origin.phase == "compile" and r.how != "{:system, _}"
             and id(r) not in overridden]
 

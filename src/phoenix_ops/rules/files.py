@@ -42,3 +42,21 @@ def missing_import(project):
     for p, loc in _problems(project, "import"):
         yield missing_import.finding(p.message, loc, key=p.message,
                                      severity=None if p.important else Severity.INFO)
+
+
+@rule("OPS005", "evaluation-budget-exceeded", Severity.WARNING, Confidence.HIGH, kind="audit",
+      title="A config file or mix.exs asks for more evaluation work than the audit gives one file",
+      why="""
+      phoenix-ops evaluates config and mix.exs itself, with a budget of steps for each file and
+      environment, so that no input can make it hang: imports that fan out, functions calling each
+      other twice, nested comprehensions or values doubled again and again. Past the budget it stops
+      there: every value the rest of the file would set is unknown, and rules about them stay quiet.
+      """,
+      fix="""
+      Look at the line named: real config rarely needs loops or helpers that multiply work. Compute
+      the value once, or build it in `runtime.exs` from an env var; if the file is right as it is,
+      review the settings after that line by hand.
+      """)
+def evaluation_budget_exceeded(project):
+    for p, loc in _problems(project, "budget"):
+        yield evaluation_budget_exceeded.finding(f"{p.file}: {p.message}", loc, key=p.file)

@@ -71,7 +71,7 @@ def no_health_endpoint(project):
           "liveness path free of dependencies.")
 def no_readiness_endpoint(project):
     paths = health_paths(project)
-    if not paths or not project.repo_keys():
+    if not paths or not (project.repos or project.repo_keys()):
         return
     ready = [p for p in paths if READY_PATH.search(p.path)]
     for item in ready:
@@ -209,6 +209,7 @@ def health_check_redirected(project):
             continue
         for check in checks:
             if served(project, check.path) and not _excluded(options, check.path):
+                # A checker that wants 2xx fails on the redirect; `curl -f` passes it, so only fly's is likely.
                 yield health_check_redirected.finding(
                     f"{check.label} checks {check.path} over HTTP and {cfg.module} force_ssl redirects it",
-                    check.location, key=check.path)
+                    check.location, key=check.path, confidence=None if check.label.startswith("fly") else L)

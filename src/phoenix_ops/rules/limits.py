@@ -13,9 +13,10 @@ from phoenix_ops.rules.endpoints import endpoint_configs
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 RATE_LIMIT_DEPS = ("hammer", "hammer_plug", "plug_attack", "ex_rated", "rate_limiter", "plug_rate_limit")
 REMOTE_IP_DEPS = ("remote_ip", "plug_cloudflare")
-# Paths that take credentials (phx.gen.auth writes /users/log_in, 1.8 /users/log-in).
+# Paths that take credentials (phx.gen.auth writes /users/log_in, 1.8 /users/log-in); an OAuth
+# redirect (/auth/github) takes none.
 LOGIN_PATH = re.compile(r"log[_-]?in|sign[_-]?in|sign[_-]?up|register|reset[_-]password|(^|/)session(/|$)|"
-                        r"(^|/)auth(/|$)|(^|/)token(/|$)|magic[_-]link", re.I)
+                        r"(^|/)token(/|$)|magic[_-]link", re.I)
 LARGE_BODY = 64 * 1024 * 1024
 SERVER_LIMIT_KEYS = ("protocol_options", "http_1_options", "http_options", "thousand_island_options",
                      "http_2_options")
@@ -37,7 +38,8 @@ def no_rate_limiting(project):
     if _rate_limited(project):
         return
     for router in project.routers:
-        logins = [r for r in router.routes if LOGIN_PATH.search(r.path) and r.verb != "live_dashboard"]
+        logins = sorted((r for r in router.routes if LOGIN_PATH.search(r.path) and r.verb != "live_dashboard"),
+                        key=lambda r: r.verb != "post")  # the form's POST is what guesses hit
         api = [r for r in router.routes if ("api" in r.pipelines or r.path.startswith("/api"))
                and not HEALTH_PATH.search(r.path)]
         if logins:

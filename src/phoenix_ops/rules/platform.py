@@ -73,6 +73,17 @@ def liveness_paths(project) -> list[Check]:
             if (path := probe_path(c.probes.get("liveness", {})))]
 
 
+def platform_redirect(project) -> str | None:
+    """The fly.toml whose `force_https` makes the platform redirect HTTP to HTTPS, if one does."""
+    for fly in project.deploy.fly:
+        if not _ours(fly.path):
+            continue
+        ports = [p for s in fly.services for p in s.get("ports") or [] if isinstance(p, dict)]
+        if any(s.get("force_https") for s in fly.services) or any(p.get("force_https") for p in ports):
+            return fly.path
+    return None
+
+
 def health_checks(project) -> list[Check]:
     """HTTP paths platforms probe: fly checks, Kubernetes httpGet probes, render's healthCheckPath, and a
     Dockerfile HEALTHCHECK that fetches a local URL."""

@@ -24,6 +24,8 @@ H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 MIN_SECRET_KEY_BASE = 64
 # Keys that are public by design: Stripe publishable keys, PostHog project keys.
 PUBLIC_PREFIXES = ("pk_live_", "pk_test_", "phc_")
+# A fallback that says it is not a credential: a sentence, or "this_is_not_a_password".
+PLACEHOLDER_WORDS = re.compile(r"\s|not_?an?_|placeholder|dummy|your[_-]|replace[_-]?me|change[_-]?me", re.I)
 ENV_FILE_TEMPLATE = re.compile(r"(example|sample|template|dist|defaults?)$", re.I)
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE_KEY|ACCESS_KEY|COOKIE|DATABASE_URL")
 
@@ -166,7 +168,7 @@ def _fallback(leaf: SecretLeaf, value: Value):
                 continue
             # Sentence-like placeholders ("not a secret") are less likely to be a live credential,
             # but secret_key_base with any known fallback lets anyone forge sessions.
-            placeholder = " " in committed.strip() and path[-1] != "secret_key_base"
+            placeholder = bool(PLACEHOLDER_WORDS.search(committed.strip())) and path[-1] != "secret_key_base"
             severity, confidence = _grade(path, default)
             if placeholder:
                 severity, confidence = Severity.WARNING, M

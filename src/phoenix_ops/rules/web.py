@@ -15,7 +15,7 @@ from phoenix_ops.rules.endpoints import (
     option,
     plug_location,
 )
-from phoenix_ops.rules.platform import public_hosts, tls_at_proxy
+from phoenix_ops.rules.platform import platform_redirect, public_hosts, tls_at_proxy
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 HSTS_MIN_SECONDS = 180 * 24 * 3600
@@ -36,15 +36,18 @@ DEV_TOOLS = ("code_reloader", "debug_errors")
       platform probes it over plain HTTP.
       """)
 def force_ssl_missing(project):
+    redirect = platform_redirect(project)
     for cfg in endpoint_configs(project):
         if not cfg.serves_app or cfg.unknown("force_ssl"):
             continue
         options, where = force_ssl(cfg)
         if options is None and where is None:
             value = cfg.get("force_ssl")
+            what = f"{redirect} force_https redirects HTTP, but nothing sends HSTS" if redirect else \
+                "HTTP is served as is, with no HSTS"
             yield force_ssl_missing.finding(
-                f"{cfg.module} sets no force_ssl for {cfg.view.env} and plugs no Plug.SSL: HTTP is served as is, "
-                f"with no HSTS", cfg.location(value), key=cfg.module)
+                f"{cfg.module} sets no force_ssl for {cfg.view.env} and plugs no Plug.SSL: {what}", cfg.location(value),
+                key=cfg.module)
 
 
 @rule("WEB002", "force-ssl-without-rewrite-on", Severity.ERROR, M,

@@ -1,0 +1,82 @@
+"""Deploy three loopback hosts behind nginx with each strategy, under load, and print the failed
+requests (must be 0), the deploy's wall time, and its overhead against a bare stop/start of the same
+nodes (goal: at most 1.3x the bare time per batch).
+
+    python bench/deploy_bench.py          # builds the fixture release once (cached), ~3-5 min
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "deploy")]
+
+from lab import Lab, Load  # noqa: E402
+from phoenix_fixture import build_fixture  # noqa: E402
+
+from phoenix_ops.deploy.command import deploy  # noqa: E402
+from phoenix_ops.deploy.engine import MAIN, Deployer  # noqa: E402
+from phoenix_ops.deploy.journal import Journal  # noqa: E402
+from phoenix_ops.deploy.plan import load_plan  # noqa: E402
+
+
+async def bare_restart(lab: Lab, project: Path, tarball: Path, version: str) -> float:
+    """Stop and start each node in turn, waiting for readiness: what any restart costs."""
+    plan = load_plan(project)
+    d = Deployer(plan, Journal(project / "bare.jsonl"), "phx_fixture", tarball, version, lambda _: None,
+                 {"known_hosts": str(lab.known_hosts), "identity": str(lab.identity)})
+    await d.connect()
+    try:
+        start = time.monotonic()
+        for host in plan.hosts:
+            await d.stop(host, MAIN)
+            await d.start(host, MAIN, version)
+        return time.monotonic() - start
+    finally:
+        await d.close()
+
+
+def one(strategy: str, v1, v2) -> tuple[int, int, float, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        lab = Lab(tmp_path)
+        try:
+            lab.start_hosts(3)
+            lab.start_nginx()
+            env = tmp_path / "prod.env"
+            env.write_text(f"SECRET_KEY_BASE={secrets.token_urlsafe(48)}\nPHX_HOST=localhost\nPHX_IP=127.0.0.1\n"
+                           "LANG=C.UTF-8\n")
+            project = tmp_path / "proj"
+            project.mkdir()
+            extra = {"canary-window": 5} if strategy == "canary" else {}
+            (project / ".phoenix-ops.toml").write_text(lab.plan(strategy, env, **extra))
+            ssh = {"known_hosts": str(lab.known_hosts), "identity": str(lab.identity)}
+            deploy(project, v1.tarball, resume=False, say=lambda _: None, ssh=ssh)
+            bare = asyncio.run(bare_restart(lab, project, v1.tarball, v1.version)) if strategy != "blue-green" \
+                else float("nan")
+            with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
+                start = time.monotonic()
+                deploy(project, v2.tarball, resume=False, say=lambda _: None, ssh=ssh)
+                wall = time.monotonic() - start
+            return load.ok, len(load.failures), wall, bare
+        finally:
+            lab.close()
+
+
+def main() -> None:
+    v1, v2 = build_fixture(1), build_fixture(2)
+    print(f"{'strategy':<11} {'requests':>8} {'failed':>6} {'deploy s':>8} {'bare s':>7} {'ratio':>6}")
+    for strategy in ("rolling", "blue-green", "canary"):
+        ok, failed, wall, bare = one(strategy, v1, v2)
+        ratio = wall / bare if bare == bare else float("nan")
+        print(f"{strategy:<11} {ok + failed:>8} {failed:>6} {wall:>8.1f} {bare:>7.1f} {ratio:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()

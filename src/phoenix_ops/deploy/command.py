@@ -1,0 +1,155 @@
+"""`phoenix-ops deploy`, `deploy status`, `deploy --resume` and `rollback`, over the journal."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from phoenix_ops.command import UsageError
+from phoenix_ops.deploy import migrations, remote
+from phoenix_ops.deploy.engine import Deployer, DeployFailed
+from phoenix_ops.deploy.gates import GateFailed
+from phoenix_ops.deploy.journal import Journal, Run
+from phoenix_ops.deploy.plan import Plan, load_plan
+from phoenix_ops.deploy.remote import RemoteError
+from phoenix_ops.release.artifact import open_release
+
+JOURNAL = ".phoenix-ops/deploy.jsonl"
+
+
+def journal_for(root: Path) -> Journal:
+    return Journal(root / JOURNAL)
+
+
+def _release_of(tarball: Path) -> tuple[str, str]:
+    if not tarball.is_file():
+        raise UsageError(f"{tarball}: no release tarball (build one with `mix release`; it is in _build/prod/)")
+    with tempfile.TemporaryDirectory() as scratch:
+        release = open_release(tarball, Path(scratch))
+        return release.name, release.version
+
+
+def dry_run(root: Path, tarball: Path) -> str:
+    plan = load_plan(root)
+    app, version = _release_of(tarball)
+    host = plan.hosts[0]
+    lines = [f"deploy {app} {version} to {len(plan.hosts)} host(s), strategy {plan.strategy}"
+             + (f", batches of {plan.batch}" if plan.strategy == "rolling" else ""),
+             *(f"  host {h.user}@{h.label}: release root {h.root}, HTTP {h.url()}" for h in plan.hosts),
+             f"  balancer: {plan.balancer.upstream_file} (upstream {plan.balancer.upstream}), then "
+             f"`{plan.balancer.reload}`" if plan.balancer else "  balancer: none",
+             f"  gates: {plan.ready} answers 200; sessions of old nodes accepted; every digested asset answers "
+             f"on every node" + ("; canary error rate and latency" if plan.strategy == "canary" else ""),
+             "", f"commands on each host (shown for {host.label}):",
+             f"  upload: scp {tarball} {host.label}:/tmp/{app}-{version}-<random>.tar.gz",
+             f"  install: {remote.install_script(host, version, f'/tmp/{app}-{version}-<random>.tar.gz')}"]
+    if plan.migrate:
+        lines.append(f"  migrate (first host only): {remote.migrate_script(plan, host, version)}")
+    lines += [f"  stop: {remote.stop_script(host, 'main', plan.stop_timeout)}",
+              f"  switch: {remote.switch_script(host, version)}",
+              f"  start: {remote.start_script(plan, host, app, version, 'main', host.port)}"]
+    return "\n".join(lines) + "\n"
+
+
+def deploy(root: Path, tarball: Path | None, *, resume: bool, say: Callable[[str], None],
+           ssh: dict | None = None, allow_unsafe_migrations: bool = False) -> str:
+    plan = load_plan(root)
+    journal = journal_for(root)
+    run = None
+    if resume:
+        run = journal.last()
+        if run is None or run.result is not None:
+            raise UsageError("nothing to resume: the last deploy " + (f"{run.result}" if run else "never started"))
+        tarball = Path(run.tarball)
+    if tarball is None:
+        raise UsageError("deploy needs the release tarball (or --resume)")
+    app, version = _release_of(tarball.resolve())
+    gate = None if allow_unsafe_migrations or not plan.migrate else root
+    return asyncio.run(_deploy(plan, journal, app, tarball.resolve(), version, run, say, ssh or {}, gate))
+
+
+async def _deploy(plan: Plan, journal: Journal, app: str, tarball: Path, version: str, run: Run | None,
+                  say, ssh: dict, migration_gate: Path | None) -> str:
+    d = Deployer(plan, journal, app, tarball, version, say, ssh)
+    started = time.monotonic()
+    try:
+        await _connect(d)
+        if run is None:
+            if migration_gate is not None:
+                await _refuse_unsafe_migrations(d, migration_gate, tarball)
+            previous = {h.label: await d.state(h) for h in plan.hosts}
+            run = Run(f"{int(time.time())}-{version}", str(tarball), version, previous, strategy=plan.strategy,
+                      app=app)
+            journal.write(deploy=run.id, event="start", tarball=run.tarball, version=version, previous=previous,
+                          strategy=plan.strategy, app=app)
+        d.run = run
+        try:
+            await d.deploy(run.previous)
+        except (RemoteError, GateFailed, OSError) as exc:
+            say(f"failed: {exc}; rolling back")
+            problems = await d.rollback(run.previous)
+            result = "failed" if problems else "rolled back"
+            journal.write(deploy=run.id, event="end", result=result, reason=str(exc), problems=problems)
+            raise DeployFailed(f"{exc}; " + ("rollback incomplete: " + "; ".join(problems) if problems
+                                            else "rolled back: the previous version serves"), not problems) from None
+        journal.write(deploy=run.id, event="end", result="finished")
+        return f"deployed {app} {version} to {len(plan.hosts)} host(s) in {time.monotonic() - started:.1f} s\n"
+    finally:
+        await d.close()
+
+
+async def _refuse_unsafe_migrations(d: Deployer, project: Path, tarball: Path) -> None:
+    """Migrations in the new release that no host has yet, judged by the MIG rules."""
+    host = d.plan.hosts[0]
+    deployed = migrations.versions_in_listing(await d.session(host).run(migrations.listing_script(host.root)))
+    pending = {v for v in migrations.versions_in_tarball(tarball) if v not in deployed}
+    unsafe = migrations.unsafe_pending(project, pending)
+    if unsafe:
+        listed = "; ".join(f"{f.rule_id} {f.location.path}:{f.location.line} {f.message}" for f in unsafe[:5])
+        raise DeployFailed(f"refused: {len(unsafe)} pending migration finding(s) break the old code that keeps "
+                           f"serving during a {d.plan.strategy} deploy ({listed}); split the migration, or pass "
+                           f"--allow-unsafe-migrations; nothing was changed", True)
+
+
+async def _connect(d: Deployer) -> None:
+    """Every host must answer before anything changes: an unreachable one ends the command (exit 2)."""
+    try:
+        await d.connect()
+    except RemoteError as exc:
+        raise UsageError(f"{exc}; nothing was changed") from None
+
+
+def rollback(root: Path, *, say, ssh: dict | None = None) -> str:
+    plan = load_plan(root)
+    journal = journal_for(root)
+    run = journal.last()
+    if run is None:
+        raise UsageError("the journal records no deploy to roll back")
+    return asyncio.run(_rollback(plan, journal, run, say, ssh or {}))
+
+
+async def _rollback(plan: Plan, journal: Journal, run: Run, say, ssh: dict) -> str:
+    d = Deployer(plan, journal, run.app, Path(run.tarball), run.version, say, ssh)
+    try:
+        await _connect(d)
+        problems = await d.rollback(run.previous)
+    finally:
+        await d.close()
+    journal.write(deploy=run.id, event="end", result="failed" if problems else "rolled back", problems=problems)
+    if problems:
+        raise DeployFailed("rollback incomplete: " + "; ".join(problems), False)
+    versions = sorted({v for s in run.previous.values() for k, v in s.items() if k != "current"})
+    return f"rolled back {run.version}: {', '.join(versions) or 'nothing'} serves again\n"
+
+
+def status(root: Path) -> str:
+    run = journal_for(root).last()
+    if run is None:
+        return "no deploy recorded\n"
+    state = run.result or "interrupted (finish it with `deploy --resume`, or undo it with `rollback`)"
+    lines = [f"deploy {run.id}: {run.version} ({run.strategy}), {state}", f"  {len(run.done)} steps done:"]
+    lines += [f"    {s}" for s in sorted(run.done)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,222 @@
+"""The rollout: each step named, journaled when done, skipped when a resumed run finds it done; a
+failed step or gate rolls every host back to what it ran before."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from phoenix_ops.deploy import balancer, gates, remote
+from phoenix_ops.deploy.journal import Journal, Run
+from phoenix_ops.deploy.plan import Host, Plan
+from phoenix_ops.deploy.remote import RemoteError, Session
+
+BLUE, GREEN, MAIN = "blue", "green", "main"
+DRAIN_SECONDS = 1.0  # after the balancer lets a node go: in-flight requests finish before SIGTERM
+
+
+class DeployFailed(RuntimeError):
+    """The deploy stopped; `rolled_back` says whether the old version serves again."""
+
+    def __init__(self, message: str, rolled_back: bool):
+        super().__init__(message)
+        self.rolled_back = rolled_back
+
+
+@dataclass
+class Deployer:
+    plan: Plan
+    journal: Journal
+    app: str
+    tarball: Path
+    version: str
+    say: Callable[[str], None]
+    ssh: dict = field(default_factory=dict)  # known_hosts, identity
+    sessions: dict[str, Session] = field(default_factory=dict)
+    run: Run | None = None
+    commands: list[str] = field(default_factory=list)  # what --dry-run prints
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        targets = list(self.plan.hosts) + ([self.plan.balancer.ssh] if self.plan.balancer and
+                                           self.plan.balancer.ssh else [])
+        opened = await asyncio.gather(*(remote.connect(h, **self.ssh) for h in targets), return_exceptions=True)
+        failed = [str(r) for r in opened if isinstance(r, BaseException)]
+        for session in opened:
+            if isinstance(session, Session):
+                self.sessions[session.host.label] = session
+        if failed:
+            await self.close()
+            raise RemoteError("; ".join(failed))
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.close() for s in self.sessions.values()), return_exceptions=True)
+
+    def session(self, host: Host) -> Session:
+        return self.sessions[host.label]
+
+    async def step(self, name: str, action: Callable[[], Awaitable[object]]) -> None:
+        if self.run and name in self.run.done:
+            return
+        self.say(name)
+        await action()
+        if self.run:
+            self.journal.write(deploy=self.run.id, event="step", step=name)
+            self.run.done.add(name)
+
+    async def state(self, host: Host) -> dict[str, str]:
+        out = await self.session(host).run(remote.state_script(host), timeout=20)
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line and line.split("=", 1)[1])
+
+    async def point(self, servers: list[str]) -> None:
+        if self.plan.balancer is None:
+            return
+        lb = self.plan.balancer
+        await balancer.point(lb, servers, self.session(lb.ssh) if lb.ssh else None)
+
+    def server(self, host: Host, color: str) -> str:
+        return f"{host.address}:{self.port(host, color)}"
+
+    def port(self, host: Host, color: str) -> int:
+        return host.port + 1 if color == GREEN else host.port
+
+    # --- node operations ------------------------------------------------------------------------
+
+    async def install(self, host: Host) -> None:
+        remote_tar = f"/tmp/{self.app}-{self.version}-{secrets.token_hex(4)}.tar.gz"
+        await self.session(host).put(str(self.tarball), remote_tar)
+        await self.session(host).run(remote.install_script(host, self.version, remote_tar))
+
+    async def start(self, host: Host, color: str, version: str) -> None:
+        """Start `version` as `color`, then wait until it is ready; a release that dies while booting
+        fails at once rather than after the whole readiness timeout."""
+        port = self.port(host, color)
+        session = self.session(host)
+        await session.run(remote.start_script(self.plan, host, self.app, version, color, port))
+        deadline = asyncio.get_running_loop().time() + self.plan.ready_timeout
+        alive = f"kill -0 $(cat {host.root}/run/{color}.pid) 2>/dev/null && echo up || echo down"
+        while True:
+            try:
+                await gates.ready(host.url(port), self.plan.ready, timeout=2.0)
+                return
+            except gates.GateFailed:
+                dead = (await session.run(alive, timeout=10)).strip() == "down"
+                if dead or asyncio.get_running_loop().time() > deadline:
+                    log = await session.run(f"tail -n 5 {host.root}/log/{color}.log || true", timeout=10)
+                    why = "exited while booting" if dead else f"not ready within {self.plan.ready_timeout:g} s"
+                    raise gates.GateFailed(f"{host.label} {version} on port {port} never became ready ({why}): "
+                                           f"{' | '.join(log.strip().splitlines()[-3:])[:300]}") from None
+
+    async def stop(self, host: Host, color: str) -> None:
+        await self.session(host).run(remote.stop_script(host, color, self.plan.stop_timeout),
+                                     timeout=self.plan.stop_timeout + 30)
+
+    # --- strategies -----------------------------------------------------------------------------
+
+    async def deploy(self, previous: dict[str, dict[str, str]]) -> None:
+        hosts = list(self.plan.hosts)
+        for host in hosts:
+            await self.step(f"install {self.version} on {host.label}", lambda h=host: self.install(h))
+        if self.plan.migrate:
+            first = hosts[0]
+            await self.step("migrate", lambda: self.session(first).run(
+                remote.migrate_script(self.plan, first, self.version), timeout=600))
+        if self.plan.strategy == "blue-green":
+            await self.blue_green(hosts, previous)
+        elif self.plan.strategy == "canary":
+            await self.rolling(hosts[:1], hosts, previous)
+            canary = hosts[0]
+            others = [h.url(self.port(h, MAIN)) for h in hosts[1:]]
+            await self.step("canary gate", lambda: self.canary_gate(canary, others))
+            await self.rolling(hosts[1:], hosts, previous)
+        else:
+            for i in range(0, len(hosts), self.plan.batch):
+                await self.rolling(hosts[i:i + self.plan.batch], hosts, previous)
+        await self.step("assets on every node", lambda: gates.assets_everywhere(
+            [h.url(self.port(h, self.live_color(h))) for h in hosts]))
+
+    def live_color(self, host: Host) -> str:
+        if self.plan.strategy != "blue-green":
+            return MAIN
+        return GREEN if (self.run and f"switch {host.label} to {GREEN}" in self.run.done) else BLUE
+
+    async def canary_gate(self, canary: Host, others: list[str]) -> None:
+        figures = await gates.canary_healthy(canary.url(), others, "/", self.plan.canary_window)
+        self.say(f"canary gate passed: {figures}")
+
+    async def rolling(self, batch: list[Host], hosts: list[Host], previous) -> None:
+        """Drain the batch from the balancer, stop, switch, start, gate, put it back."""
+        names = ", ".join(h.label for h in batch)
+        rest = [self.server(h, MAIN) for h in hosts if h not in batch]
+        if rest:
+            await self.step(f"drain {names}", lambda: self._drain(rest))
+        for host in batch:
+            await self.step(f"stop {host.label}", lambda h=host: self.stop(h, MAIN))
+            await self.step(f"switch {host.label} to {self.version}", lambda h=host: self.session(h).run(
+                remote.switch_script(h, self.version)))
+            await self.step(f"start {host.label}", lambda h=host: self.start(h, MAIN, self.version))
+        old = [h for h in hosts if h not in batch and previous.get(h.label, {}).get(MAIN)]
+        if old:
+            await self.step(f"sessions {names}", lambda: gates.same_sessions(old[0].url(), batch[0].url()))
+        await self.step(f"undrain {names}", lambda: self.point([self.server(h, MAIN) for h in hosts]))
+
+    async def _drain(self, servers: list[str]) -> None:
+        await self.point(servers)
+        await asyncio.sleep(DRAIN_SECONDS)
+
+    async def blue_green(self, hosts: list[Host], previous) -> None:
+        """New colour beside the old on every host, gated, then the balancer switched at once."""
+        new = GREEN if all(previous.get(h.label, {}).get(BLUE) for h in hosts) else BLUE
+        old = BLUE if new == GREEN else GREEN
+        for host in hosts:
+            await self.step(f"start {host.label} {new}", lambda h=host: self.start(h, new, self.version))
+        live_old = [h for h in hosts if previous.get(h.label, {}).get(old)]
+        if live_old:
+            await self.step("sessions", lambda: gates.same_sessions(
+                live_old[0].url(self.port(live_old[0], old)), hosts[0].url(self.port(hosts[0], new))))
+        await self.step(f"switch balancer to {new}", lambda: self.point([self.server(h, new) for h in hosts]))
+        for host in hosts:
+            await self.step(f"switch {host.label} to {new}", lambda h=host: self.session(h).run(
+                remote.switch_script(h, self.version)))
+
+    async def rollback(self, previous: dict[str, dict[str, str]]) -> list[str]:
+        """Every host back to what it ran before; returns what could not be restored."""
+        problems = []
+        hosts = list(self.plan.hosts)
+        if self.plan.strategy == "blue-green":
+            colors = {h.label: next((c for c in (BLUE, GREEN) if previous.get(h.label, {}).get(c)), None)
+                      for h in hosts}
+            serving = [self.server(h, c) for h in hosts if (c := colors[h.label])]
+            try:
+                if serving:
+                    await self.point(serving)
+                for h in hosts:
+                    other = GREEN if colors[h.label] == BLUE else BLUE
+                    await self.stop(h, other)
+                    if colors[h.label]:
+                        await self.session(h).run(remote.switch_script(h, previous[h.label][colors[h.label]]))
+            except (RemoteError, gates.GateFailed, OSError) as exc:
+                problems.append(str(exc))
+            return problems
+        for h in hosts:
+            before = previous.get(h.label, {})
+            try:
+                state = await self.state(h)
+                if before.get(MAIN) and state.get(MAIN) != before[MAIN]:
+                    await self.stop(h, MAIN)
+                    await self.session(h).run(remote.switch_script(h, before[MAIN]))
+                    await self.start(h, MAIN, before[MAIN])
+                elif not before.get(MAIN) and state.get(MAIN):
+                    await self.stop(h, MAIN)
+            except (RemoteError, gates.GateFailed, OSError) as exc:
+                problems.append(str(exc))
+        try:
+            await self.point([self.server(h, MAIN) for h in hosts if previous.get(h.label, {}).get(MAIN)] or
+                             [self.server(h, MAIN) for h in hosts])
+        except (RemoteError, OSError) as exc:
+            problems.append(str(exc))
+        return problems

@@ -1,0 +1,57 @@
+"""The deploy journal: one JSON line per event, flushed before the next step, so an interrupted deploy
+(the tool killed, a host gone) can be finished (`--resume`) or undone (`rollback`) from what it says."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Run:
+    id: str
+    tarball: str
+    version: str
+    previous: dict[str, dict[str, str]]  # host label -> {"current": version, "<colour>": running version}
+    done: set[str] = field(default_factory=set)
+    result: str | None = None  # finished | rolled back | failed; None while under way (or interrupted)
+    strategy: str = ""
+    app: str = ""
+
+
+class Journal:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def write(self, **event) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as f:
+            f.write(json.dumps({"at": round(time.time(), 3), **event}) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def runs(self) -> list[Run]:
+        runs: dict[str, Run] = {}
+        if not self.path.exists():
+            return []
+        for line in self.path.read_text().splitlines():
+            try:
+                e = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash mid-write: the step it began is simply not done
+            run = runs.get(e.get("deploy", ""))
+            if e.get("event") == "start":
+                runs[e["deploy"]] = Run(e["deploy"], e["tarball"], e["version"], e["previous"],
+                                        strategy=e.get("strategy", ""), app=e.get("app", ""))
+            elif run and e.get("event") == "step":
+                run.done.add(e["step"])
+            elif run and e.get("event") == "end":
+                run.result = e["result"]
+        return list(runs.values())
+
+    def last(self) -> Run | None:
+        runs = self.runs()
+        return runs[-1] if runs else None

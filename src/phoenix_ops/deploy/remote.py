@@ -1,0 +1,120 @@
+"""What `deploy` does on a host, as short shell programs run over SSH (asyncssh), each bounded in time.
+
+A host keeps releases/<version>/ unpacked, a `current` link, and per colour (`main`, or `blue`/`green`
+for blue-green) a pid file, the version it runs and its log. The release runs under setsid, so a stop
+reaches its whole process group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from dataclasses import dataclass
+
+from phoenix_ops.deploy.plan import Host, Plan
+
+COMMAND_TIMEOUT = 120.0
+
+
+class RemoteError(RuntimeError):
+    """A step failed on a host: the message says which and why."""
+
+
+@dataclass
+class Session:
+    host: Host
+    conn: object  # asyncssh.SSHClientConnection
+
+    async def run(self, script: str, timeout: float = COMMAND_TIMEOUT) -> str:
+        try:
+            result = await asyncio.wait_for(self.conn.run(script, check=False), timeout)
+        except asyncio.TimeoutError:
+            raise RemoteError(f"{self.host.label}: no answer within {timeout:g} s") from None
+        except OSError as exc:
+            raise RemoteError(f"{self.host.label}: connection lost ({exc})") from None
+        if result.exit_status != 0:
+            said = (result.stderr or result.stdout or "").strip().splitlines()[-1:] or ["no output"]
+            raise RemoteError(f"{self.host.label}: exit {result.exit_status}: {said[0][:300]}")
+        return result.stdout or ""
+
+    async def put(self, local: str, remote: str) -> None:
+        import asyncssh
+        try:
+            await asyncssh.scp(local, (self.conn, remote))
+        except (OSError, asyncssh.Error) as exc:
+            raise RemoteError(f"{self.host.label}: upload failed ({exc})") from None
+
+    async def close(self) -> None:
+        self.conn.close()
+        await self.conn.wait_closed()
+
+
+async def connect(host: Host, *, known_hosts: str | None, identity: str | None, timeout: float = 10.0) -> Session:
+    import asyncssh
+    options = {"known_hosts": known_hosts} if known_hosts else {}
+    if identity:
+        options["client_keys"] = [identity]
+    try:
+        conn = await asyncio.wait_for(asyncssh.connect(host.host, port=host.ssh_port, username=host.user,
+                                                       **options), timeout)
+    except asyncio.TimeoutError:
+        raise RemoteError(f"{host.label}: SSH did not answer within {timeout:g} s") from None
+    except (OSError, asyncssh.Error) as exc:
+        raise RemoteError(f"{host.label}: cannot connect over SSH ({exc})") from None
+    return Session(host, conn)
+
+
+def _q(text: str) -> str:
+    return shlex.quote(text)
+
+
+def install_script(host: Host, version: str, tarball: str) -> str:
+    target = f"{host.root}/releases/{version}"
+    return (f"set -e; mkdir -p {_q(target)} {_q(host.root)}/run {_q(host.root)}/log; "
+            f"tar -xzf {_q(tarball)} -C {_q(target)}; rm -f {_q(tarball)}")
+
+
+def env_prelude(plan: Plan) -> str:
+    """Source the env file (exporting every assignment) before anything of the release runs."""
+    return f"set -a; . {_q(plan.env_file)}; set +a; " if plan.env_file else ""
+
+
+def start_script(plan: Plan, host: Host, app: str, version: str, color: str, port: int) -> str:
+    root, run = host.root, f"{host.root}/run/{color}"
+    node = ('RELEASE_NODE="${RELEASE_NODE%@*}-' + color + '@${RELEASE_NODE#*@}"; ') if color != "main" else ""
+    return (f"set -e; cd {_q(root)}/releases/{_q(version)}; mkdir -p {_q(root)}/tmp/{color} {_q(root)}/log; "
+            f"{env_prelude(plan)}"
+            f"export PORT={port} PHX_SERVER=true RELEASE_TMP={_q(root)}/tmp/{color} "
+            f'RELEASE_DISTRIBUTION="${{RELEASE_DISTRIBUTION:-none}}"; '
+            + (f'if [ -n "${{RELEASE_NODE:-}}" ]; then {node}export RELEASE_NODE; fi; ' if node else "")
+            + f"setsid nohup bin/{app} start > {_q(root)}/log/{color}.log 2>&1 < /dev/null & "
+            f"echo $! > {_q(run)}.pid; echo {_q(version)} > {_q(run)}.version")
+
+
+def stop_script(host: Host, color: str, timeout: float) -> str:
+    """SIGTERM, wait up to `timeout`, then SIGKILL the group; prints `stopped S` or `killed`."""
+    pidfile = f"{host.root}/run/{color}.pid"
+    ticks = max(1, int(timeout * 10))
+    return (f"f={_q(pidfile)}; [ -f \"$f\" ] || {{ echo absent; exit 0; }}; p=$(cat \"$f\"); "
+            f"kill -TERM \"$p\" 2>/dev/null || {{ rm -f \"$f\"; echo absent; exit 0; }}; i=0; "
+            f"while kill -0 \"$p\" 2>/dev/null; do sleep 0.1; i=$((i+1)); "
+            f"if [ $i -ge {ticks} ]; then kill -KILL -\"$p\" 2>/dev/null; echo killed; rm -f \"$f\"; exit 0; fi; done; "
+            f"rm -f \"$f\"; echo stopped $i")
+
+
+def switch_script(host: Host, version: str) -> str:
+    root = _q(host.root)
+    return f"set -e; cd {root}; ln -sfn releases/{_q(version)} current.next; mv -T current.next current"
+
+
+def state_script(host: Host) -> str:
+    """The version `current` points at and, per colour, the version running (pid alive) or nothing."""
+    root = _q(host.root)
+    return (f"cd {root} 2>/dev/null || exit 0; echo current=$(basename \"$(readlink current 2>/dev/null)\"); "
+            f"for f in run/*.pid; do [ -f \"$f\" ] || continue; c=$(basename \"$f\" .pid); "
+            f"if kill -0 \"$(cat \"$f\")\" 2>/dev/null; then echo \"$c=$(cat run/$c.version)\"; fi; done")
+
+
+def migrate_script(plan: Plan, host: Host, version: str) -> str:
+    return (f"set -e; cd {_q(host.root)}/releases/{_q(version)}; {env_prelude(plan)}"
+            f'export RELEASE_DISTRIBUTION=none; {plan.migrate}')

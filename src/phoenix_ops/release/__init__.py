@@ -1,0 +1,1 @@
+"""`release verify`: a built Mix release, booted on loopback, proven before it gets any traffic."""

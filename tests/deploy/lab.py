@@ -1,0 +1,171 @@
+"""A deploy lab on loopback: several sshd "hosts" (each with its own release root and HTTP port), an
+nginx balancing over them, and a steady load through it that counts every failed request."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+NGINX = "/usr/sbin/nginx"
+SSHD = "/usr/sbin/sshd"
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> None:
+    import socket
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+@dataclass
+class SshHost:
+    ssh_port: int
+    http_port: int
+    root: Path
+    proc: subprocess.Popen
+
+
+@dataclass
+class Lab:
+    tmp: Path
+    hosts: list[SshHost] = field(default_factory=list)
+    procs: list[subprocess.Popen] = field(default_factory=list)
+    nginx_port: int = 0
+    known_hosts: Path | None = None
+    identity: Path | None = None
+
+    def start_hosts(self, count: int) -> None:
+        Path("/run/sshd").mkdir(exist_ok=True)
+        keys = self.tmp / "keys"
+        keys.mkdir(parents=True)
+        self.identity = keys / "client"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.identity)], check=True)
+        (keys / "authorized_keys").write_text((keys / "client.pub").read_text())
+        hostkey = keys / "hostkey"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(hostkey)], check=True)
+        known = []
+        for i in range(count):
+            port, http = free_port(), free_port()
+            root = self.tmp / f"host{i}"
+            root.mkdir()
+            cfg = self.tmp / f"sshd{i}.conf"
+            cfg.write_text(f"ListenAddress 127.0.0.1\nHostKey {hostkey}\nPidFile {self.tmp}/sshd{i}.pid\n"
+                           f"AuthorizedKeysFile {keys}/authorized_keys\nPermitRootLogin prohibit-password\n"
+                           "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+                           "MaxStartups 100\nMaxSessions 100\n")
+            proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(cfg), "-p", str(port)], stdout=subprocess.DEVNULL,
+                                    stderr=open(self.tmp / f"sshd{i}.log", "wb"))
+            self.procs.append(proc)
+            wait_port(port, proc)
+            self.hosts.append(SshHost(port, http, root, proc))
+            known.append(f"[127.0.0.1]:{port} {(keys / 'hostkey.pub').read_text().split(' ', 2)[0]} "
+                         f"{(keys / 'hostkey.pub').read_text().split(' ', 2)[1]}")
+        self.known_hosts = keys / "known_hosts"
+        self.known_hosts.write_text("\n".join(known) + "\n")
+
+    def start_nginx(self) -> None:
+        nginx = self.tmp / "nginx"
+        nginx.mkdir()
+        self.nginx_port = free_port()
+        servers = "".join(f"    server 127.0.0.1:{h.http_port};\n" for h in self.hosts)
+        (nginx / "upstream.conf").write_text(f"upstream app {{\n{servers}}}\n")
+        temp = "".join(f"{k}_temp_path {nginx}/{k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        (nginx / "nginx.conf").write_text(
+            f"pid {nginx}/nginx.pid;\nerror_log {nginx}/error.log;\nevents {{ worker_connections 1024; }}\n"
+            f"http {{\n{temp}access_log off;\ninclude {nginx}/upstream.conf;\n"
+            f"server {{ listen 127.0.0.1:{self.nginx_port};\n"
+            "  location / { proxy_pass http://app; proxy_next_upstream error timeout http_502 http_503;\n"
+            "    proxy_set_header Host localhost; proxy_connect_timeout 2s; } }\n}\n")
+        proc = subprocess.Popen([NGINX, "-p", str(nginx), "-c", str(nginx / "nginx.conf"), "-g", "daemon off;"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(proc)
+        wait_port(self.nginx_port, proc)
+
+    @property
+    def reload(self) -> str:
+        nginx = self.tmp / "nginx"
+        return f"{NGINX} -p {nginx} -c {nginx}/nginx.conf -s reload"
+
+    def plan(self, strategy: str = "rolling", env_file: Path | None = None, **extra) -> str:
+        hosts = "".join(f'[[deploy.hosts]]\nssh = "root@127.0.0.1:{h.ssh_port}"\nport = {h.http_port}\n'
+                        f'root = "{h.root}"\n' for h in self.hosts)
+        more = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in extra.items())
+        return (f'[deploy]\nstrategy = "{strategy}"\nroot = "{self.tmp}/unused"\nhealth = "/health"\n'
+                f'ready = "/health"\nstop-timeout = 15\n'
+                f'migrate = ""\n' + (f'env-file = "{env_file}"\n' if env_file else "") + more + hosts +
+                f'[deploy.balancer]\nupstream-file = "{self.tmp}/nginx/upstream.conf"\nupstream = "app"\n'
+                f'reload = "{self.reload}"\n')
+
+    def close(self) -> None:
+        for h in self.hosts:  # releases the deploy started: their pid files say where
+            for pidfile in (h.root / "run").glob("*.pid") if (h.root / "run").exists() else []:
+                try:
+                    os.killpg(int(pidfile.read_text().strip()), 9)
+                except (ProcessLookupError, ValueError, PermissionError):
+                    pass
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+class Load:
+    """Requests through the balancer, one after another on a few threads, until stopped."""
+
+    def __init__(self, url: str, threads: int = 4):
+        self.url, self.stop_flag = url, threading.Event()
+        self.ok = 0
+        self.failures: list[str] = []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(threads)]
+
+    def _loop(self) -> None:
+        while not self.stop_flag.is_set():
+            try:
+                with urllib.request.urlopen(self.url, timeout=10) as reply:
+                    reply.read()
+                    good = reply.status == 200
+                    said = str(reply.status)
+            except urllib.error.HTTPError as exc:
+                good, said = False, str(exc.code)
+            except OSError as exc:
+                good, said = False, type(exc).__name__
+            with self.lock:
+                if good:
+                    self.ok += 1
+                else:
+                    self.failures.append(said)
+            time.sleep(0.01)
+
+    def __enter__(self) -> Load:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop_flag.set()
+        for t in self.threads:
+            t.join(timeout=15)

@@ -1,0 +1,161 @@
+"""`deploy` to three sshd hosts behind nginx, with the real Phoenix release of tests/phoenix_app:
+zero failed requests while it rolls, and each fault ends finished or rolled back, never half-done."""
+
+import json
+import re
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+from lab import Load
+from typer.testing import CliRunner
+
+from phoenix_ops.cli import app
+
+pytestmark = pytest.mark.slow
+
+
+def run(lab, project: Path, *args):
+    return CliRunner().invoke(app, [*map(str, args), "--project", str(project), "--known-hosts",
+                                    str(lab.known_hosts), "--identity", str(lab.identity)])
+
+
+def project(lab, tmp_path, env_file, strategy="rolling", **extra) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir(exist_ok=True)
+    (root / ".phoenix-ops.toml").write_text(lab.plan(strategy, env_file, **extra))
+    return root
+
+
+def versions(lab) -> list[str]:
+    out = []
+    for h in lab.hosts:
+        with __import__("urllib.request").request.urlopen(f"http://127.0.0.1:{h.http_port}/", timeout=5) as r:
+            out.append(re.search(r"generation-(\w+)", r.read().decode()) is not None)
+    return out
+
+
+def running(lab, color="main") -> list[str]:
+    return [(h.root / "run" / f"{color}.version").read_text().strip()
+            if (h.root / "run" / f"{color}.pid").exists() else "" for h in lab.hosts]
+
+
+def first_deploy(lab, proj, phoenix_build):
+    result = run(lab, proj, "deploy", phoenix_build.tarball)
+    assert result.exit_code == 0, result.output
+    assert running(lab) == ["0.1.0"] * 3
+
+
+@pytest.mark.parametrize("strategy", ["rolling", "canary"])
+def test_rolling_and_canary_deploys_lose_no_request(lab, tmp_path, env_file, phoenix_build, phoenix_build_v2,
+                                                    strategy):
+    proj = project(lab, tmp_path, env_file, strategy, **({"canary-window": 3} if strategy == "canary" else {}))
+    first_deploy(lab, proj, phoenix_build)
+    with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
+        time.sleep(1)
+        result = run(lab, proj, "deploy", phoenix_build_v2.tarball)
+        time.sleep(1)
+    assert result.exit_code == 0, result.output
+    assert load.ok > 50 and load.failures == [], (load.ok, load.failures[:5])
+    assert running(lab) == ["0.2.0"] * 3
+    assert all((h.root / "current").resolve().name == "0.2.0" for h in lab.hosts)
+    status = run(lab, proj, "deploy", "status")
+    assert "0.2.0" in status.stdout and "finished" in status.stdout
+    if strategy == "canary":
+        assert "canary gate passed" in result.stderr
+
+
+def test_blue_green_switches_at_once_and_keeps_the_old_colour(lab, tmp_path, env_file, phoenix_build,
+                                                              phoenix_build_v2):
+    proj = project(lab, tmp_path, env_file, "blue-green")
+    assert run(lab, proj, "deploy", phoenix_build.tarball).exit_code == 0
+    assert running(lab, "blue") == ["0.1.0"] * 3
+    with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
+        time.sleep(1)
+        result = run(lab, proj, "deploy", phoenix_build_v2.tarball)
+        time.sleep(1)
+    assert result.exit_code == 0, result.output
+    assert load.ok > 50 and load.failures == [], (load.ok, load.failures[:5])
+    assert running(lab, "green") == ["0.2.0"] * 3 and running(lab, "blue") == ["0.1.0"] * 3
+    upstream = (tmp_path / "nginx" / "upstream.conf").read_text()
+    assert all(f":{h.http_port + 1};" in upstream and f":{h.http_port};" not in upstream for h in lab.hosts)
+    back = run(lab, proj, "rollback")
+    assert back.exit_code == 0, back.output
+    assert running(lab, "green") == [""] * 3 and running(lab, "blue") == ["0.1.0"] * 3
+
+
+def broken_tarball(build, tmp_path: Path) -> Path:
+    """v2 whose runtime.exs raises at boot: the release never becomes ready."""
+    unpacked = tmp_path / "broken"
+    with tarfile.open(build.tarball) as tar:
+        tar.extractall(unpacked, filter="tar")
+    runtime = next(unpacked.glob("releases/*/runtime.exs"))
+    runtime.write_text(runtime.read_text() + '\nraise "this build is broken"\n')
+    out = tmp_path / f"{build.tarball.name}"
+    with tarfile.open(out, "w:gz") as tar:
+        for child in unpacked.iterdir():
+            tar.add(child, arcname=child.name)
+    return out
+
+
+def test_a_node_that_never_becomes_ready_rolls_everything_back(lab, tmp_path, env_file, phoenix_build,
+                                                               phoenix_build_v2):
+    proj = project(lab, tmp_path, env_file)
+    first_deploy(lab, proj, phoenix_build)
+    with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
+        result = run(lab, proj, "deploy", broken_tarball(phoenix_build_v2, tmp_path))
+    assert result.exit_code == 1 and "never became ready" in result.stderr and "rolled back" in result.stderr
+    assert running(lab) == ["0.1.0"] * 3
+    assert load.failures == [], load.failures[:5]
+    assert "rolled back" in run(lab, proj, "deploy", "status").stdout
+
+
+def test_killed_mid_deploy_then_resumed_or_rolled_back(lab, tmp_path, env_file, phoenix_build, phoenix_build_v2):
+    proj = project(lab, tmp_path, env_file)
+    first_deploy(lab, proj, phoenix_build)
+    journal = proj / ".phoenix-ops" / "deploy.jsonl"
+    cmd = [sys.executable, "-m", "phoenix_ops", "deploy", str(phoenix_build_v2.tarball), "--project", str(proj),
+           "--known-hosts", str(lab.known_hosts), "--identity", str(lab.identity)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def this_run() -> str:  # the journal after the new deploy's start event
+        text = journal.read_text()
+        return text[text.rfind('"version": "0.2.0"'):] if '"version": "0.2.0"' in text else ""
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and '"step": "undrain' not in this_run():
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    status = run(lab, proj, "deploy", "status").stdout
+    assert "interrupted" in status
+    resumed = run(lab, proj, "deploy", "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert running(lab) == ["0.2.0"] * 3
+    events = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert events[-1]["event"] == "end" and events[-1]["result"] == "finished"
+    back = run(lab, proj, "rollback")
+    assert back.exit_code == 0, back.output
+    assert running(lab) == ["0.1.0"] * 3
+
+
+def test_dry_run_prints_the_plan_and_connects_to_nothing(lab, tmp_path, env_file, phoenix_build):
+    proj = project(lab, tmp_path, env_file)
+    for h in lab.hosts:
+        h.proc.terminate()
+    result = run(lab, proj, "deploy", phoenix_build.tarball, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "strategy rolling" in result.stdout and "tar -xzf" in result.stdout and "kill -TERM" in result.stdout
+    assert not (proj / ".phoenix-ops").exists()
+
+
+def test_an_unreachable_host_stops_the_deploy_before_any_change(lab, tmp_path, env_file, phoenix_build):
+    proj = project(lab, tmp_path, env_file)
+    lab.hosts[2].proc.terminate()
+    lab.hosts[2].proc.wait()
+    result = run(lab, proj, "deploy", phoenix_build.tarball)
+    assert result.exit_code == 2 and "cannot connect" in result.stderr
+    assert running(lab) == [""] * 3 and not any((h.root / "releases").exists() for h in lab.hosts)
+

@@ -1,0 +1,106 @@
+"""`release verify` against the real Phoenix release of tests/phoenix_app: each way a release fails
+before traffic, made to happen for real."""
+
+import json
+import secrets
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from phoenix_ops.cli import app
+
+pytestmark = pytest.mark.slow
+
+
+def verify(*args):
+    result = CliRunner().invoke(app, ["release", "verify", *map(str, args), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    doc = json.loads(result.stdout)
+    return result.exit_code, doc["findings"]
+
+
+def ids(findings) -> set[str]:
+    return {f["rule_id"] for f in findings}
+
+
+def env_file(tmp_path: Path, **values) -> Path:
+    base = {"SECRET_KEY_BASE": secrets.token_urlsafe(48), "PHX_HOST": "localhost", "PHX_IP": "127.0.0.1",
+            "LANG": "C.UTF-8"}
+    path = tmp_path / "prod.env"
+    path.write_text("".join(f"{k}={v}\n" for k, v in {**base, **values}.items() if v is not None))
+    return path
+
+
+@pytest.fixture
+def release_copy(tmp_path, phoenix_build):
+    """A copy of the built release the test may change (its runtime.exs)."""
+    copy = Path(shutil.copytree(phoenix_build.release, tmp_path / "rel", symlinks=True))
+    (copy / "erl_crash.dump").unlink(missing_ok=True)
+    return copy
+
+
+def test_a_sound_release_boots_answers_and_stops_in_time(tmp_path, phoenix_build):
+    code, found = verify(phoenix_build.release, "--env-file", env_file(tmp_path), "--health", "/health",
+                         "--no-probe")
+    assert code == 0 and ids(found) == {"REL110"}
+    measured = found[0]["message"]
+    assert "booted in" in measured and "/health 200" in measured and "after SIGTERM" in measured
+
+
+def test_the_tarball_is_verified_and_the_probe_runs_without_tls_rules(tmp_path, phoenix_build):
+    code, found = verify(phoenix_build.tarball, "--env-file", env_file(tmp_path), "--health", "/health")
+    assert "WEB121" in ids(found)  # the fixture's /metrics answers without authentication
+    assert not ids(found) & {"WEB100", "WEB103", "WEB105", "WEB106", "WEB149", "WEB118"}
+
+
+def test_a_missing_secret_stops_the_boot_and_the_contract_names_it(tmp_path, phoenix_build):
+    code, found = verify(phoenix_build.release, "--env-file", env_file(tmp_path, SECRET_KEY_BASE=None),
+                         "--project", phoenix_build.source, "--no-probe", "--timeout", "30")
+    assert code == 1
+    assert {"REL100", "REL106"} <= ids(found)
+    assert any(50 <= int(i[3:]) <= 62 for i in ids(found))  # the env file judged against the contract
+    crashed = next(f for f in found if f["rule_id"] == "REL106")
+    assert "SECRET_KEY_BASE is missing" in crashed["message"]
+
+
+def test_a_release_listening_elsewhere_is_found_within_the_timeout(tmp_path, phoenix_build):
+    code, found = verify(phoenix_build.release, "--env-file", env_file(tmp_path, PHX_IP="127.0.0.2"),
+                         "--no-probe", "--timeout", "8")
+    assert code == 1 and "REL107" in ids(found)
+
+
+def test_a_health_path_that_is_not_served(tmp_path, phoenix_build):
+    code, found = verify(phoenix_build.release, "--env-file", env_file(tmp_path), "--health", "/health",
+                         "--health", "/readyz-not-mounted", "--no-probe")
+    failing = [f for f in found if f["rule_id"] == "REL108"]
+    assert code == 1 and len(failing) == 1 and "/readyz-not-mounted answers 404" in failing[0]["message"]
+
+
+def test_a_stop_slower_than_the_budget(tmp_path, phoenix_build):
+    code, found = verify(phoenix_build.release, "--env-file", env_file(tmp_path), "--no-probe",
+                         "--shutdown-budget", "0.05")
+    assert code == 1 and "REL109" in ids(found)
+
+
+def test_without_a_utf8_locale_the_vm_uses_latin1_file_names(tmp_path, phoenix_build):
+    code, found = verify(phoenix_build.release, "--env-file", env_file(tmp_path, LANG=None), "--no-probe")
+    assert "REL103" in ids(found)
+    code, found = verify(phoenix_build.release, "--env-file", env_file(tmp_path), "--no-probe")
+    assert "REL103" not in ids(found)
+
+
+def test_runtime_config_that_changes_a_compile_time_value(tmp_path, release_copy):
+    runtime = next(release_copy.glob("releases/*/runtime.exs"))
+    # Plug.Conn.Status reads :plug, :statuses with Application.compile_env.
+    runtime.write_text(runtime.read_text() + '\nconfig :plug, :statuses, %{499 => "Client Closed Request"}\n')
+    code, found = verify(release_copy, "--env-file", env_file(tmp_path), "--no-probe", "--timeout", "30")
+    mismatch = [f for f in found if f["rule_id"] == "REL105"]
+    assert code == 1 and mismatch and ":plug key statuses" in mismatch[0]["message"]
+    assert not list(release_copy.rglob("erl_crash.dump"))
+
+
+def test_what_is_not_a_release_is_refused_in_one_line(tmp_path):
+    result = CliRunner().invoke(app, ["release", "verify", str(tmp_path)])
+    assert result.exit_code == 2 and "not a Mix release" in result.stderr
