@@ -503,6 +503,8 @@ def env_command(
     fmt: str = typer.Option("text", "--format", "-f",
                             help="env: text, json, dotenv-example or html; env check: text, json, sarif or html. Any case."),
     env_files: list[Path] = typer.Option([], "--env-file", help="Dotenv file to check (repeat; later ones win)."),
+    targets: list[Path] = typer.Option([], "--target", help="Deploy file or folder to check as a target "
+                                       "(fly.toml, deploy/k8s/, docker-compose.yml, a .service unit; repeat)."),
     output: Optional[Path] = output_option("the output"),
     fail_level: str = fail_level_option(),
     no_color: bool = no_color_option(),
@@ -524,7 +526,7 @@ def env_command(
     with usage_errors(NotAPhoenixProject):
         checking, path = split_args(args or [])
         tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, formats=formats(checking))
-        code = (run_check if checking else run_contract)(path, EnvOptions(env, env_files), tail)
+        code = (run_check if checking else run_contract)(path, EnvOptions(env, env_files, targets), tail)
     raise typer.Exit(code)
 
 

@@ -3,6 +3,7 @@ zero failed requests while it rolls, and each fault ends finished or rolled back
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -159,3 +160,20 @@ def test_an_unreachable_host_stops_the_deploy_before_any_change(lab, tmp_path, e
     assert result.exit_code == 2 and "cannot connect" in result.stderr
     assert running(lab) == [""] * 3 and not any((h.root / "releases").exists() for h in lab.hosts)
 
+
+
+def test_an_unsafe_pending_migration_is_refused_before_anything_changes(lab, tmp_path, env_file, phoenix_build,
+                                                                         phoenix_build_v2):
+    """v2 adds an index without `concurrently` on an existing table (MIG006): old nodes keep serving
+    while the table is locked. The plan runs migrations, so `deploy` refuses unless told otherwise."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    for part in ("mix.exs", "config", "lib", "priv"):
+        src = phoenix_build_v2.source / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, proj / part)
+    (proj / ".phoenix-ops.toml").write_text(lab.plan("rolling", env_file).replace('migrate = ""', 'migrate = "true"'))
+    first = run(lab, proj, "deploy", phoenix_build.tarball, "--allow-unsafe-migrations")
+    assert first.exit_code == 0, first.output
+    refused = run(lab, proj, "deploy", phoenix_build_v2.tarball)
+    assert refused.exit_code == 1 and "MIG006" in refused.stderr and "nothing was changed" in refused.stderr
+    assert running(lab) == ["0.1.0"] * 3 and not any((h.root / "releases" / "0.2.0").exists() for h in lab.hosts)

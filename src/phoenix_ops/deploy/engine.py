@@ -119,8 +119,8 @@ class Deployer:
 
     async def deploy(self, previous: dict[str, dict[str, str]]) -> None:
         hosts = list(self.plan.hosts)
-        for host in hosts:
-            await self.step(f"install {self.version} on {host.label}", lambda h=host: self.install(h))
+        await asyncio.gather(*(self.step(f"install {self.version} on {h.label}", lambda h=h: self.install(h))
+                               for h in hosts))  # uploads in parallel: nothing serves from them yet
         if self.plan.migrate:
             first = hosts[0]
             await self.step("migrate", lambda: self.session(first).run(
