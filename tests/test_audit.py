@@ -167,7 +167,7 @@ def test_a_rule_that_raises_becomes_a_finding_not_a_traceback(tmp_path, monkeypa
     def broken(project):
         raise KeyError("unexpected shape")
 
-    rules = catalog("static", "audit").rules
+    rules = catalog("static", "audit", "envfile").rules
     monkeypatch.setitem(rules, "SEC001", dataclasses.replace(rules["SEC001"], check=broken))
     code, output = check(project(tmp_path), "--format", "json")
     failed = [f for f in json.loads(output)["findings"] if f["rule_id"] == "OPS004"]

@@ -40,7 +40,7 @@ def test_check_report_in_a_browser(browser, shop, tmp_path):
     assert dom["counts"] == summary and summary["error"] > 0
     assert dom["verdict"].startswith(f"Not ready: {summary['error']} errors")
     checks = dict(dom["checks"])
-    assert set(checks) == catalog("static", "audit").ids()  # every rule that could run is listed
+    assert set(checks) == catalog("static", "audit", "envfile").ids()  # every rule that could run (env-file rules judge targets)
     assert checks["SEC003"] == "not run" and checks["REL001"] == "failed" and checks["REL002"] == "passed"
     assert {rule for rule, outcome in checks.items() if outcome in ("failed", "noted")} == \
         {rule for rule, _ in dom["findings"]}

@@ -87,7 +87,7 @@ def test_rel008_rel009_rel010_repo_details(make_project, findings):
     runtime = (GOOD_RUNTIME.replace('String.to_integer(System.get_env("POOL_SIZE") || "10")', "10")
                .replace("ssl: true,", "# ssl: true,").replace(",\n    socket_options: maybe_ipv6", ""))
     got = ids(findings(make_project({"config/runtime.exs": runtime, "fly.toml": 'app = "demo"\n'})))
-    assert got == ["REL008", "REL009", "REL010"]
+    assert [i for i in got if i.startswith("REL")] == ["REL008", "REL009", "REL010"]
     # IPv6-only private networking is Fly's: elsewhere ECTO_IPV6 is optional.
     assert ids(findings(make_project({"config/runtime.exs": runtime, "fly.toml": None}), "REL010")) == []
 

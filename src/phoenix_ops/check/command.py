@@ -16,7 +16,7 @@ ALL_FORMATS = ("text", "json", "sarif")
 
 def run(path: Path, opts: CheckOptions, tail: Tail, *, all_projects: bool = False) -> int:
     """Audit the project at `path` (or every Phoenix project under it); the exit code."""
-    rules = catalog("static", "audit")
+    rules = catalog("static", "audit", "envfile")  # env-file rules judge each deploy target
     if all_projects:
         if tail.fmt not in ALL_FORMATS:
             raise UsageError(f"--all writes {', '.join(ALL_FORMATS)}: one {tail.fmt} report holds one project")
@@ -39,8 +39,12 @@ def run(path: Path, opts: CheckOptions, tail: Tail, *, all_projects: bool = Fals
         return 0
     if len(results) == 1 and not all_projects:
         (result,) = results
+        from phoenix_ops.report.text import render_text
+        tables = [("Shutdown per deploy target", result.shutdown)] if result.shutdown else []
+        def text(color: bool) -> str:
+            return render_text(result.findings, color=color, base=from_here(result.root), tables=tables)
         extra = {"project": result.summary, **({"not_run": result.not_run} if tail.fmt == "html" else {})}
-        return tail.finish(result.findings, tool="check", rules=rules, extra=extra,
+        return tail.finish(result.findings, tool="check", rules=rules, extra=extra, text=text,
                            base=from_here(result.root), heading=_heading(result))
     from phoenix_ops.report import render_each
     tail.emit(render_each([(r.findings, {"project": r.summary}, from_here(r.root), _heading(r)) for r in results],

@@ -17,6 +17,7 @@ from phoenix_ops.check.settings import Settings, load_settings
 from phoenix_ops.check.suppressions import apply_suppressions
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.rule import Rule, rule
+from phoenix_ops.rules.budgets import shutdown_rows
 
 if TYPE_CHECKING:
     from phoenix_ops.catalog import Catalog
@@ -84,6 +85,7 @@ class CheckResult:
     summary: dict
     root: Path  # the project's directory, as reached from the path given
     not_run: dict[str, str] = field(default_factory=dict)  # rule id -> why it did not run
+    shutdown: list[dict] = field(default_factory=list)  # one row per deploy target: how it stops the BEAM
 
 
 def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckResult:
@@ -103,6 +105,10 @@ def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckRes
     for r in rules:
         if r.check is not None and r.id in ran:
             findings.extend(_run_rule(r, project))
+    if project.deploy.present:
+        findings.extend(_target_env(project))
+    if settings.start_after:
+        findings = [f for f in findings if not _before(f, settings.start_after)]
     findings = [f for f in findings if opts.wants(f.rule_id, settings) and not settings.excluded(f.location.path)]
 
     sources = [s for s in project.files.under("") if not settings.excluded(s.path)]
@@ -119,7 +125,23 @@ def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckRes
         settings.apply_severity(f)
     findings.sort(key=Finding.sort_key)
     not_run = {r.id: _why_not(r.id, opts, settings) for r in rules if r.id not in ran}
-    return CheckResult(findings, {**project.summary(), "disabled_rules": settings.disabled}, project.root, not_run)
+    return CheckResult(findings, {**project.summary(), "disabled_rules": settings.disabled}, project.root, not_run,
+                       shutdown_rows(project) if project.deploy.present else [])
+
+
+def _target_env(project) -> list[Finding]:
+    """The env contract checked on each deploy target (the env-file rules, named per target)."""
+    from phoenix_ops.envcontract.contract import build_contract
+    from phoenix_ops.envcontract.targets import targets_findings
+
+    return targets_findings(project, build_contract(project, [project.env]), project.env)
+
+
+def _before(finding: Finding, version: str) -> bool:
+    """A migration finding in a migration up to `start-after`: history, not reported."""
+    name = (finding.location.path or "").rsplit("/", 1)[-1]
+    digits = name.split("_", 1)[0]
+    return finding.rule_id.startswith("MIG") and digits.isdigit() and int(digits) <= int(version)
 
 
 def _why_not(rule_id: str, opts: CheckOptions, settings: Settings) -> str:

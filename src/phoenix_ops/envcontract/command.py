@@ -17,6 +17,7 @@ class EnvUsageError(ValueError):
 class EnvOptions:
     env: str | None = None  # contract: every environment unless given; check: prod unless given
     env_files: list[Path] = field(default_factory=list)
+    targets: list[Path] = field(default_factory=list)  # deploy files or folders (fly.toml, deploy/k8s/)
 
 
 def split_args(args: list[str]) -> tuple[bool, Path]:
@@ -53,8 +54,8 @@ def run_contract(path: Path, opts: EnvOptions, tail: Tail) -> int:
     from phoenix_ops.envcontract.contract import build_contract
     from phoenix_ops.envcontract.render import render_contract
 
-    if opts.env_files:
-        raise EnvUsageError("--env-file is for `env check`")
+    if opts.env_files or opts.targets:
+        raise EnvUsageError(f"{'--env-file' if opts.env_files else '--target'} is for `env check`")
     project, envs = _project_and_envs(path, opts.env)
     tail.emit(render_contract(build_contract(project, envs), tail.fmt, project.summary()))
     return 0
@@ -66,10 +67,12 @@ def run_check(path: Path, opts: EnvOptions, tail: Tail) -> int:
     from phoenix_ops.envcontract.contract import build_contract
     from phoenix_ops.project.dotenv import read_env_file
 
-    if not opts.env_files:
-        raise EnvUsageError("env check needs at least one --env-file")
+    if not opts.env_files and not opts.targets:
+        raise EnvUsageError("env check needs at least one --env-file or --target")
     env = opts.env or "prod"
     project, _ = _project_and_envs(path, env)
+    contract = build_contract(project, [env])
+    findings = _target_findings(project, contract, env, opts.targets) if opts.targets else []
     env_set = EnvSet([])
     for file in opts.env_files:
         name = _location(file, project.root)
@@ -80,8 +83,8 @@ def run_check(path: Path, opts: EnvOptions, tail: Tail) -> int:
         env_set.files.append(name)
         env_set.entries += entries
         env_set.malformed += malformed
-    contract = build_contract(project, [env])
-    findings = check_env(contract, env, env_set)
+    if opts.env_files:
+        findings += check_env(contract, env, env_set)
     summary = project.summary()
     extra = {"project": summary, "env": env, "env_files": env_set.files, "contract_complete": contract.complete}
     if tail.fmt == "html":
@@ -90,6 +93,18 @@ def run_check(path: Path, opts: EnvOptions, tail: Tail) -> int:
         extra["tables"] = [contract_table(only_env, set(env_set.final()))]
     return tail.finish(findings, tool="env check", rules=catalog("envfile"), extra=extra,
                        base=from_here(project.root), heading=project_heading(project.root, summary))
+
+
+def _target_findings(project, contract, env: str, wanted: list[Path]):
+    from phoenix_ops.envcontract.targets import check_target, select_targets
+
+    # A relative path names a file from the current directory, or else from the project root.
+    paths = [w.as_posix() if not w.is_absolute() and not w.exists() else _location(w, project.root) for w in wanted]
+    targets, unmatched = select_targets(project.deploy.targets(), paths)
+    if unmatched:
+        known = ", ".join(sorted({t.path for t in project.deploy.targets()})) or "none"
+        raise EnvUsageError(f"--target {unmatched[0]}: no deploy target there (deploy files found: {known})")
+    return [f for t in targets for f in check_target(contract, env, t)]
 
 
 def _location(file: Path, root: Path) -> str:

@@ -18,6 +18,7 @@ from phoenix_ops.project.config import ConfigView, evaluate_config
 from phoenix_ops.project.deploy import Deploy, read_deploy
 from phoenix_ops.project.files import FileSet, SourceFile, scan
 from phoenix_ops.project.lib_reads import lib_env_reads
+from phoenix_ops.project.migrations import Migration, migration_files, read_migration
 from phoenix_ops.project.mix import MixProject, read_lock, read_mix
 from phoenix_ops.project.run_mode import MIX, RELEASE, RunMode, run_mode
 from phoenix_ops.project.usage import (
@@ -174,6 +175,18 @@ class Project:
 
     def exists(self, rel: str) -> bool:
         return rel in self.files.files or rel in self.files.others
+
+    @cached_property
+    def migrations(self) -> list[Migration]:
+        """Every repo's migrations, oldest first (parsed on first use: `env` never needs them)."""
+        extra = []
+        view = self.config()
+        for repo in self.repos:
+            priv = plain(view.get(repo.otp_app, repo.module, "priv"))
+            if isinstance(priv, str):
+                extra.append(priv.rstrip("/") + "/migrations")
+        found = [read_migration(src) for src in migration_files(self.files, extra)]
+        return sorted(found, key=lambda m: (m.version, m.path))
 
     @cached_property
     def docker_build_vars(self) -> set[str]:

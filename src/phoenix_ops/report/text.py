@@ -17,8 +17,10 @@ _DIM, _BOLD, _RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
 _SUBJECTS_SHOWN = 12
 
 
-def render_text(findings: Sequence[Finding], *, color: bool = False, base: str = "") -> str:
-    """`base` is prefixed to file paths so they open from the current directory."""
+def render_text(findings: Sequence[Finding], *, color: bool = False, base: str = "",
+                tables: Sequence[tuple[str, Sequence[dict]]] = ()) -> str:
+    """`base` is prefixed to file paths so they open from the current directory; `tables` are
+    (title, rows) of facts a command prints after the findings."""
     def paint(code: str, text: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
@@ -40,8 +42,21 @@ def render_text(findings: Sequence[Finding], *, color: bool = False, base: str =
             listed += f" and {len(subjects) - _SUBJECTS_SHOWN} more"
         lines.append(f"\n{paint(_BOLD, rule_id)} ({len(group)} findings: {listed})")
         lines.append(paint(_DIM, f"    fix: {hint}"))
-    lines.append(("" if not shown else "\n") + summary_line(findings))
+    for title, rows in tables:
+        lines += ["", paint(_BOLD, title), *table(rows)]
+    lines.append(("" if not shown and not tables else "\n") + summary_line(findings))
     return "\n".join(lines) + "\n"
+
+
+def table(rows: Sequence[dict]) -> list[str]:
+    """Rows of equal keys as aligned columns under a header."""
+    if not rows:
+        return []
+    keys = list(rows[0])
+    widths = {k: max(len(k), *(len(str(r.get(k, ""))) for r in rows)) for k in keys}
+    def line(values: dict) -> str:
+        return "  ".join(str(values.get(k, "")).ljust(widths[k]) for k in keys).rstrip()
+    return [line({k: k for k in keys}), *(line(r) for r in rows)]
 
 
 def summary_line(findings: Sequence[Finding]) -> str:

@@ -4,7 +4,8 @@ A target answers, whatever its platform: which env variables it provides (and wh
 from somewhere no file shows: `fly secrets`, an `envFrom` Secret, an `EnvironmentFile`), how many
 instances may run at once, how long and with which signal it stops the BEAM, which HTTP paths it
 checks, what it runs on release (migrations), and how it rolls out. Platform defaults are stated
-where a file is silent (fly: 5 s SIGINT; Kubernetes: 30 s; compose and docker: 10 s; systemd: 90 s).
+where a file is silent (fly: 5 s SIGINT; Kubernetes: 30 s; compose and `docker stop`: 10 s; systemd: 90 s);
+a bare Dockerfile may be run by anything, so its 10 s is a guess.
 """
 
 from __future__ import annotations
@@ -214,7 +215,8 @@ def _compose(deploy) -> list[Target]:
 def _systemd(deploy) -> list[Target]:
     out = []
     for unit in deploy.systemd:
-        t = Target("systemd", unit.path.rsplit("/", 1)[-1], unit.path, 1)
+        start = unit.get("Service", "ExecStart")
+        t = Target("systemd", unit.path.rsplit("/", 1)[-1], unit.path, start.line if start else 1)
         for name, (value, line) in unit.environment().items():
             t.env[name] = Provided(name, value, unit.path, line)
         for path, _, line in unit.environment_files():
@@ -283,6 +285,7 @@ def _procfile(deploy) -> list[Target]:
 def _docker(deploy, dockerfile: Dockerfile) -> Target:
     t = Target("docker", dockerfile.path, dockerfile.path, dockerfile.final.line,
                open_env=["`docker run -e` / the orchestrator (not in any file)"])
+    # `docker stop` waits 10 s; what really runs the image is unknown, so rules hold this value loosely.
     t.stop_timeout, t.stop_timeout_default, t.stop_signal = 10.0, True, None
     t = _with_image(deploy, t, dockerfile)
     t.stop_signal = t.stop_signal or "SIGTERM"

@@ -1,0 +1,355 @@
+"""DEP001-DEP013: Dockerfiles that build and run a Mix release.
+
+Only production Dockerfiles are judged: those that run `mix release` or that a deploy target builds,
+and not the ones named for development (Dockerfile.dev, .gitpod, CI images).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+from phoenix_ops.elixir.values import KW
+from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.rule import rule
+from phoenix_ops.rules.facts import is_secret_key
+
+W, E, I = Severity.WARNING, Severity.ERROR, Severity.INFO
+H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
+_DEV_NAME = re.compile(r"dev|test|ci\b|gitpod|local|debug", re.I)
+_RUNTIME_LIBS = {
+    "openssl": re.compile(r"\b(openssl|libssl[\w.-]*)\b"),
+    "ncurses": re.compile(r"\b(libncurses\w*|ncurses(-libs)?)\b"),
+    "libstdc++": re.compile(r"\blibstdc\+\+\w*"),
+    "ca-certificates": re.compile(r"\bca-certificates\b"),
+}
+_INSTALL = re.compile(r"\b(apt-get|apt|apk|microdnf|dnf|yum)\b[^\n;&|]*\b(install|add)\b")
+_BARE_OS = re.compile(r"^(?:docker\.io/)?(?:library/)?(debian|ubuntu|alpine)(?::|@|$)")
+_ASSETS = re.compile(r"assets\.deploy|phx\.digest|esbuild|tailwind|npm run|yarn|pnpm|bun run")
+
+
+def production_dockerfiles(project):
+    used = {t.dockerfile.path for t in project.deploy.targets() if t.dockerfile is not None}
+    for d in project.deploy.dockerfiles:
+        if d.error or not d.stages:
+            continue
+        name = d.path.rsplit("/", 1)[-1]
+        builds_release = any("mix release" in i.script for s in d.stages for i in s.all("RUN"))
+        if (d.path in used or builds_release) and not _DEV_NAME.search(name.removeprefix("Dockerfile")):
+            yield d
+
+
+def _releases(project):
+    """Production Dockerfiles with the stage that runs `mix release`."""
+    for d in production_dockerfiles(project):
+        stage = next((s for s in d.stages for i in s.all("RUN") if "mix release" in i.script), None)
+        if stage is not None:
+            yield d, stage
+
+
+def _first(stage, pattern: str):
+    return next((i for i in stage.all("RUN") if re.search(pattern, i.script)), None)
+
+
+@rule("DEP001", "docker-single-stage", W, H,
+      title="The image that runs the release is the image that built it",
+      why="""
+      A single-stage build ships Elixir, Erlang's compiler, build-essential, git, node_modules and
+      the source into production: an image several times larger, with more to patch and more for
+      an attacker to use.
+      """,
+      fix="""
+      Build in one stage (`FROM hexpm/elixir:... AS builder`) and copy only `_build/prod/rel/<app>`
+      into a slim runtime stage (`FROM debian:<same release>-slim`), as `mix phx.gen.release --docker` does.
+      """)
+def docker_single_stage(project):
+    for d, stage in _releases(project):
+        if stage is d.final:
+            yield docker_single_stage.finding(f"{d.path} runs `mix release` in its final stage ({stage.image})",
+                                              Location(path=d.path, line=stage.line), key=d.path)
+
+
+@rule("DEP002", "docker-mix-env-missing", E, H,
+      title="The build stage never sets MIX_ENV=prod",
+      why="""
+      Without MIX_ENV=prod, `mix release` builds the dev release: dev config, dev dependencies and
+      code reloading in production, or a build that fails on missing dev-only config.
+      """,
+      fix='Add `ENV MIX_ENV="prod"` to the build stage before `mix deps.get`.')
+def docker_mix_env(project):
+    for d, stage in _releases(project):
+        value = stage.env.get("MIX_ENV", (None, 0))[0] or stage.args.get("MIX_ENV", (None, 0))[0]
+        inline = any(re.search(r"MIX_ENV=[\"']?prod\b", i.script) for i in stage.all("RUN"))
+        if value != "prod" and not inline:
+            release = _first(stage, r"mix release")
+            yield docker_mix_env.finding(f"{d.path}: the stage running `mix release` has MIX_ENV "
+                                         f"{value or 'unset'}", Location(path=d.path, line=release.line), key=d.path)
+
+
+@rule("DEP003", "docker-deps-all-envs", I, H,
+      title="`mix deps.get` fetches every environment's dependencies",
+      why="Dev and test dependencies are downloaded and cached into the build layer for nothing: slower builds.",
+      fix="`RUN mix deps.get --only $MIX_ENV` (with `ENV MIX_ENV=prod` before it).")
+def docker_deps_all(project):
+    for d, stage in _releases(project):
+        for i in stage.all("RUN"):
+            for line in i.script.splitlines():
+                if re.search(r"mix deps\.get", line) and "--only" not in line:
+                    yield docker_deps_all.finding(f"{d.path}: `mix deps.get` without --only", Location(
+                        path=d.path, line=i.line), key=d.path)
+                    break
+
+
+@rule("DEP004", "docker-steps-out-of-order", W, H,
+      title="Build steps out of order: deps after compile or assets, or the release not last",
+      why="""
+      `mix compile` and `assets.deploy` need the dependencies; `mix release` must come after both, or
+      the release misses compiled code or digested assets. (Compile before or after assets are both
+      right: Phoenix 1.7 digests first, 1.8 compiles first for colocated hooks.)
+      """,
+      fix="Order the build stage: deps.get, deps.compile, (assets.deploy and compile in either order), release.")
+def docker_order(project):
+    for d, stage in _releases(project):
+        runs = stage.all("RUN")
+        index = {name: next((n for n, i in enumerate(runs) if re.search(pattern, i.script)), None)
+                 for name, pattern in (("deps", r"mix deps\.get"), ("compile", r"mix compile"),
+                                       ("assets", r"assets\.deploy|phx\.digest"), ("release", r"mix release"))}
+        deps, release = index["deps"], index["release"]
+        later = [n for n in ("compile", "assets") if index[n] is not None]
+        if deps is not None and any(index[n] < deps for n in later):
+            yield docker_order.finding(f"{d.path}: `mix deps.get` comes after compile or assets", Location(
+                path=d.path, line=runs[deps].line), key=f"{d.path}:deps")
+        if any(index[n] > release for n in later):
+            late = next(n for n in later if index[n] > release)
+            yield docker_order.finding(f"{d.path}: {late} runs after `mix release`", Location(
+                path=d.path, line=runs[index[late]].line), key=f"{d.path}:release")
+
+
+@rule("DEP005", "docker-assets-not-built", W, M,
+      title="The project has assets but the Dockerfile never builds them",
+      why="""
+      Without `mix assets.deploy` (esbuild, tailwind, phx.digest) the release serves no CSS and JS,
+      or stale files committed by hand, and without a digest manifest caching breaks.
+      """,
+      fix="`RUN mix assets.deploy` in the build stage after copying assets/ and before `mix release`.")
+def docker_assets(project):
+    aliases = project.mix.get("aliases")
+    has_assets = (isinstance(aliases, KW) and aliases.get("assets.deploy") is not None) \
+        or project.exists("assets/package.json")
+    if not has_assets:
+        return
+    for d, stage in _releases(project):
+        if not any(_ASSETS.search(i.script) for s in d.stages for i in s.all("RUN")):
+            yield docker_assets.finding(f"{d.path} builds a release without building assets",
+                                        Location(path=d.path, line=stage.line), key=d.path)
+
+
+@rule("DEP006", "docker-runs-as-root", W, H,
+      title="The runtime stage runs the release as root",
+      why="""
+      A remote code execution in the app, or a dependency, gets root in the container, which makes
+      escaping to the host and tampering with the image far easier.
+      """,
+      fix="Create a user and switch to it in the final stage: `RUN useradd --create-home app` ... `USER app`"
+          " (or `USER nobody` with files chowned to it).")
+def docker_root(project):
+    for d in production_dockerfiles(project):
+        user = d.final.user
+        if user is None or user.split(":")[0] in ("root", "0"):
+            yield docker_root.finding(f"{d.path}: the final stage has no USER (runs as root)" if user is None
+                                      else f"{d.path}: the final stage runs as {user}",
+                                      Location(path=d.path, line=(d.final.last("USER") or d.final).line), key=d.path)
+
+
+@rule("DEP007", "docker-base-unpinned", W, H,
+      title="A base image is unpinned or `latest`",
+      why="""
+      An image without a tag (or `latest`) changes under you: a rebuild picks up a new Erlang or
+      Debian release, and the builder and runner can drift apart (a release built against one
+      OpenSSL fails to start on another).
+      """,
+      fix="Pin each FROM to a version tag, ideally with a date or digest (`debian:bookworm-20240904-slim`).")
+def docker_unpinned(project):
+    for d in production_dockerfiles(project):
+        names = {s.name for s in d.stages if s.name}
+        for s in d.stages:
+            if s.image in names or s.image == "scratch":
+                continue
+            if s.unresolved:
+                yield docker_unpinned.finding(f"{d.path}: FROM {s.raw_image} depends on a build argument with no "
+                                              "default", Location(path=d.path, line=s.line),
+                                              key=f"{d.path}:{s.raw_image}", confidence=L, severity=I)
+                continue
+            image = s.image.split("@")[0]
+            tag = image.rpartition(":")[2] if ":" in image.rpartition("/")[2] else None
+            if "@" not in s.image and (tag is None or tag == "latest"):
+                yield docker_unpinned.finding(f"{d.path}: FROM {s.image} is not pinned to a version",
+                                              Location(path=d.path, line=s.line), key=f"{d.path}:{s.image}")
+
+
+@rule("DEP008", "docker-shell-form-cmd", W, M,
+      title="CMD or ENTRYPOINT in shell form: the BEAM may not receive SIGTERM",
+      why="""
+      `CMD /app/bin/server` runs under `/bin/sh -c`. Unless the shell replaces itself with the
+      command, the shell is PID 1 and does not forward SIGTERM: the release is killed after the
+      platform's timeout instead of shutting down gracefully (open requests cut, jobs not drained).
+      """,
+      fix='Use the exec form: `CMD ["/app/bin/server"]`.')
+def docker_shell_form(project):
+    for d in production_dockerfiles(project):
+        for cmd in ("ENTRYPOINT", "CMD"):
+            ins = d.final.last(cmd)
+            if ins is not None and not ins.exec_form:
+                yield docker_shell_form.finding(f"{d.path}: {cmd} {' '.join(ins.args)} is in shell form",
+                                                Location(path=d.path, line=ins.line), key=f"{d.path}:{cmd}")
+                break
+
+
+def secret_name(name: str) -> bool:
+    return is_secret_key(name) or name in ("RELEASE_COOKIE", "ERLANG_COOKIE") or name.endswith("_API_KEY")
+
+
+@rule("DEP009", "docker-secret-in-build", E, H,
+      title="A secret is passed as a build ARG or baked in with ENV",
+      why="""
+      ENV values are stored in the image config and ARG values in its history (`docker history`
+      shows them): anyone who can pull the image reads the secret, and it cannot be rotated without
+      rebuilding every image that holds it.
+      """,
+      fix="""
+      Give secrets to the running container (platform secrets, env at `docker run`), or to one build
+      step with `RUN --mount=type=secret,id=...`.
+      """)
+def docker_secret(project):
+    for d in production_dockerfiles(project):
+        for s in d.stages:
+            for name, (value, line) in s.env.items():
+                if secret_name(name) and value and not value.startswith("$"):
+                    yield docker_secret.finding(f"{d.path}: ENV {name} holds a literal value",
+                                                Location(path=d.path, line=line), key=f"{d.path}:{name}")
+            for name, (_, line) in {**d.global_args, **s.args}.items():
+                if secret_name(name):
+                    yield docker_secret.finding(f"{d.path}: ARG {name} passes a secret at build time",
+                                                Location(path=d.path, line=line), key=f"{d.path}:{name}",
+                                                severity=W)
+
+
+@rule("DEP010", "docker-no-utf8-locale", W, M,
+      title="The runtime image sets no UTF-8 locale",
+      why="""
+      Without a UTF-8 locale the BEAM starts with latin1 as its file name and I/O encoding: IO of
+      non-ASCII text is mangled and Elixir warns at boot.
+      """,
+      fix='In the final stage: `ENV LANG=C.UTF-8` (or `en_US.UTF-8` with the locale generated).')
+def docker_locale(project):
+    for d in production_dockerfiles(project):
+        env = d.final.env
+        if not any(re.search(r"utf-?8", env.get(k, ("", 0))[0] or "", re.I) for k in ("LANG", "LC_ALL")):
+            yield docker_locale.finding(f"{d.path}: the final stage sets neither LANG nor LC_ALL to UTF-8",
+                                        Location(path=d.path, line=d.final.line), key=d.path)
+
+
+@rule("DEP011", "docker-runtime-libs-missing", E, M,
+      title="The runtime image lacks a library the release needs",
+      why="""
+      A release runs on the system's shared libraries: OpenSSL (crypto, TLS), ncurses (the shell and
+      remote console), libstdc++ (the JIT and some NIFs) and CA certificates (verified TLS to the
+      database or APIs). A bare Debian or Alpine image has not all of them: the release fails at
+      boot or on the first TLS connection.
+      """,
+      fix="""
+      Debian/Ubuntu: `apt-get install -y libstdc++6 openssl libncurses6 locales ca-certificates`;
+      Alpine: `apk add --no-cache libstdc++ openssl ncurses-libs ca-certificates`.
+      """)
+def docker_runtime_libs(project):
+    for d, stage in _releases(project):
+        final = d.final
+        if final is stage or not _BARE_OS.match(final.image):
+            continue
+        installs = " ".join(i.script for i in final.all("RUN") if _INSTALL.search(i.script))
+        # Alpine's base image already holds libcrypto/libssl and the CA bundle (apk needs them).
+        wanted = ("ncurses", "libstdc++") if "alpine" in final.image else tuple(_RUNTIME_LIBS)
+        missing = [lib for lib in wanted if not _RUNTIME_LIBS[lib].search(installs)]
+        if missing:
+            # Without CA certificates the release boots; only verified TLS through the OS store fails.
+            severity = W if missing == ["ca-certificates"] else None
+            yield docker_runtime_libs.finding(f"{d.path}: the runtime stage ({final.image}) installs no "
+                                              f"{', '.join(missing)}", Location(path=d.path, line=final.line),
+                                              key=d.path, severity=severity)
+
+
+def distribution(image: str) -> tuple[str, str] | None:
+    """(distribution, release) of an image: `debian-bookworm-2024...` -> ("debian", "bookworm")."""
+    m = re.search(r"(?:^|[-:/])(debian|ubuntu)[-:](\w+?)(?:-|$)", image)
+    if m:
+        return m.group(1), m.group(2)
+    m = re.search(r"(?:^|[-:/])alpine[-:]?(\d+\.\d+)", image)
+    if m:
+        return "alpine", m.group(1)
+    return None
+
+
+@rule("DEP012", "docker-builder-runner-mismatch", E, M,
+      title="Builder and runner images are different distributions or releases",
+      why="""
+      The release's ERTS and NIFs link against the builder's libc and OpenSSL. On another
+      distribution or release they fail to load (`GLIBC_2.34 not found`, a missing libcrypto), often
+      only when a NIF is first used.
+      """,
+      fix="Use the same distribution and release in both stages: `hexpm/elixir:...-debian-bookworm-<date>-slim` "
+          "with `debian:bookworm-<date>-slim`.")
+def docker_mismatch(project):
+    for d, stage in _releases(project):
+        final = d.final
+        if final is stage or final.unresolved or stage.unresolved:
+            continue
+        built, runs = distribution(stage.image), distribution(final.image)
+        if built and runs and built != runs:
+            yield docker_mismatch.finding(f"{d.path}: built on {' '.join(built)}, run on {' '.join(runs)}",
+                                          Location(path=d.path, line=final.line), key=d.path)
+
+
+_IGNORED = ("_build", "deps", ".env")
+
+
+def _ignored(name: str, patterns: list[str]) -> bool:
+    result = False
+    for p in patterns:
+        negate = p.startswith("!")
+        p = p.lstrip("!").strip("/").removeprefix("**/")
+        if p.endswith(("/*", "/**")):
+            p = p.rsplit("/", 1)[0]
+        if fnmatch.fnmatch(name, p) or p in ("*", "**"):
+            result = not negate
+    return result
+
+
+def _copies_context(d) -> bool:
+    return any(not any(f.startswith("--from") for f in i.flags) and any(a in (".", "./", "*") for a in i.args[:-1])
+               for s in d.stages for i in [*s.all("COPY"), *s.all("ADD")])
+
+
+@rule("DEP013", "docker-context-unfiltered", W, M,
+      title="No .dockerignore keeps _build, deps and .env files out of the build context",
+      why="""
+      Every build uploads the whole context; `COPY . .` then copies local `_build` and `deps`
+      (compiled for your machine, not the image) and `.env` files with real secrets into the layers.
+      """,
+      fix="Add a .dockerignore beside the Dockerfile listing at least `_build/`, `deps/`, `.env*` and `*.pem`.")
+def docker_context(project):
+    for d in production_dockerfiles(project):
+        folder = d.path.rpartition("/")[0]
+        patterns = project.deploy.dockerignore.get(folder, project.deploy.dockerignore.get(""))
+        if patterns is None:
+            yield docker_context.finding(f"{d.path}: no .dockerignore", Location(path=d.path, line=1), key=d.path)
+            continue
+        # `.env` files reach the image only through a copy of the whole context (`COPY . .`).
+        whole = _copies_context(d)
+        wanted = _IGNORED if whole else _IGNORED[:2]
+        missing = [n for n in wanted if not _ignored(n, patterns)]
+        if missing:
+            # Without `COPY . .` they only slow every build down: nothing reaches the image.
+            yield docker_context.finding(f".dockerignore does not exclude {', '.join(missing)}"
+                                         + ("" if whole else " (the Dockerfile copies named folders only)"),
+                                         Location(path=f"{folder}/.dockerignore".lstrip("/"), line=1), key=d.path,
+                                         severity=None if whole else I)

@@ -1,0 +1,116 @@
+"""MIG rules on migrations written here in the shapes real projects use."""
+
+import pytest
+from project_shapes import ids
+
+from phoenix_ops.catalog import catalog
+from phoenix_ops.check.pipeline import CheckOptions, run_check
+
+
+def migration(body: str, attrs: str = "") -> str:
+    return f"defmodule Demo.Repo.Migrations.M do\n  use Ecto.Migration\n{attrs}\n  def change do\n{body}\n  end\nend\n"
+
+
+DIR = "priv/repo/migrations"
+
+
+@pytest.fixture
+def mig(make_project, findings):
+    def run(body: str, attrs: str = "", rule_id: str | None = None, extra: dict | None = None):
+        project = make_project({f"{DIR}/20240101000000_m.exs": migration(body, attrs), **(extra or {})})
+        return [f for f in findings(project, rule_id) if f.rule_id.startswith("MIG")]
+    return run
+
+
+@pytest.mark.parametrize("rule_id, body", [
+    ("MIG001", "alter table(:users) do\n remove :email\n end"),
+    ("MIG002", "rename table(:users), :email, to: :mail"),
+    ("MIG003", "alter table(:users) do\n modify :age, :bigint, from: :integer\n end"),
+    ("MIG004", "alter table(:users) do\n modify :email, :string, null: false, from: :string\n end"),
+    ("MIG004", "alter table(:users) do\n add :tenant, :string, null: false\n end"),
+    ("MIG005", 'alter table(:users) do\n add :token, :uuid, default: fragment("gen_random_uuid()")\n end'),
+    ("MIG006", "create index(:users, [:email])"),
+    ("MIG008", "drop table(:legacy)"),
+    ("MIG008", "rename table(:users), to: table(:accounts)"),
+    ("MIG009", "alter table(:posts) do\n add :user_id, references(:users)\n end"),
+    ("MIG009", 'create constraint(:users, :age_positive, check: "age > 0")'),
+    ("MIG010", 'execute "ALTER TABLE users DROP COLUMN email"'),
+    ("MIG011", "Demo.Repo.update_all(Demo.User, set: [active: true])"),
+])
+def test_each_rule_fires_on_its_shape(mig, rule_id, body):
+    got = mig(body, rule_id=rule_id)
+    assert ids(got) == [rule_id] and got[0].location.path.endswith("_m.exs")
+
+
+@pytest.mark.parametrize("body", [
+    "create table(:users) do\n add :email, :string, null: false\n end\ncreate index(:users, [:email])",
+    "alter table(:users) do\n modify :email, :string, null: true, from: :string\n end",
+    'alter table(:users) do\n add :seen_at, :utc_datetime, default: fragment("now()")\n end',
+    "alter table(:posts) do\n add :user_id, references(:users, validate: false)\n end",
+    "alter table(:users) do\n add :nick, :string, null: false, default: \"\"\n end",
+    'create constraint(:users, :age_positive, check: "age > 0", validate: false)',
+    'execute "CREATE EXTENSION IF NOT EXISTS citext"',
+    "create table(:t) do\n add :a, :string\n end\nexecute \"CREATE INDEX ON t (a)\"",
+])
+def test_safe_shapes_stay_quiet(mig, body):
+    assert ids(mig(body)) == []
+
+
+def test_concurrent_index_needs_both_attributes(mig):
+    body = "create index(:users, [:email], concurrently: true)"
+    both = "  @disable_ddl_transaction true\n  @disable_migration_lock true"
+    assert ids(mig(body, both)) == []
+    (f,) = mig(body, "  @disable_ddl_transaction true")
+    assert f.rule_id == "MIG007" and "@disable_migration_lock" in f.message and f.severity.label == "warning"
+    sql = 'execute "CREATE INDEX CONCURRENTLY users_email ON users (email)"'
+    assert [(f.rule_id, f.severity.label) for f in mig(sql)] == [("MIG007", "error")]
+
+
+def test_for_over_a_word_list_names_each_table(mig):
+    body = "for t <- ~w(users posts)a do\n alter table(t) do\n remove :legacy\n end\n end"
+    got = mig(body, rule_id="MIG001")
+    assert sorted(f.message for f in got) == ["posts.legacy is removed", "users.legacy is removed"]
+
+
+def test_modify_without_from_is_unknown_not_a_type_change(mig):
+    (f,) = mig("alter table(:users) do\n modify :age, :bigint\n end", rule_id="MIG003")
+    assert f.confidence.label == "low"
+
+
+def test_down_is_the_way_back_and_not_judged(make_project, findings):
+    body = ("defmodule M do\n use Ecto.Migration\n def up do\n create table(:x) do\n add :a, :string\n end\n end\n"
+            " def down do\n drop table(:x)\n end\nend\n")
+    project = make_project({f"{DIR}/20240101000000_m.exs": body})
+    assert [f for f in findings(project) if f.rule_id.startswith("MIG")] == []
+
+
+def test_raw_sql_built_at_run_time_is_not_judged(mig):
+    (f,) = mig('execute "UPDATE #{table} SET a = 1"', rule_id="MIG010")
+    assert f.confidence.label == "low" and f.severity.label == "info"
+
+
+def test_every_repo_priv_folder_and_manual_migrations(make_project):
+    runtime_priv = "\nconfig :demo, Demo.Repo, priv: \"priv/other\"\n"
+    from project_shapes import GOOD
+    project = make_project({"config/config.exs": GOOD["config/config.exs"] + runtime_priv,
+                            "priv/other/migrations/20240101000000_a.exs": migration("drop table(:a)"),
+                            "priv/repo/manual_migrations/20240102000000_b.exs": migration("drop table(:b)")})
+    assert [m.path for m in project.migrations] == ["priv/other/migrations/20240101000000_a.exs",
+                                                    "priv/repo/manual_migrations/20240102000000_b.exs"]
+
+
+def test_severity_rises_with_rolling_deploys_that_migrate_on_release(mig):
+    fly = 'app = "demo"\n[deploy]\n  release_command = "/app/bin/migrate"\n'
+    body = "alter table(:users) do\n remove :email\n end"
+    assert [f.severity.label for f in mig(body, rule_id="MIG001")] == ["warning"]
+    assert [f.severity.label for f in mig(body, rule_id="MIG001", extra={"fly.toml": fly})] == ["error"]
+
+
+def test_start_after_and_suppression_comments(make_project):
+    old = migration("drop table(:old)")
+    new = migration("# phoenix-ops:ignore MIG008 -- nothing reads it since 2023\ndrop table(:new)")
+    root = make_project({f"{DIR}/20200101000000_old.exs": old, f"{DIR}/20240101000000_new.exs": new,
+                         ".phoenix-ops.toml": 'start-after = "20210101000000"\n'}).root
+    result = run_check(root, CheckOptions(select=["MIG"]), catalog("static", "audit"))
+    assert [(f.rule_id, f.location.path, bool(f.suppressed)) for f in result.findings] == [
+        ("MIG008", f"{DIR}/20240101000000_new.exs", True)]
