@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -92,4 +93,21 @@ def _read_source(fs: FileSet, rel: str, full: str) -> None:
     if b"\0" in data[:8192]:
         fs.issues.append(ScanIssue(rel, "skipped: binary content in an Elixir source file"))
         return
+    depth = block_depth(data)
+    if depth > MAX_BLOCK_DEPTH:
+        fs.issues.append(ScanIssue(rel, f"skipped: do-blocks nested {depth} deep (the parser would need gigabytes)"))
+        return
     fs.files[rel] = SourceFile(rel, data)
+
+
+_DO_END = re.compile(rb"\bdo[ \t]*$|^[ \t]*end\b", re.M)
+MAX_BLOCK_DEPTH = 1000  # real code nests blocks a dozen deep; 50,000 nested `case` cost 500 MB to parse
+
+
+def block_depth(data: bytes) -> int:
+    """How deep `do ... end` blocks nest, from lines ending in `do` and lines starting with `end` (linear)."""
+    depth = deepest = 0
+    for m in _DO_END.finditer(data):
+        depth = max(0, depth - 1) if m.group().strip() == b"end" else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
