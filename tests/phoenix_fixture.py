@@ -66,7 +66,7 @@ def stack_key(stack: Path) -> str:
 def source_key() -> str:
     """A hash of every fixture source file: any change means a new build of the app."""
     h = hashlib.sha256()
-    for path in sorted(p for p in APP_SOURCES.rglob("*") if p.is_file()):
+    for path in sorted(p for p in APP_SOURCES.rglob("*") if p.is_file() and p.suffix != ".md"):
         h.update(str(path.relative_to(APP_SOURCES)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:12]
 
@@ -130,6 +130,19 @@ def _build_into(work: Path, stack: Path, stack_id: str, generation: int) -> None
         _run(argv, src, env, log)
 
 
+KEEP_BUILDS = 3  # newest builds kept in the cache; older ones go once unused for STALE_SECONDS
+STALE_SECONDS = 6 * 3600
+
+
+def _prune(root: Path, current: Path) -> None:
+    """Each edit of the app makes a new build (~45 MB per version): drop old ones nobody used lately."""
+    builds = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith("stack-") and d != current),
+                    key=lambda d: d.stat().st_mtime, reverse=True)
+    for old in builds[KEEP_BUILDS:]:
+        if time.time() - old.stat().st_mtime > STALE_SECONDS:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def build_fixture(generation: int = 1) -> FixtureBuild:
     """The release of the fixture app, built at most once per source hash for every process."""
     stack = stack_dir()
@@ -148,6 +161,8 @@ def build_fixture(generation: int = 1) -> FixtureBuild:
             _build_into(work, stack, stack_id, generation)
             seconds = time.monotonic() - started
             done.write_text(json.dumps({"seconds": round(seconds, 1)}))
+            _prune(cache_root(), work)
+        os.utime(work)  # marks the build as in use, for _prune
     rel = src / "_build" / "prod" / "rel" / APP
     return FixtureBuild(generation, version, src, rel, src / "_build" / "prod" / f"{APP}-{version}.tar.gz", seconds)
 
@@ -170,6 +185,7 @@ def start_epmd(port: int, log: Path) -> subprocess.Popen:
 class PhoenixNode:
     """One running release."""
     build: FixtureBuild
+    ip: str
     port: int
     env: dict
     log: Path
@@ -179,7 +195,7 @@ class PhoenixNode:
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return f"http://{self.ip}:{self.port}"
 
     def get(self, path: str, timeout: float = 5.0) -> tuple[int, str]:
         try:
@@ -249,17 +265,18 @@ class PhoenixLab:
 
     def start(self, env: dict | None = None, *, build: FixtureBuild | None = None, name: str | None = None,
               cookie: str | None = None, secret_key_base: str | None = None, database: str | None = None,
-              migrate: bool = False, wait: bool = True) -> PhoenixNode:
-        """A release on a free port. `name` turns distribution on (name@127.0.0.1 in the lab's EPMD);
-        `database` is a DSN (postgres://...) that starts Repo and Oban; `migrate` runs the release's
-        migrations first; `env` overrides anything (the knobs in config/runtime.exs)."""
+              migrate: bool = False, wait: bool = True, ip: str = LOOPBACK, port: int | None = None) -> PhoenixNode:
+        """A release on a free port (or `port`, on `ip`: 127.0.0.2 gives a second node the same port,
+        as behind one name). `name` turns distribution on (name@127.0.0.1 in the lab's EPMD);
+        `database` is an Ecto URL (see ecto_url) that starts Repo and Oban; `migrate` runs the
+        release's migrations first; `env` overrides anything (the knobs in config/runtime.exs)."""
         build = build or self.build
-        port = free_port()
+        port = port or free_port()
         label = name or f"web{len(self.nodes)}"
         root = self.tmp / f"{label}-{port}"
         (root / "tmp").mkdir(parents=True, exist_ok=True)
         skb = secret_key_base or secrets.token_urlsafe(48)
-        full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(root), **BASE_ENV,
+        full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(root), **BASE_ENV, "PHX_IP": ip,
                 "PORT": str(port), "SECRET_KEY_BASE": skb, "RELEASE_TMP": str(root / "tmp"),
                 "RELEASE_COOKIE": cookie or self.cookie}
         if name:
@@ -271,7 +288,7 @@ class PhoenixLab:
             full["DATABASE_URL"] = database
         full |= env or {}
         log = root / "release.log"
-        node = PhoenixNode(build, port, full, log, None, f"{name}@{LOOPBACK}" if name else None, skb)  # type: ignore[arg-type]
+        node = PhoenixNode(build, ip, port, full, log, None, f"{name}@{LOOPBACK}" if name else None, skb)  # type: ignore[arg-type]
         if migrate:
             node.release_command("eval", "PhxFixture.Release.migrate()", timeout=120)
         node.proc = subprocess.Popen([str(build.bin), "start"], env=full, stdout=open(log, "wb"),

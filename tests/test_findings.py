@@ -31,6 +31,7 @@ def test_location_renders_file_line_or_url():
     assert str(Location(path="a.exs", line=2, column=5)) == "a.exs:2:5"
     assert str(Location(url="https://x.test/")) == "https://x.test/"
     assert str(Location(node="a@127.0.0.1")) == "a@127.0.0.1"
+    assert str(Location(url="https://x.test/", node="10.0.0.2")) == "https://x.test/ via 10.0.0.2"
 
 
 def test_long_identifiers_are_not_taken_for_secrets():
@@ -38,6 +39,9 @@ def test_long_identifiers_are_not_taken_for_secrets():
     assert redact(text) == text
     assert "redacted" in redact("token ABCDEFGHIJKLMNOPQRSTUVWXYZ012345abcdef")
     assert "redacted" in redact("key sk_live_abcdefghijklmnopqrstuvwxyz0123456789")
+    digested = "404 for /assets/app-faa62f6cfca36f25275758a465b6741d.css"  # phx.digest's MD5, no secret
+    assert redact(digested) == digested
+    assert "redacted" in redact("/abc/SFMyNTYg3QAAAABbQAAAAtfY3NyZl90b2tlbm0")
     assert redact("in lib/workers/save_browser_replay_event.ex") == "in lib/workers/save_browser_replay_event.ex"
     assert "redacted" in redact("k=Zk3j9QpL0x7Yv2Rb8Nc5Md1We4Tf6Ug0Ih3/Jk7Lm9Np2Qr5")
     assert redact("/run/secrets/cluster_cookie_file_for_production") == "/run/secrets/cluster_cookie_file_for_production"

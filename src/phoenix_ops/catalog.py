@@ -56,17 +56,35 @@ def _probe() -> tuple[ModuleType, ...]:
         headers,
         health,
         limits,
+        liveview,
         redirects,
         replay,
+        skew,
         socket,
         tls,
     )
-    return assets, context, cookies, cors, exposure, grade, headers, health, limits, redirects, replay, socket, tls
+    return (assets, context, cookies, cors, exposure, grade, headers, health, limits, liveview, redirects, replay,
+            skew, socket, tls)
 
 
 def _cluster() -> tuple[ModuleType, ...]:
-    from phoenix_ops.cluster import rules_health, rules_reach, rules_topology
-    return rules_health, rules_reach, rules_topology
+    from phoenix_ops.cluster import (
+        rules_health,
+        rules_phoenix,
+        rules_reach,
+        rules_topology,
+    )
+    return rules_health, rules_phoenix, rules_reach, rules_topology
+
+
+def _jobs() -> tuple[ModuleType, ...]:
+    from phoenix_ops.jobs import rules_health, rules_queues
+    return rules_health, rules_queues
+
+
+def _metrics() -> tuple[ModuleType, ...]:
+    from phoenix_ops.metrics import rules_app, rules_vm
+    return rules_app, rules_vm
 
 
 def _release() -> tuple[ModuleType, ...]:
@@ -75,7 +93,7 @@ def _release() -> tuple[ModuleType, ...]:
 
 
 _LOADERS = {"static": _static, "audit": _audit, "envfile": _envfile, "probe": _probe, "cluster": _cluster,
-            "release": _release}
+            "jobs": _jobs, "metrics": _metrics, "release": _release}
 
 
 class Catalog:

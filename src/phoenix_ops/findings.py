@@ -54,6 +54,8 @@ class Location:
                 if self.column:
                     out += f":{self.column}"
             return out
+        if self.url and self.node:  # a URL probed through one of several nodes
+            return f"{self.url} via {self.node}"
         return self.url or self.node or "-"
 
     @property
@@ -81,8 +83,10 @@ _CREDENTIAL_WORDS = ("token", "secret", "password", "passwd", "pwd", "key", "cod
 # Long names are not secrets: UPPER_SNAKE env vars and snake_case keys made of word-sized parts
 # (a token such as sk_live_<36 random chars> has one long part and stays redacted).
 _IDENTIFIER = re.compile(r"^([A-Z][A-Z0-9]{0,15}(_[A-Z0-9]{1,16})+|[a-z][a-z0-9]{0,15}(_[a-z0-9]{1,16})+)$")
-# File paths are not secrets either: lower-case segments separated by slashes.
-_PATH = re.compile(r"^/?[a-z0-9_.-]{1,40}(/[a-z0-9_.-]{1,40})+/?$")
+# File paths are not secrets either: lower-case segments separated by slashes, a segment perhaps
+# ending in the MD5 digest phx.digest gives assets (/assets/app-<32 hex>).
+_SEGMENT = r"[a-z0-9_.-]{1,40}(-[0-9a-f]{32})?"
+_PATH = re.compile(rf"^/?{_SEGMENT}(/{_SEGMENT})+/?$")
 
 
 def credential_name(name: str) -> bool:

@@ -4,6 +4,7 @@ nginx balancing over them, and a steady load through it that counts every failed
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import threading
 import time
@@ -53,6 +54,8 @@ class Lab:
     nginx_port: int = 0
     known_hosts: Path | None = None
     identity: Path | None = None
+    epmd_port: int = 0
+    cookie_file: Path | None = None
 
     def start_hosts(self, count: int) -> None:
         Path("/run/sshd").mkdir(exist_ok=True)
@@ -115,6 +118,27 @@ class Lab:
                 f'migrate = ""\n' + (f'env-file = "{env_file}"\n' if env_file else "") + more + hosts +
                 f'[deploy.balancer]\nupstream-file = "{self.tmp}/nginx/upstream.conf"\nupstream = "app"\n'
                 f'reload = "{self.reload}"\n')
+
+    def distributed(self, env_file: Path) -> Path:
+        """`env_file` plus distribution: a private EPMD, one cookie, one node name per host (the hosts
+        share this machine, so the start script's working directory names it) and libcluster's list
+        of the three nodes."""
+        from phoenix_fixture import start_epmd
+        self.epmd_port = free_port()
+        self.procs.append(start_epmd(self.epmd_port, self.tmp / "epmd.log"))
+        cookie = secrets.token_hex(16)
+        self.cookie_file = self.tmp / "cookie"
+        self.cookie_file.write_text(cookie)
+        path = self.tmp / "distributed.env"
+        path.write_text(env_file.read_text() + "RELEASE_DISTRIBUTION=name\n"
+                        'RELEASE_NODE="node-$(basename "${PWD%/releases/*}")@127.0.0.1"\n'
+                        f"RELEASE_COOKIE={cookie}\nERL_EPMD_PORT={self.epmd_port}\n"
+                        f"CLUSTER_HOSTS={','.join(self.node_names)}\n")
+        return path
+
+    @property
+    def node_names(self) -> list[str]:
+        return [f"node-{h.root.name}@127.0.0.1" for h in self.hosts]
 
     def close(self) -> None:
         for h in self.hosts:  # releases the deploy started: their pid files say where

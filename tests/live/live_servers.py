@@ -158,7 +158,7 @@ def nginx_conf(tmp: Path, sites: list[Site]) -> str:
     events {{ worker_connections 1024; }}
     http {{
         access_log off; {temps}
-        gzip on; gzip_types text/css application/javascript; gzip_vary on;
+        gzip on; gzip_types text/css text/javascript application/javascript; gzip_vary on;
         limit_req_zone $binary_remote_addr zone=burst:1m rate=5r/s;
         {''.join(s.render() for s in sites)}
     }}"""

@@ -26,7 +26,9 @@ socket.onMessage((msg) => {
 });
 socket.connect();
 
-const channel = socket.channel("lv:phx-F1a2b3", { session: "token", static: null, params: { _csrf_token: "x" } });
+// The page's signed LiveView session (data-phx-session), as a browser sends it in the join.
+const session = process.env.LV_SESSION || "token";
+const channel = socket.channel("lv:phx-F1a2b3", { session, static: null, params: { _csrf_token: "x" } });
 channel.join()
   .receive("ok", () => {
     result.joined = "ok";

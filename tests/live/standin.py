@@ -29,8 +29,11 @@ PHOENIX_17 = {"referrer-policy": "strict-origin-when-cross-origin", "x-content-t
 STRONG = {**PHOENIX_18, "content-security-policy":
           "default-src 'self'; script-src 'self' 'nonce-abc'; frame-ancestors 'self'; base-uri 'self'"}
 PROFILES = {"phoenix18": PHOENIX_18, "phoenix17": PHOENIX_17, "strong": STRONG, "none": {}}
-ASSETS = {"/assets/app-5f1d2c.css": (b"body{color:#222}" * 200, "text/css"),
-          "/assets/app-9a8b7c.js": (b"console.log('app');" * 200, "application/javascript")}
+CSS, JS = b"body{color:#222}" * 200, b"console.log('app');" * 200
+# phx.digest names: the MD5 of the content, 32 hex digits; MIME 2 calls .js text/javascript.
+CSS_PATH = f"/assets/app-{hashlib.md5(CSS).hexdigest()}.css"
+JS_PATH = f"/assets/app-{hashlib.md5(JS).hexdigest()}.js"
+ASSETS = {CSS_PATH: (CSS, "text/css"), JS_PATH: (JS, "text/javascript")}
 ROBOTS = b"User-agent: *\n"
 SOCKET_PATHS = ("/live/websocket", "/socket/websocket")
 
@@ -39,6 +42,7 @@ SOCKET_PATHS = ("/live/websocket", "/socket/websocket")
 class Config:
     host: str = "localhost"  # the endpoint's url host: check_origin compares the Origin's host with it
     secret: str = "a" * 64  # secret_key_base
+    encrypted: bool = False  # an encrypted session: Plug.Crypto 2's "XCP." token, verified by its MAC
     headers: str = "phoenix18"
     session_flags: str = "; path=/; secure; HttpOnly; SameSite=Lax"
     check_origin: bool = True
@@ -55,6 +59,7 @@ class Config:
     socket_token: str | None = None  # when set, /socket needs ?token=TOKEN (UserSocket.connect -> :error: 403)
     admin_dashboard: bool = False  # LiveDashboard at /admin/dashboard, behind login_token when set
     login_token: str | None = None  # when set, / needs "authorization: Bearer TOKEN" or cookie auth=TOKEN
+    longpoll: bool = True  # LiveView's long-poll fallback at /live/longpoll, as phx.new 1.7.24 mounts it
     health: bool = True  # a /health route (a plug before the router)
     robots_etag: bool = True  # Plug.Static's ETag on /robots.txt (etag_generation)
     cookies: list = field(default_factory=list)  # more Set-Cookie lines on the page, as put_resp_cookie
@@ -70,7 +75,19 @@ def sign_session(secret: str, data: dict) -> str:
     return signed + "." + b64(hmac.new(secret.encode(), signed.encode(), hashlib.sha256).digest())
 
 
+def encrypt_session(secret: str, data: dict) -> str:
+    """The shape of Plug.Crypto 2's encrypted token ("XCP." + base64url(iv, tag, text)), with a MAC
+    standing in for the AEAD tag so only the same secret accepts it."""
+    iv, text = secrets.token_bytes(24), json.dumps(data).encode()
+    tag = hmac.new(secret.encode(), iv + text, hashlib.sha256).digest()[:16]
+    return "XCP." + b64(iv + tag + text)
+
+
 def verify_session(secret: str, token: str) -> bool:
+    if token.startswith("XCP."):
+        raw = base64.urlsafe_b64decode(token[4:] + "=" * (-len(token[4:]) % 4))
+        iv, tag, text = raw[:24], raw[24:40], raw[40:]
+        return hmac.compare_digest(hmac.new(secret.encode(), iv + text, hashlib.sha256).digest()[:16], tag)
     head, _, sig = token.rpartition(".")
     good = b64(hmac.new(secret.encode(), head.encode(), hashlib.sha256).digest())
     return head.startswith("SFMyNTY.") and hmac.compare_digest(good, sig)
@@ -117,6 +134,11 @@ class StandIn:
     async def route(self, method: str, target: str, h: Headers, body: bytes) -> tuple[int, dict, bytes]:
         path = urlsplit(target).path
         c = self.c
+        if path == "/live/longpoll" and c.longpoll:
+            # Phoenix.Transports.LongPoll answers 200 and puts the verdict in its JSON body.
+            verdict = {"status": 410, "token": sign_session(c.secret, {"lp": secrets.token_hex(8)}), "messages": []} \
+                if self.origin_ok(h) else {"status": 403}
+            return 200, {"content-type": "application/json; charset=utf-8"}, json.dumps(verdict).encode()
         if path in SOCKET_PATHS or (c.dev_routes and path == "/phoenix/live_reload/socket/websocket"):
             # as Phoenix.Transports.WebSocket: origin first, then the upgrade
             return (403 if not self.socket_ok(target, h) else 400), {}, b""
@@ -171,14 +193,17 @@ class StandIn:
                **PROFILES[self.c.headers]}
         cookies = dict(p.strip().split("=", 1) for p in h.get("cookie", "").split(";") if "=" in p)
         if not verify_session(self.c.secret, cookies.get("_demo_key", "")):
-            token = sign_session(self.c.secret, {"_csrf_token": secrets.token_urlsafe(18)})
+            write = encrypt_session if self.c.encrypted else sign_session
+            token = write(self.c.secret, {"_csrf_token": secrets.token_urlsafe(18)})
             out["set-cookie"] = [f"_demo_key={token}{self.c.session_flags}"]
         if self.c.cookies:
             out["set-cookie"] = out.get("set-cookie", []) + list(self.c.cookies)
         links = "".join(f'<link rel="stylesheet" href="{p}?vsn=d">' if p.endswith(".css")
                         else f'<script defer src="{p}?vsn=d"></script>' for p in ASSETS)
+        view = sign_session(self.c.secret, {"view": "StandIn.PageLive"})  # LiveView's signed session token
         html = (f'<!DOCTYPE html><html><head><meta name="csrf-token" content="{secrets.token_urlsafe(24)}">'
-                f"{links}</head><body><div data-phx-main>hello</div></body></html>")
+                f'{links}</head><body><div id="phx-F0standin" data-phx-main data-phx-session="{view}" '
+                f'data-phx-static="">hello</div></body></html>')
         return 200, out, html.encode()
 
     # --- Phoenix socket (V2 serializer: [join_ref, ref, topic, event, payload]) -----------------
@@ -207,7 +232,7 @@ class StandIn:
             proto.receive_data(data) if data else proto.receive_eof()
             for event in proto.events_received():
                 if isinstance(event, Frame) and event.opcode is Opcode.TEXT:
-                    for reply in self.channel_replies(json.loads(event.data)):
+                    for reply in self.channel_replies(json.loads(event.data), self.c.secret):
                         proto.send_text(json.dumps(reply).encode())
             out = proto.data_to_send()
             for chunk in out:
@@ -220,8 +245,12 @@ class StandIn:
                 return
 
     @staticmethod
-    def channel_replies(msg: list) -> list[list]:
+    def channel_replies(msg: list, secret: str) -> list[list]:
         join_ref, ref, topic, event, payload = msg
+        if event == "phx_join" and topic.startswith("lv:") and "session" in payload and \
+                not verify_session(secret, payload["session"]):
+            # a LiveView session token signed with another secret_key_base
+            return [[join_ref, ref, topic, "phx_reply", {"status": "error", "response": {"reason": "stale"}}]]
         if event in ("heartbeat", "phx_join", "phx_leave"):
             return [[join_ref, ref, topic, "phx_reply", {"status": "ok", "response": {}}]]
         return [[join_ref, ref, topic, "phx_reply", {"status": "ok", "response": {"echo": payload}}]]

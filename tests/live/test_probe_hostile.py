@@ -25,7 +25,8 @@ def messages(result, rule_id: str) -> list[str]:
 
 def test_refused_connection(lab):
     result, took = timed_probe(lab, f"http://127.0.0.1:{free_port()}/")
-    assert "cannot connect" in messages(result, "WEB140")[0] and result.grade == "F"
+    assert "cannot connect" in messages(result, "WEB140")[0]
+    assert result.grade == "" and messages(result, "WEB149") == ["no grade: the target is unreachable"]
     assert took < 2
 
 

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from live_servers import OLD_TLS
+from standin import CSS_PATH, JS_PATH
 
 from phoenix_ops.findings import Severity
 
@@ -35,7 +36,7 @@ def test_good_deployment_passes_every_check_and_gets_a_plus(lab):
     assert sorted(r.facts["sockets"]) == ["/live/websocket", "/socket/websocket"]
     assert r.facts["health_paths"] == ["/health"] and r.facts["digested_assets"] == 2
     assert set(r.facts["check_seconds"]) == {"redirects", "tls", "headers", "cookies", "cors", "websockets",
-                                             "assets", "exposure", "health", "limits"}
+                                             "liveview", "assets", "exposure", "health", "limits"}
     assert by_rule(results)["WEB114"][0].message.startswith("put_secure_browser_headers defaults of Phoenix 1.8")
     assert not {"AST103", "WEB115", "HLT100", "WEB111"} & set(by_rule(results))
 
@@ -145,7 +146,7 @@ def test_cors_reflection_with_credentials(lab):
 
 def test_foreign_origin_websocket_accepted(lab):
     results = lab.probe(site=lab.site({"check_origin": False}))
-    assert len(by_rule(results)["WEB117"]) == 2
+    assert len(by_rule(results)["WEB117"]) == 3  # both sockets and the long-poll fallback
     assert results[0].grade == "F"
 
 
@@ -174,9 +175,9 @@ def test_idle_websocket_survives_a_long_read_timeout(lab):
 
 
 def test_missing_digested_asset_from_mixed_releases(lab):
-    site = lab.site({"missing_assets": ["/assets/app-9a8b7c.js"]})
+    site = lab.site({"missing_assets": [JS_PATH]})
     found = by_rule(lab.probe(site=site))
-    assert [f.location.url.rsplit("/", 1)[1] for f in found["AST100"]] == ["app-9a8b7c.js?vsn=d"]
+    assert [urlsplit(f.location.url).path for f in found["AST100"]] == [JS_PATH]
 
 
 def test_dev_surfaces_open_metrics_and_debug_404(lab):
@@ -257,8 +258,7 @@ def test_resolve_keeps_sni_for_several_nodes(lab):
 def test_uncompressed_and_short_cached_assets(lab):
     site = lab.site({"gzip": False, "asset_cache": "public, max-age=3600"}, extra="gzip off;")
     found = by_rule(lab.probe(site=site))
-    assert {urlsplit(f.location.url).path for f in found["AST102"]} == {"/assets/app-5f1d2c.css",
-                                                                          "/assets/app-9a8b7c.js"}
+    assert {urlsplit(f.location.url).path for f in found["AST102"]} == {CSS_PATH, JS_PATH}
     assert all("max-age under one year" in f.message for f in found["AST101"]) and len(found["AST101"]) == 2
 
 
@@ -277,3 +277,12 @@ def test_dashboard_behind_login_is_judged_without_the_users_credentials(lab):
     assert "WEB121" not in signed_in
     open_one = by_rule(lab.probe(site=lab.site({"admin_dashboard": True})))
     assert [urlsplit(f.location.url).path for f in open_one["WEB121"]] == ["/admin/dashboard"]
+
+
+def test_standin_long_poll_and_liveview_join_answer_as_real_phoenix(lab):
+    """Held to tests/live/test_probe_phoenix.py: the long poll's verdict is in its JSON body."""
+    (good,) = lab.probe(site=lab.site())
+    assert good.facts["longpoll"] is True and good.facts["liveview_joined"]
+    found = by_rule(lab.probe(site=lab.site({"check_origin": False})))
+    assert {f.key or urlsplit(f.location.url).path for f in found["WEB117"]} == \
+        {"longpoll", "/live/websocket", "/socket/websocket"}

@@ -67,8 +67,10 @@ def test_session_cookie_recognised_by_name_or_value_shape():
     by_name = parse_set_cookie("_shop_key=abc; path=/; HttpOnly")
     signed = parse_set_cookie("sid=SFMyNTY.g3QAAAABbQ.Xk2-_a; path=/")
     encrypted = parse_set_cookie("s=QTEyOEdDTQ.aa.bb.cc.dd; Secure")
+    xchacha = parse_set_cookie("s=XCP.hlDkYX9dLUE0lLrOsTpiYHmUDrXs6SKmM6K3Sx_oyCYK2yMGLfD; Secure")  # Plug.Crypto 2
     plain = parse_set_cookie("theme=dark; Secure")
-    assert by_name.is_session and signed.is_session and encrypted.is_session and not plain.is_session
+    assert by_name.is_session and signed.is_session and encrypted.is_session and xchacha.is_session
+    assert not plain.is_session
     assert by_name.attrs == {"path": "/", "httponly": ""}
     assert parse_set_cookie("garbage") is None
 
@@ -206,8 +208,9 @@ def test_checklist_says_which_probe_rules_could_not_run_or_had_nothing_to_judge(
     skipped = not_run(answered, ProbeOptions())
     assert skipped["WEB123"] == "only with --active" and skipped["WEB119"] == "only with --ws-idle"
     assert "several nodes" in skipped["SEC101"] and "WEB100" not in skipped
-    assert not_run(answered, ProbeOptions(active=True, ws_idle=1.0)).keys() == {"SEC101"}
+    assert not_run(answered, ProbeOptions(active=True, ws_idle=1.0)).keys() == {"SEC101", "AST104"}
     down = not_run([result("https://a.example/")], ProbeOptions(active=True))
     assert set(down.values()) == {"no target answered"} and "WEB140" not in down and "WEB100" in down
-    assert set(not_applicable(answered)) == {"WEB117", "WEB118", "WEB119"}
-    assert not_applicable([result("https://a.example/", sockets=["/live/websocket"])]) == {}
+    assert set(not_applicable(answered)) == {"WEB117", "WEB118", "WEB119", "WEB126"}
+    live = result("https://a.example/", sockets=["/live/websocket"], liveview="phx-F1")
+    assert not_applicable([live]) == {}

@@ -5,17 +5,28 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
+
+from phoenix_ops.live.liveview import main_view
 
 pytestmark = pytest.mark.slow
 CLIENT = Path(__file__).with_name("phoenix_client.js")
 
 
-def run_client(npm_client: Path, endpoint: str, origin: str, ca: str | None = None) -> dict:
-    env = {**os.environ, "NODE_PATH": str(npm_client)}
+def page_session(url: str, ca: str | None = None) -> str:
+    """The LiveView session token of the stand-in's page: a join without it is refused, as in Phoenix."""
+    view = main_view(httpx.get(url, verify=ssl.create_default_context(cafile=ca) if ca else True).text)
+    assert view is not None
+    return view.session
+
+
+def run_client(npm_client: Path, endpoint: str, origin: str, ca: str | None = None, session: str = "") -> dict:
+    env = {**os.environ, "NODE_PATH": str(npm_client), "LV_SESSION": session}
     done = subprocess.run(["node", str(CLIENT), endpoint, origin, *([ca] if ca else [])], env=env,
                           capture_output=True, text=True, timeout=20)
     assert done.returncode == 0, done.stderr
@@ -34,13 +45,15 @@ def assert_channel_works(result: dict) -> None:
 
 def test_phoenix_client_joins_the_standin_directly(lab, npm_client):
     port = lab.standin()
-    assert_channel_works(run_client(npm_client, f"ws://127.0.0.1:{port}/live", "http://localhost"))
+    session = page_session(f"http://127.0.0.1:{port}/")
+    assert_channel_works(run_client(npm_client, f"ws://127.0.0.1:{port}/live", "http://localhost", session=session))
 
 
 def test_phoenix_client_through_nginx_with_tls(lab, npm_client):
     site = lab.site()
+    session = page_session(f"https://localhost:{site.https_port}/", lab.certs.ca_file)
     result = run_client(npm_client, f"wss://localhost:{site.https_port}/socket", f"https://localhost:{site.https_port}",
-                        lab.certs.ca_file)
+                        lab.certs.ca_file, session)
     assert_channel_works(result)
 
 

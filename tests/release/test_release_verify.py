@@ -4,6 +4,8 @@ before traffic, made to happen for real."""
 import json
 import secrets
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,41 @@ def test_runtime_config_that_changes_a_compile_time_value(tmp_path, release_copy
 def test_what_is_not_a_release_is_refused_in_one_line(tmp_path):
     result = CliRunner().invoke(app, ["release", "verify", str(tmp_path)])
     assert result.exit_code == 2 and "not a Mix release" in result.stderr
+
+
+def test_an_openssl_the_crypto_nif_cannot_load(tmp_path, phoenix_build):
+    """A libcrypto of another kind first on the library path: the runner image without the release's OpenSSL."""
+    bad = tmp_path / "libs"
+    bad.mkdir()
+    (bad / "libcrypto.so.3").write_text("not a shared object\n")
+    code, found = verify(phoenix_build.release, "--env-file", env_file(tmp_path, LD_LIBRARY_PATH=bad), "--no-probe",
+                         "--timeout", "20")
+    assert code == 1 and "REL101" in ids(found)
+
+
+def test_an_empty_os_certificate_store(tmp_path, phoenix_build):
+    """The OS store hidden by an empty directory, in a mount namespace of the test's own."""
+    empty = tmp_path / "certs"
+    empty.mkdir()
+    script = (f"mount --bind {empty} /etc/ssl/certs && exec {sys.executable} -m phoenix_ops release verify "
+              f"{phoenix_build.release} --env-file {env_file(tmp_path)} --no-probe --format json")
+    done = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stderr
+    found = json.loads(done.stdout)["findings"]
+    assert "REL102" in ids(found)
+    assert next(f for f in found if f["rule_id"] == "REL102")["severity"] == "warning"
+
+
+def test_tzdata_that_cannot_write_its_data_directory(tmp_path, phoenix_build):
+    """A tzdata library on ERL_LIBS whose data_dir is below a file: every update would fail."""
+    ebin = tmp_path / "erl_libs" / "tzdata-1.1.1" / "ebin"
+    ebin.mkdir(parents=True)
+    (ebin / "tzdata.app").write_text(
+        '{application,tzdata,[{description,"tz"},{vsn,"1.1.1"},{modules,[]},{registered,[]},'
+        '{applications,[kernel,stdlib]},{env,[{data_dir,"/dev/null/tzdata"}]}]}.\n')
+    code, found = verify(phoenix_build.release, "--env-file",
+                         env_file(tmp_path, ERL_LIBS=tmp_path / "erl_libs"), "--no-probe")
+    tz = [f for f in found if f["rule_id"] == "REL104"]
+    assert tz and "/dev/null/tzdata" in tz[0]["message"]
+    code, found = verify(phoenix_build.release, "--env-file", env_file(tmp_path), "--no-probe")
+    assert "REL104" not in ids(found)

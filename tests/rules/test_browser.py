@@ -106,3 +106,13 @@ def test_web017_http_options_without_limits(make_project, findings):
     got = findings(make_project({"config/runtime.exs": runtime}), "WEB017")
     assert [(f.rule_id, f.location.path) for f in got] == [("WEB017", "config/runtime.exs")]
     assert ids(findings(make_project(), "WEB017")) == []
+
+
+def test_web013_reads_the_literal_parts_of_an_interpolated_policy(make_project, findings):
+    built = router().replace("    plug :put_secure_browser_headers\n",
+                             '    plug :put_secure_browser_headers, %{"content-security-policy" => @csp}\n')
+    built = built.replace("  pipeline :browser", '  @hosts Enum.join(~w(cdn.example.com), " ")\n'
+                                                 "  @csp \"default-src 'self' 'unsafe-eval' #{@hosts}\"\n"
+                                                 "  pipeline :browser")
+    got = findings(make_project({"lib/demo_web/router.ex": built}), "WEB013")
+    assert ids(got) == ["WEB013"] and "unsafe-eval" in got[0].message

@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from phoenix_ops.cluster import dist, epmd
 from phoenix_ops.cluster.discovery import Seed, from_dns, from_srv, make_resolver
 from phoenix_ops.cluster.facts import gather_facts, visible_nodes
+from phoenix_ops.cluster.phoenix import gather_phoenix, runs_phoenix, trackers
+from phoenix_ops.cluster.rules_phoenix import count_differences
 from phoenix_ops.cluster.view import ClusterView, HostReport, NodeReport
 
 RECHECK_DELAY = 0.3  # seconds before a second look at nodes that see each other one way only
+PRESENCE_RECHECK_DELAY = 3.0  # Phoenix trackers send deltas every 1.5 s: two rounds
 
 Progress = Callable[[str, int, int], None]  # (step, done, to do)
 
@@ -59,6 +62,7 @@ async def examine(opts: DoctorOptions, progress: Progress | None = None) -> Clus
     targets += _targets_from_epmd(via_epmd, view.hosts, opts.epmd_port)
 
     own_basename = f"phoenix_ops_{secrets.token_hex(4)}"
+    nonce = secrets.token_hex(16)  # keys this sweep's secret_key_base digests
     gate = asyncio.Semaphore(opts.concurrency)
     conns: dict[int, dist.Connection] = {}  # id(NodeReport) -> its open connection
     done = 0
@@ -67,7 +71,7 @@ async def examine(opts: DoctorOptions, progress: Progress | None = None) -> Clus
         nonlocal done
         if node.port is not None:
             async with gate:
-                conn = await _visit(node, opts, own_basename)
+                conn = await _visit(node, opts, own_basename, nonce)
             if conn:
                 conns[id(node)] = conn
         done += 1
@@ -78,6 +82,7 @@ async def examine(opts: DoctorOptions, progress: Progress | None = None) -> Clus
         await asyncio.gather(*(visit(n) for n in targets))
         view.nodes = targets
         await _recheck_one_way(view, conns, opts.timeout)
+        await _recheck_presence(view, conns, opts.timeout)
     finally:
         await asyncio.gather(*(c.close() for c in conns.values()))
     view.seconds = time.monotonic() - started
@@ -96,6 +101,18 @@ async def _recheck_one_way(view: ClusterView, conns: dict[int, dist.Connection],
     for node, visible in zip(nodes, again):
         if visible is not None:
             node.facts.visible = visible
+
+
+async def _recheck_presence(view: ClusterView, conns: dict[int, dist.Connection], timeout: float) -> None:
+    """Presence counts that differ may be trackers still exchanging deltas: read them once more."""
+    if not count_differences(view):
+        return
+    await asyncio.sleep(PRESENCE_RECHECK_DELAY)
+    nodes = [n for n in view.members() if n.facts.phoenix is not None and id(n) in conns]
+    again = await asyncio.gather(*(trackers(conns[id(n)], timeout) for n in nodes), return_exceptions=True)
+    for node, found in zip(nodes, again):
+        if isinstance(found, dict):
+            node.facts.phoenix.trackers = found
 
 
 def _unique(seeds: list[Seed]) -> list[Seed]:
@@ -141,7 +158,7 @@ def _targets_from_epmd(seeds: list[Seed], hosts: list[HostReport], epmd_port: in
     return list(targets.values())
 
 
-async def _visit(node: NodeReport, opts: DoctorOptions, own_basename: str) -> dist.Connection | None:
+async def _visit(node: NodeReport, opts: DoctorOptions, own_basename: str, nonce: str) -> dist.Connection | None:
     """Handshake (plain, then TLS when the port speaks it and we hold credentials), then the calls."""
     try:
         try:
@@ -156,6 +173,8 @@ async def _visit(node: NodeReport, opts: DoctorOptions, own_basename: str) -> di
     node.name, node.hidden, node.tls = conn.peer.name, conn.peer.hidden, conn.peer.tls
     try:
         node.facts = await gather_facts(conn, opts.timeout)
+        if runs_phoenix(node.facts.applications):
+            node.facts.phoenix = await gather_phoenix(conn, opts.timeout, nonce)
     except BaseException:
         await conn.close()
         raise

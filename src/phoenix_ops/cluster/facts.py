@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from phoenix_ops.cluster.dist import Connection, DistError, RemoteError
 from phoenix_ops.cluster.etf import Atom, text
+from phoenix_ops.cluster.phoenix import PhoenixFacts
 
 _A = Atom
 # name -> (module, function, args)
@@ -49,9 +50,10 @@ class NodeFacts:
     uptime_seconds: float | None = None
     net_ticktime: int | None = None
     failed: dict[str, str] = field(default_factory=dict)  # call name -> why it failed
+    phoenix: PhoenixFacts | None = None  # PubSub, Presence and secrets, on nodes running Phoenix.PubSub
 
     def to_dict(self) -> dict:
-        return dict(vars(self))
+        return dict(vars(self)) | {"phoenix": self.phoenix.to_dict() if self.phoenix else None}
 
 
 async def gather_facts(conn: Connection, timeout: float) -> NodeFacts:

@@ -166,8 +166,9 @@ def ticktime(view: ClusterView) -> Iterable[Finding]:
 )
 def call_failed(view: ClusterView) -> Iterable[Finding]:
     for n in view.members():
-        if n.facts.failed:
-            calls = ", ".join(sorted(n.facts.failed))
-            first = next(iter(n.facts.failed.values()))
-            yield call_failed.finding(f"{n.name}: {len(n.facts.failed)} remote calls failed ({calls}): {first}",
+        failed = n.facts.failed | (n.facts.phoenix.failed if n.facts.phoenix else {})
+        if failed:
+            calls = ", ".join(sorted(failed))
+            first = next(iter(failed.values()))
+            yield call_failed.finding(f"{n.name}: {len(failed)} remote calls failed ({calls}): {first}",
                                           at(n.name), key="calls")

@@ -9,7 +9,7 @@ from phoenix_ops.catalog import catalog
 from phoenix_ops.command import NoProgress, Progress, Tail, write_file
 from phoenix_ops.findings import Finding, Location
 from phoenix_ops.live.context import UNREACHABLE
-from phoenix_ops.live.grade import GRADE, worst_of
+from phoenix_ops.live.grade import GRADE, grade_label, worst_of
 from phoenix_ops.live.probe import run_probe
 from phoenix_ops.live.socket import WS_IDLE
 from phoenix_ops.live.target import (
@@ -106,7 +106,7 @@ class ProbeRun:
         """One block per target (URL via node), headed by its grade, so nodes of one URL stay apart;
         with several targets, a last line counts them all as the JSON summary does."""
         from phoenix_ops.report.text import render_text, summary_line
-        blocks = [f"== {r.target.label}: grade {r.grade} ({r.score}/100)\n"
+        blocks = [f"== {r.target.label}: {grade_label(r.grade, r.score)}\n"
                   + render_text([f for f in r.findings if f.rule_id != GRADE.id], color=color) for r in self.results]
         if len(self.results) > 1:
             everything = [f for f in self.findings if f.rule_id != GRADE.id]
@@ -124,7 +124,7 @@ class ProbeRun:
 
 def not_run(results: list[TargetResult], opts: ProbeOptions) -> dict[str, str]:
     """Rules that had no chance to fire in this probe, and why: the report's checklist says so."""
-    from phoenix_ops.live import limits, replay
+    from phoenix_ops.live import limits, replay, skew
 
     if not any("page_url" in r.facts for r in results):
         return dict.fromkeys(catalog("probe").ids() - {UNREACHABLE.id, GRADE.id}, "no target answered")
@@ -134,18 +134,23 @@ def not_run(results: list[TargetResult], opts: ProbeOptions) -> dict[str, str]:
     if not opts.ws_idle:
         skipped[WS_IDLE.id] = "only with --ws-idle"
     if len({r.target.name for r in results}) == len(results):
-        skipped |= dict.fromkeys(_rule_ids(replay), "needs several nodes of one site (--resolve)")
+        skipped |= dict.fromkeys(_rule_ids(replay) | _rule_ids(skew), "needs several nodes of one site (--resolve)")
     return skipped
 
 
 def not_applicable(results: list[TargetResult]) -> dict[str, str]:
-    """Rules that ran but found nothing to judge: no target mounts a Phoenix socket."""
-    from phoenix_ops.live import socket
+    """Rules that ran but found nothing to judge: no target mounts a Phoenix socket, or no page is
+    a LiveView."""
+    from phoenix_ops.live import liveview, socket
 
-    ids = _rule_ids(socket)
-    if any(r.facts.get("sockets") for r in results) or any(f.rule_id in ids for r in results for f in r.findings):
-        return {}
-    return dict.fromkeys(ids, "no Phoenix socket answers at /live/websocket or /socket/websocket")
+    out: dict[str, str] = {}
+    for module, fact, why in ((socket, "sockets", "no Phoenix socket answers at /live/websocket or /socket/websocket"),
+                              (liveview, "liveview", "no probed page is a LiveView (data-phx-main)")):
+        ids = _rule_ids(module)
+        if not any(r.facts.get(fact) for r in results) and \
+                not any(f.rule_id in ids for r in results for f in r.findings):
+            out |= dict.fromkeys(ids, why)
+    return out
 
 
 def _rule_ids(module) -> set[str]:

@@ -22,7 +22,7 @@ SESSION_COOKIE = rule(
     default), or `force_ssl` which marks cookies secure.
 
     The session cookie is recognised by its name (`_app_key`) or its value (a Plug signed
-    `SFMyNTY.`-prefixed or encrypted `QTEyOEdDTQ.`-prefixed token).
+    `SFMyNTY.`-prefixed, or encrypted: `XCP.`-prefixed since Plug.Crypto 2.0, `QTEyOEdDTQ.` before).
     Pass: Secure, HttpOnly and SameSite=Lax or Strict. Fail: any missing, or SameSite=None.
     """,
 )
@@ -42,10 +42,11 @@ COOKIE_NOT_SECURE = rule(
 )
 
 
-# Plug.Crypto tokens: base64url("HS256"/"HS384"/"HS512") signed, base64url("A128GCM"/"A256GCM") encrypted.
+# Plug.Crypto tokens: base64url("HS256"/"HS384"/"HS512") signed; encrypted "XCP." + base64url(iv, tag,
+# text) since Plug.Crypto 2.0 (XChaCha20-Poly1305), base64url("A128GCM"/"A256GCM") parts before it.
 _B64 = r"[A-Za-z0-9_-]+"
 SIGNED = re.compile(rf"^(SFMyNTY|SFMzODQ|SFM1MTI)\.{_B64}\.{_B64}$")
-ENCRYPTED = re.compile(rf"^(QTEyOEdDTQ|QTI1NkdDTQ)(\.{_B64}){{3,5}}$")
+ENCRYPTED = re.compile(rf"^(XCP\.{_B64}|(QTEyOEdDTQ|QTI1NkdDTQ)(\.{_B64}){{3,5}})$")
 SESSION_NAME = re.compile(r"^_[A-Za-z0-9_]+_key$")
 
 

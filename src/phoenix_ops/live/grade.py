@@ -22,7 +22,8 @@ GRADE = rule(
     same rule count once per target). A+ needs 100 points plus HSTS of one year and a CSP without
     findings; A >= 90, B >= 80, C >= 70, D >= 60, F below. Caps: an unreachable target, an invalid
     certificate, an exposed dev surface or dashboard, a foreign-origin WebSocket, credentialed CORS
-    reflection or a redirect loop cap the grade at F; any other error caps it at C.
+    reflection or a redirect loop cap the grade at F; any other error caps it at C. A target whose
+    page could not be fetched at all gets no grade: it is reported unreachable.
     """,
     fix="""
     Fix the findings listed for the target, errors first.
@@ -60,4 +61,10 @@ def grade(findings: Sequence[Finding], facts: dict) -> tuple[str, int]:
 
 
 def worst_of(*letters: str) -> str:
-    return max(letters, key=ORDER.index)
+    """The worst grade; targets without one (unreachable) are left out, "" when none has one."""
+    graded = [g for g in letters if g]
+    return max(graded, key=ORDER.index) if graded else ""
+
+
+def grade_label(letter: str, score: int) -> str:
+    return f"grade {letter} ({score}/100)" if letter else "no grade: the target is unreachable"

@@ -56,7 +56,7 @@ def explain_error(exc: BaseException, timeout: float) -> str:
     while cause is not None and not isinstance(cause, ssl.SSLError):  # httpx wraps httpcore wraps ssl
         cause = cause.__cause__ or cause.__context__
     if isinstance(cause, ssl.SSLCertVerificationError):
-        return f"TLS certificate rejected: {cause.verify_message or cause.reason}"
+        return f"TLS certificate rejected: {cause.verify_message or cause.reason}{untrusted_hint(cause)}"
     if isinstance(cause, ssl.SSLError):
         return f"TLS handshake failed: {cause.reason or cause}"
     if isinstance(exc, httpx.RemoteProtocolError):
@@ -64,6 +64,16 @@ def explain_error(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect: {reason(exc)}"
     return f"{type(exc).__name__}: {exc}"
+
+
+# OpenSSL's verify codes for a chain that ends in a CA the trust store does not hold.
+UNTRUSTED_ISSUER = {18, 19, 20, 21}  # self-signed leaf, self-signed in chain, unknown issuer, no leaf issuer
+
+
+def untrusted_hint(cause: ssl.SSLCertVerificationError) -> str:
+    if cause.verify_code in UNTRUSTED_ISSUER:
+        return " (a private CA: trust it with --ca-file CA.pem, or probe anyway with --insecure)"
+    return ""
 
 
 class Http:
@@ -126,10 +136,12 @@ class Http:
     async def get(self, url: str, **kw) -> Reply:
         return await self.request("GET", url, **kw)
 
-    async def follow(self, url: str, *, stop: Callable[[str], bool] | None = None) -> list[Reply]:
+    async def follow(self, url: str, *, stop: Callable[[str], bool] | None = None,
+                     chain: list[Reply] | None = None) -> list[Reply]:
         """GET through redirects; the chain ends on a non-redirect, a revisited URL, MAX_HOPS, or
-        before fetching a URL that `stop` accepts."""
-        chain: list[Reply] = []
+        before fetching a URL that `stop` accepts. Replies are appended to `chain` as they come, so a
+        caller that gives up still sees how far it went."""
+        chain = [] if chain is None else chain
         seen = set()
         while len(chain) <= MAX_HOPS and url not in seen:
             seen.add(url)

@@ -5,22 +5,23 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections import Counter
 from collections.abc import Callable
 
 from phoenix_ops.findings import Finding, Location
-from phoenix_ops.live.assets import check_assets
+from phoenix_ops.live.assets import check_assets, digested_urls
 from phoenix_ops.live.context import INCOMPLETE, UNREACHABLE, Context
 from phoenix_ops.live.cookies import check_cookies, session_cookie
 from phoenix_ops.live.cors import check_cors
 from phoenix_ops.live.exposure import check_exposure
-from phoenix_ops.live.grade import GRADE, grade
+from phoenix_ops.live.grade import GRADE, grade, grade_label
 from phoenix_ops.live.headers import check_headers
 from phoenix_ops.live.health import check_health
 from phoenix_ops.live.http import Http, ProbeError
 from phoenix_ops.live.limits import BURST_SECONDS, check_limits
+from phoenix_ops.live.liveview import check_liveview
 from phoenix_ops.live.redirects import check_redirects, loop_finding
-from phoenix_ops.live.replay import check_replay
+from phoenix_ops.live.replay import by_public_name, check_replay
+from phoenix_ops.live.skew import check_asset_skew
 from phoenix_ops.live.socket import check_sockets
 from phoenix_ops.live.target import ProbeOptions, Target, TargetResult
 from phoenix_ops.live.tls import check_tls
@@ -33,7 +34,8 @@ def checks(opts: ProbeOptions) -> list[tuple[str, Check, float]]:
     step = opts.timeout * 3  # a check makes a few rounds of requests
     found = [("redirects", check_redirects, step), ("tls", check_tls, step), ("headers", check_headers, step),
              ("cookies", check_cookies, step), ("cors", check_cors, step),
-             ("websockets", check_sockets, step + opts.ws_idle), ("assets", check_assets, step),
+             ("websockets", check_sockets, step + opts.ws_idle), ("liveview", check_liveview, step),
+             ("assets", check_assets, step),
              ("exposure", check_exposure, step), ("health", check_health, step)]
     if opts.active:
         found.append(("limits", check_limits, step + BURST_SECONDS))
@@ -70,15 +72,17 @@ async def probe_target(target: Target, opts: ProbeOptions) -> TargetResult:
     where = Location(url=target.url, node=target.addr)
     page_limit = min(opts.timeout * 3, budget(opts))
     async with Http(target, opts) as http:
+        chain: list = []
         try:
             async with asyncio.timeout(page_limit):
-                chain = await http.follow(target.url)
+                await http.follow(target.url, chain=chain)
         except ProbeError as exc:
             result.findings.append(UNREACHABLE.finding(str(exc), where))
             return result
         except TimeoutError:
             result.findings.append(UNREACHABLE.finding(
-                f"the redirect chain did not end within {page_limit:g} s", where))
+                f"the redirect chain did not end within {page_limit:g} s ({len(chain)} redirects followed)"
+                if chain else f"no answer within {page_limit:g} s", where))
             return result
         ctx = Context(target, opts, http, chain, result.facts)
         result.facts.update(page_url=ctx.page.url, status=ctx.page.status)
@@ -91,6 +95,7 @@ async def probe_target(target: Target, opts: ProbeOptions) -> TargetResult:
                 f"the page answers {ctx.page.status}: the app behind the proxy is down or failing", ctx.at(),
                 key="status"))
         result.session = session_cookie(ctx.page)
+        result.assets = digested_urls(ctx)
         tasks = {asyncio.create_task(_guarded(ctx, name, fn, limit)): name for name, fn, limit in checks(opts)}
         done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
         for task in pending:
@@ -115,17 +120,18 @@ async def probe_all(targets: list[Target], opts: ProbeOptions,
         return result
 
     results = list(await asyncio.gather(*(one(t) for t in targets)))
-    try:
-        async with asyncio.timeout(opts.timeout * 3):
-            await check_replay(results, opts)
-    except TimeoutError:
-        names = Counter(r.target.name for r in results)
-        for r in (r for r in results if names[r.target.name] > 1):
-            r.findings.append(INCOMPLETE.finding("the session replay across nodes did not finish in time",
-                                                   Location(url=r.target.url, node=r.target.addr), key="replay"))
+    for what, check in (("session replay", check_replay), ("asset comparison", check_asset_skew)):
+        try:
+            async with asyncio.timeout(opts.timeout * 3):
+                await check(results, opts)
+        except TimeoutError:
+            for r in (r for nodes in by_public_name(results) for r in nodes):
+                r.findings.append(INCOMPLETE.finding(f"the {what} across nodes did not finish in time",
+                                                       Location(url=r.target.url, node=r.target.addr), key=what))
     for r in results:
-        r.grade, r.score = grade(r.findings, r.facts)
-        r.findings.append(GRADE.finding(f"grade {r.grade} ({r.score}/100)", Location(url=r.target.url,
+        if "page_url" in r.facts:
+            r.grade, r.score = grade(r.findings, r.facts)
+        r.findings.append(GRADE.finding(grade_label(r.grade, r.score), Location(url=r.target.url,
                                           node=r.target.addr), hint="", key="grade"))
     return results
 

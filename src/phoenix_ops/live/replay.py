@@ -41,25 +41,30 @@ async def _rejects(result: TargetResult, opts: ProbeOptions, cookie: Cookie) -> 
     return again is not None and again.name == cookie.name
 
 
-async def check_replay(results: list[TargetResult], opts: ProbeOptions) -> None:
-    """Adds SEC101 findings to the results of nodes that share a public host name."""
+def by_public_name(results: list[TargetResult]) -> list[list[TargetResult]]:
+    """The nodes behind each public host name that were probed through more than one node."""
     groups: dict[str, list[TargetResult]] = defaultdict(list)
     for r in results:
         if "page_url" in r.facts:
             groups[r.target.name].append(r)
-    for nodes in (g for g in groups.values() if len(g) > 1):
+    return [g for g in groups.values() if len(g) > 1]
+
+
+async def check_replay(results: list[TargetResult], opts: ProbeOptions) -> None:
+    """Adds SEC101 findings to the results of nodes that share a public host name."""
+    for nodes in by_public_name(results):
         source = next((n for n in nodes if n.session), None)
         if source is None:
             for n in nodes:
                 n.findings.append(SESSION_MISMATCH.finding(
                     "no node wrote a session cookie on this page, so replay gives no signal (an API-only "
-                    "app never does; probe a page with a CSRF token)", Location(url=n.facts["page_url"]),
+                    "app never does; probe a page with a CSRF token)", Location(url=n.facts["page_url"], node=n.target.addr),
                     severity=Severity.INFO, confidence=Confidence.LOW, hint="", key="no-signal"))
             continue
         if await _rejects(source, opts, source.session) is not False:
             source.findings.append(SESSION_MISMATCH.finding(
                 "the node that wrote the session cookie rewrites it on every request, so replay gives no "
-                "signal", Location(url=source.facts["page_url"]), severity=Severity.INFO,
+                "signal", Location(url=source.facts["page_url"], node=source.target.addr), severity=Severity.INFO,
                 confidence=Confidence.LOW, hint="", key="no-signal"))
             continue
         for node in (n for n in nodes if n is not source):
@@ -67,5 +72,5 @@ async def check_replay(results: list[TargetResult], opts: ProbeOptions) -> None:
             if verdict is True:
                 node.findings.append(SESSION_MISMATCH.finding(
                     f"refuses the session cookie {source.session.name} written by {source.target.label}: "
-                    "different secret_key_base (or session store)", Location(url=node.facts["page_url"]),
+                    "different secret_key_base (or session store)", Location(url=node.facts["page_url"], node=node.target.addr),
                     key=source.target.label))

@@ -13,6 +13,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.live.context import Context
+from phoenix_ops.live.http import ProbeError
 from phoenix_ops.live.target import authority
 from phoenix_ops.rule import rule
 
@@ -97,16 +98,33 @@ def _endpoint(ctx: Context, path: str) -> tuple[str, str, dict]:
     return f"{ws_scheme}://{netloc}{path}", f"{page.scheme}://{netloc}", kwargs
 
 
-async def open_socket(ctx: Context, path: str, origin: str | None = None) -> ClientConnection:
+def refusal(exc: BaseException) -> str:
+    """What went wrong with an upgrade, in words (websockets' own texts name its exception classes)."""
+    if isinstance(exc, websockets.InvalidMessage):
+        return "got no valid HTTP answer (the connection closed or sent something that is not HTTP)"
+    if isinstance(exc, TimeoutError):
+        return "got no answer in time"
+    if isinstance(exc, websockets.InvalidHandshake):
+        return f"was not a valid WebSocket handshake ({exc})"
+    if isinstance(exc, websockets.ConnectionClosed):
+        return "was closed before the handshake ended"
+    if isinstance(exc, OSError):
+        return f"could not connect ({exc.strerror or exc})"
+    return f"failed ({exc})" if str(exc) else f"failed ({type(exc).__name__})"
+
+
+async def open_socket(ctx: Context, path: str, origin: str | None = None,
+                      headers: dict[str, str] | None = None) -> ClientConnection:
     uri, own_origin, kwargs = _endpoint(ctx, path)
     try:
-        return await connect(uri, origin=origin or own_origin, additional_headers=ctx.opts.request_headers(),
+        return await connect(uri, origin=origin or own_origin,
+                             additional_headers={**ctx.opts.request_headers(), **(headers or {})},
                              open_timeout=ctx.opts.timeout, ping_interval=None, close_timeout=1,
                              max_size=1 << 20, **kwargs)
     except websockets.InvalidStatus as exc:
         raise SocketRefused(exc.response.status_code, f"answered {exc.response.status_code}") from exc
     except (OSError, TimeoutError, websockets.WebSocketException) as exc:
-        raise SocketRefused(None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
+        raise SocketRefused(None, refusal(exc)) from exc
 
 
 async def heartbeat(ws: ClientConnection, ref: str, timeout: float) -> str | None:
@@ -149,7 +167,7 @@ async def _check_socket(ctx: Context, path: str) -> list[Finding]:
                 "or check_origin does not list the public host; the origin check could not be verified",
                 where, severity=Severity.WARNING, confidence=Confidence.LOW)]
         if exc.status == foreign_refused.status:
-            return [WS_BROKEN.finding(f"the upgrade {exc} for every origin", where)]
+            return [WS_BROKEN.finding(f"for every origin, the upgrade {exc}", where)]
         return [WS_BROKEN.finding(f"the same-origin upgrade {exc}", where)]
     ctx.facts.setdefault("sockets", []).append(path.split("?")[0])
     refs = (str(n) for n in itertools.count(1))
@@ -165,6 +183,27 @@ async def _check_socket(ctx: Context, path: str) -> list[Finding]:
     return []
 
 
+LONGPOLL = "/live/longpoll?vsn=2.0.0"
+
+
+async def _check_longpoll(ctx: Context) -> list[Finding]:
+    """LiveView's long-poll fallback checks the Origin too, but answers in its JSON body: HTTP 200
+    with {"status": 403} for a foreign one, {"status": 410, "token": ...} (a new session) otherwise."""
+    url = ctx.url(LONGPOLL)
+    try:
+        reply = await ctx.http.get(url, headers={"origin": FOREIGN_ORIGIN})
+        body = json.loads(reply.text) if reply.status == 200 else None
+    except (ProbeError, ValueError):
+        return []  # unreachable, or not Phoenix's long poll: the sockets' own checks speak
+    if not isinstance(body, dict) or "status" not in body:
+        return []
+    ctx.facts["longpoll"] = True
+    if "token" not in body:
+        return []
+    return [WS_FOREIGN_ORIGIN.finding(f"the long-poll fallback opened a session for Origin {FOREIGN_ORIGIN}",
+                                      ctx.at(url), key="longpoll")]
+
+
 async def check_sockets(ctx: Context) -> list[Finding]:
-    results = await asyncio.gather(*(_check_socket(ctx, p) for p in SOCKETS))
+    results = await asyncio.gather(*(_check_socket(ctx, p) for p in SOCKETS), _check_longpoll(ctx))
     return [f for found in results for f in found]

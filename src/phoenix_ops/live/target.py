@@ -135,3 +135,4 @@ class TargetResult:
     score: int = 0
     facts: dict = field(default_factory=dict)  # what the probe learned (Phoenix generation, TLS version...)
     session: object = None  # the session cookie the page wrote: for replay only, never reported
+    assets: list = field(default_factory=list)  # the page's digested asset URLs, for comparing nodes

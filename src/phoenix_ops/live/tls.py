@@ -15,6 +15,7 @@ from cryptography import x509
 
 from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.live.context import INCOMPLETE, UNREACHABLE, Context
+from phoenix_ops.live.http import untrusted_hint
 from phoenix_ops.rule import rule
 
 TLS_OLD_PROTOCOL = rule(
@@ -118,7 +119,7 @@ async def handshake(ctx: Context, context: ssl.SSLContext) -> Handshake:
             _, writer = await asyncio.open_connection(ctx.target.addr or ctx.target.host, port, ssl=context,
                                                       server_hostname=ctx.target.name)
     except ssl.SSLCertVerificationError as exc:
-        return Handshake(False, error=exc.verify_message or str(exc.reason))
+        return Handshake(False, error=(exc.verify_message or str(exc.reason)) + untrusted_hint(exc))
     except ssl.SSLError as exc:
         return Handshake(False, error=exc.reason or str(exc))
     except TimeoutError:

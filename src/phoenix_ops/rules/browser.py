@@ -10,8 +10,9 @@ from phoenix_ops.rule import rule
 from phoenix_ops.rules.endpoints import dev_only, option
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
-# Plugs that mark a router pipeline as serving HTML pages to browsers.
-BROWSER_PLUGS = (":fetch_session", ":protect_from_forgery", ":fetch_live_flash")
+# Plugs that mark a router pipeline as serving HTML pages to browsers (a JSON API may fetch the
+# session too, but renders no page to protect).
+BROWSER_PLUGS = (":protect_from_forgery", ":fetch_live_flash", ":fetch_flash")
 
 
 def _sessions(project):
@@ -96,6 +97,19 @@ def secure_headers_missing(project):
 
 
 _DIRECTIVE = re.compile(r"\s*([a-z-]+)\s*([^;]*)")
+_INTERPOLATION = re.compile(r"#\{[^}]*\}")
+
+
+def _policy_text(value) -> str | None:
+    """The policy a header value sets: a literal, or the literal parts of an interpolated string (the
+    interpolated host lists cannot take an 'unsafe-...' source away)."""
+    text = plain(value)
+    if isinstance(text, str):
+        return text
+    source = getattr(value, "text", "")
+    if len(source) > 1 and source[0] == source[-1] == '"':
+        return _INTERPOLATION.sub(" ", source[1:-1])
+    return None
 
 
 def csp_weakness(policy: str) -> str | None:
@@ -135,8 +149,8 @@ def csp_weak(project):
             continue
         where = Location(path=router.file, line=headers[0].line)
         policy = option(headers[0].options, "content-security-policy")
-        text = plain(policy)
-        if isinstance(text, str):
+        text = _policy_text(policy)
+        if text is not None:
             weakness = csp_weakness(text)
             if weakness:
                 yield csp_weak.finding(f"{router.module} pipeline :{name} sends a content-security-policy whose "

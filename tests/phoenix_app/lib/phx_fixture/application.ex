@@ -45,6 +45,8 @@ defmodule PhxFixture.Application do
   defp use_nameserver(address) do
     [host, port] = String.split(address, ":")
     {:ok, ip} = :inet.parse_address(String.to_charlist(host))
+    # inet_db reads resolv.conf at the first lookup and would put its servers back: read it now.
+    :ok = :inet_db.res_option(:resolv_conf, :inet_db.res_option(:resolv_conf))
     :ok = :inet_db.res_option(:nameservers, [{ip, String.to_integer(port)}])
   end
 end
