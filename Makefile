@@ -7,7 +7,7 @@ DEBIAN_PACKAGES := erlang-nox erlang-dev erlang-src elixir rebar3 nginx postgres
 	git ca-certificates chromium shellcheck systemd
 EXAMPLE := examples/shop
 
-.PHONY: demo test install install-test system-packages lint
+.PHONY: demo test install install-test system-packages
 
 # Debian ships venv support in a package of its own (python3-venv); install it when venv is refused.
 $(PY):

@@ -74,10 +74,12 @@ class PgServer:
             last = ""
             for _ in range(tries):
                 port = free_port()
-                proc = subprocess.Popen(
-                    _as_postgres([str(BIN / "postgres"), "-D", str(data), "-k", str(root), "-p", str(port),
-                                  "-c", "listen_addresses=127.0.0.1", *[a for c in FAST for a in ("-c", c)]]),
-                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                # The server's log goes to a file: a pipe nobody reads would block it once full.
+                with open(root / "postgres.log", "ab") as log:
+                    proc = subprocess.Popen(
+                        _as_postgres([str(BIN / "postgres"), "-D", str(data), "-k", str(root), "-p", str(port),
+                                      "-c", "listen_addresses=127.0.0.1", *[a for c in FAST for a in ("-c", c)]]),
+                        stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
                 server = cls(root, port, proc)
                 try:
                     server._wait_ready()
@@ -94,8 +96,8 @@ class PgServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read() if self.proc.stderr else ""
-                raise RuntimeError(f"postgres exited with {self.proc.returncode}: {err.strip()[-2000:]}")
+                log = (self.root / "postgres.log").read_text(errors="replace")
+                raise RuntimeError(f"postgres exited with {self.proc.returncode}: {log.strip()[-2000:]}")
             try:
                 psycopg.connect(self.dsn, connect_timeout=2).close()
                 return
@@ -128,8 +130,9 @@ class PgServer:
 
 
 def with_database(dsn: str, name: str) -> str:
-    """The same server's DSN pointing at another database."""
-    return psycopg.conninfo.make_conninfo(dsn, dbname=name)
+    """The same server's URL pointing at another database."""
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    return f"postgresql://{info.get('user', USER)}@{info['host']}:{info['port']}/{name}"
 
 
 def create_database(dsn: str, template: str | None = None, name: str | None = None) -> str:

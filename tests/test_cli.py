@@ -27,7 +27,8 @@ def test_rules_lists_every_rule_of_every_kind():
     ids = [r["id"] for r in doc]
     assert ids == sorted(ids) and set(ids) == catalog().ids()
     kinds = {r["kind"] for r in doc}
-    assert kinds <= set(KINDS) and {"static", "audit", "envfile", "probe", "cluster", "release"} <= kinds
+    assert kinds <= set(KINDS) and {"static", "audit", "envfile", "probe", "cluster", "release", "jobs",
+                                    "metrics"} <= kinds
     text = runner.invoke(app, ["rules"]).stdout
     assert "REL001" in text and "endpoint-never-starts" in text
 

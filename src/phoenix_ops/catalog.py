@@ -77,13 +77,23 @@ def _cluster() -> tuple[ModuleType, ...]:
     return rules_health, rules_phoenix, rules_reach, rules_topology
 
 
+def _jobs() -> tuple[ModuleType, ...]:
+    from phoenix_ops.jobs import rules_health, rules_queues
+    return rules_health, rules_queues
+
+
+def _metrics() -> tuple[ModuleType, ...]:
+    from phoenix_ops.metrics import rules_app, rules_vm
+    return rules_app, rules_vm
+
+
 def _release() -> tuple[ModuleType, ...]:
     from phoenix_ops.release import boot, checks
     return boot, checks
 
 
 _LOADERS = {"static": _static, "audit": _audit, "envfile": _envfile, "probe": _probe, "cluster": _cluster,
-            "release": _release}
+            "jobs": _jobs, "metrics": _metrics, "release": _release}
 
 
 class Catalog:

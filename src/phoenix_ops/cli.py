@@ -56,6 +56,11 @@ def no_color_option():
                                                   "FORCE_COLOR=1 colours output that is not a terminal).")
 
 
+def prom_file_option():
+    return typer.Option(None, "--prom-file", help="Also write the findings as Prometheus text for the node "
+                                                  "exporter's textfile collector (atomically).")
+
+
 def quiet_option():
     return typer.Option(False, "--quiet", "-q", help="Print nothing (-o still writes its file); "
                                                      "only the exit code tells.")
@@ -172,6 +177,7 @@ def probe(
     fmt: str = format_option(),
     output: Optional[Path] = output_option(),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML report to this file."),
+    prom_file: Optional[Path] = prom_file_option(),
     fail_level: str = fail_level_option(),
     timeout: float = typer.Option(5.0, "--timeout", help="Seconds for each network action."),
     budget: Optional[float] = typer.Option(None, "--budget", help="Seconds for the whole probe of one target."),
@@ -198,7 +204,8 @@ def probe(
     from phoenix_ops.live.command import probe as run_probe
 
     with usage_errors():
-        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, also={"--html": html})
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, also={"--html": html},
+                          prom_file=prom_file)
         args = ProbeArgs(urls or [], targets, timeout, budget, insecure, ca_file, host_header, tuple(resolve),
                          tuple(header), cookie, proxy, http_port, tuple(health), ws_idle, active, max_body, burst,
                          burst_path, concurrency)
@@ -220,7 +227,7 @@ def secret(length: int = typer.Option(64, "--length", help="Characters (64 like 
 
 @app.command()
 def gen(
-    kind: str = typer.Argument(..., help="release, docker, systemd, fly, k8s, health or all."),
+    kind: str = typer.Argument(..., help="release, docker, systemd, fly, k8s, health, alerts or all."),
     path: Path = typer.Argument(Path("."), help="The Phoenix project (directory with mix.exs)."),
     target: Optional[str] = typer.Option(None, "--target",
                                          help="docker, fly, k8s or systemd (default: what the deploy files show)."),
@@ -259,6 +266,7 @@ def cluster(
     timeout: float = typer.Option(3.0, "--timeout", help="Seconds for each network step."),
     expect: Optional[int] = typer.Option(None, "--expect", help="How many nodes the cluster should have."),
     picture: Optional[Path] = typer.Option(None, "--picture", help="Write a picture of the cluster (.svg, else HTML)."),
+    prom_file: Optional[Path] = prom_file_option(),
     fmt: str = format_option(),
     output: Optional[Path] = output_option(),
     fail_level: str = fail_level_option(),
@@ -274,7 +282,8 @@ def cluster(
     )
 
     with usage_errors():
-        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, also={"--picture": picture})
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, also={"--picture": picture},
+                          prom_file=prom_file)
         opts = build_options(ClusterArgs(
             hosts=hosts, dns=tuple(dns), srv=tuple(srv), project=project, env=env, node_basename=node_basename,
             dist_port=dist_port, epmd_port=epmd_port, cookie_file=cookie_file, tls_ca=tls_ca, tls_cert=tls_cert,
@@ -391,6 +400,99 @@ def rollback_command(
                 raise typer.Exit(1) from None
         tail.emit(text)
     raise typer.Exit(0)
+
+
+@app.command()
+def jobs(
+    database_url: Optional[str] = typer.Option(None, "--database-url", envvar="DATABASE_URL",
+                                               help="PostgreSQL URL of the app's database (else DATABASE_URL)."),
+    prefix: str = typer.Option("public", "--prefix", help="Schema of Oban's tables (Oban's :prefix)."),
+    project: Optional[Path] = typer.Option(None, "--project", help="Compare the schema with Oban in its mix.lock."),
+    live_node: list[str] = typer.Option([], "--live-node", help="A node known to be running (repeat); sharpens orphans."),
+    grace: float = typer.Option(300, "--grace", help="Seconds before an executing job on a gone node is an orphan."),
+    stall: float = typer.Option(300, "--stall", help="Seconds past due before a queue counts as stalled."),
+    max_depth: int = typer.Option(10_000, "--max-depth", help="Available jobs in one queue before a backlog finding."),
+    max_retryable: int = typer.Option(100, "--max-retryable", help="Retryable jobs of one worker before a finding."),
+    max_discards: int = typer.Option(10, "--max-discards", help="Discards of one worker in an hour before a warning."),
+    max_errors: int = typer.Option(100, "--max-errors", help="Failed attempts of one worker in an hour."),
+    retention: float = typer.Option(7 * 86400, "--retention", help="Seconds finished jobs may be kept (Pruner)."),
+    timeout: float = typer.Option(5.0, "--timeout", help="Seconds to connect and for each statement."),
+    watch: Optional[float] = typer.Option(None, "--watch", help="Repeat every SECONDS (a live table on a terminal)."),
+    fmt: str = format_option(),
+    output: Optional[Path] = output_option(),
+    prom_file: Optional[Path] = prom_file_option(),
+    fail_level: str = fail_level_option(),
+    no_color: bool = no_color_option(),
+    quiet: bool = quiet_option(),
+) -> None:
+    """Diagnose Oban in PostgreSQL, read-only: orphans, stalled queues, failures, pruning, bloat."""
+    from phoenix_ops.jobs.command import JobsArgs, examine, finish, watch_loop
+    from phoenix_ops.jobs.reader import JobsError
+    from phoenix_ops.jobs.view import Limits
+
+    with usage_errors(JobsError):
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, prom_file=prom_file)
+        if watch is not None and watch <= 0:
+            raise UsageError("--watch takes a positive number of seconds")
+        limits = Limits(grace=grace, stall=stall, max_depth=max_depth, max_retryable=max_retryable,
+                        max_discards=max_discards, max_errors=max_errors, retention=retention,
+                        live_nodes=tuple(live_node))
+        args = JobsArgs(database_url or "", prefix, limits, timeout, project)
+        if watch:
+            raise typer.Exit(watch_loop(args, watch, tail))
+        with tail.progress("reading Oban's tables"):
+            view, findings = examine(args)
+        code = finish(tail, view, findings)
+    raise typer.Exit(code)
+
+
+@app.command()
+def metrics(
+    urls: Optional[list[str]] = typer.Argument(None, help="Prometheus endpoints of the nodes (…/metrics)."),
+    interval: float = typer.Option(5.0, "--interval", help="Seconds between the two scrapes (0: one scrape, no rates)."),
+    timeout: float = typer.Option(5.0, "--timeout", help="Seconds for each scrape."),
+    header: list[str] = typer.Option([], "--header", "-H", help="'Name: value' sent with each scrape (auth)."),
+    project: Optional[Path] = typer.Option(None, "--project", help="Expect what the project's deps and telemetry define."),
+    mem_limit: Optional[str] = typer.Option(None, "--memory-limit",
+                                            help="Container memory limit: 512Mi, 2G, bytes, or a cgroup memory.max file."),
+    schedulers: Optional[int] = typer.Option(None, "--schedulers", help="Schedulers, when the scrape does not say."),
+    usage: float = typer.Option(0.8, "--usage", help="Share of a process/atom/port/ETS limit that is too near."),
+    memory_share: float = typer.Option(0.8, "--memory-share", help="Share of --memory-limit that is too near."),
+    run_queue: float = typer.Option(2.0, "--run-queue", help="Run queue per scheduler that is too long."),
+    ecto_queue_ms: float = typer.Option(50, "--ecto-queue-ms", help="Ecto queue time at p95 that is too long."),
+    ecto_query_ms: float = typer.Option(500, "--ecto-query-ms", help="Ecto query time at p95 that is too long."),
+    error_share: float = typer.Option(0.05, "--error-share", help="Share of 5xx between the scrapes that is too high."),
+    max_queue_length: int = typer.Option(10_000, "--max-queue-length", help="Oban queue length that is too long."),
+    fmt: str = format_option(),
+    output: Optional[Path] = output_option(),
+    prom_file: Optional[Path] = prom_file_option(),
+    fail_level: str = fail_level_option(),
+    no_color: bool = no_color_option(),
+    quiet: bool = quiet_option(),
+) -> None:
+    """Judge a node's Prometheus metrics: VM limits, memory, run queue, Ecto timings, 5xx share, Oban."""
+    from phoenix_ops.metrics.command import MetricsArgs, examine, finish, memory_limit
+    from phoenix_ops.metrics.scrape import MetricsError
+    from phoenix_ops.metrics.view import Limits
+
+    with usage_errors(MetricsError):
+        tail = Tail.build(fmt, output, fail_level, no_color=no_color, quiet=quiet, prom_file=prom_file)
+        headers = dict(_header(h) for h in header)
+        limits = Limits(usage=usage, memory_limit=memory_limit(mem_limit), memory_share=memory_share,
+                        schedulers=schedulers, run_queue_factor=run_queue, ecto_queue=ecto_queue_ms / 1000,
+                        ecto_query=ecto_query_ms / 1000, error_share=error_share, max_queue_length=max_queue_length)
+        args = MetricsArgs(urls or [], interval, timeout, limits, headers, project)
+        with tail.progress("scraping") as progress:
+            views, findings = examine(args, progress.update)
+        code = finish(tail, views, findings)
+    raise typer.Exit(code)
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise ValueError(f"--header {text!r}: use 'Name: value'")
+    return name.strip(), value.strip()
 
 
 @app.command("env")

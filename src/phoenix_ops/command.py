@@ -168,11 +168,12 @@ class Tail:
     quiet: bool = False
     # Extra files a command writes besides its report (probe --html): checked with -o.
     also: tuple[tuple[str, Path], ...] = field(default=())
+    prom_file: Path | None = None  # the findings as Prometheus text, for the textfile collector
 
     @classmethod
     def build(cls, fmt: str = "text", output: Path | None = None, fail_level: str = "warning", *,
               no_color: bool = False, quiet: bool = False, formats: Sequence[str] = FORMATS,
-              also: Mapping[str, Path | None] | None = None) -> Tail:
+              also: Mapping[str, Path | None] | None = None, prom_file: Path | None = None) -> Tail:
         """Check the shared options (UsageError on the first bad one)."""
         chosen = parse_format(fmt, formats)
         try:
@@ -183,7 +184,8 @@ class Tail:
         extra = tuple((option, path) for option, path in (also or {}).items() if path is not None)
         for option, path in extra:
             check_output(path, option)
-        return cls(chosen, output, level, no_color, quiet, extra)
+        check_output(prom_file, "--prom-file")
+        return cls(chosen, output, level, no_color, quiet, extra, prom_file)
 
     @property
     def color(self) -> bool:
@@ -227,7 +229,18 @@ class Tail:
                heading: str = "") -> int:
         """Render, write and gate: the command's exit code."""
         self.emit(self.render(findings, tool=tool, rules=rules, extra=extra, text=text, base=base, heading=heading))
+        self.export(findings, tool=tool, rules=rules)
         return self.gate(findings, rules)
+
+    def export(self, findings: Sequence[Finding], *, tool: str, rules: Mapping[str, Rule]) -> None:
+        """--prom-file: the findings for the node exporter's textfile collector, written atomically."""
+        if self.prom_file is None:
+            return
+        from phoenix_ops.report.prom import render_prom, write_atomic
+        try:
+            write_atomic(self.prom_file, render_prom(findings, tool, rules))
+        except OSError as exc:
+            raise UsageError(f"cannot write {self.prom_file}: {exc.strerror or exc}") from None
 
     def gate(self, findings: Iterable[Finding], rules: Mapping[str, Rule] | None = None) -> int:
         return gate(findings, self.fail_level, rules)

@@ -3,7 +3,9 @@ nginx balancing over them, and a steady load through it that counts every failed
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import subprocess
 import threading
 import time
@@ -53,6 +55,8 @@ class Lab:
     nginx_port: int = 0
     known_hosts: Path | None = None
     identity: Path | None = None
+    epmd_port: int = 0
+    cookie_file: Path | None = None
 
     def start_hosts(self, count: int) -> None:
         Path("/run/sshd").mkdir(exist_ok=True)
@@ -95,7 +99,9 @@ class Lab:
             f"http {{\n{temp}access_log off;\ninclude {nginx}/upstream.conf;\n"
             f"server {{ listen 127.0.0.1:{self.nginx_port};\n"
             "  location / { proxy_pass http://app; proxy_next_upstream error timeout http_502 http_503;\n"
-            "    proxy_set_header Host localhost; proxy_connect_timeout 2s; } }\n}\n")
+            "    proxy_set_header Host localhost; proxy_connect_timeout 2s; }\n"
+            "  location /socket/ { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Host localhost;\n"
+            "    proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection upgrade; } }\n}\n")
         proc = subprocess.Popen([NGINX, "-p", str(nginx), "-c", str(nginx / "nginx.conf"), "-g", "daemon off;"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(proc)
@@ -116,6 +122,27 @@ class Lab:
                 f'[deploy.balancer]\nupstream-file = "{self.tmp}/nginx/upstream.conf"\nupstream = "app"\n'
                 f'reload = "{self.reload}"\n')
 
+    def distributed(self, env_file: Path) -> Path:
+        """`env_file` plus distribution: a private EPMD, one cookie, one node name per host (the hosts
+        share this machine, so the start script's working directory names it) and libcluster's list
+        of the three nodes."""
+        from phoenix_fixture import start_epmd
+        self.epmd_port = free_port()
+        self.procs.append(start_epmd(self.epmd_port, self.tmp / "epmd.log"))
+        cookie = secrets.token_hex(16)
+        self.cookie_file = self.tmp / "cookie"
+        self.cookie_file.write_text(cookie)
+        path = self.tmp / "distributed.env"
+        path.write_text(env_file.read_text() + "RELEASE_DISTRIBUTION=name\n"
+                        'RELEASE_NODE="node-$(basename "${PWD%/releases/*}")@127.0.0.1"\n'
+                        f"RELEASE_COOKIE={cookie}\nERL_EPMD_PORT={self.epmd_port}\n"
+                        f"CLUSTER_HOSTS={','.join(self.node_names)}\n")
+        return path
+
+    @property
+    def node_names(self) -> list[str]:
+        return [f"node-{h.root.name}@127.0.0.1" for h in self.hosts]
+
     def close(self) -> None:
         for h in self.hosts:  # releases the deploy started: their pid files say where
             for pidfile in (h.root / "run").glob("*.pid") if (h.root / "run").exists() else []:
@@ -130,6 +157,46 @@ class Lab:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+class HeldSocket:
+    """A Phoenix channel socket held open through the balancer, a heartbeat every half second. When a
+    stopped node closes it, it reconnects at once (as phoenix.js does); `gap` is the longest time
+    between two answered heartbeats, reconnection included."""
+
+    def __init__(self, url: str):
+        self.url, self.stop_flag = url, threading.Event()
+        self.gap, self.closed = 0.0, 0
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        from websockets.exceptions import WebSocketException
+        from websockets.sync.client import connect
+        last, ref = None, 0
+        while not self.stop_flag.is_set():
+            opened = False
+            try:
+                with connect(self.url, origin="http://localhost", open_timeout=5) as ws:
+                    opened = True
+                    while not self.stop_flag.is_set():
+                        ref += 1
+                        ws.send(json.dumps([None, str(ref), "phoenix", "heartbeat", {}]))
+                        if json.loads(ws.recv(timeout=5))[4].get("status") == "ok":
+                            now = time.monotonic()
+                            self.gap = max(self.gap, now - last) if last else 0.0
+                            last = now
+                        time.sleep(0.5)
+            except (OSError, TimeoutError, WebSocketException):
+                self.closed += opened
+                time.sleep(0.1)
+
+    def __enter__(self) -> HeldSocket:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop_flag.set()
+        self.thread.join(timeout=15)
 
 
 class Load:

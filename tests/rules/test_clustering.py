@@ -168,7 +168,8 @@ def test_clu009_kubernetes_recipe(fresh_project, findings):
     messages = " | ".join(f.message for f in got)
     assert "RBAC" in messages and "POD_IP" in messages and "RELEASE_DISTRIBUTION=name" in messages
     complete = with_env("- name: POD_IP", "  valueFrom: {fieldRef: {fieldPath: status.podIP}}",
-                        "- name: RELEASE_DISTRIBUTION", "  value: name") + '''---
+                        "- name: RELEASE_DISTRIBUTION", "  value: name",
+                        "- name: RELEASE_NODE", "  value: demo@$(POD_IP)") + '''---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {name: pod-reader}
@@ -186,3 +187,16 @@ rules:
 
 def test_cluster_rules_quiet_without_their_subject(fresh_project, findings):
     assert ids(f for f in findings(fresh_project()) if f.rule_id.startswith("CLU")) == []
+
+
+def test_clu009_node_name_form_and_srv_ports(fresh_project, findings):
+    files = {"lib/demo/application.ex": LIBCLUSTER_APP, "k8s/app.yaml": with_env(
+        "- name: RELEASE_DISTRIBUTION", "  value: name", "- name: RELEASE_NODE", "  value: demo@$(POD_IP)") +
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: demo-headless}\nspec:\n  clusterIP: None\n"
+        "  selector: {app: demo}\n"}
+    srv = K8S_TOPOLOGY.replace("Cluster.Strategy.Kubernetes,", "Cluster.Strategy.Kubernetes.DNSSRV,")
+    got = [f.message.split(": ", 1)[1] for f in findings(fresh_project(generated(**files, **{"config/prod.exs": srv})),
+                                                         "CLU009")]
+    assert got == ["the headless Service declares no port, so it publishes no SRV records",
+                   "kubernetes Deployment/demo names its node 'demo@$(POD_IP)', not "
+                   "app@$(HOSTNAME).<service>.<namespace>.svc.cluster.local as `:hostname` mode expects"]

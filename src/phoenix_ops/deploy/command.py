@@ -42,7 +42,9 @@ def dry_run(root: Path, tarball: Path) -> str:
              f"  balancer: {plan.balancer.upstream_file} (upstream {plan.balancer.upstream}), then "
              f"`{plan.balancer.reload}`" if plan.balancer else "  balancer: none",
              f"  gates: {plan.ready} answers 200; sessions of old nodes accepted; every digested asset answers "
-             f"on every node" + ("; canary error rate and latency" if plan.strategy == "canary" else ""),
+             f"on every node" + ("; canary error rate and latency" if plan.strategy == "canary" else "")
+             + ("; with distribution on, the new node lists the running ones in Node.list()"
+                if plan.strategy != "blue-green" else ""),
              "", f"commands on each host (shown for {host.label}):",
              f"  upload: scp {tarball} {host.label}:/tmp/{app}-{version}-<random>.tar.gz",
              f"  install: {remote.install_script(host, version, f'/tmp/{app}-{version}-<random>.tar.gz')}"]
@@ -51,6 +53,8 @@ def dry_run(root: Path, tarball: Path) -> str:
     lines += [f"  stop: {remote.stop_script(host, 'main', plan.stop_timeout)}",
               f"  switch: {remote.switch_script(host, version)}",
               f"  start: {remote.start_script(plan, host, app, version, 'main', host.port)}"]
+    if plan.strategy != "blue-green":
+        lines.append(f"  joined: {remote.rpc_script(plan, host, app, version, 'Node.list()')}")
     return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,7 @@ from phoenix_ops.deploy.remote import RemoteError, Session
 
 BLUE, GREEN, MAIN = "blue", "green", "main"
 DRAIN_SECONDS = 1.0  # after the balancer lets a node go: in-flight requests finish before SIGTERM
+JOIN_SECONDS = 30.0  # a started node has this long to connect to the running ones (libcluster, dns_cluster)
 
 
 class DeployFailed(RuntimeError):
@@ -111,6 +112,33 @@ class Deployer:
                     raise gates.GateFailed(f"{host.label} {version} on port {port} never became ready ({why}): "
                                            f"{' | '.join(log.strip().splitlines()[-3:])[:300]}") from None
 
+    async def rpc(self, host: Host, version: str, expr: str) -> str | None:
+        """What `expr` prints on the host's running node; None when distribution is off."""
+        out = await self.session(host).run(remote.rpc_script(self.plan, host, self.app, version, expr), timeout=60)
+        last = (out.strip().splitlines() or [""])[-1]
+        return None if last == "#off" else last
+
+    async def joined(self, host: Host, hosts: list[Host]) -> None:
+        """With distribution on, the new node must list every other running node in Node.list(): one
+        that booted outside the cluster would serve on its own (PubSub, Presence, global names)."""
+        own = await self.rpc(host, self.version, "IO.puts(node())")
+        if own is None:
+            return
+        others = [h for h in hosts if h != host]
+        states = await asyncio.gather(*(self.state(h) for h in others))
+        names = await asyncio.gather(*(self.rpc(h, s[MAIN], "IO.puts(node())") for h, s in zip(others, states)
+                                       if s.get(MAIN)))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            sees = set((await self.rpc(host, self.version, 'IO.puts(Enum.join(Node.list(), " "))') or "").split())
+            waited = loop.time() - started
+            if set(names) <= sees or waited > JOIN_SECONDS:
+                gates.joined(f"{host.label} ({own})", sees, set(names), round(waited))
+                self.say(f"{host.label} joined the cluster: {own} sees {len(sees)} node(s)")
+                return
+            await asyncio.sleep(1.0)
+
     async def stop(self, host: Host, color: str) -> None:
         await self.session(host).run(remote.stop_script(host, color, self.plan.stop_timeout),
                                      timeout=self.plan.stop_timeout + 30)
@@ -159,6 +187,7 @@ class Deployer:
             await self.step(f"switch {host.label} to {self.version}", lambda h=host: self.session(h).run(
                 remote.switch_script(h, self.version)))
             await self.step(f"start {host.label}", lambda h=host: self.start(h, MAIN, self.version))
+            await self.step(f"joined {host.label}", lambda h=host: self.joined(h, hosts))
         old = [h for h in hosts if h not in batch and previous.get(h.label, {}).get(MAIN)]
         if old:
             await self.step(f"sessions {names}", lambda: gates.same_sessions(old[0].url(), batch[0].url()))

@@ -91,6 +91,14 @@ def start_script(plan: Plan, host: Host, app: str, version: str, color: str, por
             f"echo $! > {_q(run)}.pid; echo {_q(version)} > {_q(run)}.version")
 
 
+def rpc_script(plan: Plan, host: Host, app: str, version: str, expr: str) -> str:
+    """`bin/<app> rpc EXPR` against the host's running node, with the env file it started with; prints
+    `#off` instead when that env file leaves distribution off (there is no node to ask)."""
+    return (f"set -e; cd {_q(host.root)}/releases/{_q(version)}; {env_prelude(plan)}"
+            'if [ "${RELEASE_DISTRIBUTION:-none}" = none ]; then echo "#off"; exit 0; fi; '
+            f"bin/{app} rpc {_q(expr)}")
+
+
 def stop_script(host: Host, color: str, timeout: float) -> str:
     """SIGTERM, wait up to `timeout`, then SIGKILL the group; prints `stopped S` or `killed`."""
     pidfile = f"{host.root}/run/{color}.pid"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from phoenix_ops.gen import docker, fly, health, k8s, release, systemd
+from phoenix_ops.gen import alerts, docker, fly, health, k8s, release, systemd
 from phoenix_ops.gen.facts import AppFacts, app_facts
 from phoenix_ops.gen.plan import Change, apply, kept, pending, render_plan
 from phoenix_ops.project import Project, load_project
 
-GENERATORS = {"release": release, "docker": docker, "systemd": systemd, "fly": fly, "k8s": k8s, "health": health}
+GENERATORS = {"release": release, "docker": docker, "systemd": systemd, "fly": fly, "k8s": k8s, "health": health,
+              "alerts": alerts}
 KINDS = (*GENERATORS, "all")
 TARGETS = ("docker", "fly", "k8s", "systemd")
 # What `all` writes for each target, in order: the release first, the image before what runs it.

@@ -305,12 +305,16 @@ def _k8s_topologies(project):
         strategy = plain(view.get("libcluster", "topologies", name, "strategy"))
         if isinstance(strategy, Atom) and strategy.name in K8S_STRATEGIES:
             mode = plain(view.get("libcluster", "topologies", name, "config", "mode"))
-            yield name, strategy.name, mode.name if isinstance(mode, Atom) else "ip", \
+            mode = mode.name if isinstance(mode, Atom) and mode.name in NODE_FORMS else "ip"
+            if strategy.name.endswith("DNSSRV"):
+                mode = "hostname"  # SRV records name each pod by its StatefulSet hostname
+            yield name, strategy.name, mode, \
                 view.get("libcluster", "topologies", name, "strategy")
 
 
-def _headless(project) -> bool:
-    return any(o.kind == "Service" and o.get("spec", "clusterIP") == "None" for o in project.deploy.k8s)
+def _headless(project, with_ports: bool = False) -> bool:
+    return any(o.kind == "Service" and o.get("spec", "clusterIP") == "None" and (o.get("spec", "ports") or not with_ports)
+               for o in project.deploy.k8s)
 
 
 def _pod_ip_from_field_ref(project, target) -> bool:
@@ -339,15 +343,32 @@ def kubernetes_cluster_recipe(project):
         gaps = []
         if strategy.endswith(("DNS", "DNSSRV")) and not _headless(project):
             gaps.append("no headless Service (clusterIP: None) to resolve the pods")
+        if strategy.endswith("DNSSRV") and _headless(project) and not _headless(project, with_ports=True):
+            gaps.append("the headless Service declares no port, so it publishes no SRV records")
         if strategy == "Cluster.Strategy.Kubernetes" and not {"Role", "ClusterRole"} & kinds:
             gaps.append("no Role or ClusterRole letting the pods list pods (the API strategy needs RBAC)")
+        form, looks_right = NODE_FORMS[mode]
         for target in workloads:
             if mode == "ip" and not _pod_ip_from_field_ref(project, target):
                 gaps.append(f"{target.label} gets no POD_IP from a fieldRef (`:ip` mode names nodes by pod IP)")
             given = _provided(project, target, "RELEASE_DISTRIBUTION")
             if given is None or given[0] != "name":
                 gaps.append(f"{target.label} does not set RELEASE_DISTRIBUTION=name")
+            node = _provided(project, target, "RELEASE_NODE")
+            if node is None or node[0] is None:
+                gaps.append(f"{target.label} does not set RELEASE_NODE (`:{mode}` mode needs {form})")
+            elif not looks_right(node[0]):
+                gaps.append(f"{target.label} names its node {node[0]!r}, not {form} as `:{mode}` mode expects")
         for gap in gaps:
             yield kubernetes_cluster_recipe.finding(f"libcluster topology {name} ({strategy}): {gap}",
                                                     where(anchor), key=f"{name}:{gap}")
 
+
+# The node name each libcluster mode connects to: basename@<pod IP>, @<a-b-c-d>.<ns>.pod.cluster.local,
+# or @<hostname>.<service>.<ns>.svc.cluster.local (a StatefulSet behind a headless Service).
+NODE_FORMS = {
+    "ip": ("app@$(POD_IP)", lambda v: "POD_IP" in v),
+    "dns": ("app@<pod-ip-with-dashes>.<namespace>.pod.cluster.local", lambda v: ".pod." in v or "POD_IP" in v),
+    "hostname": ("app@$(HOSTNAME).<service>.<namespace>.svc.cluster.local",
+                 lambda v: "HOSTNAME" in v.upper() or ".svc." in v),
+}

@@ -3,6 +3,7 @@ zero failed requests while it rolls, and each fault ends finished or rolled back
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -87,13 +88,13 @@ def test_blue_green_switches_at_once_and_keeps_the_old_colour(lab, tmp_path, env
     assert running(lab, "green") == [""] * 3 and running(lab, "blue") == ["0.1.0"] * 3
 
 
-def broken_tarball(build, tmp_path: Path) -> Path:
-    """v2 whose runtime.exs raises at boot: the release never becomes ready."""
+def broken_tarball(build, tmp_path: Path, tail: str = 'raise "this build is broken"') -> Path:
+    """v2 with `tail` appended to its runtime.exs: by default it raises at boot, never ready."""
     unpacked = tmp_path / "broken"
     with tarfile.open(build.tarball) as tar:
         tar.extractall(unpacked, filter="tar")
     runtime = next(unpacked.glob("releases/*/runtime.exs"))
-    runtime.write_text(runtime.read_text() + '\nraise "this build is broken"\n')
+    runtime.write_text(runtime.read_text() + f"\n{tail}\n")
     out = tmp_path / f"{build.tarball.name}"
     with tarfile.open(out, "w:gz") as tar:
         for child in unpacked.iterdir():
@@ -159,3 +160,34 @@ def test_an_unreachable_host_stops_the_deploy_before_any_change(lab, tmp_path, e
     assert result.exit_code == 2 and "cannot connect" in result.stderr
     assert running(lab) == [""] * 3 and not any((h.root / "releases").exists() for h in lab.hosts)
 
+
+
+def test_a_node_that_does_not_join_the_cluster_rolls_everything_back(lab, tmp_path, env_file, phoenix_build,
+                                                                     phoenix_build_v2):
+    proj = project(lab, tmp_path, lab.distributed(env_file))
+    first = run(lab, proj, "deploy", phoenix_build.tarball)
+    assert first.exit_code == 0, first.output
+    assert "joined the cluster: node-host2@127.0.0.1 sees 2 node(s)" in first.stderr
+    # Config merges keyword lists deeply: the host list is emptied, the topology stays.
+    alone = broken_tarball(phoenix_build_v2, tmp_path, "config :libcluster, topologies: [epmd: [config: [hosts: []]]]")
+    result = run(lab, proj, "deploy", alone)
+    assert result.exit_code == 1 and "did not join the cluster" in result.stderr, result.output
+    assert "sees no node, not node-host1@127.0.0.1, node-host2@127.0.0.1" in result.stderr
+    assert "rolled back" in result.stderr and running(lab) == ["0.1.0"] * 3
+
+
+def test_an_unsafe_pending_migration_is_refused_before_anything_changes(lab, tmp_path, env_file, phoenix_build,
+                                                                         phoenix_build_v2):
+    """v2 adds an index without `concurrently` on an existing table (MIG006): old nodes keep serving
+    while the table is locked. The plan runs migrations, so `deploy` refuses unless told otherwise."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    for part in ("mix.exs", "config", "lib", "priv"):
+        src = phoenix_build_v2.source / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, proj / part)
+    (proj / ".phoenix-ops.toml").write_text(lab.plan("rolling", env_file).replace('migrate = ""', 'migrate = "true"'))
+    first = run(lab, proj, "deploy", phoenix_build.tarball, "--allow-unsafe-migrations")
+    assert first.exit_code == 0, first.output
+    refused = run(lab, proj, "deploy", phoenix_build_v2.tarball)
+    assert refused.exit_code == 1 and "MIG006" in refused.stderr and "nothing was changed" in refused.stderr
+    assert running(lab) == ["0.1.0"] * 3 and not any((h.root / "releases" / "0.2.0").exists() for h in lab.hosts)

@@ -1,0 +1,1 @@
+"""Oban in PostgreSQL, read-only: the `jobs` command and its rules."""

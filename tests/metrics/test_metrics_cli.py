@@ -1,0 +1,71 @@
+"""`phoenix-ops metrics` as a user runs it: formats and exit codes, and bad endpoints that end in one
+clear line and exit 2 without hanging."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from test_metrics_rules import PROMEX, tmp_scrape
+
+
+def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "phoenix_ops.cli", "metrics", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_text_json_and_exit_codes(serve):
+    url = serve(PROMEX)
+    text = cli(url, "--interval", "0.1", "--memory-limit", "1Gi")
+    assert text.returncode == 1, text.stderr
+    assert text.stdout.startswith(f"{url}: ")
+    assert "OBS100 [beam-resource-near-limit] process count 240000" in text.stdout
+    doc = json.loads(cli(url, "--interval", "0", "-f", "json").stdout)
+    assert doc["metrics"][0]["url"] == url and doc["metrics"][0]["interval"] is None
+    assert {f["rule_id"] for f in doc["findings"]} == {"OBS100", "OBS102"}
+    assert cli(serve(tmp_scrape()), "--interval", "0").returncode == 0
+
+
+def test_headers_reach_the_endpoint(serve):
+    assert cli(serve(tmp_scrape()), "--interval", "0", "-H", "Authorization: Bearer t").returncode == 0
+    bad = cli(serve(tmp_scrape()), "-H", "no colon")
+    assert bad.returncode == 2 and "use 'Name: value'" in bad.stderr
+
+
+HTML = "<!DOCTYPE html><html><body>Welcome</body></html>"
+
+
+@pytest.mark.parametrize("bodies, kw, expected", [
+    ([("text/html; charset=utf-8", HTML)], {}, "answered text/html, not Prometheus text"),
+    ([("text/plain", HTML)], {}, "answered HTML, not Prometheus text"),
+    ([("text/plain", "this is {not} metrics\n")], {}, "is not Prometheus text"),
+    ([("text/plain", "")], {}, "answered an empty scrape"),
+    ([tmp_scrape()], {"status": 404}, "answered HTTP 404, not a scrape"),
+    ([tmp_scrape()], {"stall": True}, "did not answer within 1 s"),
+])
+def test_bad_endpoints(serve, bodies, kw, expected):
+    url = serve(*bodies, **kw)
+    started = time.monotonic()
+    done = cli(url, "--timeout", "1", "--interval", "0")
+    assert done.returncode == 2, done.stdout
+    assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1
+    assert expected in done.stderr
+    assert time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("localhost:9568/metrics", "bad URL 'localhost:9568/metrics'"),
+    ("http://127.0.0.1:1/metrics", "cannot scrape http://127.0.0.1:1/metrics"),
+    ("http://[::1/metrics", "bad URL"),
+])
+def test_bad_urls_and_refused_connections(url, expected):
+    done = cli(url, "--timeout", "1", "--interval", "0")
+    assert done.returncode == 2 and expected in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_no_url():
+    done = cli()
+    assert done.returncode == 2 and "give the URL of at least one metrics endpoint" in done.stderr
