@@ -46,6 +46,10 @@ class Location:
     url: str | None = None
     node: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.url:  # a redirect's ?token=... is a credential in every report that names the URL
+            object.__setattr__(self, "url", redact_url(self.url))
+
     def __str__(self) -> str:
         if self.path:
             out = self.path
@@ -107,6 +111,71 @@ def redact(text: str) -> str:
     return _TOKEN.sub(
         lambda m: m.group(0) if _IDENTIFIER.match(m.group(0)) or _PATH.match(m.group(0))
         else f"<redacted {len(m.group(0))} chars>", text)
+
+
+def redact_url(url: str) -> str:
+    """A URL with its password and credential-named query parameters (?token=, &sig=) elided."""
+    url = _URL_PASSWORD.sub(lambda m: f"://{m.group(1)}:***@", url)
+    return _QUERY_PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}=…" if credential_name(m.group(2)) and m.group(3)
+                            else m.group(0), url)
+
+
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
+_ENV_CALL = re.compile(r"(?:get_env|fetch_env!?|env!?)\(\s*$")
+_SIGIL_CLOSERS = {"(": ")", "[": "]", "{": "}", "<": ">"}
+
+
+def elide_literals(code: str) -> str:
+    """Source text with the content of every string, charlist, sigil and comment replaced by `…`.
+
+    For showing a statement phoenix-ops could not evaluate (`Application.put_env(:joken, :signer,
+    "…")`) or an undecided condition: any literal in it may be a credential, whatever its length.
+    The name in `System.get_env("NAME")` stays: it is what the reader needs. A literal cut off by
+    a truncated snippet is elided to the end. One pass, linear in the text.
+    """
+    out: list[str] = []
+    i, n = 0, len(code)
+    while i < n:
+        c = code[i]
+        if c in "\"'":
+            delim = c * 3 if code.startswith(c * 3, i) else c
+            start = i + len(delim)
+            end = _closing(code, start, delim)
+            content = code[start:end]
+            keep = _ENV_NAME.fullmatch(content) and _ENV_CALL.search(code[max(0, i - 24):i])
+            out.append(delim + (content if keep else "…") + (delim if end < n else ""))
+            i = end + len(delim)
+        elif c == "~" and i + 2 < n and code[i + 1].isalpha() and not code[i + 2].isalnum():
+            opener = code[i + 2]
+            delim = code[i + 2:i + 5] if code.startswith(opener * 3, i + 2) and opener in "\"'" else opener
+            end = _closing(code, i + 2 + len(delim), _SIGIL_CLOSERS.get(opener, delim))
+            out.append(code[i:i + 2] + delim + "…" + (_SIGIL_CLOSERS.get(opener, delim) if end < n else ""))
+            i = end + len(_SIGIL_CLOSERS.get(opener, delim))
+        elif c == "#" and not code.startswith("#{", i):
+            stop = code.find("\n", i)
+            out.append("# …")
+            i = n if stop < 0 else stop
+        elif c == "?" and i + 1 < n and (i == 0 or not (code[i - 1].isalnum() or code[i - 1] in "_!?")):
+            width = 3 if code[i + 1] == "\\" else 2  # a character literal: ?" is not a quote
+            out.append(code[i:i + width])
+            i += width
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _closing(code: str, start: int, delim: str) -> int:
+    """Where `delim` closes a literal opened before `start` (backslash escapes skipped); len(code) if never."""
+    i = start
+    while i < len(code):
+        if code[i] == "\\":
+            i += 2
+        elif code.startswith(delim, i):
+            return i
+        else:
+            i += 1
+    return len(code)
 
 
 def _named_value(m: re.Match) -> str:

@@ -13,7 +13,7 @@ config :demo, :api_key, System.get_env("API_KEY") || "sk_test_0123456789abcdefgh
 if System.get_env("MAIL") == "smtp" do
   config :demo, :smtp_port, String.to_integer(System.fetch_env!("SMTP_PORT"))
 end
-source!([".env", System.get_env()])
+source!(["…", System.get_env()])
 '''
 
 
@@ -41,7 +41,7 @@ def test_text_table_shows_conditions_and_incompleteness(project_dir):
     text = render(project_dir({"config/runtime.exs": INCOMPLETE_RUNTIME}), "text", ["prod"])
     assert row(text, "SMTP_PORT")[1:3] == ["conditional", "integer"]
     assert '    read only when System.get_env("MAIL") == "smtp"' in text
-    assert 'INCOMPLETE' in text and '  config/runtime.exs:7  source!([".env", System.get_env()])' in text
+    assert 'INCOMPLETE' in text and '  config/runtime.exs:7  source!(["…", System.get_env()])' in text
     assert "sk_test" not in text and "(committed literal, hidden)" in text
 
 
@@ -49,7 +49,7 @@ def test_json_is_versioned_and_complete(project_dir):
     doc = json.loads(render(project_dir({"config/runtime.exs": INCOMPLETE_RUNTIME}), "json"))
     assert doc["schema_version"] == 1 and doc["tool"]["command"] == "env"
     assert doc["environments"] == ["dev", "prod", "test"] and doc["complete"] is False
-    assert doc["opaque"] == [{"file": "config/runtime.exs", "line": 7, "text": 'source!([".env", System.get_env()])'}]
+    assert doc["opaque"] == [{"file": "config/runtime.exs", "line": 7, "text": 'source!(["…", System.get_env()])'}]
     smtp = next(v for v in doc["variables"] if v["name"] == "SMTP_PORT")
     assert smtp["required_in"] == [] and smtp["conditionally_required_in"] == ["dev", "prod", "test"]
     assert smtp["types"] == ["integer"] and smtp["places"][0]["line"] == 5

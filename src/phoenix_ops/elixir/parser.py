@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import tree_sitter_elixir
 from tree_sitter import Language, Node, Parser, Tree
 
+from phoenix_ops.findings import elide_literals, redact
+
 LANGUAGE = Language(tree_sitter_elixir.language())
 _parser: Parser | None = None
 
@@ -46,7 +48,7 @@ def syntax_problems(tree: Tree, limit: int = 5) -> list[SyntaxProblem]:
 def _snippet(node: Node) -> str:
     text = node.text.decode(errors="replace").strip().splitlines()
     first = text[0] if text else ""
-    return repr(first[:40])
+    return repr(redact(elide_literals(first))[:40])  # a literal near a syntax error may be a credential
 
 
 def text(node: Node) -> str:

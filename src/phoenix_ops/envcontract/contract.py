@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from phoenix_ops.elixir.values import Atom, EnvRead, Expr, Lit, Seq, Value
-from phoenix_ops.findings import redact
+from phoenix_ops.findings import credential_name, elide_literals, redact
 from phoenix_ops.project import Project
 from phoenix_ops.rules.facts import is_secret_key
 
@@ -118,13 +118,16 @@ def environments(project: Project) -> list[str]:
 def build_contract(project: Project, envs: list[str] | None = None) -> Contract:
     envs = envs or environments(project)
     contract = Contract(project.mix.app or project.root.name, envs, project.release_mode)
+    seen: set[Opaque] = set()
     for env in envs:
         view = project.config(env)
         for read in view.reads:
             _add(contract, read, env)
         for file, line, text in view.opaque:
-            if Opaque(file, line, _one_line(text)) not in contract.opaque:
-                contract.opaque.append(Opaque(file, line, _one_line(text)))
+            opaque = Opaque(file, line, _shown(text))
+            if opaque not in seen:
+                seen.add(opaque)
+                contract.opaque.append(opaque)
         for path, history in view.leaves.items():
             _scan_leaf(contract, path, history)
     for read in project.lib_reads:
@@ -148,7 +151,7 @@ def _add(contract: Contract, read: EnvRead, env: str, *, lib: bool = False) -> N
             default = HIDDEN_DEFAULT  # a committed fallback for a secret: say it exists, never show it
         place = Place(file, line, phase, read.how, read.required, default, read.convert, lib)
         var.places.append(place)
-    place.when.setdefault(env, tuple(_one_line(c.text) for c in read.conditions))
+    place.when.setdefault(env, tuple(_condition(c.text) for c in read.conditions))
 
 
 def _scan_leaf(contract: Contract, path: tuple[str, ...], history: list[Value]) -> None:
@@ -165,6 +168,22 @@ def _scan_leaf(contract: Contract, path: tuple[str, ...], history: list[Value]) 
 
 # `if System.get_env("PHX_SERVER")`: a test for presence, where "false" counts as set.
 _PRESENCE = re.compile(r'^(?:not )?System\.get_env\("([^"]+)"\)$')
+
+
+def _condition(code: str) -> str:
+    """An undecided condition as printed: its literals elided when it names a credential
+    (`System.get_env("BASIC_AUTH_PASSWORD") != "…"`); `System.get_env("MAIL") == "smtp"` stays readable."""
+    if any(credential_name(word) for word in _WORD.findall(code)):
+        return _shown(code)
+    return redact(_one_line(code))
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _shown(code: str) -> str:
+    """Code as the contract prints it: one line, every literal in it elided (it may be a credential)."""
+    return _one_line(elide_literals(code))
 
 
 def _one_line(text: str) -> str:
@@ -186,4 +205,4 @@ def _show(value: Value | None) -> str | None:
         return redact(", ".join(_show(v) or "" for v in value.items))
     if isinstance(value, EnvRead):
         return f"${value.name}"  # `System.get_env("REPLICA_URL", System.get_env("DATABASE_URL"))`
-    return redact(_one_line(value.text) if isinstance(value, Expr) else "…")
+    return redact(_shown(value.text) if isinstance(value, Expr) else "…")

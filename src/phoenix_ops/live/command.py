@@ -7,7 +7,7 @@ from pathlib import Path
 
 from phoenix_ops.catalog import catalog
 from phoenix_ops.command import NoProgress, Progress, Tail, write_file
-from phoenix_ops.findings import Finding, Location
+from phoenix_ops.findings import Finding, Location, redact_url
 from phoenix_ops.live.context import UNREACHABLE
 from phoenix_ops.live.grade import GRADE, grade_label, worst_of
 from phoenix_ops.live.probe import run_probe
@@ -72,7 +72,8 @@ def summary(results: list[TargetResult]) -> dict:
         label, n = r.target.label, 2
         while label in out:
             label, n = f"{r.target.label} #{n}", n + 1
-        out[label] = {"grade": r.grade, "score": r.score, **r.facts}
+        facts = {k: redact_url(v) if isinstance(v, str) else v for k, v in r.facts.items()}  # page_url
+        out[label] = {"grade": r.grade, "score": r.score, **facts}
     return out
 
 

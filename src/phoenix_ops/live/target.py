@@ -7,6 +7,7 @@ import ssl
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from phoenix_ops.findings import redact_url
 from phoenix_ops.reading import read_text
 
 
@@ -30,7 +31,9 @@ class Target:
 
     @property
     def label(self) -> str:
-        return f"{self.url} via {self.addr}" if self.addr else self.url
+        """How reports name the target: its URL without credentials (`?token=...` elided)."""
+        url = redact_url(self.url)
+        return f"{url} via {self.addr}" if self.addr else url
 
     @property
     def scheme(self) -> str:
@@ -101,8 +104,9 @@ def parse_resolve(spec: str) -> tuple[str, int, str]:
 
 def parse_header(spec: str) -> tuple[str, str]:
     name, sep, value = spec.partition(":")
-    if not sep or not name.strip():
-        raise ProbeUsageError(f"--header wants 'Name: value', got {spec!r}")
+    if not sep or not name.strip():  # the text is not echoed: it may be a token typed without its name
+        raise ProbeUsageError(f"--header wants 'Name: value' (got {len(spec)} characters without a name "
+                              "and a colon; not shown, as it may hold a credential)")
     return name.strip().lower(), value.strip()
 
 
