@@ -278,6 +278,7 @@ class PhoenixLab:
         skb = secret_key_base or secrets.token_urlsafe(48)
         full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(root), **BASE_ENV, "PHX_IP": ip,
                 "PORT": str(port), "SECRET_KEY_BASE": skb, "RELEASE_TMP": str(root / "tmp"),
+                "ERL_CRASH_DUMP": str(root / "erl_crash.dump"),  # not in the current directory
                 "RELEASE_COOKIE": cookie or self.cookie}
         if name:
             full |= {"RELEASE_DISTRIBUTION": "name", "RELEASE_NODE": f"{name}@{LOOPBACK}",

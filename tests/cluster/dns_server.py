@@ -50,7 +50,10 @@ class DnsServer:
             elif (name, kind) in self.records:
                 response.answer.append(dns.rrset.from_text_list(question.name, 30, dns.rdataclass.IN, kind,
                                                                 self.records[(name, kind)]))
-            self.sock.sendto(response.to_wire(), client)
+            try:
+                self.sock.sendto(response.to_wire(), client)
+            except OSError:
+                return  # closed while answering
 
     def close(self) -> None:
         self.sock.close()

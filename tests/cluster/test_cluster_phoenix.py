@@ -123,18 +123,22 @@ def test_nodes_started_apart_then_joined(phoenix):
     assert online(view, node("p1")) == online(view, node("p2")) == {"room:lobby": 3}
 
 
-def test_dns_cluster_pair_and_a_node_without_discovery(phoenix, tmp_path):
+@pytest.fixture
+def dns():
+    """Requested before `phoenix`, so it stops after the nodes that keep asking it."""
+    server = DnsServer({("phx.test", "A"): ["127.0.0.1"]})
+    yield server
+    server.close()
+
+
+def test_dns_cluster_pair_and_a_node_without_discovery(dns, phoenix, tmp_path):
     """d1 and d2 find each other through dns_cluster; d3 was deployed without discovery and with
     another secret_key_base."""
-    dns = DnsServer({("phx.test", "A"): ["127.0.0.1"]})
-    try:
-        query = {"DNS_CLUSTER_QUERY": "d1@phx.test,d2@phx.test", "DNS_NAMESERVER": dns.nameserver}
-        phoenix.start(name="d1", env=query, secret_key_base=SECRET)
-        phoenix.start(name="d2", env=query, secret_key_base=SECRET)
-        phoenix.start(name="d3", secret_key_base="t" * 64)
-        view, rules = settle(phoenix, lambda v, r: [node("d1"), node("d2")] in v.partitions())
-    finally:
-        dns.close()
+    query = {"DNS_CLUSTER_QUERY": "d1@phx.test,d2@phx.test", "DNS_NAMESERVER": dns.nameserver}
+    phoenix.start(name="d1", env=query, secret_key_base=SECRET)
+    phoenix.start(name="d2", env=query, secret_key_base=SECRET)
+    phoenix.start(name="d3", secret_key_base="t" * 64)
+    view, rules = settle(phoenix, lambda v, r: [node("d1"), node("d2")] in v.partitions())
     assert ("phx.test", "A") in dns.queries
     assert view.partitions() == [[node("d1"), node("d2")], [node("d3")]]
     reach = {f.location.node for f in rules["CLU172"]}

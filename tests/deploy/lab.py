@@ -3,6 +3,7 @@ nginx balancing over them, and a steady load through it that counts every failed
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -98,7 +99,9 @@ class Lab:
             f"http {{\n{temp}access_log off;\ninclude {nginx}/upstream.conf;\n"
             f"server {{ listen 127.0.0.1:{self.nginx_port};\n"
             "  location / { proxy_pass http://app; proxy_next_upstream error timeout http_502 http_503;\n"
-            "    proxy_set_header Host localhost; proxy_connect_timeout 2s; } }\n}\n")
+            "    proxy_set_header Host localhost; proxy_connect_timeout 2s; }\n"
+            "  location /socket/ { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Host localhost;\n"
+            "    proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection upgrade; } }\n}\n")
         proc = subprocess.Popen([NGINX, "-p", str(nginx), "-c", str(nginx / "nginx.conf"), "-g", "daemon off;"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(proc)
@@ -154,6 +157,46 @@ class Lab:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+class HeldSocket:
+    """A Phoenix channel socket held open through the balancer, a heartbeat every half second. When a
+    stopped node closes it, it reconnects at once (as phoenix.js does); `gap` is the longest time
+    between two answered heartbeats, reconnection included."""
+
+    def __init__(self, url: str):
+        self.url, self.stop_flag = url, threading.Event()
+        self.gap, self.closed = 0.0, 0
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        from websockets.exceptions import WebSocketException
+        from websockets.sync.client import connect
+        last, ref = None, 0
+        while not self.stop_flag.is_set():
+            opened = False
+            try:
+                with connect(self.url, origin="http://localhost", open_timeout=5) as ws:
+                    opened = True
+                    while not self.stop_flag.is_set():
+                        ref += 1
+                        ws.send(json.dumps([None, str(ref), "phoenix", "heartbeat", {}]))
+                        if json.loads(ws.recv(timeout=5))[4].get("status") == "ok":
+                            now = time.monotonic()
+                            self.gap = max(self.gap, now - last) if last else 0.0
+                            last = now
+                        time.sleep(0.5)
+            except (OSError, TimeoutError, WebSocketException):
+                self.closed += opened
+                time.sleep(0.1)
+
+    def __enter__(self) -> HeldSocket:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop_flag.set()
+        self.thread.join(timeout=15)
 
 
 class Load:

@@ -1,6 +1,7 @@
 """The path a team takes with a phx.new-shaped app, end to end on real parts: `gen all --write`,
 `check`, `release verify`, `deploy` to three sshd hosts behind nginx under load, `probe` through the
-balancer and `cluster` over the nodes the deploy started with distribution on.
+balancer and `cluster` over the nodes the deploy started with distribution on; a channel socket held
+through the balancer during the rolling deploy reconnects within the heartbeat.
 
 The release deployed is the fixture's own build of the same sources (phoenix_build's tarball), not a
 `mix release` of the generated project: a rebuild costs minutes on a busy machine, and the
@@ -13,7 +14,7 @@ import shutil
 import time
 
 import pytest
-from lab import Load
+from lab import HeldSocket, Load
 from test_deploy import project, run, running
 from typer.testing import CliRunner
 
@@ -25,6 +26,9 @@ pytestmark = pytest.mark.slow
 # 10 s by default, less than the fixture's Oban grace period, and no file provides RELEASE_COOKIE.
 # Both are left to the platform, not to a file gen writes.
 LEFT_TO_THE_PLATFORM = {"JOB008", "CLU006"}
+
+
+HEARTBEAT_SECONDS = 30.0  # phoenix.js's heartbeatIntervalMs
 
 
 def cli(*args):
@@ -63,7 +67,8 @@ def test_gen_check_verify_deploy_probe_cluster(lab, tmp_path, env_file, phoenix_
     proj = project(lab, tmp_path, distributed)
     first = run(lab, proj, "deploy", phoenix_build.tarball)
     assert first.exit_code == 0, first.output
-    with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
+    socket = HeldSocket(f"ws://127.0.0.1:{lab.nginx_port}/socket/websocket?vsn=2.0.0")
+    with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load, socket:
         time.sleep(1)
         t0 = time.monotonic()
         rolled = run(lab, proj, "deploy", phoenix_build_v2.tarball)
@@ -71,6 +76,9 @@ def test_gen_check_verify_deploy_probe_cluster(lab, tmp_path, env_file, phoenix_
         time.sleep(1)
     assert rolled.exit_code == 0, rolled.output
     assert load.ok > 50 and load.failures == [], (load.ok, load.failures[:5])
+    # The node that held the socket was stopped: the socket closed and came back through another
+    # node well within phoenix.js's 30 s heartbeat.
+    assert socket.closed >= 1 and socket.gap < HEARTBEAT_SECONDS, (socket.closed, socket.gap)
     assert running(lab) == ["0.2.0"] * 3
 
     probed = cli("probe", f"http://127.0.0.1:{lab.nginx_port}/", "--health", "/health", "--format", "json")
@@ -83,4 +91,4 @@ def test_gen_check_verify_deploy_probe_cluster(lab, tmp_path, env_file, phoenix_
     assert cluster.exit_code == 0, cluster.output
     assert json.loads(cluster.stdout)["cluster"]["partitions"] == [sorted(lab.node_names)]
     print(f"end to end {time.monotonic() - started:.0f} s, rolling deploy under load {deploy_seconds:.0f} s, "
-          f"{load.ok} requests, 0 failed")
+          f"{load.ok} requests, 0 failed; socket closed {socket.closed}x, longest gap {socket.gap:.1f} s")
