@@ -25,6 +25,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_pair() -> int:
+    """A port whose next one is free too: blue-green runs the new colour on port + 1."""
+    import socket
+    while True:
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+
+
 def wait_port(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> None:
     import socket
     deadline = time.monotonic() + timeout
@@ -69,7 +82,7 @@ class Lab:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(hostkey)], check=True)
         known = []
         for i in range(count):
-            port, http = free_port(), free_port()
+            port, http = free_port(), free_pair()
             root = self.tmp / f"host{i}"
             root.mkdir()
             cfg = self.tmp / f"sshd{i}.conf"
