@@ -15,7 +15,7 @@ import time
 
 import pytest
 from lab import HeldSocket, Load
-from test_deploy import project, run, running
+from test_rollout import project, run, running
 from typer.testing import CliRunner
 
 from phoenix_ops.cli import app
