@@ -101,3 +101,21 @@ def test_an_umbrella_gets_its_files_in_the_apps_that_own_them(tmp_path):
     assert (root / "apps/web/lib/web/health.ex").exists() and not (root / "lib").exists()
     dockerfile = (root / "Dockerfile").read_text()
     assert "COPY apps apps" in dockerfile and "COPY lib lib" not in dockerfile
+
+
+def test_settings_computed_by_code_the_evaluator_cannot_read_are_not_added_again(bare):
+    runtime = '''import Config
+
+env = &System.get_env/1
+
+if config_env() == :prod do
+  config :demo, Demo.Repo, url: env.("DATABASE_URL"), pool_size: String.to_integer(env.("POOL_SIZE") || "5")
+  config :demo, DemoWeb.Endpoint, url: [host: env.("PHX_HOST")], http: [port: String.to_integer(env.("PORT"))]
+end
+'''
+    (bare / "config/runtime.exs").write_text(runtime)
+    added = "\n".join(line for line in invoke("gen", "release", bare).stdout.splitlines()
+                      if line.startswith("+") and not line.startswith("+++"))
+    assert "DATABASE_URL" not in added and "POOL_SIZE" not in added
+    assert "PHX_HOST" not in added and 'System.get_env("PORT")' not in added
+    assert "SECRET_KEY_BASE" in added  # truly missing: no value at all

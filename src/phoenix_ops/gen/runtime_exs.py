@@ -25,7 +25,9 @@ def _runtime_values(history: list[Value]) -> list[Value]:
 
 
 def _from_env(history: list[Value]) -> bool:
-    return any(v.reads() for v in _runtime_values(history))
+    """Read from the environment at boot, or computed by code the evaluator cannot see through (then
+    it is unknown, not missing: a generator must not add a second, conflicting setting)."""
+    return any(v.reads() or not isinstance(v, Lit) for v in _runtime_values(history))
 
 
 def _required(var: str, line: str, example: str) -> str:
