@@ -288,3 +288,13 @@ def test_budget_finding_in_process(tmp_path):
     budget = found(json.loads(result.stdout), "OPS005")
     assert [f["location"]["path"] for f in budget] == ["config/prod.exs"]
     assert "values set from here on are unknown" in budget[0]["message"]
+
+
+def test_a_yaml_alias_bomb_in_deploy_files_is_refused_not_walked(tmp_path):
+    """Nine levels of nine aliases each: 9^9 nodes if anything followed them."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    bomb = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n" + \
+        "".join(f"  {line}\n" for line in lines)
+    doc, _ = audit(project(tmp_path, {"deploy/k8s/bomb.yaml": bomb}))
+    assert any("alias" in f["message"] and "bomb.yaml" in f["message"] for f in doc["findings"])

@@ -55,6 +55,26 @@ def line_of(node, fallback: int = 0) -> int:
     return getattr(node, "line", 0) or fallback
 
 
+# Aliases share one object, so a "billion laughs" document loads small but describes an exponential
+# tree that any walk over it would follow. Documents that expand beyond this many nodes are refused.
+MAX_EXPANDED_NODES = 1_000_000
+
+
+def expanded_size(value, memo: dict[int, int] | None = None) -> int:
+    """Nodes in `value` with every alias expanded, counted once per shared object (linear time)."""
+    memo = {} if memo is None else memo
+    if id(value) in memo:
+        return memo[id(value)]
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    size = 1
+    for child in children:
+        size += expanded_size(child, memo)
+        if size > MAX_EXPANDED_NODES:
+            break
+    memo[id(value)] = size
+    return size
+
+
 def read_yaml(path: str, text: str) -> YamlFile:
     if TEMPLATE.search(text):
         return YamlFile(path, [], template=True)
@@ -67,6 +87,14 @@ def read_yaml(path: str, text: str) -> YamlFile:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
         return YamlFile(path, [], f"{getattr(exc, 'problem', None) or exc}", line)
+    memo: dict[int, int] = {}
+    try:
+        too_big = any(expanded_size(d.data, memo) > MAX_EXPANDED_NODES for d in docs)
+    except RecursionError:
+        too_big = True
+    if too_big:
+        return YamlFile(path, [], f"nested too deep, or its aliases expand to over {MAX_EXPANDED_NODES:,} nodes: "
+                                  f"not read (an alias bomb)", 1)
     return YamlFile(path, docs)
 
 
