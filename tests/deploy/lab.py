@@ -14,15 +14,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from live.live_servers import free_port, wait_port
+
 NGINX = "/usr/sbin/nginx"
 SSHD = "/usr/sbin/sshd"
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def free_pair() -> int:
@@ -36,20 +31,6 @@ def free_pair() -> int:
                 return port
             except OSError:
                 continue
-
-
-def wait_port(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> None:
-    import socket
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
 
 
 @dataclass
@@ -93,7 +74,7 @@ class Lab:
             proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(cfg), "-p", str(port)], stdout=subprocess.DEVNULL,
                                     stderr=open(self.tmp / f"sshd{i}.log", "wb"))
             self.procs.append(proc)
-            wait_port(port, proc)
+            wait_port(port, proc, timeout=15.0)
             self.hosts.append(SshHost(port, http, root, proc))
             known.append(f"[127.0.0.1]:{port} {(keys / 'hostkey.pub').read_text().split(' ', 2)[0]} "
                          f"{(keys / 'hostkey.pub').read_text().split(' ', 2)[1]}")
@@ -118,7 +99,7 @@ class Lab:
         proc = subprocess.Popen([NGINX, "-p", str(nginx), "-c", str(nginx / "nginx.conf"), "-g", "daemon off;"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(proc)
-        wait_port(self.nginx_port, proc)
+        wait_port(self.nginx_port, proc, timeout=15.0)
 
     @property
     def reload(self) -> str:
