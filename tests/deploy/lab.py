@@ -133,6 +133,15 @@ class Lab:
                         f"CLUSTER_HOSTS={','.join(self.node_names)}\n")
         return path
 
+    def faulty(self, env_file: Path, host: SshHost, version: str, **knobs: str) -> Path:
+        """`env_file` plus `knobs` for one release on one host only: the start script sources the env
+        file from that release's directory, so a `case` on the working directory picks it out."""
+        path = self.tmp / "faulty.env"
+        assignments = " ".join(f"{k}={v}" for k, v in knobs.items())
+        path.write_text(env_file.read_text() + f'case "$PWD" in */{host.root.name}/releases/{version}) '
+                        f"{assignments};; esac\n")
+        return path
+
     @property
     def node_names(self) -> list[str]:
         return [f"node-{h.root.name}@127.0.0.1" for h in self.hosts]

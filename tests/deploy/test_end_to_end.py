@@ -15,7 +15,7 @@ import time
 
 import pytest
 from lab import HeldSocket, Load
-from test_rollout import project, run, running
+from test_rollout import HEARTBEAT_SECONDS, project, run, running
 from typer.testing import CliRunner
 
 from phoenix_ops.cli import app
@@ -26,9 +26,6 @@ pytestmark = pytest.mark.slow
 # 10 s by default, less than the fixture's Oban grace period, and no file provides RELEASE_COOKIE.
 # Both are left to the platform, not to a file gen writes.
 LEFT_TO_THE_PLATFORM = {"JOB008", "CLU006"}
-
-
-HEARTBEAT_SECONDS = 30.0  # phoenix.js's heartbeatIntervalMs
 
 
 def cli(*args):

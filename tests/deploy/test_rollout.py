@@ -11,12 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
-from lab import Load
+from lab import HeldSocket, Load
 from typer.testing import CliRunner
 
 from phoenix_ops.cli import app
 
 pytestmark = pytest.mark.slow
+
+HEARTBEAT_SECONDS = 30.0  # phoenix.js's heartbeatIntervalMs
 
 
 def run(lab, project: Path, *args):
@@ -55,12 +57,16 @@ def test_rolling_and_canary_deploys_lose_no_request(lab, tmp_path, env_file, pho
                                                     strategy):
     proj = project(lab, tmp_path, env_file, strategy, **({"canary-window": 3} if strategy == "canary" else {}))
     first_deploy(lab, proj, phoenix_build)
-    with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
+    socket = HeldSocket(f"ws://127.0.0.1:{lab.nginx_port}/socket/websocket?vsn=2.0.0")
+    with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load, socket:
         time.sleep(1)
         result = run(lab, proj, "deploy", phoenix_build_v2.tarball)
         time.sleep(1)
     assert result.exit_code == 0, result.output
     assert load.ok > 50 and load.failures == [], (load.ok, load.failures[:5])
+    # Every node was stopped once, the one holding the socket too: it closed and came back through
+    # another node well within phoenix.js's heartbeat.
+    assert socket.closed >= 1 and socket.gap < HEARTBEAT_SECONDS, (socket.closed, socket.gap)
     assert running(lab) == ["0.2.0"] * 3
     assert all((h.root / "current").resolve().name == "0.2.0" for h in lab.hosts)
     status = run(lab, proj, "deploy", "status")

@@ -50,7 +50,9 @@ if config_env() == :prod do
     metrics: env.("METRICS") != "false",
     metrics_token: env.("METRICS_TOKEN"),
     max_body: String.to_integer(env.("MAX_BODY") || "8000000"),
-    nameserver: env.("DNS_NAMESERVER")
+    nameserver: env.("DNS_NAMESERVER"),
+    fault_5xx_share: elem(Float.parse(env.("FAULT_5XX_SHARE") || "0"), 0),
+    fault_delay_ms: if(delay = env.("FAULT_DELAY_MS"), do: String.to_integer(delay))
 
   config :libcluster,
     topologies:

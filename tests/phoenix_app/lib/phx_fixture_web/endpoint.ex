@@ -16,6 +16,7 @@ defmodule PhxFixtureWeb.Endpoint do
     only: PhxFixtureWeb.static_paths()
 
   plug PhxFixtureWeb.Health
+  plug PhxFixtureWeb.Knobs, :fault
   plug PhxFixtureWeb.Knobs, :force_ssl
   plug Plug.RequestId
   plug Plug.Telemetry, event_prefix: [:phoenix, :endpoint]

@@ -39,6 +39,19 @@ defmodule PhxFixtureWeb.Knobs do
     end
   end
 
+  # A node that misbehaves on purpose, behind the health plug (it stays ready): every request
+  # delayed, and a share of them answered 500.
+  def call(conn, :fault) do
+    if delay = get(:fault_delay_ms), do: Process.sleep(delay)
+    share = get(:fault_5xx_share) || 0.0
+
+    if share > 0 and :rand.uniform() <= share do
+      conn |> Plug.Conn.send_resp(500, "fault injected") |> Plug.Conn.halt()
+    else
+      conn
+    end
+  end
+
   # Sockets are dispatched before any plug of the endpoint, so the longpoll switch wraps call/2.
   defmacro __before_compile__(_env) do
     quote do
