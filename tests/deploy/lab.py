@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import subprocess
 import threading
 import time
@@ -33,12 +34,44 @@ def free_pair() -> int:
                 continue
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process below it, parents first (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a process that just ended
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop(0))
+        todo += children.get(tree[-1], [])
+    return tree
+
+
 @dataclass
 class SshHost:
     ssh_port: int
     http_port: int
     root: Path
     proc: subprocess.Popen
+
+    def freeze(self) -> None:
+        """The host stops answering over SSH, as one cut off or hung would: its sshd and every session
+        it serves are stopped; open connections stay up and silent, new ones are never greeted. The
+        release it runs (started under setsid, not below sshd) keeps serving."""
+        self._signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: int) -> None:
+        for pid in process_tree(self.proc.pid):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass  # a session that just ended
 
 
 @dataclass
@@ -147,6 +180,9 @@ class Lab:
         return [f"node-{h.root.name}@127.0.0.1" for h in self.hosts]
 
     def close(self) -> None:
+        for h in self.hosts:
+            if h.proc.poll() is None:
+                h.thaw()
         for h in self.hosts:  # releases the deploy started: their pid files say where
             for pidfile in (h.root / "run").glob("*.pid") if (h.root / "run").exists() else []:
                 try:

@@ -18,6 +18,9 @@ from phoenix_ops.deploy.remote import RemoteError
 from phoenix_ops.release.artifact import open_release
 
 JOURNAL = ".phoenix-ops/deploy.jsonl"
+# A host the rollback could not reach is left as it was, out of the balancer, until it answers again.
+WHEN_BACK = ("`rollback` puts back what every host ran before, or `deploy --resume` starts this deploy over "
+             "on every host")
 
 
 def journal_for(root: Path) -> Journal:
@@ -65,7 +68,7 @@ def deploy(root: Path, tarball: Path | None, *, resume: bool, say: Callable[[str
     run = None
     if resume:
         run = journal.last()
-        if run is None or run.result is not None:
+        if run is None or run.result not in (None, "failed"):
             raise UsageError("nothing to resume: the last deploy " + (f"{run.result}" if run else "never started"))
         tarball = Path(run.tarball)
     if tarball is None:
@@ -94,15 +97,22 @@ async def _deploy(plan: Plan, journal: Journal, app: str, tarball: Path, version
             await d.deploy(run.previous)
         except (RemoteError, GateFailed, OSError) as exc:
             say(f"failed: {exc}; rolling back")
-            problems = await d.rollback(run.previous)
-            result = "failed" if problems else "rolled back"
-            journal.write(deploy=run.id, event="end", result=result, reason=str(exc), problems=problems)
-            raise DeployFailed(f"{exc}; " + ("rollback incomplete: " + "; ".join(problems) if problems
+            problems, lost = await d.rollback(run.previous)
+            journal.write(deploy=run.id, event="end", result="failed" if problems else "rolled back", reason=str(exc),
+                          problems=problems, unreachable=lost)
+            raise DeployFailed(f"{exc}; " + (_incomplete(problems, lost) if problems
                                             else "rolled back: the previous version serves"), not problems) from None
         journal.write(deploy=run.id, event="end", result="finished")
         return f"deployed {app} {version} to {len(plan.hosts)} host(s) in {time.monotonic() - started:.1f} s\n"
     finally:
         await d.close()
+
+
+def _incomplete(problems: list[str], lost: list[str]) -> str:
+    what = "rollback incomplete: " + "; ".join(problems)
+    if lost:
+        what += f"; when {', '.join(lost)} answer(s) again, {WHEN_BACK}"
+    return what
 
 
 async def _refuse_unsafe_migrations(d: Deployer, project: Path, tarball: Path) -> None:
@@ -136,15 +146,16 @@ def rollback(root: Path, *, say, ssh: dict | None = None) -> str:
 
 
 async def _rollback(plan: Plan, journal: Journal, run: Run, say, ssh: dict) -> str:
-    d = Deployer(plan, journal, run.app, Path(run.tarball), run.version, say, ssh)
+    d = Deployer(plan, journal, run.app, Path(run.tarball), run.version, say, ssh, run=run)
     try:
         await _connect(d)
-        problems = await d.rollback(run.previous)
+        problems, lost = await d.rollback(run.previous)
     finally:
         await d.close()
-    journal.write(deploy=run.id, event="end", result="failed" if problems else "rolled back", problems=problems)
+    journal.write(deploy=run.id, event="end", result="failed" if problems else "rolled back",
+                  reason="rollback requested", problems=problems, unreachable=lost)
     if problems:
-        raise DeployFailed("rollback incomplete: " + "; ".join(problems), False)
+        raise DeployFailed(_incomplete(problems, lost), False)
     versions = sorted({v for s in run.previous.values() for k, v in s.items() if k != "current"})
     return f"rolled back {run.version}: {', '.join(versions) or 'nothing'} serves again\n"
 
@@ -154,6 +165,12 @@ def status(root: Path) -> str:
     if run is None:
         return "no deploy recorded\n"
     state = run.result or "interrupted (finish it with `deploy --resume`, or undo it with `rollback`)"
-    lines = [f"deploy {run.id}: {run.version} ({run.strategy}), {state}", f"  {len(run.done)} steps done:"]
+    lines = [f"deploy {run.id}: {run.version} ({run.strategy}), {state}"]
+    if run.reason:
+        lines.append(f"  why: {run.reason}")
+    if run.unreachable:
+        lines.append(f"  not rolled back, out of the balancer (did not answer over SSH): {', '.join(run.unreachable)}; "
+                     f"when they answer, {WHEN_BACK}")
+    lines.append(f"  {len(run.done)} steps done" + (":" if run.done else ""))
     lines += [f"    {s}" for s in sorted(run.done)]
     return "\n".join(lines) + "\n"

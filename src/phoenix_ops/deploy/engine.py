@@ -212,40 +212,69 @@ class Deployer:
             await self.step(f"switch {host.label} to {new}", lambda h=host: self.session(h).run(
                 remote.switch_script(h, self.version)))
 
-    async def rollback(self, previous: dict[str, dict[str, str]]) -> list[str]:
-        """Every host back to what it ran before; returns what could not be restored."""
-        problems = []
-        hosts = list(self.plan.hosts)
-        if self.plan.strategy == "blue-green":
-            colors = {h.label: next((c for c in (BLUE, GREEN) if previous.get(h.label, {}).get(c)), None)
-                      for h in hosts}
-            serving = [self.server(h, c) for h in hosts if (c := colors[h.label])]
+    async def reach(self, host: Host) -> bool:
+        """Whether the host answers over SSH now; a connection lost on the way is opened again, once."""
+        if host.label in self.sessions:
             try:
-                if serving:
-                    await self.point(serving)
-                for h in hosts:
-                    other = GREEN if colors[h.label] == BLUE else BLUE
-                    await self.stop(h, other)
-                    if colors[h.label]:
-                        await self.session(h).run(remote.switch_script(h, previous[h.label][colors[h.label]]))
-            except (RemoteError, gates.GateFailed, OSError) as exc:
-                problems.append(str(exc))
-            return problems
-        for h in hosts:
-            before = previous.get(h.label, {})
-            try:
-                state = await self.state(h)
-                if before.get(MAIN) and state.get(MAIN) != before[MAIN]:
-                    await self.stop(h, MAIN)
-                    await self.session(h).run(remote.switch_script(h, before[MAIN]))
-                    await self.start(h, MAIN, before[MAIN])
-                elif not before.get(MAIN) and state.get(MAIN):
-                    await self.stop(h, MAIN)
-            except (RemoteError, gates.GateFailed, OSError) as exc:
-                problems.append(str(exc))
+                await self.state(host)
+                return True
+            except RemoteError:
+                await self.sessions.pop(host.label).close()
         try:
-            await self.point([self.server(h, MAIN) for h in hosts if previous.get(h.label, {}).get(MAIN)] or
-                             [self.server(h, MAIN) for h in hosts])
+            self.sessions[host.label] = await remote.connect(host, **self.ssh)
+            return True
+        except RemoteError:
+            return False
+
+    async def rollback(self, previous: dict[str, dict[str, str]]) -> tuple[list[str], list[str]]:
+        """Every host that answers back to what it ran before. Returns what could not be restored, and
+        the hosts that did not answer: what they run is unknown, so the balancer leaves them out."""
+        if self.run:
+            self.journal.write(deploy=self.run.id, event="rollback")
+        answered = await asyncio.gather(*(self.reach(h) for h in self.plan.hosts))
+        hosts = [h for h, ok in zip(self.plan.hosts, answered) if ok]
+        lost = [h.label for h, ok in zip(self.plan.hosts, answered) if not ok]
+        problems = [f"{label} does not answer over SSH: left out of the balancer" for label in lost]
+        if self.plan.strategy == "blue-green":
+            return problems + await self._rollback_colours(hosts, previous), lost
+        failed: list[Host] = []
+        try:
+            states = await asyncio.gather(*(self.state(h) for h in hosts))
+            changed = [h for h, s in zip(hosts, states) if s.get(MAIN) != previous.get(h.label, {}).get(MAIN)]
+            unchanged = [self.server(h, MAIN) for h, s in zip(hosts, states) if h not in changed and s.get(MAIN)]
+            if changed and unchanged:
+                await self._drain(unchanged)  # the nodes about to restart finish their requests first
+        except (RemoteError, OSError) as exc:
+            return problems + [str(exc)], lost
+        for h in changed:
+            before = previous.get(h.label, {}).get(MAIN)
+            try:
+                await self.stop(h, MAIN)
+                if before:
+                    await self.session(h).run(remote.switch_script(h, before))
+                    await self.start(h, MAIN, before)
+            except (RemoteError, gates.GateFailed, OSError) as exc:
+                problems.append(str(exc))
+                failed.append(h)
+        serving = [h for h in hosts if h not in failed]
+        try:
+            await self.point([self.server(h, MAIN) for h in serving if previous.get(h.label, {}).get(MAIN)] or
+                             [self.server(h, MAIN) for h in serving])
         except (RemoteError, OSError) as exc:
             problems.append(str(exc))
-        return problems
+        return problems, lost
+
+    async def _rollback_colours(self, hosts: list[Host], previous: dict[str, dict[str, str]]) -> list[str]:
+        colors = {h.label: next((c for c in (BLUE, GREEN) if previous.get(h.label, {}).get(c)), None) for h in hosts}
+        serving = [self.server(h, c) for h in hosts if (c := colors[h.label])]
+        try:
+            if serving:
+                await self.point(serving)
+            for h in hosts:
+                other = GREEN if colors[h.label] == BLUE else BLUE
+                await self.stop(h, other)
+                if colors[h.label]:
+                    await self.session(h).run(remote.switch_script(h, previous[h.label][colors[h.label]]))
+        except (RemoteError, gates.GateFailed, OSError) as exc:
+            return [str(exc)]
+        return []

@@ -20,6 +20,8 @@ class Run:
     result: str | None = None  # finished | rolled back | failed; None while under way (or interrupted)
     strategy: str = ""
     app: str = ""
+    reason: str = ""  # why it failed
+    unreachable: list[str] = field(default_factory=list)  # hosts the rollback could not reach
 
 
 class Journal:
@@ -48,8 +50,12 @@ class Journal:
                                         strategy=e.get("strategy", ""), app=e.get("app", ""))
             elif run and e.get("event") == "step":
                 run.done.add(e["step"])
+            elif run and e.get("event") == "rollback":
+                run.done.clear()  # hosts go back: a resumed deploy starts over, whatever was done before
+                run.result = None
             elif run and e.get("event") == "end":
                 run.result = e["result"]
+                run.reason, run.unreachable = e.get("reason", ""), e.get("unreachable", [])
         return list(runs.values())
 
     def last(self) -> Run | None:

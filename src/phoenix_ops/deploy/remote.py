@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from phoenix_ops.deploy.plan import Host, Plan
 
 COMMAND_TIMEOUT = 120.0
+# A host that stops answering (powered off, cut off) is noticed within interval x count, whatever the
+# command it was running: a stop may legitimately take minutes, a silent connection may not.
+KEEPALIVE_SECONDS, KEEPALIVE_COUNT = 5.0, 3
+CLOSE_TIMEOUT = 5.0
 
 
 class RemoteError(RuntimeError):
@@ -26,11 +30,12 @@ class Session:
     conn: object  # asyncssh.SSHClientConnection
 
     async def run(self, script: str, timeout: float = COMMAND_TIMEOUT) -> str:
+        import asyncssh
         try:
             result = await asyncio.wait_for(self.conn.run(script, check=False), timeout)
         except asyncio.TimeoutError:
             raise RemoteError(f"{self.host.label}: no answer within {timeout:g} s") from None
-        except OSError as exc:
+        except (OSError, asyncssh.Error) as exc:
             raise RemoteError(f"{self.host.label}: connection lost ({exc})") from None
         if result.exit_status != 0:
             said = (result.stderr or result.stdout or "").strip().splitlines()[-1:] or ["no output"]
@@ -45,13 +50,18 @@ class Session:
             raise RemoteError(f"{self.host.label}: upload failed ({exc})") from None
 
     async def close(self) -> None:
+        """Bounded: a host that went silent never acknowledges the close."""
         self.conn.close()
-        await self.conn.wait_closed()
+        try:
+            await asyncio.wait_for(self.conn.wait_closed(), CLOSE_TIMEOUT)
+        except asyncio.TimeoutError:
+            pass
 
 
 async def connect(host: Host, *, known_hosts: str | None, identity: str | None, timeout: float = 10.0) -> Session:
     import asyncssh
     options = {"known_hosts": known_hosts} if known_hosts else {}
+    options |= {"keepalive_interval": KEEPALIVE_SECONDS, "keepalive_count_max": KEEPALIVE_COUNT}
     if identity:
         options["client_keys"] = [identity]
     try:
