@@ -7,7 +7,7 @@ the image currently rolled out.
 State keys: image (what runs now), history (earlier images, for `rollout undo`), backends
 {image: port}, fail_rollout [images whose rollout status / fly deploy fails], hang_rollout (the
 rollout status never returns), migrations (what `exec ... find` prints; absent: the exec fails),
-replicas, labels, deployment, container, app.
+replicas, labels, deployment, container, app, unreachable (every kubectl call fails to connect).
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def fail(message, code=1):
     sys.exit(code)
 
 if tool == "kubectl":
+    if state.get("unreachable"):
+        fail("Unable to connect to the server: dial tcp 10.0.0.1:6443: connect: connection refused")
     words = [a for i, a in enumerate(args) if not a.startswith("-") and not (i and args[i - 1] in
              ("--context", "--namespace", "-n", "-o", "--selector", "-l", "-c"))]
     dep = "deployment/" + state["deployment"]

@@ -77,7 +77,7 @@ def test_k8s_rollout_sets_the_image_waits_for_the_rollout_and_gates_every_pod(pr
     plan(project, cluster.url, timeout=120)
     text, said = deploy(project)
     assert f"deployed {NEW} to deployment/phx-fixture" in text
-    assert cluster.verbs() == ["kubectl exec deployment/phx-fixture", "kubectl get deployment/phx-fixture",
+    assert cluster.verbs() == ["kubectl get deployment/phx-fixture", "kubectl exec deployment/phx-fixture",
                                "kubectl set image", "kubectl rollout status", "kubectl get deployment/phx-fixture",
                                "kubectl get pods", "kubectl port-forward pod/phx-fixture-0",
                                "kubectl port-forward pod/phx-fixture-1"]
@@ -163,6 +163,14 @@ def test_a_workload_missing_a_required_variable_is_refused(project, cluster):
     assert cluster.calls() == []
 
 
+def test_an_unreachable_cluster_ends_the_command_before_anything_changes(project, cluster):
+    plan(project, cluster.url)
+    cluster.update(unreachable=True)
+    with pytest.raises(UsageError, match="Unable to connect to the server.*nothing was changed"):
+        deploy(project)
+    assert journal(project) is None
+
+
 def test_rollback_puts_back_the_image_the_journal_recorded(project, cluster):
     plan(project, cluster.url)
     deploy(project)
@@ -192,7 +200,7 @@ def test_fly_deploys_the_image_checks_the_machines_and_gates_each_one(project, c
     plan(project, cluster.url)
     text, said = deploy(project, "fly")
     assert "to fly app phx-fixture" in text
-    assert cluster.verbs() == ["fly ssh console", "fly machine list", "fly deploy", "fly machine list",
+    assert cluster.verbs() == ["fly machine list", "fly ssh console", "fly deploy", "fly machine list",
                                "fly machine list"]
     deploy_call = next(c for c in cluster.calls() if c[1] == "deploy")
     assert deploy_call[deploy_call.index("--image") + 1] == NEW

@@ -118,15 +118,18 @@ def project_migrations(root: Path) -> set[str]:
     return migrations.versions_in_listing(listing)
 
 
-async def preflight(root: Path, project, platform: Platform, target, say, allow_unsafe_migrations: bool) -> None:
+def refuse_env(project, target, say) -> None:
+    """Before the cluster is asked anything: a workload whose env breaks the release's boot."""
     blocking, noted = env_problems(project, target)
     for f in noted:
         say(f"note: {f.rule_id} {f.message}")
     if blocking:
         listed = "; ".join(f"{f.rule_id} {f.message}" for f in blocking[:5])
         raise UsageError(f"refused: the {target.label} workload would not boot ({listed}); nothing was changed")
-    if allow_unsafe_migrations:
-        return
+
+
+async def refuse_migrations(root: Path, platform: Platform, say) -> None:
+    """Pending migrations (the project's, not in the running version) that break the old code."""
     ours = project_migrations(root)
     try:
         deployed = migrations.versions_in_listing(await platform.migration_listing())
@@ -192,16 +195,26 @@ async def run_platform(root: Path, plan: PlatformPlan, journal: Journal, image: 
     project = load_project(root, env="prod")
     platform = open_platform(plan, project)
     url = url_of(plan, platform)
+    resumed = run is not None
     if run is None:
-        await preflight(root, project, platform, platform.project_target, say, allow_unsafe_migrations)
-        previous = await platform.current()
+        refuse_env(project, platform.project_target, say)
+        try:
+            previous = await platform.current()
+            if not allow_unsafe_migrations:
+                await refuse_migrations(root, platform, say)
+        except ToolFailed as exc:
+            raise UsageError(f"{exc}; nothing was changed") from None
         run = Run(f"{int(time.time())}-{image.rsplit(':', 1)[-1]}", image, image, {platform.label: previous},
                   strategy=platform.strategy, app=platform.label, target=plan.target)
         journal.write(deploy=run.id, event="start", tarball=image, version=image, previous=run.previous,
                       strategy=platform.strategy, app=platform.label, target=plan.target)
     previous = run.previous[platform.label]
     started = time.monotonic()
-    session = await before(url, plan.session_page, say) if "sessions" not in run.done else None
+    if resumed:
+        session = None
+        say("resumed: the old version may be gone, so the session gate compares nothing")
+    else:
+        session = await before(url, plan.session_page, say)
     try:
         for name, action in platform.rollout(image):
             await step(journal, run, say, name, action)
