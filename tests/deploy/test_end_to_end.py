@@ -14,11 +14,9 @@ import shutil
 import time
 
 import pytest
+from cli_run import invoke
 from lab import HeldSocket, Load
 from test_rollout import HEARTBEAT_SECONDS, project, run, running
-from typer.testing import CliRunner
-
-from phoenix_ops.cli import app
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +27,7 @@ LEFT_TO_THE_PLATFORM = {"JOB008", "CLU006"}
 
 
 def cli(*args):
-    return CliRunner().invoke(app, list(map(str, args)))
+    return invoke(list(map(str, args)))
 
 
 def serious(report: str) -> set[str]:
