@@ -14,12 +14,10 @@ import re
 import time
 
 import pytest
+from cli_run import invoke
 from lab import HeldSocket, Load
 from phoenix_fixture import copy_built, release_in
 from test_rollout import run, running
-from typer.testing import CliRunner
-
-from phoenix_ops.cli import app
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +34,7 @@ DECISIONS = {
 
 
 def cli(*args):
-    return CliRunner().invoke(app, list(map(str, args)))
+    return invoke(list(map(str, args)))
 
 
 def serious(report: str) -> set[str]:
