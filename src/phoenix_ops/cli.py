@@ -380,7 +380,12 @@ def _ssh_options(a: Namespace) -> dict:
 def deploy(a: Namespace) -> int:
     """Roll a release out to the hosts of [deploy] (rolling, blue-green or canary), or an image to
     Kubernetes or Fly through their own CLI: pre-flighted, gated, journaled, rolled back on failure."""
-    from phoenix_ops.deploy.command import deploy, deploy_platform, dry_run_platform, status
+    from phoenix_ops.deploy.command import (
+        deploy,
+        deploy_platform,
+        dry_run_platform,
+        status,
+    )
     from phoenix_ops.deploy.command import dry_run as plan_only
     from phoenix_ops.deploy.engine import DeployFailed
 
