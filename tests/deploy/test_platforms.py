@@ -233,6 +233,9 @@ def test_dry_run_prints_every_command_and_runs_none(project, cluster):
     assert "rollout undo" in text and "port-forward" in text and "migrations: /app/bin/migrate" in text
     assert "fly deploy --config" in command.dry_run_platform(project, "fly", NEW)
     assert cluster.calls() == []
+    (project / ".phoenix-ops.toml").write_text("[deploy.k8s]\n")  # the readiness probe's path, no public URL
+    text = command.dry_run_platform(project, "k8s", NEW)
+    assert "gates: /health/ready answers 200 on every instance" in text and "no [deploy] url" in text
 
 
 def test_the_command_line_deploys_reports_and_rolls_back_a_platform(project, cluster):
