@@ -25,6 +25,7 @@ once the platform says it is done, and puts the previous image back when a gate 
 
 from __future__ import annotations
 
+import time
 import tomllib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -36,6 +37,7 @@ import httpx
 
 from phoenix_ops.command import UsageError
 from phoenix_ops.deploy import gates, migrations
+from phoenix_ops.deploy.engine import DeployFailed
 from phoenix_ops.deploy.gates import GateFailed, Node
 from phoenix_ops.deploy.journal import Journal, Run, step
 from phoenix_ops.deploy.tool import ToolFailed
@@ -64,8 +66,8 @@ def load_platform_plan(root: Path, target: str) -> PlatformPlan:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not TOML ({exc})") from None
     d = doc.get("deploy") or {}
-    settings = d.get(target) or {}
-    if not isinstance(d, dict) or not isinstance(settings, dict):
+    settings = (d.get(target) or {}) if isinstance(d, dict) else None
+    if not isinstance(settings, dict):
         raise UsageError(f"{path}: [deploy] and [deploy.{target}] must be tables")
     return PlatformPlan(target, d.get("url"), d.get("ready", d.get("health")),
                         float(d.get("ready-timeout", 60)), d.get("session-page", "/"), settings)
@@ -145,7 +147,6 @@ async def refuse_migrations(root: Path, platform: Platform, say) -> None:
         deployed = set()
     unsafe = migrations.unsafe_pending(root, ours - deployed)
     if unsafe:
-        from phoenix_ops.deploy.engine import DeployFailed
         listed = "; ".join(f"{f.rule_id} {f.location.path}:{f.location.line} {f.message}" for f in unsafe[:5])
         raise DeployFailed(f"refused: {len(unsafe)} pending migration finding(s) break the old code that keeps "
                            f"serving during a {platform.strategy} rollout ({listed}); split the migration, or pass "
@@ -197,9 +198,6 @@ async def gate(plan: PlatformPlan, platform: Platform, image: str, url: str | No
 
 async def run_platform(root: Path, plan: PlatformPlan, journal: Journal, image: str, run: Run | None, say,
                        allow_unsafe_migrations: bool) -> str:
-    import time
-
-    from phoenix_ops.deploy.engine import DeployFailed
     from phoenix_ops.project import load_project
     project = load_project(root, env="prod")
     platform = open_platform(plan, project)
@@ -254,7 +252,6 @@ async def _steps(steps, say) -> list[str]:
 
 async def rollback_platform(root: Path, plan: PlatformPlan, journal: Journal, run: Run, say) -> str:
     """`rollback` after a platform deploy: the image the journal says ran before, put back."""
-    from phoenix_ops.deploy.engine import DeployFailed
     from phoenix_ops.project import load_project
     platform = open_platform(plan, load_project(root, env="prod"))
     previous = run.previous.get(platform.label)
