@@ -152,3 +152,17 @@ end
     assert not project.children_complete  # a spec built by code names no module
     (late,) = findings(project, "JOB002")  # after the Endpoint in the clause that adds it
     assert findings(project, "JOB001") == []
+
+
+def test_children_joined_with_an_undecided_if_are_not_read_as_complete(fresh_project, findings):
+    """`[a] ++ if(database?, do: [Oban...], else: []) ++ [b]`: Elixir joins right to left, and the
+    list read so far must stay partial past the join with a plain list on its left."""
+    app = APPLICATION.replace('''      {Oban, Application.fetch_env!(:demo, Oban)},
+      DemoWeb.Endpoint
+    ]''', '''    ] ++
+      if(Application.get_env(:demo, Demo.Repo), do: [{Oban, Application.fetch_env!(:demo, Oban)}], else: []) ++
+      [DemoWeb.Endpoint]''').replace("      {Phoenix.PubSub, name: Demo.PubSub},\n",
+                                      "      {Phoenix.PubSub, name: Demo.PubSub}\n")
+    project = fresh_project(oban(**{"lib/demo/application.ex": app}))
+    assert not project.children_complete
+    assert findings(project, "JOB001") == []

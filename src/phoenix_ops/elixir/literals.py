@@ -39,7 +39,10 @@ def concat(left: Value, right: Value, source: str) -> Value:
     if joined[0] is not None and joined[1] is not None:
         if len(joined[0]) + len(joined[1]) > MAX_ITEMS:
             return Expr(source)
-        return list_value(joined[0] + joined[1])
+        value = list_value(joined[0] + joined[1])
+        # `[a] ++ if(c, do: [b], else: []) ++ [d]` joins right to left: a partial tail stays partial
+        value.partial = getattr(left, "partial", False) or getattr(right, "partial", False)
+        return value
     known = [v for v in (left, right) if isinstance(v, KW)]
     if known:
         return KW(known[0].items, partial=True, inner=[v for v in (left, right) if v is not known[0]])
