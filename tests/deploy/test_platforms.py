@@ -2,6 +2,7 @@
 Phoenix releases of tests/phoenix_app on loopback: the command sequence, the timeouts, the gates, the
 rollback and the journal."""
 
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -235,7 +236,8 @@ def test_dry_run_prints_every_command_and_runs_none(project, cluster):
     assert cluster.calls() == []
     (project / ".phoenix-ops.toml").write_text("[deploy.k8s]\n")  # the readiness probe's path, no public URL
     text = command.dry_run_platform(project, "k8s", NEW)
-    assert "gates: /health/ready answers 200 on every instance" in text and "no [deploy] url" in text
+    probe = re.search(r"readinessProbe:\s+httpGet:\s+path: (\S+)", (project / "deploy/k8s/phx-fixture.yaml").read_text())
+    assert f"gates: {probe.group(1)} answers 200 on every instance" in text and "no [deploy] url" in text
 
 
 def test_the_command_line_deploys_reports_and_rolls_back_a_platform(project, cluster):
