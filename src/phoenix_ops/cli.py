@@ -27,7 +27,6 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_ops import __version__
@@ -40,11 +39,8 @@ SUMMARY = "Production readiness for Elixir/Phoenix applications."
 USAGE_EXIT = 2
 
 
-@dataclass(frozen=True)
-class Argument:
-    """One positional argument or option, as `ArgumentParser.add_argument` takes it."""
-    flags: tuple[str, ...]
-    settings: dict
+# One positional argument or option: the names and settings `ArgumentParser.add_argument` takes.
+Argument = tuple[tuple[str, ...], dict]
 
 
 def argument(name: str, *, help: str, default: object = None, optional: bool = False, many: bool = False,
@@ -54,21 +50,21 @@ def argument(name: str, *, help: str, default: object = None, optional: bool = F
     settings = {"help": help, "type": type, "metavar": metavar or name.upper()}
     if nargs:
         settings.update(nargs=nargs, default=[] if many else default)
-    return Argument((name,), settings)
+    return (name,), settings
 
 
 def option(*flags: str, help: str, default: object = None, type: Callable = str, repeat: bool = False,
            flag: bool = False, metavar: str | None = None) -> Argument:
     """An option taking a value (the last one given wins, or every one with `repeat`), or a `flag`."""
     if flag:
-        return Argument(flags, {"help": help, "action": "store_true"})
+        return flags, {"help": help, "action": "store_true"}
     if default is not None:
         help = f"{help} [default: {default}]"
     settings = {"help": help, "type": type, "default": [] if repeat else default,
                 "metavar": metavar or type.__name__.upper().replace("STR", "TEXT")}
     if repeat:
         settings["action"] = "append"
-    return Argument(flags, settings)
+    return flags, settings
 
 
 def format_option(formats: Sequence[str] = FORMATS, what: str = "Output format") -> Argument:
@@ -116,6 +112,16 @@ def echo(text: str = "", *, err: bool = False) -> None:
     (sys.stderr if err else sys.stdout).write(f"{text}\n")
 
 
+def _help_formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's own formatter, told the width: left to find it, it imports shutil (and with it the
+    compression modules) whenever a parser is built, help asked or not."""
+    try:
+        columns = int(os.environ.get("COLUMNS") or os.get_terminal_size(sys.__stdout__.fileno()).columns)
+    except (AttributeError, ValueError, OSError):
+        columns = 80
+    return argparse.RawDescriptionHelpFormatter(prog, width=columns - 2)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, with its usage errors in one line."""
 
@@ -124,11 +130,9 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(USAGE_EXIT)
 
 
-@dataclass(frozen=True)
 class Command:
-    name: str
-    run: Callable[[Namespace], int | None]
-    arguments: tuple[Argument, ...]
+    def __init__(self, name: str, run: Callable[[Namespace], int | None], arguments: tuple[Argument, ...]):
+        self.name, self.run, self.arguments = name, run, arguments
 
     @property
     def summary(self) -> str:
@@ -141,9 +145,9 @@ class Command:
 
     def parser(self) -> Parser:
         parser = Parser(prog=f"{PROG} {self.name}", description=self.help, allow_abbrev=False,
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
-        for arg in self.arguments:
-            parser.add_argument(*arg.flags, **arg.settings)
+                        formatter_class=_help_formatter)
+        for flags, settings in self.arguments:
+            parser.add_argument(*flags, **settings)
         return parser
 
 
@@ -366,16 +370,26 @@ def _ssh_options(a: Namespace) -> dict:
             "identity": str(a.identity) if a.identity else None}
 
 
-@command(argument("args", many=True, metavar="RELEASE.tar.gz|status",
-                  help="The release tarball to roll out, or `status` for the last deploy."),
+@command(argument("args", many=True, metavar="RELEASE.tar.gz|IMAGE|status",
+                  help="The release tarball to roll out (the image, with --target k8s or fly), or `status` for "
+                       "the last deploy."),
          DEPLOY_PROJECT,
+         option("--target", default="ssh",
+                help="ssh: the hosts of [deploy]; k8s: `kubectl set image` + `rollout status` on the project's "
+                     "Deployment; fly: `fly deploy --image`."),
          option("--dry-run", flag=True, help="Print the plan and the commands; connect to nothing."),
          option("--resume", flag=True, help="Finish the interrupted deploy the journal records."),
          option("--allow-unsafe-migrations", flag=True, help="Deploy even when pending migrations break the old code."),
          *SSH, QUIET)
 def deploy(a: Namespace) -> int:
-    """Roll a release out to the hosts of [deploy]: rolling, blue-green or canary, gated, journaled."""
-    from phoenix_ops.deploy.command import deploy, status
+    """Roll a release out to the hosts of [deploy] (rolling, blue-green or canary), or an image to
+    Kubernetes or Fly through their own CLI: pre-flighted, gated, journaled, rolled back on failure."""
+    from phoenix_ops.deploy.command import (
+        deploy,
+        deploy_platform,
+        dry_run_platform,
+        status,
+    )
     from phoenix_ops.deploy.command import dry_run as plan_only
     from phoenix_ops.deploy.engine import DeployFailed
 
@@ -384,16 +398,24 @@ def deploy(a: Namespace) -> int:
         if a.args == ["status"]:
             tail.emit(status(a.project))
             return 0
+        what = "image" if a.target != "ssh" else "release tarball"
         if len(a.args) != (0 if a.resume else 1):
-            raise UsageError("deploy takes one release tarball, `status`, or --resume alone")
-        tarball = Path(a.args[0]) if a.args else None
+            raise UsageError(f"deploy takes one {what}, `status`, or --resume alone")
         if a.dry_run:
-            tail.emit(plan_only(a.project, tarball))
+            if not a.args:
+                raise UsageError(f"--dry-run needs the {what}")
+            tail.emit(plan_only(a.project, Path(a.args[0])) if a.target == "ssh"
+                      else dry_run_platform(a.project, a.target, a.args[0]))
             return 0
         with tail.progress("deploying") as progress:
             try:
-                text = deploy(a.project, tarball, resume=a.resume, say=progress.note, ssh=_ssh_options(a),
-                              allow_unsafe_migrations=a.allow_unsafe_migrations)
+                if a.target == "ssh":
+                    text = deploy(a.project, Path(a.args[0]) if a.args else None, resume=a.resume,
+                                  say=progress.note, ssh=_ssh_options(a),
+                                  allow_unsafe_migrations=a.allow_unsafe_migrations)
+                else:
+                    text = deploy_platform(a.project, a.target, a.args[0] if a.args else None, resume=a.resume,
+                                           say=progress.note, allow_unsafe_migrations=a.allow_unsafe_migrations)
             except DeployFailed as exc:
                 echo(f"{PROG}: deploy failed: {exc}", err=True)
                 return 1
@@ -403,7 +425,7 @@ def deploy(a: Namespace) -> int:
 
 @command(DEPLOY_PROJECT, *SSH, QUIET)
 def rollback(a: Namespace) -> int:
-    """Put back on every host what it ran before the last deploy (the journal says what)."""
+    """Put back what ran before the last deploy, on every host or on the platform (the journal says what)."""
     from phoenix_ops.deploy.command import rollback
     from phoenix_ops.deploy.engine import DeployFailed
 
