@@ -102,8 +102,9 @@ def test_a_host_lost_mid_deploy_is_left_out_until_it_answers_then_resume_finishe
     assert f"{label}: connection lost" in err and f"{label} does not answer over SSH" in err, err
     assert "`deploy --resume` starts this deploy over" in err
     assert took < LOST_BOUND_SECONDS, took
-    # The first host back on 0.1.0, the last never touched, the lost one still runs what it ran.
-    assert running_then == ["0.1.0"] * 3 and current_then == ["0.1.0"] * 3
+    # The first host back on 0.1.0, the last never touched; the lost one runs 0.1.0 still, or nothing
+    # when its stop began just before it went silent: `current` was not switched either way.
+    assert running_then[::2] == ["0.1.0"] * 2 and running_then[1] in ("0.1.0", "") and current_then == ["0.1.0"] * 3
     assert f":{first.http_port};" in upstream and f":{last.http_port};" in upstream
     assert f":{lost.http_port};" not in upstream
     assert end["result"] == "failed" and end["unreachable"] == [label]

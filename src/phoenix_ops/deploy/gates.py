@@ -72,11 +72,17 @@ async def accepts_session(url: str, jar: dict[str, str], issuer: str, page: str 
                          f"session salts differ, so the deploy logs every user out")
 
 
-async def same_sessions(old_url: str, new_url: str, page: str = "/") -> None:
-    """The new node reads a session the old one wrote (same secret_key_base and salts)."""
-    jar = await issued_session(old_url, page)
-    if jar is not None:
-        await accepts_session(new_url, jar, old_url, page)
+async def same_sessions(old_urls: list[str], new_url: str, page: str = "/") -> None:
+    """The new node reads a session an old one wrote (same secret_key_base and salts). The first old
+    node that answers issues it: one that is down (crashed, or lost with its host) has none to give."""
+    for old_url in old_urls:
+        try:
+            jar = await issued_session(old_url, page)
+        except httpx.HTTPError:
+            continue
+        if jar is not None:
+            await accepts_session(new_url, jar, old_url, page)
+        return
 
 
 @dataclass(frozen=True)

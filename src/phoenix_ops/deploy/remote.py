@@ -43,6 +43,8 @@ class Session:
             raise RemoteError(f"{self.host.label}: connection lost ({exc})") from None
         out, err = (x.decode(errors="replace") if isinstance(x, bytes) else x or ""
                     for x in (result.stdout, result.stderr))
+        if result.exit_status is None:  # the channel closed under the command: keepalive gave up, or the peer left
+            raise RemoteError(f"{self.host.label}: connection lost (the command ended without an exit status)")
         if result.exit_status != 0:
             said = (err or out).strip().splitlines()[-1:] or ["no output"]
             raise RemoteError(f"{self.host.label}: exit {result.exit_status}: {said[0][:300]}")
