@@ -152,3 +152,35 @@ end
     assert not project.children_complete  # a spec built by code names no module
     (late,) = findings(project, "JOB002")  # after the Endpoint in the clause that adds it
     assert findings(project, "JOB001") == []
+
+
+
+def with_children(children: str) -> dict:
+    """The Oban project with its application's `children = [...]` replaced."""
+    start, end = APPLICATION.index("    children = ["), APPLICATION.index("    ]\n") + len("    ]")
+    return oban(**{"lib/demo/application.ex": APPLICATION[:start] + children + APPLICATION[end:]})
+
+
+CONDITIONAL = """    database? = Application.get_env(:demo, Demo.Repo) != nil
+
+    children =
+      [{Phoenix.PubSub, name: Demo.PubSub}] ++
+        if(database?, do: [Demo.Repo, {Oban, Application.fetch_env!(:demo, Oban)}], else: []) ++
+        [DemoWeb.Endpoint]"""
+
+
+def test_children_added_by_an_inline_if(fresh_project, findings):
+    project = fresh_project(with_children(CONDITIONAL))
+    assert [c.module for c in project.child_specs] == ["Phoenix.PubSub", "Demo.Repo", "Oban", "DemoWeb.Endpoint"]
+    assert project.children_complete
+    assert findings(project, "JOB001") == [] and findings(project, "JOB002") == []
+    without = fresh_project(with_children(CONDITIONAL.replace(", {Oban, Application.fetch_env!(:demo, Oban)}", "")))
+    assert "no application starts Oban" in findings(without, "JOB001")[0].message
+    late = CONDITIONAL.replace("[{Phoenix.PubSub, name: Demo.PubSub}] ++", "[DemoWeb.Endpoint] ++")
+    assert "after DemoWeb.Endpoint" in findings(fresh_project(with_children(late)), "JOB002")[0].message
+
+
+def test_children_joined_with_unknown_code_are_partial(fresh_project, findings):
+    project = fresh_project(with_children("    children = [Demo.Repo] ++ ([DemoWeb.Endpoint] ++ extra_children())"))
+    assert not project.children_complete  # extra_children/0 is unknown: Oban may be among them
+    assert findings(project, "JOB001") == []
