@@ -4,10 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_run import invoke
 from test_sarif import sarif_validator  # noqa: F401 (a fixture)
-from typer.testing import CliRunner
-
-from phoenix_ops.cli import app
 
 MIX_EXS = """\
 defmodule Shop.MixProject do
@@ -44,7 +42,7 @@ def project(tmp_path: Path, prod: str = PROD, settings: str | None = None, **fil
 
 def check(root: Path, *args: str):
     """Run `check` on the SEC and OPS rules (the others are not what these tests are about)."""
-    result = CliRunner().invoke(app, ["check", str(root), "--select", "SEC,OPS", "--no-color", *args])
+    result = invoke(["check", str(root), "--select", "SEC,OPS", "--no-color", *args])
     return result.exit_code, result.output
 
 
@@ -178,7 +176,7 @@ def test_sarif_paths_start_at_the_repository_root(tmp_path):
     import subprocess
     root = project(tmp_path / "elixir")
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    result = CliRunner().invoke(app, ["check", str(tmp_path), "--format", "sarif"])
+    result = invoke(["check", str(tmp_path), "--format", "sarif"])
     uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
             for r in json.loads(result.stdout)["runs"][0]["results"] for loc in r["locations"]}
     assert uris and all(u.startswith("elixir/") for u in uris), uris

@@ -3,10 +3,8 @@
 import os
 from pathlib import Path
 
+from cli_run import invoke
 from project_shapes import GOOD
-from typer.testing import CliRunner
-
-from phoenix_ops.cli import app
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> Path:
@@ -18,7 +16,7 @@ def write(root: Path, files: dict[str, str | bytes]) -> Path:
 
 
 def check(*args: str):
-    return CliRunner().invoke(app, ["check", *args, "--format", "json"])
+    return invoke(["check", *args, "--format", "json"])
 
 
 def rule_ids(result) -> list[str]:

@@ -17,10 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from cli_run import invoke
 from project_shapes import GOOD
-from typer.testing import CliRunner
-
-from phoenix_ops.cli import app
 
 _rng = random.Random(1717)
 
@@ -171,8 +169,8 @@ def test_no_canary_in_any_output(planted, site, tmp_path, monkeypatch, command, 
     out = tmp_path / f"report.{fmt}"
     if to_file:
         args += ["-o", str(out)]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code in (0, 1, 2), (result.exit_code, result.stderr, result.exception)
+    result = invoke(args)
+    assert result.exit_code in (0, 1, 2), (result.exit_code, result.stderr)
     written = out.read_text() if to_file and out.exists() else ""
     assert not leaks(result.stdout), ("stdout", leaks(result.stdout))
     assert not leaks(result.stderr), ("stderr", leaks(result.stderr))
@@ -182,6 +180,6 @@ def test_no_canary_in_any_output(planted, site, tmp_path, monkeypatch, command, 
 
 def test_the_canaries_are_where_the_commands_look(planted):
     # Guard against a test that passes because nothing was read: the contract lists the planted reads.
-    result = CliRunner().invoke(app, ["env", str(planted), "--format", "json"])
+    result = invoke(["env", str(planted), "--format", "json"])
     assert "BASIC_AUTH_PASSWORD" in result.stdout and "Application.put_env(:joken" in result.stdout
     assert "STRIPE_SECRET" in result.stdout

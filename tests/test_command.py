@@ -12,11 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import cli_run
 import pytest
-from typer.testing import CliRunner
 
 from phoenix_ops.catalog import catalog
-from phoenix_ops.cli import app
 from phoenix_ops.command import (
     NoProgress,
     Progress,
@@ -30,12 +29,11 @@ from phoenix_ops.findings import Confidence, Finding, Location, Severity
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "shop"
-runner = CliRunner()
 ESC = "\x1b["
 
 
 def invoke(*args: str | Path, env: dict | None = None):
-    return runner.invoke(app, [str(a) for a in args], env=env)
+    return cli_run.invoke(args, env=env)
 
 
 def finding(rule_id: str, severity: Severity = Severity.WARNING, suppressed: str | None = None) -> Finding:

@@ -3,9 +3,7 @@
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from phoenix_ops.cli import app
+from cli_run import invoke
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "shop"
 
@@ -52,7 +50,7 @@ EXPECTED = [
 
 
 def test_example_findings_are_exactly_the_planted_pitfalls():
-    result = CliRunner().invoke(app, ["check", str(EXAMPLE), "--format", "json"])
+    result = invoke(["check", str(EXAMPLE), "--format", "json"])
     assert result.exit_code == 1, result.output
     doc = json.loads(result.stdout)
     got = sorted((f["rule_id"], f["location"]["path"], f["location"]["line"]) for f in doc["findings"])
@@ -61,6 +59,6 @@ def test_example_findings_are_exactly_the_planted_pitfalls():
 
 
 def test_example_never_prints_its_secrets():
-    result = CliRunner().invoke(app, ["check", str(EXAMPLE)])
+    result = invoke(["check", str(EXAMPLE)])
     for secret in ("shop-cluster-cookie-2024", "sk_test_not_a_real_key_for_the_demo", "change-me-in-production"):
         assert secret not in result.stdout

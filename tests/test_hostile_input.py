@@ -279,12 +279,11 @@ def test_a_crash_exits_3_with_one_line_naming_the_file(tmp_path):
 
 def test_budget_finding_in_process(tmp_path):
     # The same report through the command in this process (the suite counts which rules fired).
-    from typer.testing import CliRunner
+    from cli_run import invoke
 
-    from phoenix_ops.cli import app
 
     root = project(tmp_path, AMPLIFIERS["nested-for"])
-    result = CliRunner().invoke(app, ["check", str(root), "--format", "json"])
+    result = invoke(["check", str(root), "--format", "json"])
     budget = found(json.loads(result.stdout), "OPS005")
     assert [f["location"]["path"] for f in budget] == ["config/prod.exs"]
     assert "values set from here on are unknown" in budget[0]["message"]

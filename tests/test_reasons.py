@@ -8,9 +8,8 @@ import socket
 
 import httpx
 import pytest
-from typer.testing import CliRunner
+from cli_run import invoke
 
-from phoenix_ops.cli import app
 from phoenix_ops.cluster.discovery import Seed, parse_hosts
 from phoenix_ops.reasons import os_reason, reason, reply
 
@@ -60,7 +59,7 @@ def test_replies_in_words(data, words):
 
 
 def test_probe_of_a_name_that_does_not_resolve_says_so_in_words():
-    result = CliRunner().invoke(app, ["probe", "https://no-such-host.invalid/", "-f", "json", "--timeout", "2"])
+    result = invoke(["probe", "https://no-such-host.invalid/", "-f", "json", "--timeout", "2"])
     doc = json.loads(result.stdout)
     messages = [f["message"] for f in doc["findings"]]
     assert result.exit_code == 1 and any("cannot connect" in m for m in messages), messages

@@ -4,7 +4,7 @@ import sys
 
 
 def main() -> None:
-    # `--version` alone needs no command framework: answer before importing it (typer, rich).
+    # `--version` alone needs no command line: answer before importing it and what it imports.
     if sys.argv[1:] == ["--version"]:
         from phoenix_ops import __version__
         sys.stdout.write(f"phoenix-ops {__version__}\n")

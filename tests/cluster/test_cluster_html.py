@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import pytest
 from beam_nodes import LOOPBACK
+from cli_run import invoke
 from report_pages import assert_good_page, look
-from typer.testing import CliRunner
 
 from phoenix_ops.catalog import catalog
-from phoenix_ops.cli import app
 
 pytestmark = pytest.mark.slow
-runner = CliRunner()
 
 
 def test_cluster_report_in_a_browser(zoo, cookie_file, browser, tmp_path):
     common = ["cluster", "--hosts", LOOPBACK, "--epmd-port", str(zoo.beam.epmd_port), "--cookie-file",
               str(cookie_file), "--timeout", "1"]
     report = tmp_path / "cluster.html"
-    result = runner.invoke(app, [*common, "--format", "html", "-o", str(report)])
-    assert result.exit_code == 1, (result.output, result.exception)
+    result = invoke([*common, "--format", "html", "-o", str(report)])
+    assert result.exit_code == 1, result.output
     page = look(browser, report, "cluster")
     assert_good_page(page, report)
     dom = page.desktop

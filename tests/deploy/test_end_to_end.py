@@ -14,11 +14,9 @@ import shutil
 import time
 
 import pytest
+from cli_run import invoke
 from lab import HeldSocket, Load
 from test_rollout import project, run, running
-from typer.testing import CliRunner
-
-from phoenix_ops.cli import app
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +30,7 @@ HEARTBEAT_SECONDS = 30.0  # phoenix.js's heartbeatIntervalMs
 
 
 def cli(*args):
-    return CliRunner().invoke(app, list(map(str, args)))
+    return invoke(list(map(str, args)))
 
 
 def serious(report: str) -> set[str]:

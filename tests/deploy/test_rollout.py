@@ -11,16 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_run import invoke
 from lab import Load
-from typer.testing import CliRunner
-
-from phoenix_ops.cli import app
 
 pytestmark = pytest.mark.slow
 
 
 def run(lab, project: Path, *args):
-    return CliRunner().invoke(app, [*map(str, args), "--project", str(project), "--known-hosts",
+    return invoke([*map(str, args), "--project", str(project), "--known-hosts",
                                     str(lab.known_hosts), "--identity", str(lab.identity)])
 
 

@@ -2,19 +2,16 @@
 
 import json
 
+import cli_run
 import pytest
 from env_support import GOOD_SECRET
 from project_shapes import GOOD
-from typer.testing import CliRunner
 
 from phoenix_ops.catalog import catalog
-from phoenix_ops.cli import app
-
-runner = CliRunner()
 
 
 def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
+    return cli_run.invoke(args)
 
 
 def test_env_prints_the_contract(project_dir):

@@ -3,11 +3,9 @@
 import json
 from pathlib import Path
 
+import cli_run
 import pytest
 from project_shapes import GOOD
-from typer.testing import CliRunner
-
-from phoenix_ops.cli import app
 
 # GOOD without the pieces `gen release` adds: no PHX_SERVER switch, no prod block, no migration task,
 # no release scripts.
@@ -47,7 +45,7 @@ def bare(tmp_path):
 
 
 def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
+    return cli_run.invoke(args)
 
 
 def check_ids(root: Path) -> set[str]:

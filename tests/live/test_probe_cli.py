@@ -5,19 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_run import invoke
 from live_servers import free_port
-from typer.testing import CliRunner
 
-from phoenix_ops.cli import app
 from phoenix_ops.command import NoProgress, Progress, Tail
 from phoenix_ops.live.command import ProbeArgs, prepare
 from phoenix_ops.live.command import probe as run_probe
 
-runner = CliRunner()
-
 
 def probe(*args: str):
-    return runner.invoke(app, ["probe", *args])
+    return invoke(["probe", *args])
 
 
 @pytest.mark.parametrize("args, message", [
@@ -35,9 +32,9 @@ def test_usage_errors_exit_2(args, message):
 
 
 def test_explain_and_rules_list_the_probe_rules():
-    page = runner.invoke(app, ["explain", "WEB102"])
+    page = invoke(["explain", "WEB102"])
     assert page.exit_code == 0 and "rewrite_on: [:x_forwarded_proto]" in page.output and "kind: probe" in page.output
-    listing = runner.invoke(app, ["rules"]).output
+    listing = invoke(["rules"]).output
     assert "WEB149" in listing and "AST100" in listing and "HLT101" in listing
 
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_run import invoke
 from report_pages import assert_good_page, look
-from typer.testing import CliRunner
-
-from phoenix_ops.cli import app
 
 pytestmark = pytest.mark.slow
-runner = CliRunner()
 
 
 def test_probe_report_in_a_browser(lab, browser, tmp_path):
@@ -19,7 +16,7 @@ def test_probe_report_in_a_browser(lab, browser, tmp_path):
     urls = [f"https://localhost:{good.https_port}/", f"https://localhost:{bad.https_port}/"]
     common = [*urls, "--ca-file", lab.certs.ca_file, "--timeout", "3", "--http-port", str(good.http_port)]
     report = tmp_path / "probe.html"
-    doc = json.loads(runner.invoke(app, ["probe", *common, "--format", "json", "--html", str(report)]).stdout)
+    doc = json.loads(invoke(["probe", *common, "--format", "json", "--html", str(report)]).stdout)
     page = look(browser, report, "probe")
     assert_good_page(page, report)
     dom = page.desktop

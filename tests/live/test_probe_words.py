@@ -9,16 +9,13 @@ from pathlib import Path
 
 import pytest
 import websockets
+from cli_run import invoke
 from live_servers import free_port
-from typer.testing import CliRunner
 
 from phoenix_ops.catalog import catalog
-from phoenix_ops.cli import app
 from phoenix_ops.command import NoProgress, Tail
 from phoenix_ops.live.command import ProbeArgs, prepare, probe
 from phoenix_ops.live.socket import refusal
-
-runner = CliRunner()
 
 
 @pytest.mark.parametrize("exc", [websockets.InvalidMessage("did not receive a valid HTTP response"),
@@ -70,7 +67,7 @@ def test_text_names_the_node_and_counts_as_json(lab):
 
 
 def test_unreachable_targets_have_no_grade_in_json():
-    out = runner.invoke(app, ["probe", f"http://127.0.0.1:{free_port()}/", "--format", "json", "--timeout", "1"])
+    out = invoke(["probe", f"http://127.0.0.1:{free_port()}/", "--format", "json", "--timeout", "1"])
     doc = json.loads(out.output)
     (target,) = doc["targets"].values()
     assert target["grade"] == "" and doc["grade"] == ""

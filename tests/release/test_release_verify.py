@@ -10,15 +10,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from phoenix_ops.cli import app
+from cli_run import invoke
 
 pytestmark = pytest.mark.slow
 
 
 def verify(*args):
-    result = CliRunner().invoke(app, ["release", "verify", *map(str, args), "--format", "json"])
+    result = invoke(["release", "verify", *map(str, args), "--format", "json"])
     assert result.exit_code in (0, 1), result.output
     doc = json.loads(result.stdout)
     return result.exit_code, doc["findings"]
@@ -105,7 +103,7 @@ def test_runtime_config_that_changes_a_compile_time_value(tmp_path, release_copy
 
 
 def test_what_is_not_a_release_is_refused_in_one_line(tmp_path):
-    result = CliRunner().invoke(app, ["release", "verify", str(tmp_path)])
+    result = invoke(["release", "verify", str(tmp_path)])
     assert result.exit_code == 2 and "not a Mix release" in result.stderr
 
 

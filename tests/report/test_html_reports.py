@@ -7,15 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from cli_run import invoke
 from report_pages import assert_good_page, look
-from typer.testing import CliRunner
 
 from phoenix_ops.catalog import catalog
-from phoenix_ops.cli import app
 
 pytestmark = pytest.mark.slow
 SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop"
-runner = CliRunner()
 
 
 @pytest.fixture
@@ -24,7 +22,7 @@ def shop(tmp_path) -> Path:
 
 
 def run(*args: str) -> str:
-    result = runner.invoke(app, list(args))
+    result = invoke(list(args))
     assert result.exit_code in (0, 1), result.output
     return result.stdout
 

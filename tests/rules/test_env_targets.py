@@ -2,9 +2,7 @@
 
 import json
 
-from typer.testing import CliRunner
-
-from phoenix_ops.cli import app
+from cli_run import invoke
 
 K8S = '''
 apiVersion: apps/v1
@@ -23,7 +21,7 @@ FLY = 'app = "demo"\n[env]\n  PHX_HOST = "demo.fly.dev"\n'
 
 
 def run(*args):
-    result = CliRunner().invoke(app, list(args))
+    result = invoke(list(args))
     return result.exit_code, json.loads(result.stdout) if result.stdout.startswith("{") else result.output
 
 

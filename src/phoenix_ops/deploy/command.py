@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from phoenix_ops.command import UsageError
-from phoenix_ops.deploy import migrations, remote
+from phoenix_ops.deploy import migrations, platform, remote
 from phoenix_ops.deploy.engine import Deployer, DeployFailed
 from phoenix_ops.deploy.gates import GateFailed
 from phoenix_ops.deploy.journal import Journal, Run
@@ -127,12 +127,36 @@ async def _connect(d: Deployer) -> None:
 
 
 def rollback(root: Path, *, say, ssh: dict | None = None) -> str:
-    plan = load_plan(root)
     journal = journal_for(root)
     run = journal.last()
     if run is None:
         raise UsageError("the journal records no deploy to roll back")
-    return asyncio.run(_rollback(plan, journal, run, say, ssh or {}))
+    if run.target != "ssh":
+        return asyncio.run(platform.rollback_platform(root, platform.load_platform_plan(root, run.target), journal,
+                                                      run, say))
+    return asyncio.run(_rollback(load_plan(root), journal, run, say, ssh or {}))
+
+
+def dry_run_platform(root: Path, target: str, image: str) -> str:
+    return platform.dry_run_platform(root, platform.load_platform_plan(root, target), image)
+
+
+def deploy_platform(root: Path, target: str, image: str | None, *, resume: bool, say: Callable[[str], None],
+                    allow_unsafe_migrations: bool = False) -> str:
+    """`deploy --target k8s|fly IMAGE`: the platform's rollout, pre-flighted, gated and journaled."""
+    plan = platform.load_platform_plan(root, target)
+    journal = journal_for(root)
+    run = None
+    if resume:
+        run = journal.last()
+        if run is None or run.result is not None or run.target != target:
+            raise UsageError("nothing to resume: the last deploy " + (
+                f"went to {run.target}" if run and run.target != target else
+                f"{run.result}" if run else "never started"))
+        image = run.version
+    if not image:
+        raise UsageError(f"deploy --target {target} needs the image to roll out (or --resume)")
+    return asyncio.run(platform.run_platform(root, plan, journal, image, run, say, allow_unsafe_migrations))
 
 
 async def _rollback(plan: Plan, journal: Journal, run: Run, say, ssh: dict) -> str:
@@ -154,6 +178,7 @@ def status(root: Path) -> str:
     if run is None:
         return "no deploy recorded\n"
     state = run.result or "interrupted (finish it with `deploy --resume`, or undo it with `rollback`)"
-    lines = [f"deploy {run.id}: {run.version} ({run.strategy}), {state}", f"  {len(run.done)} steps done:"]
+    where = "" if run.target == "ssh" else f" to {run.app} ({run.target})"
+    lines = [f"deploy {run.id}: {run.version}{where} ({run.strategy}), {state}", f"  {len(run.done)} steps done:"]
     lines += [f"    {s}" for s in sorted(run.done)]
     return "\n".join(lines) + "\n"

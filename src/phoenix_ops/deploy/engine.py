@@ -11,6 +11,7 @@ from pathlib import Path
 
 from phoenix_ops.deploy import balancer, gates, remote
 from phoenix_ops.deploy.journal import Journal, Run
+from phoenix_ops.deploy.journal import step as journaled_step
 from phoenix_ops.deploy.plan import Host, Plan
 from phoenix_ops.deploy.remote import RemoteError, Session
 
@@ -61,13 +62,7 @@ class Deployer:
         return self.sessions[host.label]
 
     async def step(self, name: str, action: Callable[[], Awaitable[object]]) -> None:
-        if self.run and name in self.run.done:
-            return
-        self.say(name)
-        await action()
-        if self.run:
-            self.journal.write(deploy=self.run.id, event="step", step=name)
-            self.run.done.add(name)
+        await journaled_step(self.journal, self.run, self.say, name, action)
 
     async def state(self, host: Host) -> dict[str, str]:
         out = await self.session(host).run(remote.state_script(host), timeout=20)

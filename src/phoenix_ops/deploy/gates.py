@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -22,11 +23,11 @@ class GateFailed(RuntimeError):
     """A gate said no: the deploy rolls back."""
 
 
-async def ready(url: str, path: str, timeout: float) -> float:
+async def ready(url: str, path: str, timeout: float, headers: dict | None = None) -> float:
     """Seconds until GET url+path answered 200; GateFailed when it never did within `timeout`."""
     start = time.monotonic()
     last = "no answer"
-    async with httpx.AsyncClient(timeout=2.0) as client:
+    async with httpx.AsyncClient(timeout=2.0, headers=headers) as client:
         while time.monotonic() - start < timeout:
             try:
                 reply = await client.get(url + path)
@@ -46,32 +47,62 @@ def _session_cookie(reply: httpx.Response) -> tuple[str, str] | None:
     return None
 
 
-async def same_sessions(old_url: str, new_url: str, page: str = "/") -> None:
-    """The new node reads a session the old one wrote (same secret_key_base and salts). A node that
-    cannot read the cookie starts a new session and sends a new cookie; the old node, given the same
-    cookie back, is the control: when it renews the cookie too, the page rewrites its session anyway
-    and the comparison says nothing."""
-    async with httpx.AsyncClient(timeout=5.0) as client:
-        cookie = _session_cookie(await client.get(old_url + page))
+async def issued_session(url: str, page: str = "/", headers: dict | None = None) -> dict[str, str] | None:
+    """The session cookie `url` issues, when the page writes one and keeps it when sent back: a page
+    that renews the cookie anyway (the control) leaves nothing to compare another version against."""
+    async with httpx.AsyncClient(timeout=5.0, headers=headers) as client:
+        cookie = _session_cookie(await client.get(url + page))
     if cookie is None:
-        return  # the page writes no session: nothing to compare
+        return None
     jar = {cookie[0]: cookie[1]}
-    async with httpx.AsyncClient(timeout=5.0, cookies=jar) as old, httpx.AsyncClient(timeout=5.0, cookies=jar) as new:
-        control, trial = await asyncio.gather(old.get(old_url + page), new.get(new_url + page))
-    if _session_cookie(trial) is not None and _session_cookie(control) is None:
-        raise GateFailed(f"{new_url} does not accept the session {old_url} issued: secret_key_base or the "
+    async with httpx.AsyncClient(timeout=5.0, cookies=jar, headers=headers) as client:
+        control = await client.get(url + page)
+    return None if _session_cookie(control) is not None else jar
+
+
+async def accepts_session(url: str, jar: dict[str, str], issuer: str, page: str = "/",
+                          headers: dict | None = None) -> None:
+    """`url` reads the session `issuer` wrote: a node that cannot read it starts a new session and
+    sends a new cookie."""
+    async with httpx.AsyncClient(timeout=5.0, cookies=jar, headers=headers) as client:
+        trial = await client.get(url + page)
+    if _session_cookie(trial) is not None:
+        raise GateFailed(f"{url} does not accept the session {issuer} issued: secret_key_base or the "
                          f"session salts differ, so the deploy logs every user out")
 
 
-async def assets_everywhere(urls: list[str], page: str = "/") -> None:
+async def same_sessions(old_url: str, new_url: str, page: str = "/") -> None:
+    """The new node reads a session the old one wrote (same secret_key_base and salts)."""
+    jar = await issued_session(old_url, page)
+    if jar is not None:
+        await accepts_session(new_url, jar, old_url, page)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One instance as the gates reach it: its URL, and the headers that route to it (fly's
+    `fly-force-instance-id` reaches one machine through the shared proxy)."""
+    url: str
+    headers: dict = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.url
+
+
+async def assets_everywhere(nodes: list[str | Node], page: str = "/") -> None:
     """Every digested asset referenced by any node's page answers 200 on every node (mixed versions)."""
+    nodes = [n if isinstance(n, Node) else Node(n) for n in nodes]
     async with httpx.AsyncClient(timeout=5.0) as client:
-        pages = await asyncio.gather(*(client.get(u + page) for u in urls), return_exceptions=True)
+        pages = await asyncio.gather(*(client.get(n.url + page, headers=n.headers) for n in nodes),
+                                     return_exceptions=True)
         wanted = sorted({m for p in pages if isinstance(p, httpx.Response) for m in ASSET.findall(p.text)})
         missing = []
-        for url in urls:
-            replies = await asyncio.gather(*(client.get(url + a) for a in wanted), return_exceptions=True)
-            missing += [f"{url}{a}" for a, r in zip(wanted, replies)
+        for node in nodes:
+            replies = await asyncio.gather(*(client.get(node.url + a, headers=node.headers) for a in wanted),
+                                           return_exceptions=True)
+            missing += [f"{node.name}{a}" for a, r in zip(wanted, replies)
                         if not isinstance(r, httpx.Response) or r.status_code != 200]
     if missing:
         raise GateFailed(f"{len(missing)} digested asset(s) a live page references do not answer: "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,11 +16,14 @@ class Run:
     id: str
     tarball: str
     version: str
-    previous: dict[str, dict[str, str]]  # host label -> {"current": version, "<colour>": running version}
+    previous: dict[str, dict[str, str]]  # host label -> {"current": version, "<colour>": running version};
+    # on a platform, the workload -> {"image": what it ran}
+
     done: set[str] = field(default_factory=set)
     result: str | None = None  # finished | rolled back | failed; None while under way (or interrupted)
     strategy: str = ""
     app: str = ""
+    target: str = "ssh"  # ssh, k8s or fly
 
 
 class Journal:
@@ -45,7 +49,8 @@ class Journal:
             run = runs.get(e.get("deploy", ""))
             if e.get("event") == "start":
                 runs[e["deploy"]] = Run(e["deploy"], e["tarball"], e["version"], e["previous"],
-                                        strategy=e.get("strategy", ""), app=e.get("app", ""))
+                                        strategy=e.get("strategy", ""), app=e.get("app", ""),
+                                        target=e.get("target", "ssh"))
             elif run and e.get("event") == "step":
                 run.done.add(e["step"])
             elif run and e.get("event") == "end":
@@ -55,3 +60,15 @@ class Journal:
     def last(self) -> Run | None:
         runs = self.runs()
         return runs[-1] if runs else None
+
+
+async def step(journal: Journal, run: Run | None, say: Callable[[str], None], name: str,
+               action: Callable[[], Awaitable[object]]) -> None:
+    """Run a named step unless the run already did it; journal it once done."""
+    if run and name in run.done:
+        return
+    say(name)
+    await action()
+    if run:
+        journal.write(deploy=run.id, event="step", step=name)
+        run.done.add(name)

@@ -102,7 +102,8 @@ def load_plan(root: Path) -> Plan:
 
 def plan_from(d: dict) -> Plan:
     known = {"strategy", "batch", "root", "port", "health", "ready", "env-file", "migrate", "stop-timeout",
-             "canary-window", "ready-timeout", "hosts", "balancer"}
+             "canary-window", "ready-timeout", "hosts", "balancer",
+             "url", "k8s", "fly"}  # the last three are read by `deploy --target k8s|fly` (platform.py)
     unknown = sorted(set(d) - known)
     if unknown:
         raise UsageError(f"[deploy]: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
