@@ -2,6 +2,9 @@
 
 from project_shapes import GOOD
 
+from phoenix_ops.catalog import catalog
+from phoenix_ops.check.pipeline import CheckOptions, run_check
+
 MIX = GOOD["mix.exs"].replace('{:bandit, "~> 1.5"}', '{:bandit, "~> 1.5"}, {:oban, "~> 2.18"}')
 APPLICATION = '''
 defmodule Demo.Application do
@@ -47,6 +50,10 @@ def test_no_oban_dependency_no_job_rules(fresh_project, findings):
     files = {**oban(config=OBAN.replace("plugins: [", "testing: :inline, peer: false, plugins: [Foo, ")),
              "mix.exs": GOOD["mix.exs"]}
     assert job_ids(findings(fresh_project(files))) == []
+    jobs = [r for r in catalog("static") if r.area == "JOB"]
+    result = run_check(fresh_project(files).root, CheckOptions(), jobs)
+    assert result.not_applicable == {r.id: "Oban is not a dependency" for r in jobs}  # the report says so
+    assert run_check(fresh_project(oban()).root, CheckOptions(), jobs).not_applicable == {}
 
 
 def test_job001_not_supervised(fresh_project, findings):
