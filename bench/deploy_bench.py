@@ -8,6 +8,7 @@ nodes (goal: at most 1.3x the bare time per batch).
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import sys
 import tempfile
@@ -42,7 +43,19 @@ async def bare_restart(lab: Lab, project: Path, tarball: Path, version: str) -> 
         await d.close()
 
 
-def one(strategy: str, v1, v2) -> tuple[int, int, float, float]:
+def profile(journal: Path) -> str:
+    """Seconds per kind of step of the last deploy (`start`, `stop`, `drain`...), from the journal's
+    timestamps: each step took the time since the event before it."""
+    events = [json.loads(line) for line in journal.read_text().splitlines()]
+    last = max(i for i, e in enumerate(events) if e["event"] == "start")
+    spent: dict[str, float] = {}
+    for before, event in zip(events[last:], events[last + 1:]):
+        kind = event.get("step", event["event"]).split(" ")[0]
+        spent[kind] = spent.get(kind, 0.0) + event["at"] - before["at"]
+    return ", ".join(f"{k} {v:.1f}" for k, v in sorted(spent.items(), key=lambda kv: -kv[1]))
+
+
+def one(strategy: str, v1, v2) -> tuple[int, int, float, float, str]:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         lab = Lab(tmp_path)
@@ -64,7 +77,7 @@ def one(strategy: str, v1, v2) -> tuple[int, int, float, float]:
                 start = time.monotonic()
                 deploy(project, v2.tarball, resume=False, say=lambda _: None, ssh=ssh)
                 wall = time.monotonic() - start
-            return load.ok, len(load.failures), wall, bare
+            return load.ok, len(load.failures), wall, bare, profile(project / ".phoenix-ops" / "deploy.jsonl")
         finally:
             lab.close()
 
@@ -72,10 +85,14 @@ def one(strategy: str, v1, v2) -> tuple[int, int, float, float]:
 def main() -> None:
     v1, v2 = build_fixture(1), build_fixture(2)
     print(f"{'strategy':<11} {'requests':>8} {'failed':>6} {'deploy s':>8} {'bare s':>7} {'ratio':>6}")
+    spent = {}
     for strategy in ("rolling", "blue-green", "canary"):
-        ok, failed, wall, bare = one(strategy, v1, v2)
+        ok, failed, wall, bare, spent[strategy] = one(strategy, v1, v2)
         ratio = wall / bare if bare == bare else float("nan")
-        print(f"{strategy:<11} {ok + failed:>8} {failed:>6} {wall:>8.1f} {bare:>7.1f} {ratio:>6.2f}")
+        print(f"{strategy:<11} {ok + failed:>8} {failed:>6} {wall:>8.1f} {bare:>7.1f} {ratio:>6.2f}", flush=True)
+    print("\nwhere the deploy's time goes (s per kind of step, from the journal):")
+    for strategy, line in spent.items():
+        print(f"{strategy:<11} {line}")
 
 
 if __name__ == "__main__":

@@ -21,16 +21,21 @@ SSHD = "/usr/sbin/sshd"
 
 
 def free_pair() -> int:
-    """A port whose next one is free too: blue-green runs the new colour on port + 1."""
+    """A port whose next one is free too (blue-green runs the new colour on port + 1), below the
+    kernel's ephemeral range: a node restarted on its port would otherwise find it taken, now and
+    then, by one of the thousands of client connections the load opens meanwhile."""
+    import random
     import socket
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     while True:
-        port = free_port()
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
+        port = random.randrange(low // 2, low - 1)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
                 return port
-            except OSError:
-                continue
+        except OSError:
+            continue
 
 
 @dataclass

@@ -129,3 +129,36 @@ end
     assert "DATABASE_URL" not in added and "POOL_SIZE" not in added
     assert "PHX_HOST" not in added and 'System.get_env("PORT")' not in added
     assert "SECRET_KEY_BASE" in added  # truly missing: no value at all
+
+
+def test_a_repo_configured_only_under_a_condition_gets_nothing_outside_it(bare):
+    """Web-only without DATABASE_URL: a socket_options line outside the `if` would configure the repo
+    (and the app starts it when it finds any config)."""
+    runtime = '''import Config
+
+if config_env() == :prod do
+  if database_url = System.get_env("DATABASE_URL") do
+    config :demo, Demo.Repo, url: database_url
+  end
+end
+'''
+    (bare / "config/runtime.exs").write_text(runtime)
+    assert invoke("gen", "release", bare, "--write").exit_code == 0
+    text = (bare / "config/runtime.exs").read_text()
+    assert "SECRET_KEY_BASE" in text and text.count("Demo.Repo") == 1 and "ECTO_IPV6" not in text
+
+
+def test_a_health_plug_the_endpoint_already_mounts_is_not_mounted_again(bare):
+    plug = '''defmodule DemoWeb.Health do
+  import Plug.Conn
+  def init(opts), do: opts
+  def call(%Plug.Conn{path_info: ["health"]} = conn, _), do: conn |> send_resp(200, "ok") |> halt()
+  def call(conn, _), do: conn
+end
+'''
+    write(bare, {"lib/demo_web/health.ex": plug})
+    endpoint = bare / "lib/demo_web/endpoint.ex"
+    endpoint.write_text(endpoint.read_text().replace("  plug Plug.Telemetry", "  plug DemoWeb.Health\n  plug Plug.Telemetry"))
+    before = endpoint.read_text()
+    assert invoke("gen", "all", bare, "--target", "docker", "--write").exit_code == 0
+    assert endpoint.read_text() == before

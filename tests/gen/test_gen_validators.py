@@ -142,3 +142,20 @@ def test_kubernetes_api_discovery_gets_rbac_and_dns_discovery_its_service_name(t
         text = manifest.read_text()
         assert ("kind: Role\n" in text and "serviceAccountName: demo" in text) == (name == "api")
         assert ("name: demo-nodes\n" in text) == (name == "dns")
+
+
+
+def test_the_hosts_node_name_yields_to_the_one_the_environment_gives(tmp_path):
+    """The release's start script sources env.sh: a RELEASE_NODE the service's env file sets (several
+    nodes on one host, a deploy tool's names) must survive it; unset, the host's name applies."""
+    root = write(tmp_path / "demo", {
+        **BARE, "mix.exs": BARE["mix.exs"].replace("{:bandit", '{:libcluster, "~> 3.3"}, {:bandit'),
+        "config/prod.exs": GOOD_PROD + "\nconfig :libcluster,\n  topologies: [epmd: [strategy: Cluster.Strategy.Epmd,"
+                           " config: [hosts: [:\"demo@web1\", :\"demo@web2\"]]]]\n"})
+    assert invoke("gen", "release", root, "--target", "systemd", "--write").exit_code == 0
+    show = f'. {root / "rel/env.sh.eex"}; echo "$RELEASE_DISTRIBUTION $RELEASE_NODE"'
+    given = run("env", "RELEASE_NODE=web-2@10.0.0.12", "RELEASE_DISTRIBUTION=none", "sh", "-c", show)
+    assert given.stdout.split() == ["none", "web-2@10.0.0.12"], given.stderr
+    default = run("env", "-u", "RELEASE_NODE", "-u", "RELEASE_DISTRIBUTION", "sh", "-c", show)
+    host = run("hostname", "-f").stdout.strip()
+    assert default.stdout.split() == ["name", f"demo@{host}"], default.stderr

@@ -191,3 +191,17 @@ def test_children_joined_with_unknown_code_are_partial(fresh_project, findings):
     project = fresh_project(with_children("    children = [Demo.Repo] ++ ([DemoWeb.Endpoint] ++ extra_children())"))
     assert not project.children_complete  # extra_children/0 is unknown: Oban may be among them
     assert findings(project, "JOB001") == []
+
+
+def test_children_joined_with_an_undecided_if_are_read_in_their_place(fresh_project, findings):
+    """`[a] ++ if(database?, do: [Oban...], else: []) ++ [b]`: Elixir joins right to left; the branch's
+    children are read in their place, so the list is complete and Oban is seen started."""
+    app = APPLICATION.replace('''      {Oban, Application.fetch_env!(:demo, Oban)},
+      DemoWeb.Endpoint
+    ]''', '''    ] ++
+      if(Application.get_env(:demo, Demo.Repo), do: [{Oban, Application.fetch_env!(:demo, Oban)}], else: []) ++
+      [DemoWeb.Endpoint]''').replace("      {Phoenix.PubSub, name: Demo.PubSub},\n",
+                                      "      {Phoenix.PubSub, name: Demo.PubSub}\n")
+    project = fresh_project(oban(**{"lib/demo/application.ex": app}))
+    assert project.children_complete and "Oban" in [c.module for c in project.child_specs]
+    assert findings(project, "JOB001") == []

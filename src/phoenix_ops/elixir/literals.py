@@ -43,8 +43,8 @@ def concat(left: Value, right: Value, source: str) -> Value:
         if len(joined[0]) + len(joined[1]) > MAX_ITEMS:
             return Expr(source)
         value = list_value(joined[0] + joined[1])
-        if getattr(left, "partial", False) or getattr(right, "partial", False):
-            value.partial = True  # `[a] ++ ([b] ++ unknown())`: still more items may exist
+        # `[a] ++ ([b] ++ unknown())` joins right to left: a partial tail stays partial
+        value.partial = getattr(left, "partial", False) or getattr(right, "partial", False)
         return value
     known = [v for v in (left, right) if isinstance(v, KW)]
     if known:

@@ -125,7 +125,9 @@ def _builds_assets(project: Project) -> bool:
 
 
 def _health_path(project: Project) -> str | None:
+    """A health path a route serves, or a plug of the endpoint answers before the router."""
     served = {r.path for router in project.routers for r in router.routes if r.verb in ("get", "forward", "match")}
+    served |= {p for handler in project.usage.handlers.values() for p in handler.paths}
     return next((p for p in HEALTH_PATHS if p in served), None)
 
 

@@ -30,6 +30,11 @@ def _from_env(history: list[Value]) -> bool:
     return any(v.reads() or not isinstance(v, Lit) for v in _runtime_values(history))
 
 
+def _only_under_conditions(history: list[Value]) -> bool:
+    runtime = _runtime_values(history)
+    return bool(runtime) and all(v.conditional for v in runtime)
+
+
 def _required(var: str, line: str, example: str) -> str:
     return (f'  {var} =\n    System.get_env("{line}") ||\n      raise """\n'
             f'      environment variable {line} is missing.\n      {example}\n      """\n')
@@ -48,6 +53,10 @@ def _prod_lines(project: Project, facts: AppFacts) -> list[str]:
     parts: list[str] = []
     for repo in (r for r in project.repos if r.networked and not r.reads_env_in_init):
         key = (repo.otp_app, repo.module)
+        # A repo configured only when a condition holds (`if url = System.get_env(...)`): a setting
+        # added outside it would configure the repo where the app leaves it off.
+        if _only_under_conditions(view.history(*key, "url") + view.history(*key, "hostname")):
+            break
         keys = []
         if not (_from_env(view.history(*key, "url")) or _from_env(view.history(*key, "hostname"))):
             parts.append(_required("database_url", "DATABASE_URL", "For example: ecto://USER:PASS@HOST/DATABASE"))
