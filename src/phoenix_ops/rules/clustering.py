@@ -52,7 +52,9 @@ PRESENCE = Subject("no module uses Phoenix.Presence", lambda project: bool(proje
 LIBCLUSTER = Subject("no application starts Cluster.Supervisor (libcluster)",
                      lambda project: bool(children_of(project, "Cluster.Supervisor")))
 DNS_CLUSTER = Subject("no application starts DNSCluster", lambda project: bool(children_of(project, "DNSCluster")))
-CLUSTERED = Subject("nodes are not set to find each other (no libcluster topology, no DNSCluster query)", clustered)
+# Said as what was looked for: a query set by code the audit cannot read (a helper called from runtime.exs) is missed.
+CLUSTERED = Subject("no libcluster topology or DNSCluster query found in the config: nodes seem not to cluster",
+                    clustered)
 
 
 @rule("CLU001", "presence-without-discovery", Severity.WARNING, M, subject=PRESENCE,
