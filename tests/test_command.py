@@ -256,19 +256,29 @@ def test_json_and_sarif_name_the_project_and_a_terminal_sees_it_first(tmp_path, 
 
 
 def modules_loaded_by(*argv: str) -> set[str]:
-    """The top-level packages a command imports, run in a fresh interpreter."""
+    """The modules a command imports, run in a fresh interpreter, with their top-level packages."""
     code = ("import sys\nsys.argv = ['phoenix-ops', *sys.argv[1:]]\nfrom phoenix_ops.__main__ import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "sys.stderr.write(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+            "sys.stderr.write(' '.join(sorted(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
-    return set(done.stderr.split())
+    return {name for m in done.stderr.split() for name in (m, m.split(".")[0])}
 
 
-def test_each_command_imports_only_what_it_needs():
+def test_each_command_imports_only_what_it_needs(tmp_path):
     version = modules_loaded_by("--version")
     assert not {"typer", "rich", "click", "tree_sitter"} & version
     check = modules_loaded_by("check", str(EXAMPLE), "-q")
     assert "tree_sitter" in check and not {"httpx", "websockets", "dns", "cryptography", "rich", "jinja2"} & check
+    # A project outside git, with no settings file, no YAML and no baseline: none of their readers.
+    from project_shapes import GOOD
+
+    for rel, body in GOOD.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(body)
+    bare = modules_loaded_by("check", str(tmp_path), "-q")
+    assert "phoenix_ops.rules.secrets" in bare
+    assert not {"subprocess", "tomllib", "json", "hashlib", "shutil", "yaml", "difflib",
+                "phoenix_ops.project.deploy.kubernetes", "phoenix_ops.project.deploy.fly"} & bare
 
 
 def test_probe_text_names_each_node_and_counts_as_json_does():

@@ -5,7 +5,6 @@ Each kind loads only its own modules, so `check` never imports the network stack
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections.abc import Iterable, Iterator
 from types import ModuleType
@@ -131,6 +130,8 @@ class Catalog:
 
     def suggest(self, text: str) -> str:
         """' (did you mean X?)' for a mistyped id, area or name, else ''."""
+        import difflib  # only a mistyped id needs it
+
         text = text.strip()
         codes = [*self.rules, *sorted({r.area for r in self})]
         close = (difflib.get_close_matches(text.upper(), codes, n=1, cutoff=0.6)

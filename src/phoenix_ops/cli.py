@@ -27,7 +27,6 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_ops import __version__
@@ -40,11 +39,8 @@ SUMMARY = "Production readiness for Elixir/Phoenix applications."
 USAGE_EXIT = 2
 
 
-@dataclass(frozen=True)
-class Argument:
-    """One positional argument or option, as `ArgumentParser.add_argument` takes it."""
-    flags: tuple[str, ...]
-    settings: dict
+# One positional argument or option: the names and settings `ArgumentParser.add_argument` takes.
+Argument = tuple[tuple[str, ...], dict]
 
 
 def argument(name: str, *, help: str, default: object = None, optional: bool = False, many: bool = False,
@@ -54,21 +50,21 @@ def argument(name: str, *, help: str, default: object = None, optional: bool = F
     settings = {"help": help, "type": type, "metavar": metavar or name.upper()}
     if nargs:
         settings.update(nargs=nargs, default=[] if many else default)
-    return Argument((name,), settings)
+    return (name,), settings
 
 
 def option(*flags: str, help: str, default: object = None, type: Callable = str, repeat: bool = False,
            flag: bool = False, metavar: str | None = None) -> Argument:
     """An option taking a value (the last one given wins, or every one with `repeat`), or a `flag`."""
     if flag:
-        return Argument(flags, {"help": help, "action": "store_true"})
+        return flags, {"help": help, "action": "store_true"}
     if default is not None:
         help = f"{help} [default: {default}]"
     settings = {"help": help, "type": type, "default": [] if repeat else default,
                 "metavar": metavar or type.__name__.upper().replace("STR", "TEXT")}
     if repeat:
         settings["action"] = "append"
-    return Argument(flags, settings)
+    return flags, settings
 
 
 def format_option(formats: Sequence[str] = FORMATS, what: str = "Output format") -> Argument:
@@ -116,6 +112,16 @@ def echo(text: str = "", *, err: bool = False) -> None:
     (sys.stderr if err else sys.stdout).write(f"{text}\n")
 
 
+def _help_formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's own formatter, told the width: left to find it, it imports shutil (and with it the
+    compression modules) whenever a parser is built, help asked or not."""
+    try:
+        columns = int(os.environ.get("COLUMNS") or os.get_terminal_size(sys.__stdout__.fileno()).columns)
+    except (AttributeError, ValueError, OSError):
+        columns = 80
+    return argparse.RawDescriptionHelpFormatter(prog, width=columns - 2)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, with its usage errors in one line."""
 
@@ -124,11 +130,9 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(USAGE_EXIT)
 
 
-@dataclass(frozen=True)
 class Command:
-    name: str
-    run: Callable[[Namespace], int | None]
-    arguments: tuple[Argument, ...]
+    def __init__(self, name: str, run: Callable[[Namespace], int | None], arguments: tuple[Argument, ...]):
+        self.name, self.run, self.arguments = name, run, arguments
 
     @property
     def summary(self) -> str:
@@ -141,9 +145,9 @@ class Command:
 
     def parser(self) -> Parser:
         parser = Parser(prog=f"{PROG} {self.name}", description=self.help, allow_abbrev=False,
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
-        for arg in self.arguments:
-            parser.add_argument(*arg.flags, **arg.settings)
+                        formatter_class=_help_formatter)
+        for flags, settings in self.arguments:
+            parser.add_argument(*flags, **settings)
         return parser
 
 

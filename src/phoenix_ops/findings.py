@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -209,6 +208,8 @@ class Finding:
 
     @property
     def fingerprint(self) -> str:
+        import hashlib  # only reports and baselines need it: not imported on every start
+
         basis = "\x1f".join([self.rule_id, self.location.subject, self.key or self.message])
         return hashlib.sha256(basis.encode()).hexdigest()[:24]
 

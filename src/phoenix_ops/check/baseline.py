@@ -8,7 +8,6 @@ rewriting it after a change gives a small, reviewable diff.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,6 +24,8 @@ class BaselineError(ValueError):
 
 def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
     """Record the fingerprints of `findings`; return how many distinct ones were written."""
+    import json  # JSON only when a baseline is used: not on every start
+
     entries = {f.fingerprint: {"fingerprint": f.fingerprint, "rule_id": f.rule_id,
                                "location": f.location.subject, "message": f.message}
                for f in findings}
@@ -39,6 +40,8 @@ def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
 
 def load_baseline(path: Path) -> set[str]:
     """The fingerprints recorded in `path`."""
+    import json
+
     try:
         doc = json.loads(read_regular(path, 64 * 1024 * 1024))
     except FileNotFoundError:

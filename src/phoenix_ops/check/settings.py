@@ -15,7 +15,6 @@ be applied, and a verdict reached without them would mislead.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +118,8 @@ def load_settings(root: Path, known: Collection[str]) -> Settings:
         text = read_text(path)
     except OSError as exc:
         raise SettingsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    import tomllib  # most projects have no settings file: no TOML parser on their start-up
+
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -46,13 +46,12 @@ def dry_run(root: Path, tarball: Path) -> str:
              + ("; with distribution on, the new node lists the running ones in Node.list()"
                 if plan.strategy != "blue-green" else ""),
              "", f"commands on each host (shown for {host.label}):",
-             f"  upload: scp {tarball} {host.label}:/tmp/{app}-{version}-<random>.tar.gz",
-             f"  install: {remote.install_script(host, version, f'/tmp/{app}-{version}-<random>.tar.gz')}"]
+             f"  install ({tarball} streamed to it): {remote.install_script(host, version)}"]
     if plan.migrate:
         lines.append(f"  migrate (first host only): {remote.migrate_script(plan, host, version)}")
-    lines += [f"  stop: {remote.stop_script(host, 'main', plan.stop_timeout)}",
-              f"  switch: {remote.switch_script(host, version)}",
-              f"  start: {remote.start_script(plan, host, app, version, 'main', host.port)}"]
+    lines += [f"  stop: {remote.stop_script(host, 'main', plan.stop_timeout, quiet_port=host.port)}",
+              f"  switch and start: {remote.switch_script(host, version)}; "
+              f"{remote.start_script(plan, host, app, version, 'main', host.port)}"]
     if plan.strategy != "blue-green":
         lines.append(f"  joined: {remote.rpc_script(plan, host, app, version, 'Node.list()')}")
     return "\n".join(lines) + "\n"
@@ -84,7 +83,8 @@ async def _deploy(plan: Plan, journal: Journal, app: str, tarball: Path, version
         if run is None:
             if migration_gate is not None:
                 await _refuse_unsafe_migrations(d, migration_gate, tarball)
-            previous = {h.label: await d.state(h) for h in plan.hosts}
+            states = await asyncio.gather(*(d.state(h) for h in plan.hosts))
+            previous = {h.label: state for h, state in zip(plan.hosts, states)}
             run = Run(f"{int(time.time())}-{version}", str(tarball), version, previous, strategy=plan.strategy,
                       app=app)
             journal.write(deploy=run.id, event="start", tarball=run.tarball, version=version, previous=previous,

@@ -4,7 +4,6 @@ failed step or gate rolls every host back to what it ran before."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,6 @@ from phoenix_ops.deploy.plan import Host, Plan
 from phoenix_ops.deploy.remote import RemoteError, Session
 
 BLUE, GREEN, MAIN = "blue", "green", "main"
-DRAIN_SECONDS = 1.0  # after the balancer lets a node go: in-flight requests finish before SIGTERM
 JOIN_SECONDS = 30.0  # a started node has this long to connect to the running ones (libcluster, dns_cluster)
 
 
@@ -40,6 +38,9 @@ class Deployer:
     sessions: dict[str, Session] = field(default_factory=dict)
     run: Run | None = None
     commands: list[str] = field(default_factory=list)  # what --dry-run prints
+    installs: dict[str, asyncio.Future] = field(default_factory=dict)  # host label -> its install, under way
+    distributed: dict[str, bool] = field(default_factory=dict)  # host label -> distribution on, as started
+    names: dict[str, str] = field(default_factory=dict)  # host label -> the node name it answered with
 
     # --- plumbing -------------------------------------------------------------------------------
 
@@ -83,16 +84,25 @@ class Deployer:
     # --- node operations ------------------------------------------------------------------------
 
     async def install(self, host: Host) -> None:
-        remote_tar = f"/tmp/{self.app}-{self.version}-{secrets.token_hex(4)}.tar.gz"
-        await self.session(host).put(str(self.tarball), remote_tar)
-        await self.session(host).run(remote.install_script(host, self.version, remote_tar))
+        """The tarball streamed into tar on the host: one command, unpacking while it arrives."""
+        await self.session(host).run(remote.install_script(host, self.version), stdin=str(self.tarball))
 
-    async def start(self, host: Host, color: str, version: str) -> None:
-        """Start `version` as `color`, then wait until it is ready; a release that dies while booting
-        fails at once rather than after the whole readiness timeout."""
+    async def installed(self, hosts: list[Host]) -> None:
+        """Wait for these hosts' installs; an install that failed on any host fails the deploy now."""
+        failed = [t for t in self.installs.values() if t.done() and not t.cancelled() and t.exception()]
+        if failed:
+            raise failed[0].exception()
+        await asyncio.gather(*(self.installs[h.label] for h in hosts if h.label in self.installs))
+
+    async def start(self, host: Host, color: str, version: str, *, switch: bool = False) -> None:
+        """Start `version` as `color` (after pointing `current` at it, with `switch`), then wait until
+        it is ready; a release that dies while booting fails at once rather than after the whole
+        readiness timeout."""
         port = self.port(host, color)
         session = self.session(host)
-        await session.run(remote.start_script(self.plan, host, self.app, version, color, port))
+        script = remote.start_script(self.plan, host, self.app, version, color, port)
+        said = await session.run(f"{remote.switch_script(host, version)}; {script}" if switch else script)
+        self.distributed[host.label] = "distribution=none" not in said
         deadline = asyncio.get_running_loop().time() + self.plan.ready_timeout
         alive = f"kill -0 $(cat {host.root}/run/{color}.pid) 2>/dev/null && echo up || echo down"
         while True:
@@ -115,37 +125,61 @@ class Deployer:
 
     async def joined(self, host: Host, hosts: list[Host]) -> None:
         """With distribution on, the new node must list every other running node in Node.list(): one
-        that booted outside the cluster would serve on its own (PubSub, Presence, global names)."""
-        own = await self.rpc(host, self.version, "IO.puts(node())")
-        if own is None:
+        that booted outside the cluster would serve on its own (PubSub, Presence, global names).
+        Each `rpc` boots a VM, so one call asks for the node's name and its peers together, and a
+        running node's name, once asked, is remembered until that node restarts."""
+        if self.distributed.get(host.label) is False:
             return
-        others = [h for h in hosts if h != host]
-        states = await asyncio.gather(*(self.state(h) for h in others))
-        names = await asyncio.gather(*(self.rpc(h, s[MAIN], "IO.puts(node())") for h, s in zip(others, states)
-                                       if s.get(MAIN)))
+        ask = 'IO.puts(Enum.join([node() | Node.list()], " "))'
+        answer = await self.rpc(host, self.version, ask)
+        if answer is None:
+            return
+        own, *seen = answer.split()
+        self.names[host.label] = own
+        unknown = [h for h in hosts if h != host and h.label not in self.names]
+        states = dict(zip((h.label for h in unknown), await asyncio.gather(*(self.state(h) for h in unknown))))
+        running = [h for h in unknown if states[h.label].get(MAIN)]
+        asked = await asyncio.gather(*(self.rpc(h, states[h.label][MAIN], "IO.puts(node())") for h in running))
+        self.names.update((h.label, n) for h, n in zip(running, asked) if n)
+        names = {self.names[h.label] for h in hosts if h != host and h.label in self.names}
         loop = asyncio.get_running_loop()
         started = loop.time()
         while True:
-            sees = set((await self.rpc(host, self.version, 'IO.puts(Enum.join(Node.list(), " "))') or "").split())
+            sees = set(seen)
             waited = loop.time() - started
-            if set(names) <= sees or waited > JOIN_SECONDS:
-                gates.joined(f"{host.label} ({own})", sees, set(names), round(waited))
+            if names <= sees or waited > JOIN_SECONDS:
+                gates.joined(f"{host.label} ({own})", sees, names, round(waited))
                 self.say(f"{host.label} joined the cluster: {own} sees {len(sees)} node(s)")
                 return
             await asyncio.sleep(1.0)
+            own, *seen = (await self.rpc(host, self.version, ask) or own).split()
 
-    async def stop(self, host: Host, color: str) -> None:
-        await self.session(host).run(remote.stop_script(host, color, self.plan.stop_timeout),
-                                     timeout=self.plan.stop_timeout + 30)
+    async def stop(self, host: Host, color: str, *, drained: bool = False) -> None:
+        """SIGTERM within the stop budget; a node the balancer `drained` is first seen to receive no
+        new connection (the reload has taken effect), so nothing new reaches it while it stops."""
+        quiet = self.port(host, color) if drained else None
+        await self.session(host).run(remote.stop_script(host, color, self.plan.stop_timeout, quiet_port=quiet),
+                                     timeout=self.plan.stop_timeout + remote.DRAIN_SECONDS + 30)
 
     # --- strategies -----------------------------------------------------------------------------
 
     async def deploy(self, previous: dict[str, dict[str, str]]) -> None:
         hosts = list(self.plan.hosts)
-        await asyncio.gather(*(self.step(f"install {self.version} on {h.label}", lambda h=h: self.install(h))
-                               for h in hosts))  # uploads in parallel: nothing serves from them yet
+        # Every upload starts now and runs beside the rollout: a host's release is waited for only
+        # when the host is about to run it (or migrate from it).
+        self.installs = {h.label: asyncio.ensure_future(self.step(f"install {self.version} on {h.label}",
+                                                                  lambda h=h: self.install(h))) for h in hosts}
+        try:
+            await self._roll_out(hosts, previous)
+        finally:
+            for task in self.installs.values():
+                task.cancel()
+            await asyncio.gather(*self.installs.values(), return_exceptions=True)
+
+    async def _roll_out(self, hosts: list[Host], previous: dict[str, dict[str, str]]) -> None:
         if self.plan.migrate:
             first = hosts[0]
+            await self.installed([first])
             await self.step("migrate", lambda: self.session(first).run(
                 remote.migrate_script(self.plan, first, self.version), timeout=600))
         if self.plan.strategy == "blue-green":
@@ -176,27 +210,25 @@ class Deployer:
         names = ", ".join(h.label for h in batch)
         rest = [self.server(h, MAIN) for h in hosts if h not in batch]
         if rest:
-            await self.step(f"drain {names}", lambda: self._drain(rest))
+            await self.step(f"drain {names}", lambda: self.point(rest))
+        await self.installed(batch)
         for host in batch:
-            await self.step(f"stop {host.label}", lambda h=host: self.stop(h, MAIN))
-            await self.step(f"switch {host.label} to {self.version}", lambda h=host: self.session(h).run(
-                remote.switch_script(h, self.version)))
-            await self.step(f"start {host.label}", lambda h=host: self.start(h, MAIN, self.version))
-            await self.step(f"joined {host.label}", lambda h=host: self.joined(h, hosts))
+            await self.step(f"stop {host.label}", lambda h=host: self.stop(h, MAIN, drained=bool(rest)))
+            await self.step(f"start {host.label} on {self.version}",  # `current` switched first
+                            lambda h=host: self.start(h, MAIN, self.version, switch=True))
+        gated = [self.step(f"joined {h.label}", lambda h=h: self.joined(h, hosts)) for h in batch]
         old = [h for h in hosts if h not in batch and previous.get(h.label, {}).get(MAIN)]
         if old:
-            await self.step(f"sessions {names}", lambda: gates.same_sessions(old[0].url(), batch[0].url()))
+            gated.append(self.step(f"sessions {names}", lambda: gates.same_sessions(old[0].url(), batch[0].url())))
+        await every(gated)
         await self.step(f"undrain {names}", lambda: self.point([self.server(h, MAIN) for h in hosts]))
-
-    async def _drain(self, servers: list[str]) -> None:
-        await self.point(servers)
-        await asyncio.sleep(DRAIN_SECONDS)
 
     async def blue_green(self, hosts: list[Host], previous) -> None:
         """New colour beside the old on every host, gated, then the balancer switched at once."""
         new = GREEN if all(previous.get(h.label, {}).get(BLUE) for h in hosts) else BLUE
         old = BLUE if new == GREEN else GREEN
         for host in hosts:
+            await self.installed([host])
             await self.step(f"start {host.label} {new}", lambda h=host: self.start(h, new, self.version))
         live_old = [h for h in hosts if previous.get(h.label, {}).get(old)]
         if live_old:
@@ -244,3 +276,11 @@ class Deployer:
         except (RemoteError, OSError) as exc:
             problems.append(str(exc))
         return problems
+
+
+async def every(steps: list[Awaitable[object]]) -> None:
+    """Run the steps together; when one fails, the others still end before its error is raised."""
+    results = await asyncio.gather(*steps, return_exceptions=True)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed:
+        raise failed[0]

@@ -17,6 +17,7 @@ ASSET = re.compile(r"""(?:src|href)=["'](/[^"'?#]*-[0-9a-f]{32}\.[a-z0-9]+)""")
 
 # A canary is "slower" only by a margin a user would feel: scheduler noise on a busy host is not a regression.
 MIN_SLOWDOWN_SECONDS = 0.25
+READY_POLL_SECONDS = 0.05  # a refused connection on loopback or the LAN costs next to nothing
 
 
 class GateFailed(RuntimeError):
@@ -36,7 +37,7 @@ async def ready(url: str, path: str, timeout: float, headers: dict | None = None
                 last = f"{reply.status_code}"
             except httpx.HTTPError as exc:
                 last = type(exc).__name__
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(READY_POLL_SECONDS)
     raise GateFailed(f"{url}{path} not ready within {timeout:g} s (last: {last})")
 
 

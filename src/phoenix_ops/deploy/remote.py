@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from phoenix_ops.deploy.plan import Host, Plan
 
 COMMAND_TIMEOUT = 120.0
+DRAIN_SECONDS = 5.0  # the longest a drained node's port may keep receiving new connections before SIGTERM
+QUIET_TICKS = 4  # polls 50 ms apart without a new connection: the balancer sends the node nothing new
 
 
 class RemoteError(RuntimeError):
@@ -25,24 +27,21 @@ class Session:
     host: Host
     conn: object  # asyncssh.SSHClientConnection
 
-    async def run(self, script: str, timeout: float = COMMAND_TIMEOUT) -> str:
+    async def run(self, script: str, timeout: float = COMMAND_TIMEOUT, stdin: str | None = None) -> str:
+        """The script's output; `stdin` names a local file fed to it (a tarball for tar)."""
         try:
-            result = await asyncio.wait_for(self.conn.run(script, check=False), timeout)
+            result = await asyncio.wait_for(self.conn.run(script, check=False, **(
+                {"stdin": stdin, "encoding": None} if stdin else {})), timeout)
         except asyncio.TimeoutError:
             raise RemoteError(f"{self.host.label}: no answer within {timeout:g} s") from None
         except OSError as exc:
             raise RemoteError(f"{self.host.label}: connection lost ({exc})") from None
+        out, err = (x.decode(errors="replace") if isinstance(x, bytes) else x or ""
+                    for x in (result.stdout, result.stderr))
         if result.exit_status != 0:
-            said = (result.stderr or result.stdout or "").strip().splitlines()[-1:] or ["no output"]
+            said = (err or out).strip().splitlines()[-1:] or ["no output"]
             raise RemoteError(f"{self.host.label}: exit {result.exit_status}: {said[0][:300]}")
-        return result.stdout or ""
-
-    async def put(self, local: str, remote: str) -> None:
-        import asyncssh
-        try:
-            await asyncssh.scp(local, (self.conn, remote))
-        except (OSError, asyncssh.Error) as exc:
-            raise RemoteError(f"{self.host.label}: upload failed ({exc})") from None
+        return out
 
     async def close(self) -> None:
         self.conn.close()
@@ -68,10 +67,10 @@ def _q(text: str) -> str:
     return shlex.quote(text)
 
 
-def install_script(host: Host, version: str, tarball: str) -> str:
+def install_script(host: Host, version: str) -> str:
+    """Unpack the release tarball arriving on standard input."""
     target = f"{host.root}/releases/{version}"
-    return (f"set -e; mkdir -p {_q(target)} {_q(host.root)}/run {_q(host.root)}/log; "
-            f"tar -xzf {_q(tarball)} -C {_q(target)}; rm -f {_q(tarball)}")
+    return f"set -e; mkdir -p {_q(target)} {_q(host.root)}/run {_q(host.root)}/log; tar -xzf - -C {_q(target)}"
 
 
 def env_prelude(plan: Plan) -> str:
@@ -88,7 +87,8 @@ def start_script(plan: Plan, host: Host, app: str, version: str, color: str, por
             f'RELEASE_DISTRIBUTION="${{RELEASE_DISTRIBUTION:-none}}"; '
             + (f'if [ -n "${{RELEASE_NODE:-}}" ]; then {node}export RELEASE_NODE; fi; ' if node else "")
             + f"setsid nohup bin/{app} start > {_q(root)}/log/{color}.log 2>&1 < /dev/null & "
-            f"echo $! > {_q(run)}.pid; echo {_q(version)} > {_q(run)}.version")
+            f"echo $! > {_q(run)}.pid; echo {_q(version)} > {_q(run)}.version; "
+            'echo "distribution=$RELEASE_DISTRIBUTION"')
 
 
 def rpc_script(plan: Plan, host: Host, app: str, version: str, expr: str) -> str:
@@ -99,11 +99,28 @@ def rpc_script(plan: Plan, host: Host, app: str, version: str, expr: str) -> str
             f"bin/{app} rpc {_q(expr)}")
 
 
-def stop_script(host: Host, color: str, timeout: float) -> str:
-    """SIGTERM, wait up to `timeout`, then SIGKILL the group; prints `stopped S` or `killed`."""
+def quiet_script(port: int, bound: float = DRAIN_SECONDS) -> str:
+    """Wait until no new TCP connection reaches `port` for QUIET_TICKS polls (at most `bound` seconds):
+    the balancer has finished its reload and sends the node nothing new; what it still serves ends
+    within the graceful stop. `ss` filters in the kernel (a busy host holds thousands of sockets) and
+    the peers are compared with shell builtins, so each poll forks little. Without `ss`, waits the
+    whole bound."""
+    return (f"if command -v ss >/dev/null; then nl='\n'; peers() {{ ss -Htn state established "
+            f"'( sport = :{port} )' | while read -r _ _ _ peer _; do echo \"$peer\"; done; }}; "
+            f"seen=$(peers); q=0; i=0; "
+            f"while [ $q -lt {QUIET_TICKS} ] && [ $i -lt {int(bound * 20)} ]; do sleep 0.05; "
+            "i=$((i+1)); now=$(peers); q=$((q+1)); IFS=$nl; "
+            'for c in $now; do case "$nl$seen$nl" in *"$nl$c$nl"*) ;; *) q=0 ;; esac; done; '
+            f"unset IFS; seen=$now; done; else sleep {bound:g}; fi; ")
+
+
+def stop_script(host: Host, color: str, timeout: float, quiet_port: int | None = None) -> str:
+    """SIGTERM, wait up to `timeout`, then SIGKILL the group; prints `stopped S` or `killed`. With
+    `quiet_port`, first waits until the balancer sends that port nothing new (quiet_script)."""
     pidfile = f"{host.root}/run/{color}.pid"
     ticks = max(1, int(timeout * 10))
-    return (f"f={_q(pidfile)}; [ -f \"$f\" ] || {{ echo absent; exit 0; }}; p=$(cat \"$f\"); "
+    return ((quiet_script(quiet_port) if quiet_port else "") +
+            f"f={_q(pidfile)}; [ -f \"$f\" ] || {{ echo absent; exit 0; }}; p=$(cat \"$f\"); "
             f"kill -TERM \"$p\" 2>/dev/null || {{ rm -f \"$f\"; echo absent; exit 0; }}; i=0; "
             f"while kill -0 \"$p\" 2>/dev/null; do sleep 0.1; i=$((i+1)); "
             f"if [ $i -ge {ticks} ]; then kill -KILL -\"$p\" 2>/dev/null; echo killed; rm -f \"$f\"; exit 0; fi; done; "

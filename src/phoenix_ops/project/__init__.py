@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -349,10 +348,11 @@ def _read_handlers(project: Project) -> None:
 
 
 def _classify(project: Project, mod: Module, rel: str) -> None:
+    # Walking a module's tree is the cost here: each walk below runs only when its needle is in the file.
+    data = project.files.get(rel).data
     if mod.uses_module("Phoenix.Endpoint"):
         project.endpoints.append(read_endpoint(mod, rel, project.env))
-    elif mod.uses_module("Phoenix.Router") or any(
-            u.endswith("Web") and b":router" in project.files.get(rel).data for u, _ in mod.uses):
+    elif mod.uses_module("Phoenix.Router") or any(u.endswith("Web") and b":router" in data for u, _ in mod.uses):
         project.routers.append(read_router(mod, rel, project.env))
     if mod.uses_module("Application"):
         specs, complete = application_children(mod, rel, project.env)
@@ -368,14 +368,15 @@ def _classify(project: Project, mod: Module, rel: str) -> None:
                         or text(c).startswith(("Confex", "Config")) for stmt in init for c in walk_calls(stmt))
         project.repos.append(Repo(app, mod.name, rel, mod.node.start_point[0] + 1,
                                   _use_option(mod, "Ecto.Repo", "adapter"), reads_env))
-    for call in walk_calls(mod.node):
-        if call_parts(call) in (("Application", "compile_env"), ("Application", "compile_env!")):
-            args = call_args(call)
-            if len(args) >= 2 and args[0].type == "atom" and args[1].type == "atom":
-                project.compile_env.append((text(args[0])[1:], text(args[1])[1:], rel, call.start_point[0] + 1))
-    if b"Telemetry.Metrics" in project.files.get(rel).data:
+    if b"compile_env" in data:
+        for call in walk_calls(mod.node):
+            if call_parts(call) in (("Application", "compile_env"), ("Application", "compile_env!")):
+                args = call_args(call)
+                if len(args) >= 2 and args[0].type == "atom" and args[1].type == "atom":
+                    project.compile_env.append((text(args[0])[1:], text(args[1])[1:], rel, call.start_point[0] + 1))
+    if b"Telemetry.Metrics" in data:
         read_module(project.usage, mod, rel)
-    if has_alias(mod.node, "Ecto.Migrator"):
+    if b"Ecto.Migrator" in data and has_alias(mod.node, "Ecto.Migrator"):
         project.migrators.append((mod.name, rel, mod.node.start_point[0] + 1))
 
 
@@ -396,6 +397,10 @@ def _syntax(project: Project, src: SourceFile, *, important: bool) -> None:
 
 
 def _git_ignored(root: Path, rel: str) -> bool:
+    if not _in_git_checkout(root):
+        return False
+    import subprocess
+
     try:
         return subprocess.run(["git", "-C", str(root), "check-ignore", "-q", rel], capture_output=True,
                               timeout=10).returncode == 0
@@ -403,7 +408,20 @@ def _git_ignored(root: Path, rel: str) -> bool:
         return False
 
 
+def _in_git_checkout(root: Path) -> bool:
+    """Whether git could know the project: a .git beside it or above, or GIT_DIR set. Asking git
+    outside a checkout costs a process start for a certain no."""
+    if os.environ.get("GIT_DIR"):
+        return True
+    here = root.resolve()
+    return any((d / ".git").exists() for d in (here, *here.parents))
+
+
 def _git_tracked(root: Path) -> tuple[set[str] | None, str]:
+    if not _in_git_checkout(root):
+        return None, ""
+    import subprocess
+
     try:
         top = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"], capture_output=True,
                              text=True, timeout=10)

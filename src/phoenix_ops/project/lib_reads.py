@@ -15,6 +15,8 @@ _WRAPPING_OPS = {"||", "|>", "==", "!=", "in"}
 
 
 def lib_env_reads(src: SourceFile, env: str) -> list[EnvRead]:
+    if b"System" not in src.data:  # no read to find: spare the walk over every call
+        return []
     # A read inside a module attribute runs when the module compiles; anywhere else, when the code runs.
     evaluators = {phase: Evaluator(env, file=src.path, phase=phase) for phase in ("compile", "runtime")}
     for call in walk_calls(src.tree.root_node):

@@ -66,6 +66,8 @@ def tls_at_proxy(project) -> str | None:
 
 def liveness_paths(project) -> list[Check]:
     """Paths Kubernetes probes for liveness (a failure there restarts the container)."""
+    if not project.deploy.k8s:  # and the YAML readers stay unimported
+        return []
     from phoenix_ops.project.deploy.kubernetes import probe_path
     return [Check(path, f"kubernetes {w.obj.kind}/{w.obj.name} livenessProbe", Location(path=w.obj.path,
                                                                                        line=w.obj.line))

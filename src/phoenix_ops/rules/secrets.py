@@ -248,9 +248,13 @@ def committed_env_file(project):
       """,
       fix="Move its settings into config/runtime.exs reading the environment, then delete the file.")
 def orphan_secrets_file(project):
+    secret_files = [rel for rel in sorted(project.files.files)
+                    if rel.startswith(f"{project.config_dir}/") and rel.endswith(".secret.exs")]
+    if not secret_files:  # spare evaluating every environment's config
+        return
     evaluated = {f for env in project.envs for f in project.config(env).files}
-    for rel in sorted(project.files.files):
-        if rel.startswith(f"{project.config_dir}/") and rel.endswith(".secret.exs") and rel not in evaluated:
+    for rel in secret_files:
+        if rel not in evaluated:
             yield orphan_secrets_file.finding(f"{rel} is never imported by the {project.env} config",
                                               Location(path=rel, line=1), key=rel)
 

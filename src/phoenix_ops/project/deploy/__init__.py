@@ -33,21 +33,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from phoenix_ops.project.deploy.compose import Service as ComposeService
-from phoenix_ops.project.deploy.dockerfile import Dockerfile, read_dockerfile
-from phoenix_ops.project.deploy.fly import Fly, read_fly
-from phoenix_ops.project.deploy.kubernetes import Object, objects
-from phoenix_ops.project.deploy.procfile import Process, read_procfile
-from phoenix_ops.project.deploy.rel import (
-    EnvScript,
-    VmFlag,
-    read_env_script,
-    read_vm_args,
-)
-from phoenix_ops.project.deploy.render import Blueprint
-from phoenix_ops.project.deploy.systemd import Unit, read_unit
-from phoenix_ops.project.dotenv import Entry, Malformed, parse_dotenv
+# Each reader is imported when a file of its kind is found: a project without Kubernetes manifests
+# never loads the YAML reader (start-up is most of what `check` costs on a small project).
+if TYPE_CHECKING:
+    from phoenix_ops.project.deploy.compose import Service as ComposeService
+    from phoenix_ops.project.deploy.dockerfile import Dockerfile
+    from phoenix_ops.project.deploy.fly import Fly
+    from phoenix_ops.project.deploy.kubernetes import Object
+    from phoenix_ops.project.deploy.procfile import Process
+    from phoenix_ops.project.deploy.rel import EnvScript, VmFlag
+    from phoenix_ops.project.deploy.render import Blueprint
+    from phoenix_ops.project.deploy.systemd import Unit
+    from phoenix_ops.project.dotenv import Entry, Malformed
 
 ENV_FILE = re.compile(r"(^|/)(\.env(\.[\w.-]+)?|[\w.-]+\.env|\.envrc)$")
 _YAML_DIRS_SKIPPED = (".github/", ".gitlab/", ".circleci/", "assets/", "test/", ".buildkite/")
@@ -72,6 +71,7 @@ class Deploy:
     bin_server: str | None = None
     env_files: dict[str, tuple[list[Entry], list[Malformed]]] = field(default_factory=dict)
     problems: list[tuple[str, int, str]] = field(default_factory=list)
+    _targets: list | None = field(default=None, repr=False, compare=False)  # targets(), made once
 
     @property
     def present(self) -> bool:
@@ -86,12 +86,17 @@ class Deploy:
             None if path else next(iter(self.dockerfiles), None))
 
     def workloads(self):
+        if not self.k8s:  # and the YAML readers stay unimported
+            return []
         from phoenix_ops.project.deploy.kubernetes import workload
         return [w for w in map(workload, self.k8s) if w is not None]
 
     def targets(self):
-        from phoenix_ops.project.deploy.targets import targets
-        return targets(self)
+        """One Target per place the app runs (a dozen rules ask; the files were read once)."""
+        if self._targets is None:
+            from phoenix_ops.project.deploy.targets import targets
+            self._targets = targets(self)
+        return self._targets
 
 
 def read_deploy(paths: list[str], read) -> Deploy:
@@ -111,19 +116,25 @@ def read_deploy(paths: list[str], read) -> Deploy:
         elif lower.endswith((".yml", ".yaml")):
             _yaml(d, rel, read)
         elif name == "Procfile" and d.procfile_path is None:
+            from phoenix_ops.project.deploy.procfile import read_procfile
             d.procfile_path, d.procfile = rel, read_procfile(read(rel) or "")
         elif rel == "rel/env.sh.eex":
+            from phoenix_ops.project.deploy.rel import read_env_script
             d.env_sh = read_env_script(rel, read(rel) or "")
         elif rel == "rel/vm.args.eex":
+            from phoenix_ops.project.deploy.rel import read_vm_args
             d.vm_args_path, d.vm_args = rel, read_vm_args(read(rel) or "")
         elif rel == "rel/overlays/bin/server":
             d.bin_server = read(rel)
         elif ENV_FILE.search(rel):
+            from phoenix_ops.project.dotenv import parse_dotenv
             d.env_files[rel] = parse_dotenv((read(rel) or "").removeprefix("\ufeff"), rel)
     return d
 
 
 def _dockerfile(d: Deploy, rel: str, text: str | None) -> None:
+    from phoenix_ops.project.deploy.dockerfile import read_dockerfile
+
     if text is None:
         return
     parsed = read_dockerfile(rel, text)
@@ -133,6 +144,8 @@ def _dockerfile(d: Deploy, rel: str, text: str | None) -> None:
 
 
 def _fly(d: Deploy, rel: str, text: str | None) -> None:
+    from phoenix_ops.project.deploy.fly import read_fly
+
     if text is None:
         return
     parsed = read_fly(rel, text)
@@ -143,12 +156,15 @@ def _fly(d: Deploy, rel: str, text: str | None) -> None:
 
 
 def _unit(d: Deploy, rel: str, text: str | None) -> None:
+    from phoenix_ops.project.deploy.systemd import read_unit
+
     if text is not None and "[Service]" in text:
         d.systemd.append(read_unit(rel, text))
 
 
 def _yaml(d: Deploy, rel: str, read) -> None:
     from phoenix_ops.project.deploy import compose, render
+    from phoenix_ops.project.deploy.kubernetes import objects
     from phoenix_ops.project.deploy.yamldocs import read_yaml
 
     name = rel.rsplit("/", 1)[-1]

@@ -136,6 +136,8 @@ def _fly(deploy) -> list[Target]:
 
 
 def _kubernetes(deploy) -> list[Target]:
+    if not deploy.k8s:  # and the YAML readers stay unimported
+        return []
     from phoenix_ops.project.deploy.kubernetes import probe_path
     from phoenix_ops.project.deploy.yamldocs import line_of
     workloads = deploy.workloads()
