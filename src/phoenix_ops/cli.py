@@ -370,16 +370,26 @@ def _ssh_options(a: Namespace) -> dict:
             "identity": str(a.identity) if a.identity else None}
 
 
-@command(argument("args", many=True, metavar="RELEASE.tar.gz|status",
-                  help="The release tarball to roll out, or `status` for the last deploy."),
+@command(argument("args", many=True, metavar="RELEASE.tar.gz|IMAGE|status",
+                  help="The release tarball to roll out (the image, with --target k8s or fly), or `status` for "
+                       "the last deploy."),
          DEPLOY_PROJECT,
+         option("--target", default="ssh",
+                help="ssh: the hosts of [deploy]; k8s: `kubectl set image` + `rollout status` on the project's "
+                     "Deployment; fly: `fly deploy --image`."),
          option("--dry-run", flag=True, help="Print the plan and the commands; connect to nothing."),
          option("--resume", flag=True, help="Finish the interrupted deploy the journal records."),
          option("--allow-unsafe-migrations", flag=True, help="Deploy even when pending migrations break the old code."),
          *SSH, QUIET)
 def deploy(a: Namespace) -> int:
-    """Roll a release out to the hosts of [deploy]: rolling, blue-green or canary, gated, journaled."""
-    from phoenix_ops.deploy.command import deploy, status
+    """Roll a release out to the hosts of [deploy] (rolling, blue-green or canary), or an image to
+    Kubernetes or Fly through their own CLI: pre-flighted, gated, journaled, rolled back on failure."""
+    from phoenix_ops.deploy.command import (
+        deploy,
+        deploy_platform,
+        dry_run_platform,
+        status,
+    )
     from phoenix_ops.deploy.command import dry_run as plan_only
     from phoenix_ops.deploy.engine import DeployFailed
 
@@ -388,16 +398,24 @@ def deploy(a: Namespace) -> int:
         if a.args == ["status"]:
             tail.emit(status(a.project))
             return 0
+        what = "image" if a.target != "ssh" else "release tarball"
         if len(a.args) != (0 if a.resume else 1):
-            raise UsageError("deploy takes one release tarball, `status`, or --resume alone")
-        tarball = Path(a.args[0]) if a.args else None
+            raise UsageError(f"deploy takes one {what}, `status`, or --resume alone")
         if a.dry_run:
-            tail.emit(plan_only(a.project, tarball))
+            if not a.args:
+                raise UsageError(f"--dry-run needs the {what}")
+            tail.emit(plan_only(a.project, Path(a.args[0])) if a.target == "ssh"
+                      else dry_run_platform(a.project, a.target, a.args[0]))
             return 0
         with tail.progress("deploying") as progress:
             try:
-                text = deploy(a.project, tarball, resume=a.resume, say=progress.note, ssh=_ssh_options(a),
-                              allow_unsafe_migrations=a.allow_unsafe_migrations)
+                if a.target == "ssh":
+                    text = deploy(a.project, Path(a.args[0]) if a.args else None, resume=a.resume,
+                                  say=progress.note, ssh=_ssh_options(a),
+                                  allow_unsafe_migrations=a.allow_unsafe_migrations)
+                else:
+                    text = deploy_platform(a.project, a.target, a.args[0] if a.args else None, resume=a.resume,
+                                           say=progress.note, allow_unsafe_migrations=a.allow_unsafe_migrations)
             except DeployFailed as exc:
                 echo(f"{PROG}: deploy failed: {exc}", err=True)
                 return 1
@@ -407,7 +425,7 @@ def deploy(a: Namespace) -> int:
 
 @command(DEPLOY_PROJECT, *SSH, QUIET)
 def rollback(a: Namespace) -> int:
-    """Put back on every host what it ran before the last deploy (the journal says what)."""
+    """Put back what ran before the last deploy, on every host or on the platform (the journal says what)."""
     from phoenix_ops.deploy.command import rollback
     from phoenix_ops.deploy.engine import DeployFailed
 

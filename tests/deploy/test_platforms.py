@@ -2,11 +2,13 @@
 Phoenix releases of tests/phoenix_app on loopback: the command sequence, the timeouts, the gates, the
 rollback and the journal."""
 
+import re
 import secrets
 import shutil
 from pathlib import Path
 
 import pytest
+from cli_run import invoke
 from standins import Platform
 
 from phoenix_ops.command import UsageError
@@ -232,3 +234,27 @@ def test_dry_run_prints_every_command_and_runs_none(project, cluster):
     assert "rollout undo" in text and "port-forward" in text and "migrations: /app/bin/migrate" in text
     assert "fly deploy --config" in command.dry_run_platform(project, "fly", NEW)
     assert cluster.calls() == []
+    (project / ".phoenix-ops.toml").write_text("[deploy.k8s]\n")  # the readiness probe's path, no public URL
+    text = command.dry_run_platform(project, "k8s", NEW)
+    probe = re.search(r"readinessProbe:\s+httpGet:\s+path: (\S+)", (project / "deploy/k8s/phx-fixture.yaml").read_text())
+    assert f"gates: {probe.group(1)} answers 200 on every instance" in text and "no [deploy] url" in text
+
+
+def test_the_command_line_deploys_reports_and_rolls_back_a_platform(project, cluster):
+    plan(project, cluster.url)
+    dry = invoke(["deploy", "--target", "k8s", NEW, "--dry-run", "--project", project])
+    assert dry.exit_code == 0 and "kubectl set image deployment/phx-fixture" in dry.stdout and cluster.calls() == []
+    cluster.update(fail_rollout=[NEW])
+    failed = invoke(["deploy", "--target", "k8s", NEW, "--project", project])
+    assert failed.exit_code == 1 and "deploy failed:" in failed.stderr and f"{OLD} serves again" in failed.stderr
+    cluster.update(fail_rollout=[])
+    done = invoke(["deploy", "--target", "k8s", NEW, "--project", project])
+    assert done.exit_code == 0, done.output
+    assert "to deployment/phx-fixture (k8s)" in invoke(["deploy", "status", "--project", project]).stdout
+    back = invoke(["rollback", "--project", project])
+    assert back.exit_code == 0 and cluster.read()["image"] == OLD
+
+
+def test_an_unknown_target_is_a_usage_error(project):
+    wrong = invoke(["deploy", "--target", "nomad", NEW, "--project", project])
+    assert wrong.exit_code == 2 and "--target 'nomad': use ssh (the default), k8s or fly" in wrong.stderr

@@ -165,16 +165,23 @@ class Deployer:
 
     async def deploy(self, previous: dict[str, dict[str, str]]) -> None:
         hosts = list(self.plan.hosts)
-        # Every upload starts now and runs beside the rollout: a host's release is waited for only
-        # when the host is about to run it (or migrate from it).
-        self.installs = {h.label: asyncio.ensure_future(self.step(f"install {self.version} on {h.label}",
-                                                                  lambda h=h: self.install(h))) for h in hosts}
+        # The uploads run beside the rollout: a host's release is waited for only when the host is
+        # about to run it (or migrate from it). The first host's comes alone, as the first batch
+        # waits for it; the rest follow together while that batch restarts.
+        first = asyncio.ensure_future(self._install_after(hosts[0], None))
+        self.installs = {hosts[0].label: first} | {
+            h.label: asyncio.ensure_future(self._install_after(h, first)) for h in hosts[1:]}
         try:
             await self._roll_out(hosts, previous)
         finally:
             for task in self.installs.values():
                 task.cancel()
             await asyncio.gather(*self.installs.values(), return_exceptions=True)
+
+    async def _install_after(self, host: Host, before: asyncio.Future | None) -> None:
+        if before is not None:
+            await before
+        await self.step(f"install {self.version} on {host.label}", lambda: self.install(host))
 
     async def _roll_out(self, hosts: list[Host], previous: dict[str, dict[str, str]]) -> None:
         if self.plan.migrate:

@@ -5,7 +5,8 @@ once the platform says it is done, and puts the previous image back when a gate 
 
     [deploy]
     url = "https://shop.example.com"   # the public address the gates use (fly: https://<app>.fly.dev)
-    ready = "/health/ready"            # the readiness path, on the URL and on every instance
+    ready = "/health/ready"            # the readiness path, on the URL and on every instance (default: the
+                                       # workload's readiness or health check path, else /)
     ready-timeout = 60
     session-page = "/"                 # a page that writes a session once (a form's CSRF token) and keeps it
     [deploy.k8s]
@@ -24,6 +25,7 @@ once the platform says it is done, and puts the previous image back when a gate 
 
 from __future__ import annotations
 
+import time
 import tomllib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -35,6 +37,7 @@ import httpx
 
 from phoenix_ops.command import UsageError
 from phoenix_ops.deploy import gates, migrations
+from phoenix_ops.deploy.engine import DeployFailed
 from phoenix_ops.deploy.gates import GateFailed, Node
 from phoenix_ops.deploy.journal import Journal, Run, step
 from phoenix_ops.deploy.tool import ToolFailed
@@ -48,7 +51,7 @@ GRACE_SECONDS = 60.0  # beyond the platform's own timeout, before a silent CLI i
 class PlatformPlan:
     target: str
     url: str | None
-    ready: str = "/health/ready"
+    ready: str | None = None
     ready_timeout: float = 60.0
     session_page: str = "/"
     settings: dict = field(default_factory=dict)  # [deploy.k8s] or [deploy.fly]
@@ -63,10 +66,10 @@ def load_platform_plan(root: Path, target: str) -> PlatformPlan:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not TOML ({exc})") from None
     d = doc.get("deploy") or {}
-    settings = d.get(target) or {}
-    if not isinstance(d, dict) or not isinstance(settings, dict):
+    settings = (d.get(target) or {}) if isinstance(d, dict) else None
+    if not isinstance(settings, dict):
         raise UsageError(f"{path}: [deploy] and [deploy.{target}] must be tables")
-    return PlatformPlan(target, d.get("url"), d.get("ready", d.get("health", "/health/ready")),
+    return PlatformPlan(target, d.get("url"), d.get("ready", d.get("health")),
                         float(d.get("ready-timeout", 60)), d.get("session-page", "/"), settings)
 
 
@@ -92,6 +95,12 @@ def open_platform(plan: PlatformPlan, project) -> Platform:
         return Kubernetes.from_project(plan, project)
     from phoenix_ops.deploy.fly import Fly
     return Fly.from_project(plan, project)
+
+
+def ready_path(plan: PlatformPlan, platform: Platform) -> str:
+    """[deploy] ready, else the path the platform's own checks use (a readiness probe first), else /."""
+    paths = [p for p, _ in platform.project_target.health_paths]
+    return plan.ready or next((p for p in paths if "ready" in p), None) or next(iter(paths), "/")
 
 
 def url_of(plan: PlatformPlan, platform: Platform) -> str | None:
@@ -138,7 +147,6 @@ async def refuse_migrations(root: Path, platform: Platform, say) -> None:
         deployed = set()
     unsafe = migrations.unsafe_pending(root, ours - deployed)
     if unsafe:
-        from phoenix_ops.deploy.engine import DeployFailed
         listed = "; ".join(f"{f.rule_id} {f.location.path}:{f.location.line} {f.message}" for f in unsafe[:5])
         raise DeployFailed(f"refused: {len(unsafe)} pending migration finding(s) break the old code that keeps "
                            f"serving during a {platform.strategy} rollout ({listed}); split the migration, or pass "
@@ -166,19 +174,21 @@ async def gate(plan: PlatformPlan, platform: Platform, image: str, url: str | No
                run: Run | None, journal: Journal) -> None:
     """Readiness and assets on every instance (reached one by one), readiness through the public URL,
     and the old version's session accepted by the new one."""
+    ready = ready_path(plan, platform)
+
     async def on_instances() -> None:
         async with platform.instances(image) as nodes:
             if not nodes:
                 raise GateFailed(f"{platform.label}: no instance runs {image}")
             for node in nodes:
-                await gates.ready(node.url, plan.ready, plan.ready_timeout, node.headers)
+                await gates.ready(node.url, ready, plan.ready_timeout, node.headers)
             await gates.assets_everywhere(nodes)
             say(f"{len(nodes)} instance(s) ready, every digested asset answers on each")
     await step(journal, run, say, "ready and assets on every instance", on_instances)
     if url is None:
         say("no [deploy] url: readiness through the public address and the session gate are skipped")
         return
-    await step(journal, run, say, f"ready at {url}", lambda: gates.ready(url, plan.ready, plan.ready_timeout))
+    await step(journal, run, say, f"ready at {url}", lambda: gates.ready(url, ready, plan.ready_timeout))
     if session is not None:
         await step(journal, run, say, "sessions", lambda: gates.accepts_session(url, session, "the old version",
                                                                                  plan.session_page))
@@ -188,9 +198,6 @@ async def gate(plan: PlatformPlan, platform: Platform, image: str, url: str | No
 
 async def run_platform(root: Path, plan: PlatformPlan, journal: Journal, image: str, run: Run | None, say,
                        allow_unsafe_migrations: bool) -> str:
-    import time
-
-    from phoenix_ops.deploy.engine import DeployFailed
     from phoenix_ops.project import load_project
     project = load_project(root, env="prod")
     platform = open_platform(plan, project)
@@ -245,7 +252,6 @@ async def _steps(steps, say) -> list[str]:
 
 async def rollback_platform(root: Path, plan: PlatformPlan, journal: Journal, run: Run, say) -> str:
     """`rollback` after a platform deploy: the image the journal says ran before, put back."""
-    from phoenix_ops.deploy.engine import DeployFailed
     from phoenix_ops.project import load_project
     platform = open_platform(plan, load_project(root, env="prod"))
     previous = run.previous.get(platform.label)
@@ -270,9 +276,9 @@ def dry_run_platform(root: Path, plan: PlatformPlan, image: str) -> str:
              "  migrations: nothing in the project's files runs them on deploy",
              "  pre-flight: the env contract on the workload; pending migrations the MIG rules call unsafe "
              "refuse the deploy (--allow-unsafe-migrations)",
-             f"  gates: {plan.ready} answers 200 on every instance; every digested asset a page references "
+             f"  gates: {ready_path(plan, platform)} answers 200 on every instance; every digested asset a page references "
              f"answers on every instance"
-             + (f"; {plan.ready} answers through {url}; a session the old version issued is accepted by the new"
+             + (f"; it answers through {url}; a session the old version issued is accepted by the new"
                 if url else "; no [deploy] url: nothing is checked through the public address"),
              "", "commands:"]
     lines += [f"  {c}" for c in platform.commands(image)]
