@@ -31,6 +31,7 @@ _DOM = """(() => {
     findings: all('#findings .group article.finding').map(e => [e.dataset.rule, e.dataset.severity]),
     checks: all('.check').map(e => [e.dataset.rule, e.dataset.outcome]),
     rule_pages: all('article.rule').map(e => e.id),
+    open_rule_pages: all('details.rule-page[open]').length,
     dangling: all('a[href^="#"]').map(a => a.getAttribute('href').slice(1)).filter(id => !document.getElementById(id)),
     rule_links: all('a.rule-link').length,
     labels: text('.facts dt'),
@@ -43,6 +44,18 @@ _DOM = """(() => {
     wide: wide.slice(0, 10),
     scripts: all('script').length,
   };
+})()"""
+
+# Click the first link to a rule page, as a reader does: the closed page must open and show itself.
+_FOLLOW = """(async () => {
+  const link = document.querySelector('#findings a.rule-link') || document.querySelector('.check a.rule-link');
+  if (!link) return null;
+  const id = link.getAttribute('href').slice(1);
+  link.click();
+  await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+  const target = document.getElementById(id), page = target.closest('details');
+  const box = target.getBoundingClientRect(), head = page.querySelector('summary').getBoundingClientRect();
+  return {id, open: page.open, summary_top: head.top, top: box.top, height: box.height, inner_height: innerHeight};
 })()"""
 
 
@@ -60,6 +73,7 @@ def look(browser: Browser, report: Path, kind: str) -> Page:
     for name, (width, height, mobile) in WIDTHS.items():
         browser.open(report, width, height, mobile=mobile)
         seen[name] = browser.eval(_DOM)
+        seen[name]["followed"] = browser.eval(_FOLLOW)
         requests += browser.requests()
         shots.append(browser.screenshot(ARTIFACTS / f"{kind}-{width}.png"))
     (ARTIFACTS / f"{kind}.html").write_text(report.read_text())
@@ -81,6 +95,11 @@ def assert_good_page(page: Page, report: Path) -> None:
             assert dom["counts"].get(severity, 0) == sum(1 for _, s in dom["findings"] if s == severity)
         assert {rule for rule, _ in dom["findings"]} <= {p.removeprefix("rule-") for p in dom["rule_pages"]}
         assert dom["rule_links"] >= len(dom["findings"])
+        assert dom["open_rule_pages"] == 0  # rule pages are closed until asked for
+        followed = dom["followed"]
+        if followed is not None:  # the rule page a link points at opens, its summary line in view
+            assert followed["open"] and followed["height"] > 0, followed
+            assert followed["summary_top"] < followed["top"] and 0 <= followed["top"] < followed["inner_height"], followed
 
 
 def counts_of(json_report: str) -> dict[str, int]:

@@ -156,14 +156,12 @@ def leaks(text: str) -> list[str]:
     return [name for name, secret in C.items() if any(secret[i:i + 8] in text for i in range(len(secret) - 7))]
 
 
-def _runs():
-    for command in COMMANDS:
-        for fmt in command.formats or (None,):
-            for to_file in (False, True) if fmt else (False,):
-                yield pytest.param(command, fmt, to_file, id=f"{command.name}-{fmt or 'default'}{'-o' if to_file else ''}")
+RUNS = [pytest.param(command, fmt, to_file, id=f"{command.name}-{fmt or 'default'}{'-o' if to_file else ''}")
+        for command in COMMANDS for fmt in command.formats or (None,)
+        for to_file in ((False, True) if fmt else (False,))]
 
 
-@pytest.mark.parametrize("command, fmt, to_file", _runs())
+@pytest.mark.parametrize("command, fmt, to_file", RUNS)
 def test_no_canary_in_any_output(planted, site, tmp_path, monkeypatch, command, fmt, to_file):
     for name, value in command.env:
         monkeypatch.setenv(name, value)

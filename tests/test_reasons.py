@@ -11,7 +11,7 @@ import pytest
 from cli_run import invoke
 
 from phoenix_ops.cluster.discovery import Seed, parse_hosts
-from phoenix_ops.reasons import os_reason, reason
+from phoenix_ops.reasons import os_reason, reason, reply
 
 RAW = ("Errno", "Unknown error", "gaierror")
 
@@ -45,6 +45,17 @@ def test_a_library_error_quoting_errno_text_is_said_by_its_cause():
     assert reason(exc) == "Name does not resolve (no such host)"
     assert reason(ValueError("--timeout must be positive")) == "--timeout must be positive"
     assert reason(httpx.ConnectError("[Errno -3] Temporary failure")) == "Temporary failure"
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n", '"HTTP/1.1 400 Bad Request content-length..."'),
+    (b"SSH-2.0-OpenSSH_9.2\r\n" + b"x" * 40, '"SSH-2.0-OpenSSH_9.2 xxxxxxxxxxxxxxxxxxx..."'),
+    (b"\x00\x00\x11\x11this is not epmd", '"....this is not epmd"'),
+    (b"\xde\xad\xbe\xef" * 8, "binary data de ad be ef de ad be ef ..."),
+    (b"", "nothing"),
+])
+def test_replies_in_words(data, words):
+    assert reply(data) == words
 
 
 def test_probe_of_a_name_that_does_not_resolve_says_so_in_words():

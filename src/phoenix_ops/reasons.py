@@ -73,3 +73,16 @@ def _words_of_class(exc: BaseException) -> str:
     """'ConnectTimeout' -> 'connect timeout'."""
     name = type(exc).__name__
     return "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
+
+
+def reply(data: bytes, limit: int = 40) -> str:
+    """What a peer sent, as a person reads it: its text in quotes (`"HTTP/1.1 400 Bad Request"`), or for
+    binary data its first bytes in hex; never a Python bytes literal."""
+    if not data:
+        return "nothing"
+    head = data[:limit]
+    text = " ".join(head.decode("latin-1").split())
+    if text and sum(32 <= ord(c) < 127 for c in text) >= 0.75 * len(text):
+        shown = "".join(c if 32 <= ord(c) < 127 else "." for c in text)  # a stray control byte, as hexdump shows it
+        return f'"{shown}{"..." if len(data) > limit else ""}"'
+    return "binary data " + " ".join(f"{b:02x}" for b in data[:8]) + (" ..." if len(data) > 8 else "")

@@ -5,6 +5,10 @@
     def endpoint_never_starts(project):          # the decorated name is the Rule itself
         yield endpoint_never_starts.finding(...)
 
+A rule that judges something a project may not have (Oban, clustering, migrations) names it as its
+`subject`: the check runs only when the subject is present, and a report says "not applicable" with
+the subject's words otherwise, so that condition is written once.
+
 A check that builds its findings inline (a probe step, an env-file check) declares its rule the same
 way without decorating anything: `UNREACHABLE = rule("WEB140", ..., kind="probe")`. Nothing is
 registered on import: `phoenix_ops.catalog` collects the rules of the modules it imports.
@@ -12,6 +16,7 @@ registered on import: `phoenix_ops.catalog` collects the rules of the modules it
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 from collections.abc import Callable, Iterable
@@ -51,6 +56,14 @@ _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
+class Subject:
+    """What a rule judges, when a project may lack it: `present(project)`, and the words for its absence."""
+
+    absent: str  # "Oban is not a dependency"
+    present: Callable[..., bool]
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     name: str
@@ -65,10 +78,23 @@ class Rule:
     raised: str = ""
     # Information only (a grade, an inventory): its findings never set a command's exit code.
     informational: bool = False
+    subject: Subject | None = None
 
     def __call__(self, check: Callable[..., Iterable[Finding]]) -> Rule:
-        """Used as a decorator: the check function becomes this rule's check."""
-        return replace(self, check=check)
+        """Used as a decorator: the check function becomes this rule's check (run only on its subject)."""
+        subject = self.subject
+        if subject is None:
+            return replace(self, check=check)
+
+        @functools.wraps(check)
+        def on_subject(project) -> Iterable[Finding]:
+            return check(project) if subject.present(project) else ()
+
+        return replace(self, check=on_subject)
+
+    def absent(self, project) -> str | None:
+        """Why the rule has nothing to judge in `project` (its subject is absent), or None."""
+        return self.subject.absent if self.subject is not None and not self.subject.present(project) else None
 
     @property
     def area(self) -> str:
@@ -103,7 +129,7 @@ class Rule:
 
 def rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *,
          title: str, why: str, fix: str, kind: str = "static", raised: str = "",
-         informational: bool = False) -> Rule:
+         informational: bool = False, subject: Subject | None = None) -> Rule:
     """Declare a rule; decorate its check with the result, or keep it to build findings from."""
     m = _ID.match(rule_id)
     if not m or m.group(1) not in AREAS:
@@ -116,7 +142,7 @@ def rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *,
     if not _NAME.match(name):
         raise ValueError(f"{rule_id}: rule names are kebab-case, not {name!r}")
     return Rule(rule_id, name, severity, confidence, title.strip(), _dedent(why), _dedent(fix), kind,
-                raised=_dedent(raised), informational=informational)
+                raised=_dedent(raised), informational=informational, subject=subject)
 
 
 def _dedent(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import struct
 import subprocess
 import zlib
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from phoenix_ops.cluster import etf
+from phoenix_ops.cluster.erlang_syntax import show
 from phoenix_ops.cluster.etf import (
     Atom,
     BitBinary,
@@ -145,6 +147,20 @@ def test_compressed_term_with_a_term_after_it():
 
 def test_text_of_charlists_and_binaries():
     assert etf.text([104, 233, 0x65E5]) == "hé日" and etf.text(b"25") == "25" and etf.text(Atom("ok")) == "ok"
+
+
+def test_terms_are_shown_in_erlang_syntax():
+    assert show((Atom("badrpc"), (Atom("EXIT"), [104, 105]))) == "{badrpc, {'EXIT', \"hi\"}}"
+    assert show({Atom("ok"): b"done", 1: b"\xff\x00"}) == '#{ok => <<"done">>, 1 => <<255, 0>>}'
+    assert show(ImproperList((1,), Atom("nil"))) == "[1 | nil]" and show(list(range(20))).endswith(", ...]")
+    assert show([[[[[[[[[[1]]]]]]]]]]) == "[[[[[[[[...]]]]]]]]" and len(show(b"x" * 500)) == 200
+
+
+@given(terms)
+@settings(max_examples=200, deadline=None)
+def test_any_term_is_shown_briefly_and_never_as_python(term):
+    said = show(term)
+    assert len(said) <= 200 and not re.search(r"Atom\(|(?:^|[\s(\[{,|])b['\"]", said)  # no Python repr
 
 
 # ------------------------------------------------------------------ against a real erl

@@ -85,6 +85,16 @@ def test_fly_writes_the_clustering_env_and_stops_within_obans_grace(bare):
     assert 'path = "/health"' in fly and 'type = "connections"' in fly
 
 
+
+def test_the_unit_allows_the_drain_the_endpoint_is_configured_with(bare):
+    drain = "import Config\nconfig :demo, DemoWeb.Endpoint, thousand_island_options: [shutdown_timeout: 40_000]\n"
+    (bare / "config/prod.exs").write_text(drain)
+    assert invoke("gen", "systemd", bare, "--write").exit_code == 0
+    assert "TimeoutStopSec=50\n" in (bare / "deploy/systemd/demo.service").read_text()  # 40 s drain + 10 s
+    assert "DEP053" not in check_ids(bare)
+    (bare / "config/prod.exs").write_text(drain.replace("40_000", "60_000"))
+    assert "DEP053" in check_ids(bare)  # the same needs the unit was written for
+
 def test_an_umbrella_gets_its_files_in_the_apps_that_own_them(tmp_path):
     root = write(tmp_path / "umb", {
         "mix.exs": 'defmodule Umb.MixProject do\n  use Mix.Project\n  def project, do: [apps_path: "apps", deps: []]\nend\n',

@@ -85,7 +85,7 @@ def test_systemd_analyze_verifies_the_unit(generated, tmp_path):
     assert _verify_unit(broken, tmp_path / "a")
     assert _verify_unit(unit, tmp_path / "b") == []
     text = unit.read_text()
-    assert "TimeoutStopSec=40" in text  # 25 s for the endpoint to drain + Oban's 15 s grace period
+    assert "TimeoutStopSec=40" in text  # Bandit drains 15 s, Oban waits 15 s, 10 s for the rest
 
 
 def test_kubernetes_validate_passes_the_manifests(generated, tmp_path):

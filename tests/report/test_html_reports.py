@@ -40,6 +40,7 @@ def test_check_report_in_a_browser(browser, shop, tmp_path):
     checks = dict(dom["checks"])
     assert set(checks) == catalog("static", "audit", "envfile").ids()  # every rule that could run (env-file rules judge targets)
     assert checks["SEC003"] == "not run" and checks["REL001"] == "failed" and checks["REL002"] == "passed"
+    assert checks["CLU002"] == "not applicable" and checks["CLU003"] != "not applicable"  # DNSCluster, no libcluster
     assert {rule for rule, outcome in checks.items() if outcome in ("failed", "noted")} == \
         {rule for rule, _ in dom["findings"]}
     assert {f"rule-{rule}" for rule in checks} <= set(dom["rule_pages"])

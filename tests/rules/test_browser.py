@@ -89,23 +89,15 @@ def test_web015_limiter_keyed_on_remote_ip_without_forwarded_handling(make_proje
                                       "lib/demo_web/endpoint.ex": endpoint}), "WEB015")) == []
 
 
-def test_web016_parsers_without_length(make_project, findings):
+def test_web016_parsers_with_a_huge_length(make_project, findings):
     parsers = ENDPOINT.replace("  plug Plug.Session", "  plug Plug.Parsers, parsers: [:json], json_decoder: Jason\n"
                                                       "  plug Plug.Session")
-    got = findings(make_project({"lib/demo_web/endpoint.ex": parsers}), "WEB016")
-    assert [(f.rule_id, f.severity.label) for f in got] == [("WEB016", "info")]
+    assert ids(findings(make_project({"lib/demo_web/endpoint.ex": parsers}), "WEB016")) == []  # Plug's 8 MB
     huge = parsers.replace("json_decoder: Jason", "json_decoder: Jason, length: 500_000_000")
     got = findings(make_project({"lib/demo_web/endpoint.ex": huge}), "WEB016")
     assert ids(got) == ["WEB016"] and "476 MB" in got[0].message
     sized = parsers.replace("json_decoder: Jason", "json_decoder: Jason, length: 1_000_000")
     assert ids(findings(make_project({"lib/demo_web/endpoint.ex": sized}), "WEB016")) == []
-
-
-def test_web017_http_options_without_limits(make_project, findings):
-    runtime = GOOD["config/runtime.exs"].replace("http_1_options: [max_header_length: 8192], ", "")
-    got = findings(make_project({"config/runtime.exs": runtime}), "WEB017")
-    assert [(f.rule_id, f.location.path) for f in got] == [("WEB017", "config/runtime.exs")]
-    assert ids(findings(make_project(), "WEB017")) == []
 
 
 def test_web013_reads_the_literal_parts_of_an_interpolated_policy(make_project, findings):

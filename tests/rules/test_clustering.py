@@ -116,6 +116,9 @@ def test_clu007_sname_across_hosts(fresh_project, findings):
     clustered = {"lib/demo/application.ex": LIBCLUSTER_APP, "config/prod.exs": K8S_TOPOLOGY}
     (got,) = findings(fresh_project(generated(**clustered, **{"k8s/app.yaml": DEPLOYMENT})), "CLU007")
     assert "default, sname" in got.message
+    own_key = {"lib/demo/application.ex": LIBCLUSTER_APP.replace("(:libcluster, :topologies)", "(:demo, :topologies)"),
+               "config/prod.exs": K8S_TOPOLOGY.replace("config :libcluster,", "config :demo,")}
+    (got,) = findings(fresh_project(generated(**own_key, **{"k8s/app.yaml": DEPLOYMENT})), "CLU007")
     named = with_env("- name: RELEASE_DISTRIBUTION", "  value: name")
     assert findings(fresh_project(generated(**clustered, **{"k8s/app.yaml": named})), "CLU007") == []
     assert findings(fresh_project(generated(**{"k8s/app.yaml": DEPLOYMENT})), "CLU007") == []  # query unset

@@ -2,6 +2,9 @@
 
 from project_shapes import GOOD
 
+from phoenix_ops.catalog import catalog
+from phoenix_ops.check.pipeline import CheckOptions, run_check
+
 MIX = GOOD["mix.exs"].replace('{:bandit, "~> 1.5"}', '{:bandit, "~> 1.5"}, {:oban, "~> 2.18"}')
 APPLICATION = '''
 defmodule Demo.Application do
@@ -47,6 +50,10 @@ def test_no_oban_dependency_no_job_rules(fresh_project, findings):
     files = {**oban(config=OBAN.replace("plugins: [", "testing: :inline, peer: false, plugins: [Foo, ")),
              "mix.exs": GOOD["mix.exs"]}
     assert job_ids(findings(fresh_project(files))) == []
+    jobs = [r for r in catalog("static") if r.area == "JOB"]
+    result = run_check(fresh_project(files).root, CheckOptions(), jobs)
+    assert result.not_applicable == {r.id: "Oban is not a dependency" for r in jobs}  # the report says so
+    assert run_check(fresh_project(oban()).root, CheckOptions(), jobs).not_applicable == {}
 
 
 def test_job001_not_supervised(fresh_project, findings):
@@ -154,9 +161,41 @@ end
     assert findings(project, "JOB001") == []
 
 
-def test_children_joined_with_an_undecided_if_are_not_read_as_complete(fresh_project, findings):
-    """`[a] ++ if(database?, do: [Oban...], else: []) ++ [b]`: Elixir joins right to left, and the
-    list read so far must stay partial past the join with a plain list on its left."""
+
+def with_children(children: str) -> dict:
+    """The Oban project with its application's `children = [...]` replaced."""
+    start, end = APPLICATION.index("    children = ["), APPLICATION.index("    ]\n") + len("    ]")
+    return oban(**{"lib/demo/application.ex": APPLICATION[:start] + children + APPLICATION[end:]})
+
+
+CONDITIONAL = """    database? = Application.get_env(:demo, Demo.Repo) != nil
+
+    children =
+      [{Phoenix.PubSub, name: Demo.PubSub}] ++
+        if(database?, do: [Demo.Repo, {Oban, Application.fetch_env!(:demo, Oban)}], else: []) ++
+        [DemoWeb.Endpoint]"""
+
+
+def test_children_added_by_an_inline_if(fresh_project, findings):
+    project = fresh_project(with_children(CONDITIONAL))
+    assert [c.module for c in project.child_specs] == ["Phoenix.PubSub", "Demo.Repo", "Oban", "DemoWeb.Endpoint"]
+    assert project.children_complete
+    assert findings(project, "JOB001") == [] and findings(project, "JOB002") == []
+    without = fresh_project(with_children(CONDITIONAL.replace(", {Oban, Application.fetch_env!(:demo, Oban)}", "")))
+    assert "no application starts Oban" in findings(without, "JOB001")[0].message
+    late = CONDITIONAL.replace("[{Phoenix.PubSub, name: Demo.PubSub}] ++", "[DemoWeb.Endpoint] ++")
+    assert "after DemoWeb.Endpoint" in findings(fresh_project(with_children(late)), "JOB002")[0].message
+
+
+def test_children_joined_with_unknown_code_are_partial(fresh_project, findings):
+    project = fresh_project(with_children("    children = [Demo.Repo] ++ ([DemoWeb.Endpoint] ++ extra_children())"))
+    assert not project.children_complete  # extra_children/0 is unknown: Oban may be among them
+    assert findings(project, "JOB001") == []
+
+
+def test_children_joined_with_an_undecided_if_are_read_in_their_place(fresh_project, findings):
+    """`[a] ++ if(database?, do: [Oban...], else: []) ++ [b]`: Elixir joins right to left; the branch's
+    children are read in their place, so the list is complete and Oban is seen started."""
     app = APPLICATION.replace('''      {Oban, Application.fetch_env!(:demo, Oban)},
       DemoWeb.Endpoint
     ]''', '''    ] ++
@@ -164,5 +203,5 @@ def test_children_joined_with_an_undecided_if_are_not_read_as_complete(fresh_pro
       [DemoWeb.Endpoint]''').replace("      {Phoenix.PubSub, name: Demo.PubSub},\n",
                                       "      {Phoenix.PubSub, name: Demo.PubSub}\n")
     project = fresh_project(oban(**{"lib/demo/application.ex": app}))
-    assert not project.children_complete
+    assert project.children_complete and "Oban" in [c.module for c in project.child_specs]
     assert findings(project, "JOB001") == []

@@ -42,11 +42,14 @@ def test_obs005_debug_level_and_unset_level(make_project, findings):
     assert ids(findings(make_project({"config/dev.exs": dev}), "OBS005")) == []
 
 
-def test_obs006_fixed_level(make_project, findings):
-    prod = GOOD["config/prod.exs"] + "config :logger, level: :info\n"
-    got = findings(make_project({"config/prod.exs": prod, "config/runtime.exs": NO_LEVEL}), "OBS006")
+def test_obs006_fixed_level(fresh_project, findings):
+    prod = GOOD["config/prod.exs"] + "config :logger, level: :warning\n"
+    got = findings(fresh_project({"config/prod.exs": prod, "config/runtime.exs": NO_LEVEL}), "OBS006")
     assert [(f.rule_id, f.severity.label) for f in got] == [("OBS006", "info")]
-    assert ids(findings(make_project(), "OBS006")) == []
+    assert "(:info) are dropped" in got[0].message
+    generated = prod.replace(":warning", ":info")  # what phx.new writes: nothing lost, nothing to say
+    assert ids(findings(fresh_project({"config/prod.exs": generated, "config/runtime.exs": NO_LEVEL}), "OBS006")) == []
+    assert ids(findings(fresh_project(), "OBS006")) == []
 
 
 def test_obs007_quiet_with_json_formatter_config(make_project, findings):

@@ -43,7 +43,8 @@ def run(path: Path, opts: CheckOptions, tail: Tail, *, all_projects: bool = Fals
         tables = [("Shutdown per deploy target", result.shutdown)] if result.shutdown else []
         def text(color: bool) -> str:
             return render_text(result.findings, color=color, base=from_here(result.root), tables=tables)
-        extra = {"project": result.summary, **({"not_run": result.not_run} if tail.fmt == "html" else {})}
+        extra = {"project": result.summary, **({"not_run": result.not_run, "not_applicable": result.not_applicable}
+                                                if tail.fmt == "html" else {})}
         return tail.finish(result.findings, tool="check", rules=rules, extra=extra, text=text,
                            base=from_here(result.root), heading=_heading(result))
     from phoenix_ops.report import render_each

@@ -85,6 +85,7 @@ class CheckResult:
     summary: dict
     root: Path  # the project's directory, as reached from the path given
     not_run: dict[str, str] = field(default_factory=dict)  # rule id -> why it did not run
+    not_applicable: dict[str, str] = field(default_factory=dict)  # rule id -> the subject the project lacks
     shutdown: list[dict] = field(default_factory=list)  # one row per deploy target: how it stops the BEAM
 
 
@@ -102,9 +103,10 @@ def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckRes
     ran = {r.id for r in rules if opts.wants(r.id, settings)}
 
     findings: list[Finding] = list(settings.findings)
+    not_applicable: dict[str, str] = {}
     for r in rules:
         if r.check is not None and r.id in ran:
-            findings.extend(_run_rule(r, project))
+            findings.extend(_run_rule(r, project, not_applicable))
     if project.deploy.present:
         findings.extend(_target_env(project))
     if settings.start_after:
@@ -126,7 +128,7 @@ def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckRes
     findings.sort(key=Finding.sort_key)
     not_run = {r.id: _why_not(r.id, opts, settings) for r in rules if r.id not in ran}
     return CheckResult(findings, {**project.summary(), "disabled_rules": settings.disabled}, project.root, not_run,
-                       shutdown_rows(project) if project.deploy.present else [])
+                       not_applicable, shutdown_rows(project) if project.deploy.present else [])
 
 
 def _target_env(project) -> list[Finding]:
@@ -152,9 +154,14 @@ def _why_not(rule_id: str, opts: CheckOptions, settings: Settings) -> str:
     return f"disabled in .phoenix-ops.toml: {settings.disabled.get(rule_id, '')}".rstrip(": ")
 
 
-def _run_rule(rule, project) -> list[Finding]:
-    """A rule that trips over an unexpected shape costs its own findings, not the whole audit."""
+def _run_rule(rule, project, not_applicable: dict[str, str]) -> list[Finding]:
+    """A rule that trips over an unexpected shape costs its own findings, not the whole audit.
+    A rule whose subject the project lacks is noted in `not_applicable`, with why."""
     try:
+        absent = rule.absent(project)
+        if absent is not None:
+            not_applicable[rule.id] = absent
+            return []
         return list(rule.check(project))
     except Exception as exc:  # noqa: BLE001 - reported as a finding, with the rule and the error
         return [RULE_FAILED.finding(f"{rule.id} stopped on {type(exc).__name__}: {exc}",

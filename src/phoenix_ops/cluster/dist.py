@@ -15,8 +15,9 @@ import struct
 from dataclasses import dataclass
 
 from phoenix_ops.cluster import etf
+from phoenix_ops.cluster.erlang_syntax import show
 from phoenix_ops.cluster.etf import Atom, Pid, Ref
-from phoenix_ops.reasons import os_reason
+from phoenix_ops.reasons import os_reason, reply
 
 # Capability flags (erl_dist_protocol): no PUBLISHED bit, so we stay hidden and never join.
 DFLAG_PUBLISHED = 0x01
@@ -96,7 +97,7 @@ class _Handshake:
 
         status = await self.receive("waiting for the handshake status")
         if status[:1] != b"s":
-            raise DistError("not_erlang", f"not an Erlang distribution port: it answered {status[:24]!r}")
+            raise DistError("not_erlang", f"not an Erlang distribution port: it answered {reply(status)}")
         text = status[1:].decode("latin-1")
         if text in ("nok", "not_allowed"):
             raise DistError("refused", f"the node refused the connection ({text}): our name or flags are not allowed")
@@ -104,13 +105,13 @@ class _Handshake:
             self.send(b"sfalse")
             raise DistError("alive", "the node already has a connection from a node with our name")
         if text not in ("ok", "ok_simultaneous"):
-            raise DistError("protocol", f"unknown handshake status {text[:40]!r}")
+            raise DistError("protocol", f"unknown handshake status {reply(status[1:])}")
 
         challenge = await self.receive("waiting for the challenge")
         if challenge[:1] == b"n":
             raise DistError("refused", "the node speaks only distribution protocol 5 (OTP 22 or older)")
         if challenge[:1] != b"N" or len(challenge) < 19:
-            raise DistError("protocol", f"unexpected challenge frame {challenge[:24]!r}")
+            raise DistError("protocol", f"unexpected challenge frame: {reply(challenge)}")
         flags, their_challenge, their_creation, name_len = struct.unpack_from(">QIIH", challenge, 1)
         peer_name = challenge[19:19 + name_len].decode("utf-8", "replace")
 
@@ -118,7 +119,7 @@ class _Handshake:
         self.send(b"r" + struct.pack(">I", ours) + digest(cookie, their_challenge))
         ack = await self.receive(ACK_STEP)
         if ack[:1] != b"a" or len(ack) != 17:
-            raise DistError("protocol", f"unexpected acknowledgement frame {ack[:24]!r}")
+            raise DistError("protocol", f"unexpected acknowledgement frame: {reply(ack)}")
         if ack[1:] != digest(cookie, ours):
             raise DistError("cookie", "the node answered our challenge with another cookie")
         return Peer(peer_name, flags, their_creation, self.tls)
@@ -134,7 +135,7 @@ class _Handshake:
         (length,) = struct.unpack(self.size, head)
         if length == 0 or length > MAX_HANDSHAKE_FRAME:
             more = await self._peek()
-            raise DistError("not_erlang", f"not an Erlang distribution port: it answered {(head + more)[:24]!r}")
+            raise DistError("not_erlang", f"not an Erlang distribution port: it answered {reply(head + more)}")
         return await self._exactly(length)
 
     async def _exactly(self, n: int) -> bytes:
@@ -150,7 +151,7 @@ class _Handshake:
             return DistError("cookie", "the node closed the connection after our challenge reply: "
                                        "it has a different cookie")
         if partial:
-            return DistError("not_erlang", f"not an Erlang distribution port: it answered {partial[:24]!r} and closed")
+            return DistError("not_erlang", f"not an Erlang distribution port: it answered {reply(partial)} and closed")
         return DistError("closed", f"the peer closed the connection while {self.step}")
 
     async def _peek(self) -> bytes:
@@ -186,14 +187,14 @@ class Connection:
         self._send(etf.encode(control) + etf.encode((Atom("$gen_call"), (self.pid, ref), request)))
         try:
             async with asyncio.timeout(timeout):
-                reply = await future
+                answer = await future
         except TimeoutError:
             raise DistError("timeout", f"{module}:{function} did not answer within {timeout:g}s") from None
         finally:
             self._pending.pop(ref, None)
-        if isinstance(reply, tuple) and len(reply) == 2 and reply[0] == Atom("badrpc"):
-            raise RemoteError(f"{module}:{function} failed: {reply[1]!r}"[:300])
-        return reply
+        if isinstance(answer, tuple) and len(answer) == 2 and answer[0] == Atom("badrpc"):
+            raise RemoteError(f"{module}:{function} failed: {show(answer[1])}")
+        return answer
 
     def _send(self, payload: bytes) -> None:
         self.writer.write(struct.pack(">IB", len(payload) + 1, PASS_THROUGH) + payload)
@@ -215,7 +216,7 @@ class Connection:
 
     def _dispatch(self, frame: bytes) -> None:
         if frame[:1] != bytes([PASS_THROUGH]):
-            raise etf.DecodeError(f"unexpected frame type {frame[:1]!r}")
+            raise etf.DecodeError(f"unexpected frame type {frame[0]}")
         control, end = etf.decode_prefix(frame, 1)
         if not (isinstance(control, tuple) and control and control[0] in (CTRL_SEND, CTRL_SEND_SENDER)):
             return  # links, monitors and the like are not for us

@@ -10,7 +10,7 @@ import re
 import struct
 from dataclasses import dataclass
 
-from phoenix_ops.reasons import os_reason
+from phoenix_ops.reasons import os_reason, reply
 
 DEFAULT_PORT = 4369
 NAMES_REQ = 110
@@ -57,7 +57,7 @@ async def names(host: str, port: int = DEFAULT_PORT, timeout: float = 2.0) -> li
     for line in answer[4:].splitlines():
         m = _NAME_LINE.match(line)
         if not m:
-            raise EpmdError("garbage", f"{host}:{port} is not EPMD: unexpected reply {line[:40]!r}")
+            raise EpmdError("garbage", f"{host}:{port} is not EPMD: it answered {reply(line)}")
         found.append(Registration(m.group(1).decode("utf-8", "replace"), int(m.group(2))))
     return found
 

@@ -259,7 +259,7 @@ class _Reader:
     def atom(self) -> Atom:
         term = self.term()
         if not isinstance(term, Atom):
-            raise DecodeError(f"expected an atom, got {term!r}")
+            raise DecodeError(f"expected an atom, got a {type(term).__name__}")
         return term
 
     def term(self) -> object:
@@ -311,7 +311,7 @@ def _map(reader: _Reader) -> dict:
         try:
             out[key] = reader.term()
         except TypeError:
-            raise DecodeError(f"map key {key!r} has no Python equivalent") from None
+            raise DecodeError(f"a map key of type {type(key).__name__} has no Python equivalent") from None
     return out
 
 

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from phoenix_ops.cluster.dist import Connection, DistError, RemoteError
+from phoenix_ops.cluster.erlang_syntax import show
 from phoenix_ops.cluster.etf import Atom, text
 from phoenix_ops.cluster.phoenix import PhoenixFacts
 
@@ -95,7 +96,7 @@ def _fill(facts: NodeFacts, raw: dict) -> None:
             try:
                 setattr(facts, name, convert(raw[name]))
             except (TypeError, ValueError):
-                facts.failed[name] = f"unexpected reply {raw[name]!r}"[:200]
+                facts.failed[name] = f"unexpected reply {show(raw[name])}"
     clock = [raw.get(k) for k in ("start_time", "monotonic_now", "native_per_second")]
     if all(isinstance(v, int) for v in clock) and clock[2] > 0:
         facts.uptime_seconds = (clock[1] - clock[0]) / clock[2]

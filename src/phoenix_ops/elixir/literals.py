@@ -15,10 +15,12 @@ from phoenix_ops.elixir.limits import (
 from phoenix_ops.elixir.values import (
     KW,
     Atom,
+    Choice,
     Expr,
     Lit,
     Seq,
     Value,
+    alternatives,
     list_items,
     list_value,
     truthy,
@@ -31,6 +33,7 @@ _BOOLEAN_WORDS = _TRUE_WORDS | {"false", "0", "no", "off"}
 
 def concat(left: Value, right: Value, source: str) -> Value:
     """`a ++ b`: lists join; a keyword list joined with something unreadable keeps what is known."""
+    left, right = _branch_union(left), _branch_union(right)
     if isinstance(left, KW) and isinstance(right, KW):
         if len(left.items) + len(right.items) > MAX_ITEMS:
             return KW([], partial=True)
@@ -40,7 +43,7 @@ def concat(left: Value, right: Value, source: str) -> Value:
         if len(joined[0]) + len(joined[1]) > MAX_ITEMS:
             return Expr(source)
         value = list_value(joined[0] + joined[1])
-        # `[a] ++ if(c, do: [b], else: []) ++ [d]` joins right to left: a partial tail stays partial
+        # `[a] ++ ([b] ++ unknown())` joins right to left: a partial tail stays partial
         value.partial = getattr(left, "partial", False) or getattr(right, "partial", False)
         return value
     known = [v for v in (left, right) if isinstance(v, KW)]
@@ -50,6 +53,17 @@ def concat(left: Value, right: Value, source: str) -> Value:
     if lists:  # `[{:phoenix, "~> 1.7"}] ++ extra_deps()`: the known items still count
         return Seq("list", lists[0].items, partial=True)
     return Expr(source, [left, right])
+
+
+def _branch_union(value: Value) -> Value:
+    """`if(c, do: [x], else: [])` joined to a list: every branch's items, each carrying the condition it
+    was evaluated under, so `[a] ++ if(...)` still shows `x` (conditionally) in its place."""
+    if not isinstance(value, Choice):
+        return value
+    branches = [list_items(option) for option in alternatives(value)]
+    if any(items is None for items in branches) or sum(map(len, branches)) > MAX_ITEMS:
+        return value
+    return list_value([item for items in branches for item in items])
 
 
 def boolean_words(value: Value) -> bool:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from phoenix_ops.elixir.values import KW, plain
+from phoenix_ops.elixir.values import KW
 from phoenix_ops.project import Project
 from phoenix_ops.project.cluster import Discovery, cluster_discovery
+from phoenix_ops.project.shutdown import stop_budget
 
 # Versions used when the project names none; the pairs are published together as hexpm/elixir images.
 DEFAULT_ELIXIR, DEFAULT_OTP, DEFAULT_DEBIAN = "1.17.3", "27.1.2", "bookworm-20241016-slim"
@@ -38,7 +39,7 @@ class AppFacts:
     server_script: bool = False  # rel/overlays/bin/server exists or is being generated
     discovery: list[str] = field(default_factory=list)  # how nodes find each other (project/cluster.py kinds)
     headless_service: str | None = None  # the DNS name the project's discovery asks, when it names one
-    oban_grace_seconds: int = 15  # Oban's shutdown_grace_period (its default when not configured)
+    stop_seconds: int = 0  # what the platform allows the BEAM to stop (project/shutdown.py)
     core_dir: str = ""  # the directory of the app that owns the repos ("apps/shop/" in an umbrella)
     web_dir: str = ""  # the directory of the app that holds the endpoint
     umbrella: bool = False
@@ -85,7 +86,7 @@ def app_facts(project: Project) -> AppFacts:
         migrator=project.migrators[0][0] if project.migrators else None,
         server_script=project.text("rel/overlays/bin/server") is not None,
         discovery=[d.kind for d in discoveries], headless_service=_service_name(discoveries),
-        oban_grace_seconds=_oban_grace(project, app),
+        stop_seconds=stop_budget(project),
         core_dir=_app_dir(project.repos[0].file if project.repos else project.mix.file),
         web_dir=_app_dir(project.endpoints[0].file if project.endpoints else project.mix.file),
         umbrella=project.mix.umbrella)
@@ -103,11 +104,6 @@ def _service_name(discoveries: list[Discovery]) -> str | None:
         if d.kind in ("dns_a", "dns_srv") and d.query and not d.query.endswith(".internal"):
             return d.query.split(".")[0]
     return None
-
-
-def _oban_grace(project: Project, app: str) -> int:
-    value = plain(project.config("prod").get(app, "Oban", "shutdown_grace_period"))
-    return value // 1000 if isinstance(value, int) and value > 0 else 15
 
 
 def _namespace(project: Project, app: str) -> str:

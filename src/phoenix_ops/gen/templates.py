@@ -8,10 +8,6 @@ from phoenix_ops.gen.facts import AppFacts
 from phoenix_ops.gen.plan import Change
 from phoenix_ops.project import Project
 
-# Seconds the BEAM needs to stop: the endpoint drains connections, then Oban's shutdown_grace_period
-# lets running jobs finish. Platforms must wait at least this long before SIGKILL.
-BASE_STOP_SECONDS = 25
-
 
 @functools.cache
 def _environment():
@@ -22,11 +18,7 @@ def _environment():
 
 
 def render(template: str, facts: AppFacts, **extra) -> str:
-    return _environment().get_template(template).render(f=facts, stop_seconds=stop_seconds(facts), **extra)
-
-
-def stop_seconds(facts: AppFacts) -> int:
-    return BASE_STOP_SECONDS + (facts.oban_grace_seconds if facts.oban else 0)
+    return _environment().get_template(template).render(f=facts, stop_seconds=facts.stop_seconds, **extra)
 
 
 def new_file(project: Project, path: str, content: str, why: str, *, executable: bool = False) -> Change:

@@ -6,6 +6,7 @@ then Oban waits for running jobs: the two times add up. Defaults are the librari
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from phoenix_ops.elixir.values import plain
@@ -13,6 +14,7 @@ from phoenix_ops.elixir.values import plain
 COWBOY_DRAIN_MS = 5_000  # Plug.Cowboy.Drainer's default shutdown
 BANDIT_DRAIN_MS = 15_000  # ThousandIsland's default shutdown_timeout
 OBAN_GRACE_MS = 15_000  # Oban's default shutdown_grace_period
+STOP_MARGIN_SECONDS = 10  # after the drain and the grace period: the rest of the tree stops and the VM exits
 
 
 @dataclass(frozen=True)
@@ -47,3 +49,8 @@ def shutdown_needs(project) -> list[Need]:
                               source))
             break
     return needs
+
+
+def stop_budget(project) -> int:
+    """Whole seconds a platform should allow between SIGTERM and SIGKILL: what the app needs, plus a margin."""
+    return math.ceil(sum(n.seconds for n in shutdown_needs(project))) + STOP_MARGIN_SECONDS

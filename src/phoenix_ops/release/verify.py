@@ -59,13 +59,12 @@ def _contract_findings(opts: VerifyOptions, env_set) -> tuple[list[Finding], lis
     from phoenix_ops.envcontract.check import check_env
     from phoenix_ops.envcontract.contract import build_contract
     from phoenix_ops.gen.facts import app_facts
-    from phoenix_ops.gen.templates import stop_seconds
     from phoenix_ops.project import load_project
 
     project = load_project(opts.project, env="prod")
     findings = check_env(build_contract(project, ["prod"]), "prod", env_set) if opts.env_files else []
     facts = app_facts(project)
-    return findings, [facts.health_path] if facts.health_path else [], float(stop_seconds(facts))
+    return findings, [facts.health_path] if facts.health_path else [], float(facts.stop_seconds)
 
 
 def _probe(url: str, paths: list[str]) -> list[Finding]:

@@ -10,7 +10,7 @@ command handed over. Facts a page understands beyond plain `key: value` ones:
                    `grade_rule` the rule whose findings state those grades: shown as the grades only
     targets        per-target facts, each with its grade and score (probe)
     not_run        {rule id: why it did not run}: shown as such in the checklist
-    not_applicable {rule id: why}: rules that ran and found their subject absent (no socket to judge)
+    not_applicable {rule id: why}: rules whose subject is absent (no Oban dependency, no socket to judge)
     tables         [{"title", "columns", "rows", "note"}]: data tables (the env contract, cluster nodes)
     picture        an SVG drawn by phoenix-ops itself (the cluster), embedded as is
     headline       a line under the title when the page has no verdict to give (the env contract)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from phoenix_ops.elixir.values import KW, Atom, EnvRead, Seq, plain
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.project.cluster import cluster_discovery
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.facts import children_of, config_read, endpoint_before, where
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
@@ -31,9 +31,11 @@ def clustered(project) -> bool:
         return True
     view = project.config()
     for child in children_of(project, "Cluster.Supervisor"):
-        if view.shadowed("libcluster") or not config_read(child.arg.items[0] if isinstance(child.arg, Seq)
-                                                            and child.arg.items else child.arg):
+        read = config_read(child.arg.items[0] if isinstance(child.arg, Seq) and child.arg.items else child.arg)
+        if view.shadowed("libcluster") or not read:
             return True  # topologies written in code: assume they are meant
+        if view.shadowed(*read) or (view.has(*read) and plain(view.get(*read)) != []):
+            return True  # `Application.get_env(:app, :topologies)`, which the config sets
     for child in children_of(project, "DNSCluster"):
         query = child.arg.get("query") if isinstance(child.arg, KW) else None
         read = config_read(query)
@@ -46,7 +48,16 @@ def clustered(project) -> bool:
     return False
 
 
-@rule("CLU001", "presence-without-discovery", Severity.WARNING, M,
+PRESENCE = Subject("no module uses Phoenix.Presence", lambda project: bool(project.presence))
+LIBCLUSTER = Subject("no application starts Cluster.Supervisor (libcluster)",
+                     lambda project: bool(children_of(project, "Cluster.Supervisor")))
+DNS_CLUSTER = Subject("no application starts DNSCluster", lambda project: bool(children_of(project, "DNSCluster")))
+# Said as what was looked for: a query set by code the audit cannot read (a helper called from runtime.exs) is missed.
+CLUSTERED = Subject("no libcluster topology or DNSCluster query found in the config: nodes seem not to cluster",
+                    clustered)
+
+
+@rule("CLU001", "presence-without-discovery", Severity.WARNING, M, subject=PRESENCE,
       title="Phoenix.Presence is used but nodes never discover each other",
       why="""
       Presence replicates its state over PubSub between connected nodes. With two or more instances
@@ -61,7 +72,7 @@ def clustered(project) -> bool:
       """)
 def presence_without_discovery(project):
     discovery = children_of(project, *CLUSTER_CHILDREN) or cluster_discovery(project)
-    if not project.presence or discovery or not project.children_complete or _redis_pubsub(project) or \
+    if discovery or not project.children_complete or _redis_pubsub(project) or \
             _code_connects(project):
         return
     module, rel, line = project.presence[0]
@@ -70,7 +81,7 @@ def presence_without_discovery(project):
         f"with several instances each node sees only its own presences", Location(path=rel, line=line), key=module)
 
 
-@rule("CLU002", "libcluster-without-topologies", Severity.WARNING, H,
+@rule("CLU002", "libcluster-without-topologies", Severity.WARNING, H, subject=LIBCLUSTER,
       title="libcluster is started with no topology for the audited environment",
       why="""
       `Cluster.Supervisor` with an empty topology list starts fine and does nothing: the nodes never
@@ -101,7 +112,7 @@ def libcluster_without_topologies(project):
             Location(path=child.file, line=child.line), key=f"{app}.{key}")
 
 
-@rule("CLU003", "dns-cluster-query-unset", Severity.WARNING, M,
+@rule("CLU003", "dns-cluster-query-unset", Severity.WARNING, M, subject=DNS_CLUSTER,
       title="DNSCluster is started but its query is never set for the audited environment",
       why="""
       The generator starts `{DNSCluster, query: Application.get_env(:my_app, :dns_cluster_query) ||
@@ -200,7 +211,7 @@ def _release_cookie(project) -> Location | None:
     return None
 
 
-@rule("CLU006", "no-fixed-release-cookie", Severity.WARNING, M,
+@rule("CLU006", "no-fixed-release-cookie", Severity.WARNING, M, subject=CLUSTERED,
       title="Clustered release with no fixed cookie: every build gets a random one",
       why="""
       `mix release` writes a random cookie into each build unless RELEASE_COOKIE or a `cookie:` in the
@@ -211,7 +222,7 @@ def _release_cookie(project) -> Location | None:
       fix="Provide RELEASE_COOKIE from the platform's secret store (the same value for every node and "
           "version), or read it at build time into `releases: [my_app: [cookie: ...]]`.")
 def no_fixed_release_cookie(project):
-    if project.release_mode != "release" or not clustered(project) or _release_cookie(project):
+    if project.release_mode != "release" or _release_cookie(project):
         return
     if _exports(project).get("RELEASE_COOKIE"):
         return
@@ -226,7 +237,7 @@ def no_fixed_release_cookie(project):
         confidence=L if unread else None)
 
 
-@rule("CLU007", "sname-across-hosts", Severity.WARNING, M,
+@rule("CLU007", "sname-across-hosts", Severity.WARNING, M, subject=CLUSTERED,
       title="Release nodes use short names while the deploy files run several hosts",
       why="""
       A release starts with `RELEASE_DISTRIBUTION=sname` unless told otherwise: nodes are named
@@ -237,7 +248,7 @@ def no_fixed_release_cookie(project):
       fix='Export `RELEASE_DISTRIBUTION=name` and `RELEASE_NODE="my_app@${POD_IP or private IP}"` in '
           "rel/env.sh.eex (or the deploy target's env).")
 def sname_across_hosts(project):
-    if project.release_mode != "release" or not clustered(project):
+    if project.release_mode != "release":
         return
     for target in project.deploy.targets():
         several = (target.instances or 0) > 1 or target.platform == "fly"
@@ -270,7 +281,7 @@ def _fly_recipe_gaps(project, target, uses_dns_cluster: bool):
             yield name, recipe, given[1] if given else None
 
 
-@rule("CLU008", "fly-cluster-recipe", Severity.WARNING, M,
+@rule("CLU008", "fly-cluster-recipe", Severity.WARNING, M, subject=CLUSTERED,
       title="A clustered app on Fly misses part of the Fly clustering recipe",
       why="""
       Fly machines reach each other over an IPv6 private network, found through `<app>.internal`.
@@ -282,7 +293,7 @@ def _fly_recipe_gaps(project, target, uses_dns_cluster: bool):
       fix="Export the missing variables in rel/env.sh.eex (what `fly launch` writes) or set them in "
           "fly.toml's [env].")
 def fly_cluster_recipe(project):
-    if project.release_mode != "release" or not clustered(project):
+    if project.release_mode != "release":
         return
     uses_dns_cluster = bool(children_of(project, "DNSCluster"))
     for target in project.deploy.targets():

@@ -6,7 +6,7 @@ import re
 
 from phoenix_ops.elixir.values import KW, Atom, Expr, Lit, Seq, Value, plain
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.facts import children_of, config_read, endpoint_before, where
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
@@ -30,8 +30,7 @@ def _oban_configs(project):
     return found
 
 
-def _uses_oban(project) -> bool:
-    return project.has_dep("oban") or project.has_dep("oban_pro")
+OBAN = Subject("Oban is not a dependency", lambda project: project.has_dep("oban") or project.has_dep("oban_pro"))
 
 
 def _value(project, app, key, *path) -> Value | None:
@@ -44,7 +43,7 @@ def _anchor(project, app, key) -> Location:
     return where(leaves[-1]) if leaves else Location(path=project.mix.file, line=project.mix.module_line)
 
 
-@rule("JOB001", "oban-not-supervised", Severity.ERROR, H,
+@rule("JOB001", "oban-not-supervised", Severity.ERROR, H, subject=OBAN,
       title="Oban is configured but no application starts it",
       why="""
       Oban runs only when an application's supervision tree starts `{Oban, config}`. Without the
@@ -54,15 +53,14 @@ def _anchor(project, app, key) -> Location:
       fix="Add `{Oban, Application.fetch_env!(:my_app, Oban)}` to the application children, after the Repo "
           "and before the Endpoint.")
 def oban_not_supervised(project):
-    if not _uses_oban(project) or not project.child_specs or not project.children_complete or \
-            children_of(project, "Oban"):
+    if not project.child_specs or not project.children_complete or children_of(project, "Oban"):
         return
     for app, key in _oban_configs(project):
         yield oban_not_supervised.finding(f"{key} is configured for :{app} but no application starts Oban",
                                           _anchor(project, app, key), key=f"{app}.{key}")
 
 
-@rule("JOB002", "oban-after-endpoint", Severity.WARNING, H,
+@rule("JOB002", "oban-after-endpoint", Severity.WARNING, H, subject=OBAN,
       title="Oban starts after the Endpoint",
       why="""
       The Endpoint accepts requests as soon as it starts; a request that enqueues a job before Oban
@@ -71,8 +69,6 @@ def oban_not_supervised(project):
       """,
       fix="Move `{Oban, ...}` above the Endpoint in the children list (after the Repo).")
 def oban_after_endpoint(project):
-    if not _uses_oban(project):
-        return
     for child in children_of(project, "Oban"):
         endpoint = endpoint_before(project, child)
         if endpoint is not None:
@@ -80,7 +76,7 @@ def oban_after_endpoint(project):
                                               Location(path=child.file, line=child.line), key=child.file)
 
 
-@rule("JOB003", "oban-testing-mode-outside-test", Severity.ERROR, H,
+@rule("JOB003", "oban-testing-mode-outside-test", Severity.ERROR, H, subject=OBAN,
       title="Oban's testing mode is set for an environment other than test",
       why="""
       `testing: :manual` never runs jobs and `testing: :inline` runs them in the caller's process
@@ -89,7 +85,7 @@ def oban_after_endpoint(project):
       """,
       fix="Set `testing: :manual` (or :inline) in config/test.exs only.")
 def oban_testing_outside_test(project):
-    if not _uses_oban(project) or project.env == "test":
+    if project.env == "test":
         return
     for app, key in _oban_configs(project):
         mode = _value(project, app, key, "testing")
@@ -99,7 +95,7 @@ def oban_testing_outside_test(project):
                 where(mode), key=f"{app}.{key}", confidence=M if mode.conditional else None)
 
 
-@rule("JOB004", "oban-queues-fixed-at-compile-time", Severity.INFO, M,
+@rule("JOB004", "oban-queues-fixed-at-compile-time", Severity.INFO, M, subject=OBAN,
       title="Oban queues are fixed at build time with no runtime override",
       why="""
       Queues set in config.exs or prod.exs are the same on every node of the release. Web-only or
@@ -109,7 +105,7 @@ def oban_testing_outside_test(project):
       fix='In runtime.exs: `config :my_app, Oban, queues: (if System.get_env("OBAN_WEB_ONLY"), do: false, '
           'else: [default: 10])`.')
 def oban_queues_compile_time(project):
-    if not _uses_oban(project) or project.release_mode != "release":
+    if project.release_mode != "release":
         return
     view = project.config()
     for app, key in _oban_configs(project):
@@ -125,7 +121,7 @@ def oban_queues_compile_time(project):
             f"queues", where(queues[0]), key=f"{app}.{key}")
 
 
-@rule("JOB005", "oban-no-leader", Severity.WARNING, H,
+@rule("JOB005", "oban-no-leader", Severity.WARNING, H, subject=OBAN,
       title="Oban is configured so that no node can be leader",
       why="""
       Plugins such as Cron, Pruner and Lifeline run on the leader only. `peer: false` (or
@@ -135,8 +131,6 @@ def oban_queues_compile_time(project):
       fix="Leave `peer` at its default, or set `peer: false` only on the nodes that must not lead (from an env "
           "var in runtime.exs).")
 def oban_no_leader(project):
-    if not _uses_oban(project):
-        return
     for app, key in _oban_configs(project):
         peer = _value(project, app, key, "peer")
         if isinstance(peer, Lit) and peer.value is False and not peer.conditional:
@@ -181,8 +175,6 @@ def _plugin_sets(project, app, key) -> list[list[str]] | None:
 
 
 def _plugin_rule(project, rule_, word, what):
-    if not _uses_oban(project):
-        return
     for app, key in _oban_configs(project):
         sets = _plugin_sets(project, app, key)
         if sets is None or not project.config().has(app, key):
@@ -192,7 +184,7 @@ def _plugin_rule(project, rule_, word, what):
         yield rule_.finding(f"{key} runs no {word} plugin: {what}", _anchor(project, app, key), key=f"{app}.{key}")
 
 
-@rule("JOB006", "oban-no-pruner", Severity.WARNING, H,
+@rule("JOB006", "oban-no-pruner", Severity.WARNING, H, subject=OBAN,
       title="Oban runs without the Pruner plugin: the jobs table grows forever",
       why="""
       Completed, cancelled and discarded jobs stay in `oban_jobs` until a pruner deletes them. Without
@@ -204,7 +196,7 @@ def oban_no_pruner(project):
     yield from _plugin_rule(project, oban_no_pruner, "Pruner", "finished jobs are never deleted")
 
 
-@rule("JOB007", "oban-no-lifeline", Severity.WARNING, M,
+@rule("JOB007", "oban-no-lifeline", Severity.WARNING, M, subject=OBAN,
       title="Oban runs without the Lifeline plugin: jobs orphaned by a deploy stay executing",
       why="""
       A node killed during a deploy (or a crash) leaves the jobs it was running in the `executing`
@@ -216,7 +208,7 @@ def oban_no_lifeline(project):
     yield from _plugin_rule(project, oban_no_lifeline, "Lifeline", "jobs orphaned by a stopped node stay executing")
 
 
-@rule("JOB008", "oban-grace-exceeds-stop-timeout", Severity.WARNING, H,
+@rule("JOB008", "oban-grace-exceeds-stop-timeout", Severity.WARNING, H, subject=OBAN,
       title="The platform kills the node before Oban's shutdown grace period ends",
       why="""
       On shutdown Oban stops fetching and waits `shutdown_grace_period` (15 s by default) for running
@@ -227,8 +219,6 @@ def oban_no_lifeline(project):
       fix="Give the platform a stop timeout longer than the grace period (fly.toml `kill_timeout`, "
           "Kubernetes `terminationGracePeriodSeconds`), or shorten `shutdown_grace_period` to fit.")
 def oban_grace_exceeds_stop_timeout(project):
-    if not _uses_oban(project):
-        return
     configs = _oban_configs(project)
     if not configs:
         return
@@ -278,7 +268,7 @@ def _pooled_urls(project):
             yield f"{target.label} DATABASE_URL", Location(path=given.path, line=given.line)
 
 
-@rule("JOB009", "oban-notifier-behind-pooler", Severity.WARNING, M,
+@rule("JOB009", "oban-notifier-behind-pooler", Severity.WARNING, M, subject=OBAN,
       title="Oban's Postgres notifier goes through a transaction pooler",
       why="""
       The default notifier uses PostgreSQL LISTEN/NOTIFY, which needs a session-level connection.
@@ -288,8 +278,6 @@ def _pooled_urls(project):
       fix="Use `notifier: Oban.Notifiers.PG` (needs clustered nodes), or give the Repo used by Oban a direct "
           "connection that bypasses the pooler.")
 def oban_notifier_behind_pooler(project):
-    if not _uses_oban(project):
-        return
     for app, key in _oban_configs(project):
         notifier = plain(_value(project, app, key, "notifier"))
         if notifier is not None and getattr(notifier, "name", "") != "Oban.Notifiers.Postgres":

@@ -1,4 +1,4 @@
-"""WEB: limits on what one client can ask: rate limiting, request body size, request line and headers."""
+"""WEB: limits on what one client can ask: rate limiting and request body size."""
 
 from __future__ import annotations
 
@@ -18,8 +18,6 @@ REMOTE_IP_DEPS = ("remote_ip", "plug_cloudflare")
 LOGIN_PATH = re.compile(r"log[_-]?in|sign[_-]?in|sign[_-]?up|register|reset[_-]password|(^|/)session(/|$)|"
                         r"(^|/)token(/|$)|magic[_-]link", re.I)
 LARGE_BODY = 64 * 1024 * 1024
-SERVER_LIMIT_KEYS = ("protocol_options", "http_1_options", "http_options", "thousand_island_options",
-                     "http_2_options")
 
 
 def _rate_limited(project) -> bool:
@@ -86,11 +84,11 @@ def rate_limit_keyed_on_proxy(project):
 
 
 @rule("WEB016", "request-body-limit", Severity.INFO, M,
-      title="Plug.Parsers has no explicit :length, or a very large one",
+      title="Plug.Parsers accepts very large request bodies on every route",
       why="""
-      Plug.Parsers reads request bodies up to `:length` (8 MB by default) into memory before the
-      controller sees them. Every route, login included, accepts that much; a very large limit lets a
-      few clients exhaust memory.
+      Plug.Parsers reads request bodies up to `:length` into memory before the controller sees them,
+      on every route, login included. Plug's default of 8 MB suits most apps; a limit raised far above
+      it for the sake of one upload route lets a few clients exhaust memory everywhere.
       """,
       fix="Set `length:` on Plug.Parsers to what the app needs, and accept large uploads on their own "
           "routes (multipart `:length` per parser).")
@@ -102,31 +100,6 @@ def request_body_limit(project):
         length = plug.options.get("length")
         size = plain(length)
         where = Location(path=endpoint.file, line=plug.line)
-        if length is None:
-            yield request_body_limit.finding(f"{endpoint.module} Plug.Parsers sets no :length (8 MB by default "
-                                             f"for every route)", where, key=endpoint.module, confidence=L)
-        elif isinstance(size, int) and size > LARGE_BODY:
+        if isinstance(size, int) and size > LARGE_BODY:
             yield request_body_limit.finding(f"{endpoint.module} Plug.Parsers accepts bodies up to "
                                              f"{size // 1024 // 1024} MB", where, key=endpoint.module)
-
-
-@rule("WEB017", "server-limits-default", Severity.INFO, L,
-      title="The HTTP server's request line and header limits are left at their defaults",
-      why="""
-      Cowboy and Bandit limit the request line, header count and header size; their defaults suit
-      most apps, but an app that never states them has not decided, and one behind a proxy that
-      allows more will see 4xx errors it cannot explain.
-      """,
-      fix="State the limits in the endpoint's `http:` options: Cowboy `protocol_options: "
-          "[max_request_line_length: 8192, max_header_value_length: 8192]`, Bandit `http_1_options: "
-          "[max_request_line_length: 8192, max_header_length: 8192]`.")
-def server_limits_default(project):
-    for cfg in endpoint_configs(project):
-        if not cfg.serves_app or cfg.unknown("http") or not cfg.has("http"):
-            continue
-        if any(cfg.has("http", key) for key in SERVER_LIMIT_KEYS):
-            continue
-        value = cfg.get("http", "port") or next(iter(cfg.history("http")), None)
-        yield server_limits_default.finding(f"{cfg.module} http options set no request line or header limits",
-                                            cfg.location(value), key=cfg.module)
-

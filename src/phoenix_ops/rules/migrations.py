@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 
 W, E, I = Severity.WARNING, Severity.ERROR, Severity.INFO
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
@@ -28,6 +28,9 @@ _SQL_RISKS = [
     (re.compile(r"\bCREATE\s+(UNIQUE\s+)?INDEX\b(?!\s+CONCURRENTLY)", re.I), "creates an index without CONCURRENTLY"),
     (re.compile(r"\bADD\s+CONSTRAINT\b(?![^;]*\bNOT\s+VALID\b)", re.I), "adds a validated constraint"),
 ]
+
+
+MIGRATIONS = Subject("the project has no migrations", lambda project: bool(project.migrations))
 
 
 def overlap(project) -> str | None:
@@ -50,7 +53,7 @@ def _key(mig, op) -> str:
     return f"{mig.version}:{op.table}.{op.column or ''}"
 
 
-@rule("MIG001", "column-removed", W, H,
+@rule("MIG001", "column-removed", W, H, subject=MIGRATIONS,
       title="A migration removes a column the running release still reads",
       why="""
       Ecto selects every field of a schema by name. While the migration runs and until every node
@@ -66,7 +69,7 @@ def column_removed(project):
         yield column_removed.finding(f"{op.table}.{op.column} is removed", loc, key=_key(mig, op), severity=sev)
 
 
-@rule("MIG002", "column-renamed", W, H,
+@rule("MIG002", "column-renamed", W, H, subject=MIGRATIONS,
       title="A migration renames a column",
       why="The old release reads and writes the old name: every query touching it fails until the rollout ends.",
       fix="""
@@ -79,7 +82,7 @@ def column_renamed(project):
                                      key=_key(mig, op), severity=sev)
 
 
-@rule("MIG003", "column-type-changed", W, M,
+@rule("MIG003", "column-type-changed", W, M, subject=MIGRATIONS,
       title="A migration changes a column's type",
       why="""
       Most type changes rewrite the table under an ACCESS EXCLUSIVE lock (reads and writes wait) and
@@ -104,7 +107,7 @@ def column_type_changed(project):
                                               loc, key=_key(mig, op), severity=sev)
 
 
-@rule("MIG004", "not-null-added", W, H,
+@rule("MIG004", "not-null-added", W, H, subject=MIGRATIONS,
       title="A migration adds NOT NULL to an existing table",
       why="""
       `SET NOT NULL` scans the whole table under an exclusive lock, and the old release, which does not
@@ -125,7 +128,7 @@ def not_null_added(project):
         yield not_null_added.finding(f"{op.table}.{op.column} {what}", loc, key=_key(mig, op), severity=sev)
 
 
-@rule("MIG005", "volatile-default", W, H,
+@rule("MIG005", "volatile-default", W, H, subject=MIGRATIONS,
       title="A column is added with a volatile default",
       why="""
       Since PostgreSQL 11 a constant or stable default (`now()`) is stored once and the table is not
@@ -141,7 +144,7 @@ def volatile_default(project):
                                            key=_key(mig, op), severity=sev)
 
 
-@rule("MIG006", "index-not-concurrent", W, H,
+@rule("MIG006", "index-not-concurrent", W, H, subject=MIGRATIONS,
       title="An index is created on an existing table without `concurrently: true`",
       why="""
       `CREATE INDEX` blocks every write to the table until the index is built: on a large table the
@@ -158,7 +161,7 @@ def index_not_concurrent(project):
                                                key=f"{mig.version}:{op.table}:{op.line}", severity=sev)
 
 
-@rule("MIG007", "concurrent-index-in-transaction", E, H,
+@rule("MIG007", "concurrent-index-in-transaction", E, H, subject=MIGRATIONS,
       title="`concurrently` in a migration that keeps its transaction or migration lock",
       why="""
       PostgreSQL refuses `CREATE INDEX CONCURRENTLY` inside a transaction, so the migration fails;
@@ -181,7 +184,7 @@ def concurrent_in_transaction(project):
                 break
 
 
-@rule("MIG008", "table-dropped-or-renamed", W, H,
+@rule("MIG008", "table-dropped-or-renamed", W, H, subject=MIGRATIONS,
       title="A migration drops or renames a table",
       why="The old release still queries the table by its name; those requests fail until the rollout ends.",
       fix="Remove every use of the table from the code and deploy that first; drop or rename in a later release.")
@@ -191,7 +194,7 @@ def table_dropped(project):
         yield table_dropped.finding(f"table {op.table} is {what}", loc, key=_key(mig, op), severity=sev)
 
 
-@rule("MIG009", "constraint-validated-on-add", W, H,
+@rule("MIG009", "constraint-validated-on-add", W, H, subject=MIGRATIONS,
       title="A foreign key or check constraint is added without `validate: false`",
       why="""
       Adding a validated constraint scans the whole table while holding a lock that blocks writes (a
@@ -215,7 +218,7 @@ def constraint_validated(project):
                                            key=f"{_key(mig, op)}:{op.line}", severity=sev)
 
 
-@rule("MIG010", "raw-sql-migration", I, M,
+@rule("MIG010", "raw-sql-migration", I, M, subject=MIGRATIONS,
       title="Raw SQL in a migration does what the schema rules would flag, or cannot be read",
       why="""
       `execute` hides its operation from Ecto. A literal statement is read here and judged like the
@@ -240,7 +243,7 @@ def raw_sql(project):
                 break
 
 
-@rule("MIG011", "data-change-in-migration", W, M,
+@rule("MIG011", "data-change-in-migration", W, M, subject=MIGRATIONS,
       title="A migration changes data through the Repo",
       why="""
       A Repo call in a migration runs with the schemas of today's code, which change later: old

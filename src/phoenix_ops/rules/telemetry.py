@@ -99,6 +99,7 @@ def plug_telemetry_missing(project):
         if routers and endpoint.plug("Plug.Telemetry") is None:
             yield plug_telemetry_missing.finding(f"{endpoint.module} does not plug Plug.Telemetry",
                                                  Location(path=endpoint.file, line=endpoint.line), key=endpoint.module)
+VERBOSE_LEVELS = ("info", "debug", "all")  # keep Phoenix's request lines; :debug is OBS005's matter
 
 
 def _logger_level(project):
@@ -133,10 +134,13 @@ def logger_debug_in_prod(project):
 
 
 @rule("OBS006", "logger-level-fixed", Severity.INFO, L,
-      title="The log level is fixed at build time (no LOGGER_LEVEL at runtime)",
+      title="The log level is fixed above :info, so request logs are dropped in every release",
       why="""
-      During an incident you want more logs from a running release without rebuilding it. A level
-      read from the environment in runtime.exs can be raised by restarting with LOGGER_LEVEL=debug.
+      Phoenix logs each request, and Ecto and Oban their work, at :info. A level of :warning or above
+      fixed in config drops those lines on every node, and they are what an incident needs. A
+      running node can be raised with `Logger.configure(level: :info)` over `bin/my_app rpc`, only
+      until its next restart; a level read from LOGGER_LEVEL in runtime.exs is decided per deploy.
+      (:info itself, the generator's choice, loses nothing and is not reported.)
       """,
       fix='In runtime.exs: `config :logger, level: String.to_existing_atom(System.get_env("LOGGER_LEVEL", '
           '"info"))`.')
@@ -144,9 +148,10 @@ def logger_level_fixed(project):
     level, unknown = _logger_level(project)
     if unknown or level is None or level.reads() or isinstance(level, Expr):
         return
-    if isinstance(level, Lit) and level.origin is not None:
-        yield logger_level_fixed.finding(f"Logger level is fixed to {plain(level)} in {level.origin.file}",
-                                         where(level), key="logger")
+    name = getattr(plain(level), "name", None)
+    if isinstance(level, Lit) and level.origin is not None and name not in VERBOSE_LEVELS:
+        yield logger_level_fixed.finding(f"Logger level is fixed to {plain(level)} in {level.origin.file}: "
+                                         f"request and job logs (:info) are dropped", where(level), key="logger")
 
 
 @rule("OBS007", "logs-unstructured", Severity.INFO, M,
