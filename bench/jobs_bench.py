@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from command_timing import run_timed  # noqa: E402  (beside this script)
 from oban_schema import migrate  # noqa: E402  (the tests' migrator: Oban's own migrations)
 from pg_server import PgServer, create_database  # noqa: E402
 
@@ -115,12 +114,9 @@ def main() -> int:
             t = time.perf_counter()
             view, findings = examine(JobsArgs(dsn))
             inproc.append(time.perf_counter() - t)
-            t, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
-            done = subprocess.run([sys.executable, "-m", "phoenix_ops", "jobs", "--database-url", dsn, "-f", "json"],
-                                  capture_output=True, text=True)
-            command.append(time.perf_counter() - t)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            wall, used, done = run_timed("jobs", "--database-url", dsn, "-f", "json")
+            command.append(wall)
+            cpu.append(used)
             assert done.returncode in (0, 1), done.stderr
         print(f"findings: {sorted({f.rule_id for f in findings})}; "
               f"{len(json.loads(done.stdout)['jobs']['queues'])} queues")

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "metrics"))
+from command_timing import run_timed  # noqa: E402  (beside this script)
 from scrape_server import ScrapeServer  # noqa: E402  (the tests' scrape server)
 
 from phoenix_ops.metrics.command import MetricsArgs, examine  # noqa: E402
@@ -69,12 +68,9 @@ def main() -> int:
             t = time.perf_counter()
             examine(MetricsArgs([server.url], interval=1e-6))
             twice.append(time.perf_counter() - t)
-            t, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
-            done = subprocess.run([sys.executable, "-m", "phoenix_ops", "metrics", server.url, "--interval", "0"],
-                                  capture_output=True, text=True)
-            command.append(time.perf_counter() - t)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            wall, used, done = run_timed("metrics", server.url, "--interval", "0")
+            command.append(wall)
+            cpu.append(used)
             assert done.returncode in (0, 1), done.stderr
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; the command's own CPU time: "
               f"median {statistics.median(cpu):.3f}s")
