@@ -158,15 +158,14 @@ def test_writing_a_baseline_records_everything_even_with_an_old_one_given(tmp_pa
 
 
 def test_a_rule_that_raises_becomes_a_finding_not_a_traceback(tmp_path, monkeypatch):
-    import dataclasses
-
     from phoenix_ops.catalog import catalog
+    from phoenix_ops.record import replace
 
     def broken(project):
         raise KeyError("unexpected shape")
 
     rules = catalog("static", "audit", "envfile").rules
-    monkeypatch.setitem(rules, "SEC001", dataclasses.replace(rules["SEC001"], check=broken))
+    monkeypatch.setitem(rules, "SEC001", replace(rules["SEC001"], check=broken))
     code, output = check(project(tmp_path), "--format", "json")
     failed = [f for f in json.loads(output)["findings"] if f["rule_id"] == "OPS004"]
     assert code == 1 and len(failed) == 1 and "SEC001 stopped on KeyError" in failed[0]["message"]

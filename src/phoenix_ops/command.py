@@ -22,11 +22,11 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from phoenix_ops.findings import Finding, Severity
+from phoenix_ops.record import field, record
 from phoenix_ops.report import FORMATS
 from phoenix_ops.rule import Rule
 
@@ -159,7 +159,7 @@ class NoProgress:
         pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Tail:
     fmt: str = "text"
     output: Path | None = None

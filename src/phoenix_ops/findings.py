@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+
+from phoenix_ops.record import field, record
 
 
 class _Level(enum.IntEnum):
@@ -35,7 +36,7 @@ class Confidence(_Level):
     HIGH = 3
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Location:
     """Where a finding is: a file position (static) or a URL / node name (live)."""
 
@@ -188,7 +189,7 @@ def _named_value(m: re.Match) -> str:
 BASELINE_REASON = "baseline"
 
 
-@dataclass
+@record
 class Finding:
     rule_id: str
     name: str

@@ -20,9 +20,9 @@ import functools
 import re
 import textwrap
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.record import record, replace
 
 AREAS = {
     "REL": "releases & runtime config",
@@ -55,7 +55,7 @@ _ID = re.compile(r"^([A-Z]{3})(\d{3})$")
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Subject:
     """What a rule judges, when a project may lack it: `present(project)`, and the words for its absence."""
 
@@ -63,7 +63,7 @@ class Subject:
     present: Callable[..., bool]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     id: str
     name: str

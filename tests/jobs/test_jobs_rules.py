@@ -3,7 +3,6 @@ condition and stays quiet just short of it."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
@@ -13,6 +12,7 @@ from phoenix_ops.command import Tail
 from phoenix_ops.jobs.command import JobsArgs, examine, finish
 from phoenix_ops.jobs.reader import error_text
 from phoenix_ops.jobs.view import Limits
+from phoenix_ops.record import asdict
 
 pytestmark = pytest.mark.slow
 LEADER = "app@10.0.0.1"
@@ -196,7 +196,7 @@ def test_reads_with_select_rights_only_and_never_shows_args(oban, tmp_path):
         out = tmp_path / f"report.{fmt}"
         finish(Tail.build(fmt, out), view, findings)
         assert "JOB105" in out.read_text() and SECRET_ARG not in out.read_text()
-    assert "args" not in json.dumps(dataclasses.asdict(view), default=str)
+    assert "args" not in json.dumps(asdict(view), default=str)
 
 
 @pytest.mark.parametrize("raw, shown", [

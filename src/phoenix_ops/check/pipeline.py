@@ -8,7 +8,6 @@ from, or applied to, what the comments left; the gate counts only what is still 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from phoenix_ops.check.baseline import apply_baseline, load_baseline, write_base
 from phoenix_ops.check.settings import Settings, load_settings
 from phoenix_ops.check.suppressions import apply_suppressions
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.record import field, record
 from phoenix_ops.rule import Rule, rule
 from phoenix_ops.rules.budgets import shutdown_rows
 
@@ -30,7 +30,7 @@ RULE_FAILED = rule(
     fix="Report the message with the shape of the code it names; meanwhile review that area by hand.")
 
 
-@dataclass
+@record
 class CheckOptions:
     env: str = "prod"
     min_confidence: Confidence = Confidence.LOW
@@ -79,7 +79,7 @@ def _matches(rule_id: str, patterns: list[str]) -> bool:
     return any(rule_id.startswith(p) for p in patterns)
 
 
-@dataclass
+@record
 class CheckResult:
     findings: list[Finding]
     summary: dict

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.reading import read_text
+from phoenix_ops.record import field, record
 from phoenix_ops.rule import rule
 
 _W, _H = Severity.WARNING, Confidence.HIGH
@@ -89,7 +89,7 @@ class SettingsError(ValueError):
     """The settings file cannot be read at all."""
 
 
-@dataclass
+@record
 class Settings:
     exclude: list[str] = field(default_factory=list)
     start_after: str | None = None  # a migration version, as digits

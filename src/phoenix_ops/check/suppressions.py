@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
 from phoenix_ops.elixir.parser import comments
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.record import field, record
 from phoenix_ops.rule import rule
 
 _W, _H = Severity.WARNING, Confidence.HIGH
@@ -99,7 +99,7 @@ OWN_RULES = {r.id for r in (SUPPRESSION_MALFORMED, SUPPRESSION_WITHOUT_REASON, S
                             SUPPRESSION_UNUSED)}
 
 
-@dataclass
+@record
 class Directive:
     path: str
     line: int  # of the comment, 1-based
@@ -120,7 +120,7 @@ class Directive:
         return self.lines is None or (loc.line is not None and loc.line in self.lines)
 
 
-@dataclass
+@record
 class Reading:
     directives: list[Directive] = field(default_factory=list)
     problems: list[Finding] = field(default_factory=list)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_ops.catalog import catalog
@@ -16,9 +15,10 @@ from phoenix_ops.cluster.project_seeds import from_project
 from phoenix_ops.cluster.view import ClusterView
 from phoenix_ops.command import NoProgress, Progress, Tail
 from phoenix_ops.findings import Finding
+from phoenix_ops.record import record
 
 
-@dataclass
+@record
 class ClusterArgs:
     hosts: str | None = None
     dns: tuple[str, ...] = ()

@@ -7,14 +7,15 @@ basename and distribution port for nodes that run without EPMD.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 import dns.asyncresolver
 import dns.exception
 import dns.resolver
 
+from phoenix_ops.record import record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class Seed:
     address: str  # what we connect to
     node_host: str  # the part after @ in node names there (an IP, or the SRV target's name)
@@ -28,7 +29,7 @@ class Seed:
         return f"{self.basename}@{self.node_host}" if self.basename else None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DiscoveryProblem:
     source: str
     query: str

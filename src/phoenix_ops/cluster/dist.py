@@ -12,12 +12,12 @@ import itertools
 import secrets
 import ssl
 import struct
-from dataclasses import dataclass
 
 from phoenix_ops.cluster import etf
 from phoenix_ops.cluster.erlang_syntax import show
 from phoenix_ops.cluster.etf import Atom, Pid, Ref
 from phoenix_ops.reasons import os_reason, reply
+from phoenix_ops.record import record
 
 # Capability flags (erl_dist_protocol): no PUBLISHED bit, so we stay hidden and never join.
 DFLAG_PUBLISHED = 0x01
@@ -64,7 +64,7 @@ class RemoteError(Exception):
     """A remote call ran but failed: {badrpc, Reason}."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Peer:
     name: str
     flags: int

@@ -7,7 +7,6 @@ import secrets
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from phoenix_ops.cluster import dist, epmd
 from phoenix_ops.cluster.discovery import Seed, from_dns, from_srv, make_resolver
@@ -15,6 +14,7 @@ from phoenix_ops.cluster.facts import gather_facts, visible_nodes
 from phoenix_ops.cluster.phoenix import gather_phoenix, runs_phoenix, trackers
 from phoenix_ops.cluster.rules_phoenix import count_differences
 from phoenix_ops.cluster.view import ClusterView, HostReport, NodeReport
+from phoenix_ops.record import field, record
 
 RECHECK_DELAY = 0.3  # seconds before a second look at nodes that see each other one way only
 PRESENCE_RECHECK_DELAY = 3.0  # Phoenix trackers send deltas every 1.5 s: two rounds
@@ -22,7 +22,7 @@ PRESENCE_RECHECK_DELAY = 3.0  # Phoenix trackers send deltas every 1.5 s: two ro
 Progress = Callable[[str, int, int], None]  # (step, done, to do)
 
 
-@dataclass
+@record
 class DoctorOptions:
     cookie: str = field(repr=False)
     cookie_source: str = "the given cookie"  # where the cookie came from: safe to show

@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 import re
 import struct
-from dataclasses import dataclass
 
 from phoenix_ops.reasons import os_reason, reply
+from phoenix_ops.record import record
 
 DEFAULT_PORT = 4369
 NAMES_REQ = 110
@@ -25,7 +25,7 @@ class EpmdError(Exception):
         self.kind = kind
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Registration:
     name: str  # the part before @
     port: int

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
+
+from phoenix_ops.record import record
 
 VERSION = 131
 
@@ -38,7 +39,7 @@ class Atom(str):
         return f"Atom({str(self)!r})"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Pid:
     node: Atom
     id: int
@@ -46,34 +47,34 @@ class Pid:
     creation: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Ref:
     node: Atom
     creation: int
     ids: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Port:
     node: Atom
     id: int
     creation: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Export:
     module: Atom
     function: Atom
     arity: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BitBinary:
     data: bytes
     bits: int  # bits used in the last byte, 1..8
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImproperList:
     items: tuple
     tail: object

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 
 from phoenix_ops.cluster.dist import Connection, DistError, RemoteError
 from phoenix_ops.cluster.erlang_syntax import show
 from phoenix_ops.cluster.etf import Atom, text
 from phoenix_ops.cluster.phoenix import PhoenixFacts
+from phoenix_ops.record import field, record
 
 _A = Atom
 # name -> (module, function, args)
@@ -34,7 +34,7 @@ CALLS: dict[str, tuple[str, str, list]] = {
 LATE_CALLS = {"run_queue": ("erlang", "statistics", [_A("run_queue")])}
 
 
-@dataclass
+@record
 class NodeFacts:
     visible: list[str] | None = None
     hidden: list[str] | None = None

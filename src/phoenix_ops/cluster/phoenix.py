@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
 
 from phoenix_ops.cluster.dist import Connection, DistError, RemoteError
 from phoenix_ops.cluster.etf import Atom, Pid, text
+from phoenix_ops.record import field, record
 
 PG_SCOPE = Atom("Elixir.Phoenix.PubSub")  # the :pg scope every Phoenix.PubSub (PG2 adapter) joins
 SHARD = re.compile(r"^(?P<tracker>.+)_shard\d+$")
@@ -32,7 +32,7 @@ def short(name: object) -> str:
     return str(name).removeprefix("Elixir.")
 
 
-@dataclass
+@record
 class Tracker:
     """One Phoenix.Tracker shard as one node sees it."""
     replicas: dict[str, str] = field(default_factory=dict)  # replica (node) -> up, down or permdown
@@ -46,7 +46,7 @@ class Tracker:
         return {t: n for t, n in counts.items() if n}
 
 
-@dataclass
+@record
 class PhoenixFacts:
     pubsub: dict[str, list[str]] = field(default_factory=dict)  # pg group -> nodes of its members
     trackers: dict[str, Tracker] = field(default_factory=dict)  # shard name -> its view

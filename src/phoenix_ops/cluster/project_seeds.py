@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_ops.cluster.discovery import Seed, parse_hosts
+from phoenix_ops.record import field, record
 
 LOOPBACK_KINDS = {"local_epmd"}  # Cluster.Strategy.LocalEpmd: every node on this host
 
 
-@dataclass
+@record
 class ProjectDiscovery:
     dns: list[str] = field(default_factory=list)
     srv: list[str] = field(default_factory=list)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from phoenix_ops.cluster.epmd import DEFAULT_PORT, Registration
 from phoenix_ops.cluster.facts import NodeFacts
+from phoenix_ops.record import field, record
 
 if TYPE_CHECKING:  # discovery pulls in DNS libraries; the rule catalog must load without them
     from phoenix_ops.cluster.discovery import DiscoveryProblem
@@ -21,7 +21,7 @@ def count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-@dataclass
+@record
 class HostReport:
     address: str
     node_host: str
@@ -31,7 +31,7 @@ class HostReport:
     port: int = DEFAULT_PORT
 
 
-@dataclass
+@record
 class NodeReport:
     name: str  # the name the node gave in the handshake, else the name discovery expected
     address: str
@@ -57,7 +57,7 @@ class NodeReport:
         return out
 
 
-@dataclass
+@record
 class ClusterView:
     nodes: list[NodeReport] = field(default_factory=list)
     hosts: list[HostReport] = field(default_factory=list)

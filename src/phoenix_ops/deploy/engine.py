@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_ops.deploy import balancer, gates, remote
@@ -13,6 +12,7 @@ from phoenix_ops.deploy.journal import Journal, Run
 from phoenix_ops.deploy.journal import step as journaled_step
 from phoenix_ops.deploy.plan import Host, Plan
 from phoenix_ops.deploy.remote import RemoteError, Session
+from phoenix_ops.record import field, record
 
 BLUE, GREEN, MAIN = "blue", "green", "main"
 JOIN_SECONDS = 30.0  # a started node has this long to connect to the running ones (libcluster, dns_cluster)
@@ -26,7 +26,7 @@ class DeployFailed(RuntimeError):
         self.rolled_back = rolled_back
 
 
-@dataclass
+@record
 class Deployer:
     plan: Plan
     journal: Journal

@@ -8,18 +8,18 @@ from __future__ import annotations
 import json
 from collections import Counter
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from phoenix_ops.command import UsageError
 from phoenix_ops.deploy import tool
 from phoenix_ops.deploy.gates import GateFailed, Node
 from phoenix_ops.deploy.platform import GRACE_SECONDS, PlatformPlan
+from phoenix_ops.record import record
 
 STRATEGIES = ("rolling", "bluegreen", "canary", "immediate")
 SHORT = 60.0
 
 
-@dataclass
+@record
 class Fly:
     plan: PlatformPlan
     app: str

@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from dataclasses import dataclass, field
 
 import httpx
+
+from phoenix_ops.record import field, record
 
 # Digested static paths as phx.digest writes them: /assets/app-<32 hex>.js
 ASSET = re.compile(r"""(?:src|href)=["'](/[^"'?#]*-[0-9a-f]{32}\.[a-z0-9]+)""")
@@ -85,7 +86,7 @@ async def same_sessions(old_urls: list[str], new_url: str, page: str = "/") -> N
         return
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Node:
     """One instance as the gates reach it: its URL, and the headers that route to it (fly's
     `fly-force-instance-id` reaches one machine through the shared proxy)."""

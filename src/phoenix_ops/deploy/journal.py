@@ -7,11 +7,12 @@ import json
 import os
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from phoenix_ops.record import field, record
 
-@dataclass
+
+@record
 class Run:
     id: str
     tarball: str

@@ -7,18 +7,18 @@ from __future__ import annotations
 import json
 import re
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 
 from phoenix_ops.command import UsageError
 from phoenix_ops.deploy import tool
 from phoenix_ops.deploy.gates import Node
 from phoenix_ops.deploy.platform import GRACE_SECONDS, PlatformPlan
+from phoenix_ops.record import record
 
 _FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+)")
 SHORT = 60.0  # seconds for a command that only reads or writes one object
 
 
-@dataclass
+@record
 class Kubernetes:
     plan: PlatformPlan
     deployment: str

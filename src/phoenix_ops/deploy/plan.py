@@ -24,15 +24,15 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_ops.command import UsageError
+from phoenix_ops.record import field, record
 
 STRATEGIES = ("rolling", "blue-green", "canary")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Host:
     user: str
     host: str
@@ -49,7 +49,7 @@ class Host:
         return f"http://{self.address}:{port or self.port}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Balancer:
     upstream_file: str
     upstream: str
@@ -57,7 +57,7 @@ class Balancer:
     ssh: Host | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Plan:
     hosts: tuple[Host, ...]
     strategy: str = "rolling"

@@ -29,7 +29,6 @@ import time
 import tomllib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -42,12 +41,13 @@ from phoenix_ops.deploy.gates import GateFailed, Node
 from phoenix_ops.deploy.journal import Journal, Run, step
 from phoenix_ops.deploy.tool import ToolFailed
 from phoenix_ops.findings import Confidence, Finding, Severity
+from phoenix_ops.record import field, record
 
 TARGETS = ("k8s", "fly")
 GRACE_SECONDS = 60.0  # beyond the platform's own timeout, before a silent CLI is killed
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PlatformPlan:
     target: str
     url: str | None

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-from dataclasses import dataclass
 
 from phoenix_ops.deploy.plan import Host, Plan
+from phoenix_ops.record import record
 
 COMMAND_TIMEOUT = 120.0
 # A host that stops answering (powered off, cut off) is noticed within interval x count, whatever the
@@ -26,7 +26,7 @@ class RemoteError(RuntimeError):
     """A step failed on a host: the message says which and why."""
 
 
-@dataclass
+@record
 class Session:
     host: Host
     conn: object  # asyncssh.SSHClientConnection

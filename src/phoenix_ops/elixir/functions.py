@@ -8,8 +8,6 @@ evaluator stays an Expr, as any other unknown code does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from tree_sitter import Node
 
 from phoenix_ops.elixir.literals import UNKNOWN
@@ -29,11 +27,12 @@ from phoenix_ops.elixir.values import (
     list_value,
     truthy,
 )
+from phoenix_ops.record import field, record
 
 MAX_DEPTH = 8  # nested helper calls evaluated before the result is left unknown
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class Fn(Value):
     """An anonymous function: its clauses and the variables it captured."""
 
@@ -66,7 +65,7 @@ def is_nil(value: Value) -> Value:
     return Expr("is_nil", [value])
 
 
-@dataclass
+@record
 class LocalModule:
     """A module the evaluated code defines: its functions and module attributes."""
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-from tree_sitter import Node, Query, QueryCursor, Tree
+from tree_sitter import Node, Tree
 
-from phoenix_ops.elixir.parser import LANGUAGE, text
+from phoenix_ops.elixir.parser import text
 from phoenix_ops.elixir.syntax import call_args, call_parts, do_block
+from phoenix_ops.record import field, record
 
 
-@dataclass
+@record
 class Clause:
     """One clause of a function: its parameter patterns, body statements and `when` guard."""
 
@@ -62,7 +61,7 @@ def definitions(body: list[Node]) -> dict[str, list[Clause]]:
     return out
 
 
-@dataclass
+@record
 class Module:
     name: str
     node: Node
@@ -81,9 +80,7 @@ class Module:
 def modules(tree: Tree) -> list[Module]:
     """Every defmodule, nested ones included, with its direct body statements, in source order."""
     found: list[Module] = []
-    # tree-sitter finds the defmodule calls: walking every node in Python cost as much as the parse.
-    calls = QueryCursor(_defmodule_query()).captures(tree.root_node).get("call", [])
-    for node in sorted(calls, key=lambda n: n.start_byte):
+    for node in _defmodule_calls(tree):
         args = call_args(node)
         block = do_block(node)
         if args and block is not None:
@@ -98,9 +95,23 @@ def modules(tree: Tree) -> list[Module]:
     return found
 
 
-@functools.cache
-def _defmodule_query() -> Query:
-    return Query(LANGUAGE, '(call target: (identifier) @name (#eq? @name "defmodule")) @call')
+def _defmodule_calls(tree: Tree) -> Iterator[Node]:
+    """The `defmodule` calls, in source order. Walking every node in Python cost as much as the parse,
+    and a tree-sitter query takes longer to compile than a small file to parse: look the word up in
+    the source instead, and keep the places where the tree has it as the name of a call."""
+    root = tree.root_node
+    source, base = root.text, root.start_byte
+    word = b"defmodule"
+    at = source.find(word)
+    while at >= 0:
+        start = base + at
+        node = root.descendant_for_byte_range(start, start + len(word))
+        call = node.parent if node is not None and node.type == "identifier" else None
+        if call is not None and call.type == "call" and node.start_byte == start and node.end_byte == start + len(word):
+            target = call.child_by_field_name("target")
+            if target is not None and target.start_byte == start:
+                yield call
+        at = source.find(word, at + len(word))
 
 
 def walk_calls(node: Node) -> Iterator[Node]:

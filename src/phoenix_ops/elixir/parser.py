@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import tree_sitter_elixir
 from tree_sitter import Language, Node, Parser, Tree
 
 from phoenix_ops.findings import elide_literals, redact
+from phoenix_ops.record import record
 
 LANGUAGE = Language(tree_sitter_elixir.language())
 _parser: Parser | None = None
@@ -20,7 +19,7 @@ def parse(source: bytes) -> Tree:
     return _parser.parse(source)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SyntaxProblem:
     line: int  # 1-based
     column: int  # 1-based

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from phoenix_ops.record import field, record
 
 MAX_TEXT = 2000  # characters of source kept for a value not evaluated
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Atom:
     """An Elixir atom; module aliases are atoms too (name starts upper-case)."""
 
@@ -18,7 +19,7 @@ class Atom:
         return self.name if self.name[:1].isupper() else f":{self.name}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Origin:
     file: str
     line: int
@@ -28,7 +29,7 @@ class Origin:
         return f"{self.file}:{self.line}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Condition:
     """A condition the evaluator could not decide; values under it may or may not apply."""
 
@@ -36,7 +37,7 @@ class Condition:
     env_names: tuple[str, ...] = ()
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class Value:
     origin: Origin | None = field(default=None, kw_only=True)
     conditions: tuple[Condition, ...] = field(default=(), kw_only=True)
@@ -56,12 +57,12 @@ class Value:
         return bool(self.conditions)
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class Lit(Value):
     value: Any  # str, int, float, bool, None, Atom, or list of plain values
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class KW(Value):
     """A keyword list: Config merges these deeply."""
 
@@ -82,7 +83,7 @@ class KW(Value):
         return [v for _, v in self.items] + self.inner
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class Seq(Value):
     kind: str  # "list" or "tuple"
     items: list[Value]
@@ -95,7 +96,7 @@ class Seq(Value):
         return self.items
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class EnvRead(Value):
     name: str
     required: bool = False
@@ -110,7 +111,7 @@ class EnvRead(Value):
         return [self.default] if self.default is not None else []
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class Expr(Value):
     """Anything the evaluator does not model, kept as its source text, never guessed."""
 
@@ -129,7 +130,7 @@ class Expr(Value):
         return self.inner
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class Choice(Value):
     """A value picked by a condition the evaluator cannot decide: one option per branch, each option
     carrying the condition under which it is the value."""

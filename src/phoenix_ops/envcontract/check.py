@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from phoenix_ops.envcontract.contract import Contract, Variable
 from phoenix_ops.envcontract.convert import (
@@ -14,6 +13,7 @@ from phoenix_ops.envcontract.convert import (
 from phoenix_ops.envcontract.names import closest, runtime_owned
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.project.dotenv import Entry, Malformed
+from phoenix_ops.record import field, record
 from phoenix_ops.rule import rule
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -203,7 +203,7 @@ HOST_NOT_A_HOSTNAME = rule(
 )
 
 
-@dataclass
+@record
 class EnvSet:
     """What a deploy hands the release: the entries of its env files, a later file overriding."""
 

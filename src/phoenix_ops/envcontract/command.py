@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from phoenix_ops.catalog import catalog
 from phoenix_ops.command import Tail, from_here, project_heading
+from phoenix_ops.record import field, record, replace
 
 
 class EnvUsageError(ValueError):
     """Bad arguments to `env`: reported in one line, exit code 2."""
 
 
-@dataclass
+@record
 class EnvOptions:
     env: str | None = None  # contract: every environment unless given; check: prod unless given
     env_files: list[Path] = field(default_factory=list)

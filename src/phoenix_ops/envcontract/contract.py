@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from phoenix_ops.elixir.values import Atom, EnvRead, Expr, Lit, Seq, Value
 from phoenix_ops.findings import credential_name, elide_literals, redact
 from phoenix_ops.project import Project
+from phoenix_ops.record import field, record
 from phoenix_ops.rules.facts import is_secret_key
 
 STANDARD_ENVS = ("dev", "test", "prod")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Opaque:
     """A config statement the evaluator could not read: it may read variables nobody sees."""
 
@@ -22,7 +22,7 @@ class Opaque:
     text: str
 
 
-@dataclass
+@record
 class Place:
     """One source position that reads a variable, and the environments that reach it."""
 
@@ -41,7 +41,7 @@ class Place:
         return f"{self.file}:{self.line}"
 
 
-@dataclass
+@record
 class Variable:
     name: str
     places: list[Place] = field(default_factory=list)
@@ -87,7 +87,7 @@ class Variable:
         return found
 
 
-@dataclass
+@record
 class Contract:
     app: str  # the OTP app, or the directory name of an umbrella
     envs: list[str]

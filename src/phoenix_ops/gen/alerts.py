@@ -9,13 +9,12 @@ exporter's textfile collector."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from phoenix_ops.gen.facts import AppFacts
 from phoenix_ops.gen.plan import Change
 from phoenix_ops.gen.templates import new_file
 from phoenix_ops.project import Project
 from phoenix_ops.project.telemetry import Metric, reporter, telemetry_metrics
+from phoenix_ops.record import record
 
 # The thresholds, as `metrics` uses them by default.
 USAGE, RUN_QUEUE, QUANTILE, ECTO_QUEUE_MS, ECTO_QUERY_MS, ERROR_SHARE, QUEUE_LENGTH = \
@@ -25,7 +24,7 @@ PLURAL = {"process": "Processes", "atom": "Atoms", "port": "Ports"}
 STALE_SECONDS = 3600  # an export older than this: the timer that runs phoenix-ops stopped
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Alert:
     name: str
     expr: str

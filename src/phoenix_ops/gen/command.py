@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_ops.gen import alerts, docker, fly, health, k8s, release, systemd
 from phoenix_ops.gen.facts import AppFacts, app_facts
 from phoenix_ops.gen.plan import Change, apply, kept, pending, render_plan
 from phoenix_ops.project import Project, load_project
+from phoenix_ops.record import record
 
 GENERATORS = {"release": release, "docker": docker, "systemd": systemd, "fly": fly, "k8s": k8s, "health": health,
               "alerts": alerts}
@@ -23,7 +23,7 @@ class GenUsageError(ValueError):
     """Bad input: one line, exit 2."""
 
 
-@dataclass
+@record
 class GenResult:
     text: str  # the diff (or what was written)
     notes: list[str]  # one line each, for stderr

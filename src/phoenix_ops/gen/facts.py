@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from phoenix_ops.elixir.values import KW
 from phoenix_ops.project import Project
 from phoenix_ops.project.cluster import Discovery, cluster_discovery
 from phoenix_ops.project.shutdown import stop_budget
+from phoenix_ops.record import field, record
 
 # Versions used when the project names none; the pairs are published together as hexpm/elixir images.
 DEFAULT_ELIXIR, DEFAULT_OTP, DEFAULT_DEBIAN = "1.17.3", "27.1.2", "bookworm-20241016-slim"
@@ -18,7 +18,7 @@ PROVIDED = {"PHX_SERVER", "RELEASE_COOKIE", "RELEASE_NODE", "RELEASE_DISTRIBUTIO
             "FLY_PRIVATE_IP", "FLY_IMAGE_REF", "PORT", "ECTO_IPV6", "DNS_CLUSTER_QUERY"}
 
 
-@dataclass
+@record
 class AppFacts:
     root: str
     app: str  # the OTP app (snake_case)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import difflib
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
+from phoenix_ops.record import record
 
-@dataclass
+
+@record
 class Change:
     path: str  # relative to the project root
     content: str  # the whole new content
@@ -38,7 +39,7 @@ class Change:
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-@dataclass
+@record
 class Outcome:
     written: list[str]
     kept: list[str]  # existing files left alone (replacing them needs --force)

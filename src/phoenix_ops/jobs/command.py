@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_ops.catalog import catalog
@@ -10,9 +9,10 @@ from phoenix_ops.command import Tail
 from phoenix_ops.findings import Finding
 from phoenix_ops.jobs.reader import JobsError, read_view
 from phoenix_ops.jobs.view import JobsView, Limits
+from phoenix_ops.record import record
 
 
-@dataclass
+@record
 class JobsArgs:
     database_url: str
     prefix: str = "public"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
 
 from phoenix_ops.findings import Location
+from phoenix_ops.record import asdict, field, record
 
 HOUR, DAY = 3600, 86400
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Limits:
     """Thresholds of the jobs rules, each a command-line flag."""
 
@@ -29,7 +29,7 @@ MIN_DEAD = 10_000
 COUNT_CAP = 100_000  # finished jobs past the retention are counted up to this many
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Peer:
     name: str  # the Oban instance (one row per instance: its leader)
     node: str
@@ -37,7 +37,7 @@ class Peer:
     expires_at: dt.datetime
 
 
-@dataclass
+@record
 class QueueStats:
     queue: str
     available: int = 0
@@ -49,7 +49,7 @@ class QueueStats:
     retryable: int = 0
 
 
-@dataclass
+@record
 class NodeWork:
     node: str
     executing: int
@@ -59,7 +59,7 @@ class NodeWork:
     workers: list[str] = field(default_factory=list)  # workers of those stale jobs, most frequent first
 
 
-@dataclass
+@record
 class WorkerFailures:
     worker: str
     retryable: int = 0
@@ -71,7 +71,7 @@ class WorkerFailures:
     top_error_count: int = 0
 
 
-@dataclass
+@record
 class Finished:
     state: str  # completed, discarded or cancelled
     oldest: float  # seconds since the oldest one's scheduled_at (the Pruner's measure)
@@ -81,7 +81,7 @@ class Finished:
         return f"more than {cap}" if self.old > cap else str(self.old)
 
 
-@dataclass
+@record
 class TableStats:
     total_bytes: int
     table_bytes: int
@@ -91,7 +91,7 @@ class TableStats:
     last_autovacuum: dt.datetime | None
 
 
-@dataclass
+@record
 class JobsView:
     database: str  # the database URL without password: where the findings point
     prefix: str

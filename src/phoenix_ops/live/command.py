@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_ops.catalog import catalog
@@ -22,10 +21,11 @@ from phoenix_ops.live.target import (
     parse_resolve,
     read_targets_file,
 )
+from phoenix_ops.record import record
 from phoenix_ops.rule import Rule
 
 
-@dataclass
+@record
 class ProbeArgs:
     urls: list[str]
     targets_file: Path | None
@@ -86,7 +86,7 @@ def prepare(a: ProbeArgs) -> tuple[list[Target], ProbeOptions]:
     return build_targets(urls, opts), opts
 
 
-@dataclass
+@record
 class ProbeRun:
     results: list[TargetResult]
     opts: ProbeOptions

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.live.http import Http, Reply
 from phoenix_ops.live.target import ProbeOptions, Target
+from phoenix_ops.record import field, record
 from phoenix_ops.rule import rule
 
 UNREACHABLE = rule(
@@ -45,7 +45,7 @@ INCOMPLETE = rule(
 )
 
 
-@dataclass
+@record
 class Context:
     target: Target
     opts: ProbeOptions

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.http import Reply
+from phoenix_ops.record import field, record
 from phoenix_ops.rule import rule
 
 SESSION_COOKIE = rule(
@@ -50,7 +50,7 @@ ENCRYPTED = re.compile(rf"^(XCP\.{_B64}|(QTEyOEdDTQ|QTI1NkdDTQ)(\.{_B64}){{3,5}}
 SESSION_NAME = re.compile(r"^_[A-Za-z0-9_]+_key$")
 
 
-@dataclass
+@record
 class Cookie:
     name: str
     value: str

@@ -7,13 +7,13 @@ import asyncio
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import httpx
 
 from phoenix_ops.live.target import ProbeOptions, Target, authority
 from phoenix_ops.reasons import reason
+from phoenix_ops.record import record
 
 MAX_BODY = 1 << 20  # bytes of a page kept for parsing; the rest is not read
 MAX_HOPS = 10
@@ -23,7 +23,7 @@ class ProbeError(Exception):
     """A network action that failed; the message says how, in words a user can act on."""
 
 
-@dataclass
+@record
 class Reply:
     url: str
     status: int

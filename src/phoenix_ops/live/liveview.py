@@ -7,7 +7,6 @@ import asyncio
 import html
 import json
 import re
-from dataclasses import dataclass
 from urllib.parse import quote
 
 import websockets
@@ -16,6 +15,7 @@ from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.cookies import session_cookie
 from phoenix_ops.live.socket import SocketRefused, open_socket
+from phoenix_ops.record import record
 from phoenix_ops.rule import rule
 
 LIVEVIEW_JOIN = rule(
@@ -44,7 +44,7 @@ _ATTR = re.compile(r'([\w:-]+)\s*=\s*"([^"]*)"')
 _CSRF = re.compile(r'<meta\b[^>]*\bname="csrf-token"[^>]*>', re.I)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MainView:
     id: str
     session: str

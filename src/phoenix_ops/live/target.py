@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import ssl
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from phoenix_ops.findings import redact_url
 from phoenix_ops.reading import read_text
+from phoenix_ops.record import field, record
 
 
 class ProbeUsageError(ValueError):
@@ -21,7 +21,7 @@ def authority(host: str, port: int | None = None) -> str:
     return f"{host}:{port}" if port else host
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     """One URL as seen through one node: `addr` is where to connect, `name` the public host name."""
 
@@ -49,7 +49,7 @@ class Target:
         return parts.port or (443 if parts.scheme == "https" else 80)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ProbeOptions:
     timeout: float = 5.0  # each network action
     budget: float | None = None  # the whole probe of one target (derived from the checks when None)
@@ -131,7 +131,7 @@ def read_targets_file(path: str) -> list[str]:
     return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
 
 
-@dataclass
+@record
 class TargetResult:
     target: Target
     findings: list = field(default_factory=list)

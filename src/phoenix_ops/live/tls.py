@@ -8,7 +8,6 @@ import contextlib
 import datetime as dt
 import ssl
 import warnings
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -16,6 +15,7 @@ from cryptography import x509
 from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.live.context import INCOMPLETE, UNREACHABLE, Context
 from phoenix_ops.live.http import untrusted_hint
+from phoenix_ops.record import record
 from phoenix_ops.rule import rule
 
 TLS_OLD_PROTOCOL = rule(
@@ -91,7 +91,7 @@ EXPIRY_ERROR_DAYS = 30
 EXPIRY_WARN_DAYS = 60
 
 
-@dataclass
+@record
 class Handshake:
     ok: bool
     version: str | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_ops.catalog import catalog
@@ -12,9 +11,10 @@ from phoenix_ops.findings import Finding
 from phoenix_ops.metrics import names
 from phoenix_ops.metrics.scrape import MetricsError, Snapshot, fetch, parse
 from phoenix_ops.metrics.view import Limits, MetricsView
+from phoenix_ops.record import field, record
 
 
-@dataclass
+@record
 class MetricsArgs:
     urls: list[str]
     interval: float = 5.0
@@ -24,7 +24,7 @@ class MetricsArgs:
     project: Path | None = None
 
 
-@dataclass
+@record
 class ProjectFacts:
     expected: tuple[str, ...] = ("vm", "phoenix")
     dropped: list[str] = field(default_factory=list)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from phoenix_ops.reasons import reason
+from phoenix_ops.record import field, record
 
 Labels = tuple[tuple[str, str], ...]
 MAX_BYTES = 64 * 2**20
@@ -28,7 +28,7 @@ class MetricsError(Exception):
     """The endpoint cannot be read as Prometheus text: one line, exit 2."""
 
 
-@dataclass
+@record
 class Snapshot:
     """One scrape: every family name seen, and the samples of the families that were parsed."""
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 
 from phoenix_ops.findings import Location
 from phoenix_ops.metrics.scrape import Labels, Snapshot
+from phoenix_ops.record import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Limits:
     """Thresholds of the metrics rules, each a command-line flag."""
 
@@ -27,7 +27,7 @@ class Limits:
     max_queue_length: int = 10_000
 
 
-@dataclass
+@record
 class Series:
     name: str
     labels: Labels
@@ -37,7 +37,7 @@ class Series:
         return dict(self.labels).get(key)
 
 
-@dataclass
+@record
 class MetricsView:
     url: str
     first: Snapshot

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from phoenix_ops.project.web import (
     read_router,
 )
 from phoenix_ops.reading import read_regular, reading
+from phoenix_ops.record import field, record
 
 # Byte markers of the lib files worth a parse tree; all other files are never parsed.
 LIB_TRIGGERS = (b"Phoenix.Endpoint", b"Phoenix.Router", b":router", b"use Application", b"Ecto.Migrator",
@@ -50,7 +50,7 @@ class NotAPhoenixProject(Exception):
     """The given directory holds no Phoenix application."""
 
 
-@dataclass
+@record
 class Problem:
     """Something about the files themselves: a parse error, an unreadable file, a missing import."""
 
@@ -61,7 +61,7 @@ class Problem:
     important: bool = True  # config and mix.exs must be understood; other files less so
 
 
-@dataclass
+@record
 class Repo:
     otp_app: str
     module: str
@@ -76,7 +76,7 @@ class Repo:
         return not any(word in (self.adapter or "") for word in ("SQLite", "Etso", "Mnesia", "Exqlite"))
 
 
-@dataclass
+@record
 class Project:
     root: Path
     files: FileSet

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from phoenix_ops.elixir.values import Atom, EnvRead, Origin, Value, plain
+from phoenix_ops.record import field, record
 
 # libcluster strategy module -> the kind of discovery the doctor can repeat from outside.
 STRATEGY_KINDS = {
@@ -18,7 +17,7 @@ STRATEGY_KINDS = {
 }
 
 
-@dataclass
+@record
 class Discovery:
     source: str  # "libcluster:<topology>" or "dns_cluster"
     kind: str  # dns_a, dns_srv, hosts, local_epmd, kubernetes_api, gossip, unknown

@@ -5,7 +5,6 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import posixpath
-from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
@@ -16,6 +15,7 @@ from phoenix_ops.elixir.syntax import call_args, call_parts
 from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Lit, Origin, Value, plain
 from phoenix_ops.project.files import FileSet
 from phoenix_ops.reading import reading
+from phoenix_ops.record import field, record
 
 Path_ = tuple[str, ...]
 # Modules whose calls, as statements in a config file, set no application config.
@@ -23,7 +23,7 @@ IMPORT_STEPS = 20  # what following an import costs beyond the nodes it evaluate
 PURE_MODULES = {"IO", "Logger", "Path", "File", "Code", "String", "Enum", "Kernel", "System", "Config", "Mix"}
 
 
-@dataclass
+@record
 class ConfigProblem:
     file: str
     line: int
@@ -32,7 +32,7 @@ class ConfigProblem:
     target: str | None = None  # the missing file, relative to the project root
 
 
-@dataclass
+@record
 class ConfigView:
     """What `config` calls leave behind for one Mix environment, compile time then runtime."""
 

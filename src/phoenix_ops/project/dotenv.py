@@ -9,10 +9,10 @@ surrounding environment (compose) and is kept with value None.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_ops.reading import read_text
+from phoenix_ops.record import record
 
 _KEY = re.compile(r"[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.]*)[ \t]*(=)?[ \t]*")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
@@ -21,7 +21,7 @@ _EXPANSION = re.compile(r"\$[({A-Za-z_]")  # $VAR, ${VAR}, $(command)
 _BARE = re.compile(r"[A-Z_][A-Z0-9_]*")  # a name alone on its line: compose passes it through
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Entry:
     key: str
     value: str | None  # None: taken from the environment the file is loaded in
@@ -35,7 +35,7 @@ class Entry:
         return self.value is not None and not self.expands
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Malformed:
     file: str
     line: int

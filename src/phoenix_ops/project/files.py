@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from tree_sitter import Tree
 
 from phoenix_ops.elixir.parser import SyntaxProblem, parse, syntax_problems
 from phoenix_ops.reading import Refused, read_regular
+from phoenix_ops.record import field, record
 
 # Directories that never hold the project's own source.
 SKIP_DIRS = {"_build", "deps", "node_modules", ".git", ".elixir_ls", "cover", "doc", ".hex", ".mix",
@@ -20,7 +20,7 @@ ELIXIR_SUFFIXES = (".ex", ".exs", ".eex", ".heex")
 MAX_FILE_BYTES = 4 * 1024 * 1024  # larger files are reported, not read
 
 
-@dataclass
+@record
 class SourceFile:
     path: str  # relative to the scan root, forward slashes
     data: bytes
@@ -38,13 +38,13 @@ class SourceFile:
         return self.data.decode(errors="replace")
 
 
-@dataclass
+@record
 class ScanIssue:
     path: str
     message: str
 
 
-@dataclass
+@record
 class FileSet:
     root: Path
     files: dict[str, SourceFile] = field(default_factory=dict)

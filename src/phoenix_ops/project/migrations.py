@@ -8,13 +8,13 @@ text of its options, so rules can ask for `concurrently: true`, `validate: false
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts, do_block
 from phoenix_ops.project.files import FileSet, SourceFile
+from phoenix_ops.record import field, record
 
 _FOLDER = re.compile(r"(^|/)priv/([\w.-]+/)*[\w.-]*migrations/")
 _VERSION = re.compile(r"^(\d+)_")
@@ -23,7 +23,7 @@ _SCHEMA_OPS = {"create", "create_if_not_exists", "alter", "drop", "drop_if_exist
 _COLUMN_OPS = {"add", "add_if_not_exists", "remove", "remove_if_exists", "modify", "timestamps"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Op:
     kind: str  # create_table, alter, add, remove, modify, rename_column, rename_table, drop_table,
     #            create_index, drop_index, constraint, execute, repo
@@ -40,7 +40,7 @@ class Op:
         return m.group(1).strip() if m else None
 
 
-@dataclass
+@record
 class Migration:
     path: str
     version: str  # the leading digits of the file name

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from phoenix_ops.elixir.evaluate import Evaluator
 from phoenix_ops.elixir.limits import MAX_DEPTH, PROJECT_BUDGET, Budget, describe
 from phoenix_ops.elixir.modules import modules
@@ -11,9 +9,10 @@ from phoenix_ops.elixir.parser import text
 from phoenix_ops.elixir.values import KW, Atom, Lit, Seq, Value, plain
 from phoenix_ops.project.files import SourceFile
 from phoenix_ops.reading import reading
+from phoenix_ops.record import field, record
 
 
-@dataclass
+@record
 class Dep:
     name: str
     requirement: str | None
@@ -33,7 +32,7 @@ class Dep:
         return not self.only or "prod" in self.only
 
 
-@dataclass
+@record
 class MixProject:
     file: str  # relative path of mix.exs
     dir: str  # its directory ("" for the root)

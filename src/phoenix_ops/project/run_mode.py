@@ -8,7 +8,8 @@ started is evidence; with none, the mode is unknown and release rules speak with
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from phoenix_ops.record import field, record
 
 RELEASE, MIX, UNKNOWN = "release", "mix", "unknown"
 _RELEASE_BUILD = re.compile(r"\bmix\s+(?:do\s+[\w.,\s]*)?release\b")
@@ -20,7 +21,7 @@ SCRIPT_DIRS = ("bin/", "scripts/", "script/", ".scripts/")
 TASK_RUNNERS = ("Makefile", "justfile", "Justfile", "Taskfile.yml", "Taskfile.yaml", "build.sh", "deploy.sh")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Evidence:
     mode: str  # release or mix
     path: str
@@ -31,7 +32,7 @@ class Evidence:
         return f"{self.path}:{self.line} {self.what}"
 
 
-@dataclass
+@record
 class RunMode:
     mode: str  # release, mix or unknown
     evidence: list[Evidence] = field(default_factory=list)

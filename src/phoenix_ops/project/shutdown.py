@@ -7,9 +7,9 @@ then Oban waits for running jobs: the two times add up. Defaults are the librari
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from phoenix_ops.elixir.values import plain
+from phoenix_ops.record import record
 
 COWBOY_DRAIN_MS = 5_000  # Plug.Cowboy.Drainer's default shutdown
 BANDIT_DRAIN_MS = 15_000  # ThousandIsland's default shutdown_timeout
@@ -17,7 +17,7 @@ OBAN_GRACE_MS = 15_000  # Oban's default shutdown_grace_period
 STOP_MARGIN_SECONDS = 10  # after the drain and the grace period: the rest of the tree stops and the VM exits
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Need:
     what: str  # "endpoint drain", "Oban shutdown_grace_period"
     seconds: float

@@ -7,18 +7,17 @@ as the literal string it is written as; a name built at run time is not listed."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts
 from phoenix_ops.project.files import FileSet
+from phoenix_ops.record import record
 
 KINDS = ("counter", "sum", "last_value", "summary", "distribution")
 # Reporters in mix.exs deps, in the order a project is taken to use them.
 REPORTERS = ("prom_ex", "telemetry_metrics_prometheus", "telemetry_metrics_prometheus_core", "peep")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Metric:
     kind: str  # counter, sum, last_value, summary or distribution
     name: str  # the event-based name, with dots: "vm.memory.total"

@@ -7,11 +7,11 @@ the prefilter already parses, plus the few files that define a health handler or
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from phoenix_ops.elixir.modules import Module, has_alias, walk_calls
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts
+from phoenix_ops.record import field, record
 
 # Byte markers whose presence anywhere in lib code answers a question by itself (no parse needed):
 # a cheap first needle, then the exact words in the few files that hold it.
@@ -32,7 +32,7 @@ READY_PATH = re.compile(r"(^|/)(readyz?|readiness|ready)(/|$)", re.I)
 DATABASE_CALLS = re.compile(r"\bRepo\.|Ecto\.Adapters\.SQL|Postgrex\.|\.query[!(]")
 
 
-@dataclass
+@record
 class MetricsModule:
     module: str
     file: str
@@ -41,14 +41,14 @@ class MetricsModule:
     reporters: list[str] = field(default_factory=list)  # Telemetry.Metrics reporters the module names
 
 
-@dataclass
+@record
 class RateLimit:
     file: str
     line: int  # the first mention of `remote_ip`, else of the limiter
     by_remote_ip: bool  # the file builds a bucket key from `remote_ip`
 
 
-@dataclass
+@record
 class Handler:
     """A module that answers a request path (a controller, or a plug that matches `path_info`)."""
 
@@ -59,7 +59,7 @@ class Handler:
     paths: list[str] = field(default_factory=list)  # paths a plug module matches itself
 
 
-@dataclass
+@record
 class Usage:
     markers: dict[str, list[str]] = field(default_factory=dict)  # marker -> lib files that mention it
     metrics: list[MetricsModule] = field(default_factory=list)

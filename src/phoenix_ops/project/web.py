@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from tree_sitter import Node
 
 from phoenix_ops.elixir.evaluate import Evaluator
@@ -20,12 +18,13 @@ from phoenix_ops.elixir.values import (
     list_items,
     plain,
 )
+from phoenix_ops.record import field, record
 
 ROUTE_VERBS = {"get", "post", "put", "patch", "delete", "options", "head", "live", "resources",
                "live_dashboard", "forward", "match", "live_session"}
 
 
-@dataclass
+@record
 class Plug:
     module: str
     options: Value | None
@@ -33,7 +32,7 @@ class Plug:
     guard: str | None = None  # source text of an enclosing `if`, when there is one
 
 
-@dataclass
+@record
 class Socket:
     path: str
     module: str
@@ -42,7 +41,7 @@ class Socket:
     guard: str | None = None
 
 
-@dataclass
+@record
 class Endpoint:
     module: str
     file: str
@@ -56,7 +55,7 @@ class Endpoint:
         return next((p for p in self.plugs if p.module == module), None)
 
 
-@dataclass
+@record
 class Route:
     verb: str
     path: str  # full path, scopes applied
@@ -67,7 +66,7 @@ class Route:
     module: str = ""  # the target module with the scope's alias applied ("DemoWeb.PageController")
 
 
-@dataclass
+@record
 class Router:
     module: str
     file: str
@@ -189,7 +188,7 @@ def _join(prefix: str, path: str) -> str:
     return (prefix.rstrip("/") + path) if prefix not in ("", "/") else path
 
 
-@dataclass
+@record
 class Child:
     """A child of an application's supervision tree: its module, line and start argument."""
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import tarfile
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+
+from phoenix_ops.record import record
 
 
 class ReleaseError(ValueError):
     """Not a release we can run: one line, exit 2."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Release:
     root: Path  # the directory holding bin/, releases/ and erts-*
     name: str  # bin/<name>

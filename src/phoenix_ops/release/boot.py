@@ -10,10 +10,10 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_ops.findings import Confidence, Finding, Location, Severity, redact
+from phoenix_ops.record import field, record
 from phoenix_ops.release.artifact import Release
 from phoenix_ops.rule import rule
 
@@ -86,7 +86,7 @@ BOOTED = rule(
     fix="Nothing to fix; compare the figures with the platform's health check grace and stop timeout.")
 
 
-@dataclass
+@record
 class Booted:
     findings: list[Finding] = field(default_factory=list)
     boot_seconds: float | None = None

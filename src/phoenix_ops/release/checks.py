@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
 
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.record import record
 from phoenix_ops.release.artifact import Release
 from phoenix_ops.release.boot import failure_reason
 from phoenix_ops.rule import rule
@@ -121,7 +121,7 @@ TZDATA = rule(
 _RULES = {"crypto": CRYPTO, "cacerts": CACERTS, "encoding": ENCODING, "tzdata": TZDATA}
 
 
-@dataclass
+@record
 class EvalResult:
     findings: list[Finding]
     passed: list[str]  # checks that passed, with what they found

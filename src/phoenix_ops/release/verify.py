@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from phoenix_ops.findings import Finding, Location
+from phoenix_ops.record import field, record
 from phoenix_ops.release.artifact import open_release
 from phoenix_ops.release.boot import BOOTED, boot_and_stop, free_port
 from phoenix_ops.release.checks import run_eval_checks
@@ -21,7 +21,7 @@ NOT_ON_LOOPBACK = {"WEB100", "WEB101", "WEB102", "WEB103", "WEB104", "WEB105", "
                    "WEB115", "WEB117", "WEB118", "WEB119", "WEB149"}
 
 
-@dataclass
+@record
 class VerifyOptions:
     release: Path
     env_files: list[Path] = field(default_factory=list)
@@ -32,7 +32,7 @@ class VerifyOptions:
     probe: bool = True
 
 
-@dataclass
+@record
 class Verification:
     findings: list[Finding]
     facts: dict

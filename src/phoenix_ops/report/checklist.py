@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from phoenix_ops.findings import Finding, Severity
+from phoenix_ops.record import field, record
 from phoenix_ops.rule import AREAS, Rule
 
 # Outcomes, worst first: how a checklist row and an area summary are ordered and labelled.
@@ -14,7 +14,7 @@ NOT_APPLICABLE, NOT_RUN = "not applicable", "not run"
 OUTCOMES = (FAILED, NOTED, SUPPRESSED, PASSED, NOT_APPLICABLE, NOT_RUN)
 
 
-@dataclass
+@record
 class Row:
     id: str
     name: str
@@ -25,7 +25,7 @@ class Row:
     reason: str = ""  # why a rule did not run, or had nothing to judge
 
 
-@dataclass
+@record
 class Area:
     code: str
     label: str

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from phoenix_ops.elixir.values import KW, Lit, Value, plain
 from phoenix_ops.findings import Location
+from phoenix_ops.record import record
 
 # Plug names that authenticate whoever passes (a pipeline holding one is not public).
 AUTH_PLUG = re.compile(r"auth|basic|require|admin|token|login|ensure|verify|guardian|api_key|session_required", re.I)
@@ -17,7 +17,7 @@ REQUIRES_AUTH = re.compile(r"require|ensure|basic_?auth|authenticated|admin|prot
 DEV_GUARD = re.compile(r"dev_routes|:dev\b|\bdev\b|code_reloading\?|:test\b", re.I)
 
 
-@dataclass
+@record
 class EndpointConfig:
     app: str
     module: str

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from phoenix_ops.elixir.values import plain
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.project.usage import HEALTH_PATH, READY_PATH
+from phoenix_ops.record import record
 from phoenix_ops.rule import rule
 from phoenix_ops.rules.endpoints import (
     REQUIRES_AUTH,
@@ -23,7 +23,7 @@ LIVE_PATH = re.compile(r"(^|/)(livez?|liveness)(/|$)", re.I)
 SESSION_PLUGS = (":fetch_session", ":protect_from_forgery")
 
 
-@dataclass
+@record
 class HealthPath:
     path: str
     module: str  # the controller or plug that answers it

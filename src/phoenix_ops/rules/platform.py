@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from phoenix_ops.findings import Location
+from phoenix_ops.record import record
 
 _URL_PATH = re.compile(r"https?://[^/\s\"']+(/[^\s\"'|;&)]*)")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Check:
     path: str
     label: str  # "fly shop", "kubernetes Deployment/web", "Dockerfile HEALTHCHECK"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from phoenix_ops.elixir.values import KW, EnvRead, Value, alternatives
 from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.record import record
 from phoenix_ops.rule import rule
 from phoenix_ops.rules.facts import (
     URL_KEY,
@@ -30,7 +30,7 @@ ENV_FILE_TEMPLATE = re.compile(r"(example|sample|template|dist|defaults?)$", re.
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE_KEY|ACCESS_KEY|COOKIE|DATABASE_URL")
 
 
-@dataclass
+@record
 class SecretLeaf:
     """A config leaf holding a credential, split where config code makes its value uncertain."""
 

@@ -32,8 +32,9 @@ release, rollout strategy and CPU limit, so rules compare platforms without know
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from phoenix_ops.record import field, record
 
 # Each reader is imported when a file of its kind is found: a project without Kubernetes manifests
 # never loads the YAML reader (start-up is most of what `check` costs on a small project).
@@ -53,7 +54,7 @@ _YAML_DIRS_SKIPPED = (".github/", ".gitlab/", ".circleci/", "assets/", "test/", 
 _COMPOSE_NAME = re.compile(r"(^|/)(docker-)?compose[\w.-]*\.ya?ml$")
 
 
-@dataclass
+@record
 class Deploy:
     dockerfiles: list[Dockerfile] = field(default_factory=list)
     dockerignore: dict[str, list[str]] = field(default_factory=dict)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
 
 from phoenix_ops.project.deploy.durations import seconds
 from phoenix_ops.project.deploy.yamldocs import YamlDoc, dig, line_of
+from phoenix_ops.record import field, record
 
 _MAX_CONNECTIONS = re.compile(r"max_connections\s*=\s*(\d+)")
 
 
-@dataclass
+@record
 class Service:
     name: str
     path: str

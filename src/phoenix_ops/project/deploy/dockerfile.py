@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+
+from phoenix_ops.record import field, record
 
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Instruction:
     cmd: str  # upper case: RUN, ENV, CMD ...
     line: int
@@ -29,7 +30,7 @@ class Instruction:
         return "\n".join([" ".join(self.args), *self.heredocs])
 
 
-@dataclass
+@record
 class Stage:
     index: int
     line: int
@@ -59,7 +60,7 @@ class Stage:
         return "$" in self.image
 
 
-@dataclass
+@record
 class Dockerfile:
     path: str
     stages: list[Stage] = field(default_factory=list)

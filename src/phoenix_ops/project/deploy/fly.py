@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
 
 from phoenix_ops.project.deploy.durations import seconds
+from phoenix_ops.record import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Check:
     kind: str  # http, tcp, script
     path: str | None
@@ -19,7 +19,7 @@ class Check:
     timeout: float | None = None
 
 
-@dataclass
+@record
 class Fly:
     path: str
     data: dict

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from phoenix_ops.project.deploy.yamldocs import YamlDoc, dig, line_of
+from phoenix_ops.record import field, record
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet", "Rollout")
 
 
-@dataclass
+@record
 class Object:
     kind: str
     api_version: str
@@ -22,7 +21,7 @@ class Object:
         return dig(self.data, *keys, default=default)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EnvVar:
     name: str
     value: str | None  # a literal `value:`; None for `valueFrom`
@@ -31,7 +30,7 @@ class EnvVar:
     ref: str | None = None  # the Secret or ConfigMap named by a `valueFrom`
 
 
-@dataclass
+@record
 class Container:
     name: str
     line: int
@@ -45,7 +44,7 @@ class Container:
     data: dict = field(default_factory=dict)
 
 
-@dataclass
+@record
 class Workload:
     obj: Object
     pod: dict  # the pod spec

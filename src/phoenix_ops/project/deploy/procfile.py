@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from phoenix_ops.record import record
 
 _ENTRY = re.compile(r"^([A-Za-z0-9_-]+)\s*:\s*(.+)$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Process:
     name: str
     command: str

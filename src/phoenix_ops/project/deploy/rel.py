@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from phoenix_ops.record import field, record
 
 _EXPORT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Export:
     name: str
     value: str  # as written, quotes removed; may hold `$(...)`, `${X}` or EEx
@@ -16,7 +17,7 @@ class Export:
     conditional: bool = False  # inside an `if`/`case` of the script
 
 
-@dataclass
+@record
 class EnvScript:
     path: str
     exports: list[Export] = field(default_factory=list)
@@ -25,7 +26,7 @@ class EnvScript:
         return next((e for e in reversed(self.exports) if e.name == name), None)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VmFlag:
     flag: str  # `+S`, `+sbwt`, `-kernel`, `-name` ...
     value: str

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from phoenix_ops.project.deploy.yamldocs import YamlDoc, dig, line_of
+from phoenix_ops.record import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EnvVar:
     key: str
     value: str | None  # a literal value; None for generated, synced-by-hand or referenced values
@@ -15,7 +14,7 @@ class EnvVar:
     source: str = "value"  # value, generateValue, sync, fromDatabase, fromService, fromGroup
 
 
-@dataclass
+@record
 class Service:
     name: str
     type: str
@@ -34,7 +33,7 @@ class Service:
         return value if isinstance(value, int) else None
 
 
-@dataclass
+@record
 class Blueprint:
     path: str
     services: list[Service]

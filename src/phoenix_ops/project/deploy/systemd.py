@@ -7,19 +7,19 @@ here the way systemd.syntax(7) describes them.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
 
 from phoenix_ops.project.deploy.durations import seconds
+from phoenix_ops.record import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Setting:
     key: str
     value: str
     line: int
 
 
-@dataclass
+@record
 class Unit:
     path: str
     sections: dict[str, list[Setting]] = field(default_factory=dict)

@@ -11,9 +11,9 @@ a bare Dockerfile may be run by anything, so its 10 s is a guess.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from phoenix_ops.project.deploy.dockerfile import Dockerfile, command_words
+from phoenix_ops.record import field, record
 
 INFRA_IMAGES = re.compile(r"^(?:[\w.-]+/)?(postgres|postgis|redis|valkey|mysql|mariadb|nginx|caddy|traefik|"
                           r"minio|localstack|mailhog|mailpit|memcached|rabbitmq|elasticsearch|opensearch|"
@@ -23,7 +23,7 @@ _PHX_SERVER = re.compile(r"^\s*(?:export\s+)?PHX_SERVER=|PHX_SERVER=\S+\s+exec",
 _MIGRATE = re.compile(r"\bmigrate\b|ecto\.migrate|Release\.migrate|Ecto\.Migrator")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Provided:
     name: str
     value: str | None  # the literal value, when the file holds one
@@ -32,7 +32,7 @@ class Provided:
     how: str = "env"  # env, secret, configmap, generated, sync, dockerfile, bin/server, passthrough
 
 
-@dataclass
+@record
 class Target:
     platform: str  # fly, kubernetes, compose, systemd, render, procfile, docker
     name: str

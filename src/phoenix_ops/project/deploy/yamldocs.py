@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from phoenix_ops.record import record
 
 # `{{ .Values.x }}` and friends: the file is a Go template, YAML only after `helm template`.
 TEMPLATE = re.compile(r"\{\{-?\s*[.$a-zA-Z(/\-]")
@@ -19,7 +20,7 @@ class Seq(list):
     line: int = 0
 
 
-@dataclass
+@record
 class YamlDoc:
     path: str
     index: int  # the document's position in a multi-document file
@@ -30,7 +31,7 @@ class YamlDoc:
         return dig(self.data, *keys, default=default)
 
 
-@dataclass
+@record
 class YamlFile:
     path: str
     docs: list[YamlDoc]
