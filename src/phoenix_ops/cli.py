@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import os
 import sys
-import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -141,6 +140,10 @@ class Command:
     @property
     def help(self) -> str:
         first, _, rest = self.run.__doc__.strip().partition("\n")
+        if not rest:
+            return f"{first}\n"
+        import textwrap  # compiles its patterns on import: only a help text of several lines needs it
+
         return f"{first}\n{textwrap.dedent(rest)}"
 
     def parser(self) -> Parser:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -99,10 +98,12 @@ class Progress:
     FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
     def __init__(self, message: str, *, color: bool, stream: TextIO | None = None, tick: float = 0.1):
+        import threading  # only a terminal watching gets a spinner: not loaded on every start
+
         self.text, self.color, self.tick = message, color, tick
         self.stream = stream or sys.stderr
         self._frame, self._lock, self._stop = 0, threading.Lock(), threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = threading.Thread(target=self._spin, daemon=True)
 
     def update(self, text: str) -> None:
         with self._lock:
@@ -130,13 +131,12 @@ class Progress:
 
     def __enter__(self) -> Progress:
         self.update(self.text)
-        self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        if self._thread:
+        if self._thread.is_alive():
             self._thread.join()
         with self._lock:
             self.stream.write("\r\x1b[K")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import re
 
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
 
 
@@ -72,13 +73,13 @@ class Location:
 # ("://", "?", "&", a word start) and its repetitions are possessive or bounded, so no input can
 # make it backtrack (a 60 KB token once took minutes).
 # Long random-looking tokens: a maximal run of 32+ token characters (a shorter run fails within 32 steps).
-_TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{32,}")
+_TOKEN = lazy(r"[A-Za-z0-9+/_=-]{32,}")
 # The password of a URL: scheme://user:PASSWORD@host.
-_URL_PASSWORD = re.compile(r"://([^:/@\s]*+):([^@/\s]*+)@")
+_URL_PASSWORD = lazy(r"://([^:/@\s]*+):([^@/\s]*+)@")
 # A query parameter: ?name=value or &name=value; its name decides (see _CREDENTIAL_WORDS).
-_QUERY_PARAM = re.compile(r"([?&;])([A-Za-z0-9_.\[\]-]{1,64}+)=([^&#\s\"'<>]*+)")
+_QUERY_PARAM = lazy(r"([?&;])([A-Za-z0-9_.\[\]-]{1,64}+)=([^&#\s\"'<>]*+)")
 # A quoted value written after a name, as code writes it: `name: "value"`, `name = 'value'`, `name => "value"`.
-_NAMED_VALUE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]{0,63}+)(\s{0,3}+(?::|=>|=)\s{0,3}+)"
+_NAMED_VALUE = lazy(r"\b([A-Za-z_][A-Za-z0-9_]{0,63}+)(\s{0,3}+(?::|=>|=)\s{0,3}+)"
                           r"(\"[^\"\n]{0,256}+\"|'[^'\n]{0,256}+')")
 _CREDENTIAL_WORDS = ("token", "secret", "password", "passwd", "pwd", "key", "code", "signature", "sig", "auth",
                      "session", "jwt", "credential", "cookie", "otp", "nonce", "salt", "private", "apikey")
@@ -86,11 +87,11 @@ _CREDENTIAL_WORDS = ("token", "secret", "password", "passwd", "pwd", "key", "cod
 
 # Long names are not secrets: UPPER_SNAKE env vars and snake_case keys made of word-sized parts
 # (a token such as sk_live_<36 random chars> has one long part and stays redacted).
-_IDENTIFIER = re.compile(r"^([A-Z][A-Z0-9]{0,15}(_[A-Z0-9]{1,16})+|[a-z][a-z0-9]{0,15}(_[a-z0-9]{1,16})+)$")
+_IDENTIFIER = lazy(r"^([A-Z][A-Z0-9]{0,15}(_[A-Z0-9]{1,16})+|[a-z][a-z0-9]{0,15}(_[a-z0-9]{1,16})+)$")
 # File paths are not secrets either: lower-case segments separated by slashes, a segment perhaps
 # ending in the MD5 digest phx.digest gives assets (/assets/app-<32 hex>).
 _SEGMENT = r"[a-z0-9_.-]{1,40}(-[0-9a-f]{32})?"
-_PATH = re.compile(rf"^/?{_SEGMENT}(/{_SEGMENT})+/?$")
+_PATH = lazy(rf"^/?{_SEGMENT}(/{_SEGMENT})+/?$")
 
 
 def credential_name(name: str) -> bool:
@@ -120,8 +121,8 @@ def redact_url(url: str) -> str:
                             else m.group(0), url)
 
 
-_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
-_ENV_CALL = re.compile(r"(?:get_env|fetch_env!?|env!?)\(\s*$")
+_ENV_NAME = lazy(r"[A-Z_][A-Z0-9_]{0,127}")
+_ENV_CALL = lazy(r"(?:get_env|fetch_env!?|env!?)\(\s*$")
 _SIGIL_CLOSERS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 
 

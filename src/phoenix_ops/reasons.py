@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import socket
 import ssl
+
+from phoenix_ops.patterns import lazy
 
 # getaddrinfo's codes are negative, so os.strerror knows none of them. Worded as os.strerror words.
 _RESOLVER = {
@@ -20,7 +21,7 @@ for _name, _words in (("EAI_NODATA", "Name has no address"), ("EAI_ADDRFAMILY", 
     if hasattr(socket, _name):
         _RESOLVER[getattr(socket, _name)] = _words
 
-_RAW = re.compile(r"\[Errno -?\d+\] |Unknown error -?\d+")
+_RAW = lazy(r"\[Errno -?\d+\] |Unknown error -?\d+")
 
 _WORDS = {
     errno.ECONNREFUSED: "Connection refused (nothing listens there)",

@@ -17,11 +17,10 @@ registered on import: `phoenix_ops.catalog` collects the rules of the modules it
 from __future__ import annotations
 
 import functools
-import re
-import textwrap
 from collections.abc import Callable, Iterable
 
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import record, replace
 
 AREAS = {
@@ -51,8 +50,9 @@ KINDS = {
     "deploy": ("a rollout in progress (`deploy`)", _LIVE),
     "cluster": ("BEAM nodes over the distribution protocol (`cluster`)", _CLUSTER),
 }
-_ID = re.compile(r"^([A-Z]{3})(\d{3})$")
-_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_ID = lazy(r"^([A-Z]{3})(\d{3})$")
+_NAME = lazy(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_BLANK_LINE = lazy(r"\n[ \t]*\n")
 
 
 @record(frozen=True)
@@ -70,12 +70,14 @@ class Rule:
     severity: Severity
     confidence: Confidence
     title: str  # one line: what the rule finds
-    why: str  # why it matters in production
-    fix: str  # how to fix it
+    # The page's texts as declared, indented like the code around them: read through `why`, `fix`
+    # and `raised`, dedented when first shown (most runs show none of them).
+    why_text: str  # why it matters in production
+    fix_text: str  # how to fix it
     kind: str
     check: Callable[..., Iterable[Finding]] | None = None
     # Set when some findings are more severe than `severity`: to what, and in which case.
-    raised: str = ""
+    raised_text: str = ""
     # Information only (a grade, an inventory): its findings never set a command's exit code.
     informational: bool = False
     subject: Subject | None = None
@@ -97,13 +99,25 @@ class Rule:
         return self.subject.absent if self.subject is not None and not self.subject.present(project) else None
 
     @property
+    def why(self) -> str:
+        return _dedent(self.why_text)
+
+    @property
+    def fix(self) -> str:
+        return _dedent(self.fix_text)
+
+    @property
+    def raised(self) -> str:
+        return _dedent(self.raised_text)
+
+    @property
     def area(self) -> str:
         return self.id[:3]
 
     @property
     def hint(self) -> str:
         """The first paragraph of the fix, on one line: the default hint of a finding."""
-        return " ".join(self.fix.split("\n\n")[0].split())
+        return " ".join(_BLANK_LINE.split(self.fix_text.strip(), maxsplit=1)[0].split())
 
     def finding(
         self,
@@ -141,9 +155,12 @@ def rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *,
         raise ValueError(f"{rule_id}: {kind} rules use numbers {numbers.start}-{numbers.stop - 1}")
     if not _NAME.match(name):
         raise ValueError(f"{rule_id}: rule names are kebab-case, not {name!r}")
-    return Rule(rule_id, name, severity, confidence, title.strip(), _dedent(why), _dedent(fix), kind,
-                raised=_dedent(raised), informational=informational, subject=subject)
+    return Rule(rule_id, name, severity, confidence, title.strip(), why, fix, kind,
+                raised_text=raised, informational=informational, subject=subject)
 
 
+@functools.cache
 def _dedent(text: str) -> str:
+    import textwrap  # only a rule's page needs it: most runs show none
+
     return textwrap.dedent(text).strip()

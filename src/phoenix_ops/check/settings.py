@@ -19,6 +19,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.patterns import lazy
 from phoenix_ops.reading import read_text
 from phoenix_ops.record import field, record
 from phoenix_ops.rule import rule
@@ -82,7 +83,7 @@ SETTINGS_FAIL_LEVEL = rule(
 
 FILE_NAME = ".phoenix-ops.toml"
 _RULE_KEYS = {"disable", "severity", "reason"}
-_VERSION = re.compile(r"^\d+$")
+_VERSION = lazy(r"^\d+$")
 
 
 class SettingsError(ValueError):

@@ -18,6 +18,7 @@ from tree_sitter import Node
 
 from phoenix_ops.elixir.parser import comments
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
 from phoenix_ops.rule import rule
 
@@ -90,8 +91,8 @@ SUPPRESSION_UNUSED = rule(
 
 MARKER = b"phoenix-ops:"
 SUFFIXES = (".ex", ".exs")  # templates (.eex, .heex) are not parsed as Elixir
-_DIRECTIVE = re.compile(r"#+\s*phoenix-ops:(?P<kind>\S*)(?P<body>.*)", re.S)
-_RULE_ID = re.compile(r"^[A-Z]{3}\d{3}$")
+_DIRECTIVE = lazy(r"#+\s*phoenix-ops:(?P<kind>\S*)(?P<body>.*)", re.S)
+_RULE_ID = lazy(r"^[A-Z]{3}\d{3}$")
 # Nodes that hold a sequence of expressions: a comment above their first item covers that item.
 _CONTAINERS = {"keywords", "arguments", "map_content", "body", "source"}
 # The findings about directives themselves: suppressing them with a directive would be circular.

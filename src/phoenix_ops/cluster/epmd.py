@@ -6,15 +6,15 @@ Requests are a u16 length then the request; EPMD answers and closes the connecti
 from __future__ import annotations
 
 import asyncio
-import re
 import struct
 
+from phoenix_ops.patterns import lazy
 from phoenix_ops.reasons import os_reason, reply
 from phoenix_ops.record import record
 
 DEFAULT_PORT = 4369
 NAMES_REQ = 110
-_NAME_LINE = re.compile(rb"^name (\S+) at port (\d+)$")
+_NAME_LINE = lazy(rb"^name (\S+) at port (\d+)$")
 
 
 class EpmdError(Exception):

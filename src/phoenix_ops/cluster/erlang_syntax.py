@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from phoenix_ops.cluster.etf import (
     Atom,
     BitBinary,
@@ -13,8 +11,9 @@ from phoenix_ops.cluster.etf import (
     Port,
     Ref,
 )
+from phoenix_ops.patterns import lazy
 
-_BARE_ATOM = re.compile(r"[a-z][A-Za-z0-9_@]*")
+_BARE_ATOM = lazy(r"[a-z][A-Za-z0-9_@]*")
 _ITEMS = 12  # items of a list, tuple or map shown before "..."
 _DEPTH = 8
 

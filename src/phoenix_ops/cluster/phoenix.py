@@ -6,14 +6,14 @@ distribution connection the doctor already holds; only read-only calls."""
 from __future__ import annotations
 
 import asyncio
-import re
 
 from phoenix_ops.cluster.dist import Connection, DistError, RemoteError
 from phoenix_ops.cluster.etf import Atom, Pid, text
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
 
 PG_SCOPE = Atom("Elixir.Phoenix.PubSub")  # the :pg scope every Phoenix.PubSub (PG2 adapter) joins
-SHARD = re.compile(r"^(?P<tracker>.+)_shard\d+$")
+SHARD = lazy(r"^(?P<tracker>.+)_shard\d+$")
 SHARD_MODULE = Atom("Elixir.Phoenix.Tracker.Shard")
 # {{Topic, Pid, Key}, Meta, {{ReplicaName, Vsn}, Clock}} -> {Topic, ReplicaName}: no keys, no metadata.
 PRESENCE_SPEC = [((((Atom("$1"), Atom("_"), Atom("_")), Atom("_"), ((Atom("$2"), Atom("_")), Atom("_")))),

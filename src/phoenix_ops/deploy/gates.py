@@ -5,15 +5,15 @@ asset any live page references answers on every node."""
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 
 import httpx
 
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
 
 # Digested static paths as phx.digest writes them: /assets/app-<32 hex>.js
-ASSET = re.compile(r"""(?:src|href)=["'](/[^"'?#]*-[0-9a-f]{32}\.[a-z0-9]+)""")
+ASSET = lazy(r"""(?:src|href)=["'](/[^"'?#]*-[0-9a-f]{32}\.[a-z0-9]+)""")
 
 
 # A canary is "slower" only by a margin a user would feel: scheduler noise on a busy host is not a regression.

@@ -5,16 +5,16 @@ reached through `kubectl port-forward` for the gates; `rollout undo` when one fa
 from __future__ import annotations
 
 import json
-import re
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from phoenix_ops.command import UsageError
 from phoenix_ops.deploy import tool
 from phoenix_ops.deploy.gates import Node
 from phoenix_ops.deploy.platform import GRACE_SECONDS, PlatformPlan
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import record
 
-_FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+)")
+_FORWARDING = lazy(r"Forwarding from 127\.0\.0\.1:(\d+)")
 SHORT = 60.0  # seconds for a command that only reads or writes one object
 
 

@@ -3,13 +3,13 @@ keeps serving while the new version rolls out, so `deploy` refuses unless told o
 
 from __future__ import annotations
 
-import re
 import tarfile
 from pathlib import Path
 
 from phoenix_ops.findings import Finding, Severity
+from phoenix_ops.patterns import lazy
 
-_MIGRATION = re.compile(r"priv/(?:[\w.-]+/)*migrations/(\d+)_[\w.-]+\.exs$")
+_MIGRATION = lazy(r"priv/(?:[\w.-]+/)*migrations/(\d+)_[\w.-]+\.exs$")
 
 
 def versions_in_tarball(tarball: Path) -> set[str]:

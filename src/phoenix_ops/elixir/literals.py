@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 
 from phoenix_ops.elixir.limits import (
@@ -86,7 +85,15 @@ def to_int(raw: str):
         return int(raw.lstrip("0") or "0")
 
 
+# The escapes config strings mostly hold, as Python's parser reads them (which loads it).
+_COMMON_ESCAPES = {"\\n": "\n", "\\t": "\t", "\\r": "\r", "\\\\": "\\", '\\"': '"', "\\'": "'"}
+
+
 def unescape(seq: str) -> str:
+    if seq in _COMMON_ESCAPES:
+        return _COMMON_ESCAPES[seq]
+    import ast  # only a rarer escape needs Python's parser: not loaded on every start
+
     try:
         return ast.literal_eval(f'"{seq}"')
     except (ValueError, SyntaxError):

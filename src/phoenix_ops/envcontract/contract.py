@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from phoenix_ops.elixir.values import Atom, EnvRead, Expr, Lit, Seq, Value
 from phoenix_ops.findings import credential_name, elide_literals, redact
+from phoenix_ops.patterns import lazy
 from phoenix_ops.project import Project
 from phoenix_ops.record import field, record
 from phoenix_ops.rules.facts import is_secret_key
@@ -167,7 +166,7 @@ def _scan_leaf(contract: Contract, path: tuple[str, ...], history: list[Value]) 
 
 
 # `if System.get_env("PHX_SERVER")`: a test for presence, where "false" counts as set.
-_PRESENCE = re.compile(r'^(?:not )?System\.get_env\("([^"]+)"\)$')
+_PRESENCE = lazy(r'^(?:not )?System\.get_env\("([^"]+)"\)$')
 
 
 def _condition(code: str) -> str:
@@ -178,7 +177,7 @@ def _condition(code: str) -> str:
     return redact(_one_line(code))
 
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORD = lazy(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _shown(code: str) -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")  # String.to_integer/1: digits, optional sign, nothing else
-_FLOAT = re.compile(r"[+-]?[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?")  # String.to_float/1 needs the point
-_NUMBER_PREFIX = re.compile(r"[+-]?[0-9]")  # what Integer.parse/Float.parse need to succeed
+from phoenix_ops.patterns import lazy
+
+_INTEGER = lazy(r"[+-]?[0-9]+")  # String.to_integer/1: digits, optional sign, nothing else
+_FLOAT = lazy(r"[+-]?[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?")  # String.to_float/1 needs the point
+_NUMBER_PREFIX = lazy(r"[+-]?[0-9]")  # what Integer.parse/Float.parse need to succeed
 BOOLEAN_WORDS = {"true", "false", "1", "0"}
 NO_WORDS = {"false", "0", "no", "off", "n", "f", "disabled"}  # what people write to mean "off"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from phoenix_ops.elixir.values import KW
+from phoenix_ops.patterns import lazy
 from phoenix_ops.project import Project
 from phoenix_ops.project.cluster import Discovery, cluster_discovery
 from phoenix_ops.project.shutdown import stop_budget
@@ -131,7 +132,7 @@ def _health_path(project: Project) -> str | None:
     return next((p for p in HEALTH_PATHS if p in served), None)
 
 
-_TOOL_VERSION = re.compile(r"^(elixir|erlang)\s+(\S+)", re.M)
+_TOOL_VERSION = lazy(r"^(elixir|erlang)\s+(\S+)", re.M)
 
 
 def _versions(project: Project) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from urllib.parse import urljoin, urlsplit
 from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.live.context import INCOMPLETE, Context
 from phoenix_ops.live.http import ProbeError
+from phoenix_ops.patterns import lazy
 from phoenix_ops.rule import rule
 
 ASSET_MISSING = rule(
@@ -76,7 +77,7 @@ STATIC_ETAG = rule(
 )
 
 
-DIGESTED = re.compile(r"""(?:src|href)\s*=\s*["']([^"'<>]+\?vsn=d)["']""", re.I)
+DIGESTED = lazy(r"""(?:src|href)\s*=\s*["']([^"'<>]+\?vsn=d)["']""", re.I)
 ONE_YEAR = 31536000
 PLAIN_STATIC = ("/robots.txt", "/favicon.ico")
 COMPRESSIBLE = (".js", ".css", ".svg", ".json", ".map")

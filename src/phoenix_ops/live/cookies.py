@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.http import Reply
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
 from phoenix_ops.rule import rule
 
@@ -45,9 +44,9 @@ COOKIE_NOT_SECURE = rule(
 # Plug.Crypto tokens: base64url("HS256"/"HS384"/"HS512") signed; encrypted "XCP." + base64url(iv, tag,
 # text) since Plug.Crypto 2.0 (XChaCha20-Poly1305), base64url("A128GCM"/"A256GCM") parts before it.
 _B64 = r"[A-Za-z0-9_-]+"
-SIGNED = re.compile(rf"^(SFMyNTY|SFMzODQ|SFM1MTI)\.{_B64}\.{_B64}$")
-ENCRYPTED = re.compile(rf"^(XCP\.{_B64}|(QTEyOEdDTQ|QTI1NkdDTQ)(\.{_B64}){{3,5}})$")
-SESSION_NAME = re.compile(r"^_[A-Za-z0-9_]+_key$")
+SIGNED = lazy(rf"^(SFMyNTY|SFMzODQ|SFM1MTI)\.{_B64}\.{_B64}$")
+ENCRYPTED = lazy(rf"^(XCP\.{_B64}|(QTEyOEdDTQ|QTI1NkdDTQ)(\.{_B64}){{3,5}})$")
+SESSION_NAME = lazy(r"^_[A-Za-z0-9_]+_key$")
 
 
 @record

@@ -10,6 +10,7 @@ import secrets
 from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.live.context import INCOMPLETE, Context
 from phoenix_ops.live.http import ProbeError, Reply
+from phoenix_ops.patterns import lazy
 from phoenix_ops.rule import Rule, rule
 
 DEV_SURFACE = rule(
@@ -77,7 +78,7 @@ SURFACES: dict[str, tuple[Rule, tuple[str, ...]]] = {
     "/metrics": (DASHBOARD, ("# TYPE ", "# HELP ")),
 }
 LIVE_RELOAD_SOCKET = "/phoenix/live_reload/socket/websocket"
-DEBUG_MARKERS = re.compile(
+DEBUG_MARKERS = lazy(
     r"(Phoenix\.Router\.)?NoRouteError|Plug\.Debugger|no route found for|\(elixir [\d.]+\)|"
     r"lib/[\w/]+\.ex:\d+|\*\* \(\w+(\.\w+)*Error\)|Available routes", re.I)
 

@@ -15,6 +15,7 @@ from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.cookies import session_cookie
 from phoenix_ops.live.socket import SocketRefused, open_socket
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import record
 from phoenix_ops.rule import rule
 
@@ -39,9 +40,9 @@ LIVEVIEW_JOIN = rule(
     """,
 )
 
-_MAIN = re.compile(r"<[a-z]+\b[^>]*\bdata-phx-main\b[^>]*>", re.I | re.S)
-_ATTR = re.compile(r'([\w:-]+)\s*=\s*"([^"]*)"')
-_CSRF = re.compile(r'<meta\b[^>]*\bname="csrf-token"[^>]*>', re.I)
+_MAIN = lazy(r"<[a-z]+\b[^>]*\bdata-phx-main\b[^>]*>", re.I | re.S)
+_ATTR = lazy(r'([\w:-]+)\s*=\s*"([^"]*)"')
+_CSRF = lazy(r'<meta\b[^>]*\bname="csrf-token"[^>]*>', re.I)
 
 
 @record(frozen=True)

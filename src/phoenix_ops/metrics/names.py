@@ -9,29 +9,31 @@ from __future__ import annotations
 import functools
 import re
 
-MEMORY = re.compile(r"(^|_)(vm_memory_total|beam_memory_allocated_bytes)$")
-RUN_QUEUE = re.compile(r"(^|_)(vm_total_run_queue_lengths_total|beam_stats_run_queue_count)$")
-SCHEDULERS = re.compile(r"(^|_)beam_system_schedulers_online_info$")
+from phoenix_ops.patterns import lazy
+
+MEMORY = lazy(r"(^|_)(vm_memory_total|beam_memory_allocated_bytes)$")
+RUN_QUEUE = lazy(r"(^|_)(vm_total_run_queue_lengths_total|beam_stats_run_queue_count)$")
+SCHEDULERS = lazy(r"(^|_)beam_system_schedulers_online_info$")
 RESOURCES = ("process", "atom", "port", "ets")
-COUNTS = {r: re.compile(rf"(^|_)(vm_system_counts_{r}_count|beam_stats_{r}_count)$") for r in RESOURCES}
-LIMITS = {r: re.compile(rf"(^|_)beam_system_{r}_limit_info$") for r in RESOURCES}
+COUNTS = {r: lazy(rf"(^|_)(vm_system_counts_{r}_count|beam_stats_{r}_count)$") for r in RESOURCES}
+LIMITS = {r: lazy(rf"(^|_)beam_system_{r}_limit_info$") for r in RESOURCES}
 # The BEAM's defaults, when the scrape carries no limit series (ETS has had no fixed limit since OTP 20).
 DEFAULT_LIMITS = {"process": 262_144, "atom": 1_048_576, "port": 65_536}
-ECTO_QUEUE = re.compile(r"repo_query_queue_time(_[a-z]+)?_bucket$")
-ECTO_QUERY = re.compile(r"repo_query_(total_time|query_time|execution_time)(_[a-z]+)?_bucket$")
+ECTO_QUEUE = lazy(r"repo_query_queue_time(_[a-z]+)?_bucket$")
+ECTO_QUERY = lazy(r"repo_query_(total_time|query_time|execution_time)(_[a-z]+)?_bucket$")
 # Request counts: counters or histogram counts of Phoenix, Plug, Bandit or Cowboy, with a status label.
-REQUESTS = re.compile(r"(phoenix|http|endpoint|router|plug|bandit|cowboy)\w*(_total|_count)$")
+REQUESTS = lazy(r"(phoenix|http|endpoint|router|plug|bandit|cowboy)\w*(_total|_count)$")
 STATUS_LABELS = ("status", "status_code", "code")
-OBAN_QUEUE = re.compile(r"oban\w*queue_length\w*$")
+OBAN_QUEUE = lazy(r"oban\w*queue_length\w*$")
 
 # What a Phoenix node's scrape should show, by area; Ecto and Oban only when the project uses them.
 GROUPS = {
-    "vm": re.compile(r"(^|_)(vm|beam)_"),
-    "phoenix": re.compile(r"phoenix"),
-    "ecto": re.compile(r"(repo_query|(^|_)ecto_)"),
-    "oban": re.compile(r"(^|_)oban_"),
+    "vm": lazy(r"(^|_)(vm|beam)_"),
+    "phoenix": lazy(r"phoenix"),
+    "ecto": lazy(r"(repo_query|(^|_)ecto_)"),
+    "oban": lazy(r"(^|_)oban_"),
 }
-COWBOY = re.compile(r"cowboy")
+COWBOY = lazy(r"cowboy")
 
 _READ = (MEMORY, RUN_QUEUE, SCHEDULERS, ECTO_QUEUE, ECTO_QUERY, REQUESTS, OBAN_QUEUE, *COUNTS.values(),
          *LIMITS.values())

@@ -8,20 +8,20 @@ The values always come from the library."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from phoenix_ops.patterns import lazy
 from phoenix_ops.reasons import reason
 from phoenix_ops.record import field, record
 
 Labels = tuple[tuple[str, str], ...]
 MAX_BYTES = 64 * 2**20
 CHECKED = 200  # the first lines are parsed whatever they hold: text that is not Prometheus fails there
-_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_NAME = lazy(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 
 class MetricsError(Exception):

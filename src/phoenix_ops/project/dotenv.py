@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from phoenix_ops.patterns import lazy
 from phoenix_ops.reading import read_text
 from phoenix_ops.record import record
 
-_KEY = re.compile(r"[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.]*)[ \t]*(=)?[ \t]*")
+_KEY = lazy(r"[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.]*)[ \t]*(=)?[ \t]*")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 _QUOTE_NAMES = {'"': "double", "'": "single"}
-_EXPANSION = re.compile(r"\$[({A-Za-z_]")  # $VAR, ${VAR}, $(command)
-_BARE = re.compile(r"[A-Z_][A-Z0-9_]*")  # a name alone on its line: compose passes it through
+_EXPANSION = lazy(r"\$[({A-Za-z_]")  # $VAR, ${VAR}, $(command)
+_BARE = lazy(r"[A-Z_][A-Z0-9_]*")  # a name alone on its line: compose passes it through
 
 
 @record(frozen=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from tree_sitter import Tree
 
 from phoenix_ops.elixir.parser import SyntaxProblem, parse, syntax_problems
+from phoenix_ops.patterns import lazy
 from phoenix_ops.reading import Refused, read_regular
 from phoenix_ops.record import field, record
 
@@ -101,7 +102,7 @@ def _read_source(fs: FileSet, rel: str, full: str) -> None:
     fs.files[rel] = SourceFile(rel, data)
 
 
-_DO_END = re.compile(rb"\bdo[ \t]*$|^[ \t]*end\b", re.M)
+_DO_END = lazy(rb"\bdo[ \t]*$|^[ \t]*end\b", re.M)
 MAX_BLOCK_DEPTH = 1000  # real code nests blocks a dozen deep; 50,000 nested `case` cost 500 MB to parse
 
 

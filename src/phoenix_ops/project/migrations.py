@@ -13,12 +13,13 @@ from tree_sitter import Node
 
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts, do_block
+from phoenix_ops.patterns import lazy
 from phoenix_ops.project.files import FileSet, SourceFile
 from phoenix_ops.record import field, record
 
-_FOLDER = re.compile(r"(^|/)priv/([\w.-]+/)*[\w.-]*migrations/")
-_VERSION = re.compile(r"^(\d+)_")
-_SQL_TABLE = re.compile(r"\b(?:ON|ALTER\s+TABLE|UPDATE|INTO|FROM)\s+(?:ONLY\s+|IF\s+EXISTS\s+)?([\w.\"]+)", re.I)
+_FOLDER = lazy(r"(^|/)priv/([\w.-]+/)*[\w.-]*migrations/")
+_VERSION = lazy(r"^(\d+)_")
+_SQL_TABLE = lazy(r"\b(?:ON|ALTER\s+TABLE|UPDATE|INTO|FROM)\s+(?:ONLY\s+|IF\s+EXISTS\s+)?([\w.\"]+)", re.I)
 _SCHEMA_OPS = {"create", "create_if_not_exists", "alter", "drop", "drop_if_exists", "rename", "execute", "flush"}
 _COLUMN_OPS = {"add", "add_if_not_exists", "remove", "remove_if_exists", "modify", "timestamps"}
 

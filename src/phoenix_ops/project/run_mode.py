@@ -7,16 +7,15 @@ started is evidence; with none, the mode is unknown and release rules speak with
 
 from __future__ import annotations
 
-import re
-
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
 
 RELEASE, MIX, UNKNOWN = "release", "mix", "unknown"
-_RELEASE_BUILD = re.compile(r"\bmix\s+(?:do\s+[\w.,\s]*)?release\b")
-_RELEASE_START = re.compile(r"(?:^|[\s/])bin/(?:server|migrate|[\w-]+\s+(?:start|foreground|daemon|start_iex|eval|"
+_RELEASE_BUILD = lazy(r"\bmix\s+(?:do\s+[\w.,\s]*)?release\b")
+_RELEASE_START = lazy(r"(?:^|[\s/])bin/(?:server|migrate|[\w-]+\s+(?:start|foreground|daemon|start_iex|eval|"
                             r"console))\b|/bin/server\b")
-_MIX_START = re.compile(r"\bmix\s+(?:do\s+[\w.,\s]*)?phx\.server\b|\bmix\s+run\b|-S\s+mix\s+phx\.server")
-_PROD = re.compile(r"MIX_ENV=[\"']?prod")
+_MIX_START = lazy(r"\bmix\s+(?:do\s+[\w.,\s]*)?phx\.server\b|\bmix\s+run\b|-S\s+mix\s+phx\.server")
+_PROD = lazy(r"MIX_ENV=[\"']?prod")
 SCRIPT_DIRS = ("bin/", "scripts/", "script/", ".scripts/")
 TASK_RUNNERS = ("Makefile", "justfile", "Justfile", "Taskfile.yml", "Taskfile.yaml", "build.sh", "deploy.sh")
 

@@ -11,6 +11,7 @@ import re
 from phoenix_ops.elixir.modules import Module, has_alias, walk_calls
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
 
 # Byte markers whose presence anywhere in lib code answers a question by itself (no parse needed):
@@ -26,10 +27,10 @@ RATE_LIMITERS = (b"Hammer", b"PlugAttack", b"ExRated", b"ateLimit", b"ate_limit"
 USAGE_TRIGGERS = (b"Telemetry.Metrics",)
 PROMETHEUS_REPORTERS = ("TelemetryMetricsPrometheus", "TelemetryMetricsPrometheus.Core")
 # Paths platforms and load balancers probe; a route or plug answering one is a health endpoint.
-HEALTH_PATH = re.compile(r"(^|/)(_?health(z|check|_check|-check)?|livez?|liveness|readyz?|readiness|ready|status"
+HEALTH_PATH = lazy(r"(^|/)(_?health(z|check|_check|-check)?|livez?|liveness|readyz?|readiness|ready|status"
                          r"|ping|up|heartbeat)(/|$)", re.I)
-READY_PATH = re.compile(r"(^|/)(readyz?|readiness|ready)(/|$)", re.I)
-DATABASE_CALLS = re.compile(r"\bRepo\.|Ecto\.Adapters\.SQL|Postgrex\.|\.query[!(]")
+READY_PATH = lazy(r"(^|/)(readyz?|readiness|ready)(/|$)", re.I)
+DATABASE_CALLS = lazy(r"\bRepo\.|Ecto\.Adapters\.SQL|Postgrex\.|\.query[!(]")
 
 
 @record
@@ -115,7 +116,7 @@ def read_handler(mod: Module, rel: str) -> Handler:
     return Handler(mod.name, rel, line(mod.node), bool(DATABASE_CALLS.search(body)), sorted(set(paths)))
 
 
-LONGPOLL_CLIENT = re.compile(rb"longPollFallbackMs\s*:")
+LONGPOLL_CLIENT = lazy(rb"longPollFallbackMs\s*:")
 CLIENT_FILES = ("assets/js/app.js", "assets/js/app.ts", "assets/js/app.jsx", "assets/js/app.tsx")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -13,13 +12,14 @@ import urllib.request
 from pathlib import Path
 
 from phoenix_ops.findings import Confidence, Finding, Location, Severity, redact
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
 from phoenix_ops.release.artifact import Release
 from phoenix_ops.rule import rule
 
 H = Confidence.HIGH
 # How Elixir reports a compile-time value that runtime config changed (the release then refuses to boot).
-COMPILE_ENV = re.compile(r"the application :(\w+) has a different value set for key :?(\S+) during runtime")
+COMPILE_ENV = lazy(r"the application :(\w+) has a different value set for key :?(\S+) during runtime")
 
 COMPILE_ENV_MISMATCH = rule(
     "REL105", "compile-env-mismatch", Severity.ERROR, H, kind="release",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from phoenix_ops.elixir.values import KW, Atom, Lit, plain
 from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.patterns import lazy
 from phoenix_ops.rule import rule
 from phoenix_ops.rules.endpoints import dev_only, option
 
@@ -96,8 +95,8 @@ def secure_headers_missing(project):
                 Location(path=router.file, line=first.line), key=f"{router.module}:{name}")
 
 
-_DIRECTIVE = re.compile(r"\s*([a-z-]+)\s*([^;]*)")
-_INTERPOLATION = re.compile(r"#\{[^}]*\}")
+_DIRECTIVE = lazy(r"\s*([a-z-]+)\s*([^;]*)")
+_INTERPOLATION = lazy(r"#\{[^}]*\}")
 
 
 def _policy_text(value) -> str | None:

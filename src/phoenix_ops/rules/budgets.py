@@ -7,6 +7,7 @@ import re
 
 from phoenix_ops.elixir.values import EnvRead, Lit, plain
 from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.patterns import lazy
 from phoenix_ops.project.shutdown import shutdown_needs
 from phoenix_ops.rule import rule
 from phoenix_ops.rules.facts import where
@@ -16,7 +17,7 @@ H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 PG_DEFAULT_MAX = 100  # PostgreSQL's max_connections when nothing says otherwise
 PG_RESERVED = 3  # superuser_reserved_connections
 MIGRATOR_POOL = 2  # Ecto.Migrator.with_repo starts the repo with pool_size 2
-_OTP = re.compile(r"(?:erlang[-:]|otp[-:]?)(\d{2})")
+_OTP = lazy(r"(?:erlang[-:]|otp[-:]?)(\d{2})")
 
 
 def _pool(project, target) -> tuple[int | None, str]:

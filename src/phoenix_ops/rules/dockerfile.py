@@ -11,21 +11,22 @@ import re
 
 from phoenix_ops.elixir.values import KW
 from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.patterns import lazy
 from phoenix_ops.rule import rule
 from phoenix_ops.rules.facts import is_secret_key
 
 W, E, I = Severity.WARNING, Severity.ERROR, Severity.INFO
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
-_DEV_NAME = re.compile(r"dev|test|ci\b|gitpod|local|debug", re.I)
+_DEV_NAME = lazy(r"dev|test|ci\b|gitpod|local|debug", re.I)
 _RUNTIME_LIBS = {
-    "openssl": re.compile(r"\b(openssl|libssl[\w.-]*)\b"),
-    "ncurses": re.compile(r"\b(libncurses\w*|ncurses(-libs)?)\b"),
-    "libstdc++": re.compile(r"\blibstdc\+\+\w*"),
-    "ca-certificates": re.compile(r"\bca-certificates\b"),
+    "openssl": lazy(r"\b(openssl|libssl[\w.-]*)\b"),
+    "ncurses": lazy(r"\b(libncurses\w*|ncurses(-libs)?)\b"),
+    "libstdc++": lazy(r"\blibstdc\+\+\w*"),
+    "ca-certificates": lazy(r"\bca-certificates\b"),
 }
-_INSTALL = re.compile(r"\b(apt-get|apt|apk|microdnf|dnf|yum)\b[^\n;&|]*\b(install|add)\b")
-_BARE_OS = re.compile(r"^(?:docker\.io/)?(?:library/)?(debian|ubuntu|alpine)(?::|@|$)")
-_ASSETS = re.compile(r"assets\.deploy|phx\.digest|esbuild|tailwind|npm run|yarn|pnpm|bun run")
+_INSTALL = lazy(r"\b(apt-get|apt|apk|microdnf|dnf|yum)\b[^\n;&|]*\b(install|add)\b")
+_BARE_OS = lazy(r"^(?:docker\.io/)?(?:library/)?(debian|ubuntu|alpine)(?::|@|$)")
+_ASSETS = lazy(r"assets\.deploy|phx\.digest|esbuild|tailwind|npm run|yarn|pnpm|bun run")
 
 
 def production_dockerfiles(project):

@@ -7,14 +7,15 @@ from collections.abc import Iterator
 
 from phoenix_ops.elixir.values import KW, Lit, Value, plain
 from phoenix_ops.findings import Location
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import record
 
 # Plug names that authenticate whoever passes (a pipeline holding one is not public).
-AUTH_PLUG = re.compile(r"auth|basic|require|admin|token|login|ensure|verify|guardian|api_key|session_required", re.I)
+AUTH_PLUG = lazy(r"auth|basic|require|admin|token|login|ensure|verify|guardian|api_key|session_required", re.I)
 # Plug names that refuse a request without credentials (an auth plug that only loads the user does not).
-REQUIRES_AUTH = re.compile(r"require|ensure|basic_?auth|authenticated|admin|protected|session_required", re.I)
+REQUIRES_AUTH = lazy(r"require|ensure|basic_?auth|authenticated|admin|protected|session_required", re.I)
 # A guard that keeps code out of prod: `compile_env(:app, :dev_routes)`, `Mix.env() in [:dev, :test]`, `is_env?(:dev)`.
-DEV_GUARD = re.compile(r"dev_routes|:dev\b|\bdev\b|code_reloading\?|:test\b", re.I)
+DEV_GUARD = lazy(r"dev_routes|:dev\b|\bdev\b|code_reloading\?|:test\b", re.I)
 
 
 @record

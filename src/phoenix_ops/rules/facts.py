@@ -6,21 +6,22 @@ import re
 
 from phoenix_ops.elixir.values import KW, Choice, EnvRead, Expr, Lit, Value
 from phoenix_ops.findings import Confidence, Location
+from phoenix_ops.patterns import lazy
 
 # Config keys that hold credentials. Signing and encryption *salts* are not secrets in Phoenix.
-SECRET_KEY = re.compile(r"(^|_)(secret|password|passwd|token|api_key|apikey|private_key|access_key|secret_key|"
+SECRET_KEY = lazy(r"(^|_)(secret|password|passwd|token|api_key|apikey|private_key|access_key|secret_key|"
                         r"signing_key|secret_key_base|credentials?|auth_key|client_secret|encryption_key)$", re.I)
-URL_KEY = re.compile(r"(^|_)(url|uri)$", re.I)
-SALT_KEY = re.compile(r"salt$", re.I)
-URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@\s]*:([^@\s]+)@", re.I)
+URL_KEY = lazy(r"(^|_)(url|uri)$", re.I)
+SALT_KEY = lazy(r"salt$", re.I)
+URL_PASSWORD = lazy(r"^[a-z][a-z0-9+.-]*://[^:/@\s]*:([^@\s]+)@", re.I)
 # Values that are obviously not a committed credential.
-PLACEHOLDER = re.compile(r"^(\$\{[A-Z0-9_]+\}|\$[A-Z0-9_]+|<[^>]*>|)$")
+PLACEHOLDER = lazy(r"^(\$\{[A-Z0-9_]+\}|\$[A-Z0-9_]+|<[^>]*>|)$")
 
 
 # Well-known development credentials: a committed copy is a leftover, not a leaked secret.
 DEV_PASSWORDS = {"postgres", "password", "secret", "root", "mysql", "changeme", "dev", "admin", "guest"}
 DEV_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "db", "postgres", "database", "host.docker.internal"}
-_URL_PARTS = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@\s]*:([^@\s]*)@\[?([^/:\]?\s]+)", re.I)
+_URL_PARTS = lazy(r"^[a-z][a-z0-9+.-]*://[^:/@\s]*:([^@\s]*)@\[?([^/:\]?\s]+)", re.I)
 
 
 def dev_default(key: str, text: str) -> bool:
@@ -57,7 +58,7 @@ def env_names(value: Value | None) -> set[str]:
     return {r.name for r in value.reads()} if value is not None else set()
 
 
-_STRINGS = re.compile(r'"""[\s\S]*?"""|"(?:[^"\\]|\\.)*"')
+_STRINGS = lazy(r'"""[\s\S]*?"""|"(?:[^"\\]|\\.)*"')
 
 
 def generated_at_boot(value: Value | None) -> bool:
@@ -112,7 +113,7 @@ def release_doubt(project) -> tuple[str, Confidence | None]:
     return (ASSUMED_RELEASE, Confidence.LOW) if project.run_mode.assumed else ("", None)
 
 
-_CONFIG_READ = re.compile(r"Application\.(?:get_env|fetch_env!|fetch_env|compile_env!?)\(\s*:(\w+)\s*,\s*:?([\w.]+)")
+_CONFIG_READ = lazy(r"Application\.(?:get_env|fetch_env!|fetch_env|compile_env!?)\(\s*:(\w+)\s*,\s*:?([\w.]+)")
 
 
 def children_of(project, *names: str):

@@ -6,6 +6,7 @@ import re
 
 from phoenix_ops.elixir.values import plain
 from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.patterns import lazy
 from phoenix_ops.project.usage import HEALTH_PATH, READY_PATH
 from phoenix_ops.record import record
 from phoenix_ops.rule import rule
@@ -19,7 +20,7 @@ from phoenix_ops.rules.platform import health_checks, liveness_paths
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 HEALTH_DEPS = ("plug_checkup", "plug_health_check", "health_checkup", "phoenix_health", "healthchex")
-LIVE_PATH = re.compile(r"(^|/)(livez?|liveness)(/|$)", re.I)
+LIVE_PATH = lazy(r"(^|/)(livez?|liveness)(/|$)", re.I)
 SESSION_PLUGS = (":fetch_session", ":protect_from_forgery")
 
 

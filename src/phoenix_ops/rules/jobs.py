@@ -6,13 +6,14 @@ import re
 
 from phoenix_ops.elixir.values import KW, Atom, Expr, Lit, Seq, Value, plain
 from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.patterns import lazy
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.facts import children_of, config_read, endpoint_before, where
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 DEFAULT_GRACE_MS = 15_000  # Oban's shutdown_grace_period when none is set
-_APP_START = re.compile(r"mix\s+release|bin/server|phx\.server|bin/\w+\s+start")
-_POOLER = re.compile(r":6543\b|pgbouncer|pooler\.supabase|-pooler\.", re.I)
+_APP_START = lazy(r"mix\s+release|bin/server|phx\.server|bin/\w+\s+start")
+_POOLER = lazy(r":6543\b|pgbouncer|pooler\.supabase|-pooler\.", re.I)
 
 
 def _oban_configs(project):

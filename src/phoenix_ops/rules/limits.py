@@ -6,6 +6,7 @@ import re
 
 from phoenix_ops.elixir.values import KW, plain
 from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.patterns import lazy
 from phoenix_ops.project.usage import HEALTH_PATH
 from phoenix_ops.rule import rule
 from phoenix_ops.rules.endpoints import endpoint_configs
@@ -15,7 +16,7 @@ RATE_LIMIT_DEPS = ("hammer", "hammer_plug", "plug_attack", "ex_rated", "rate_lim
 REMOTE_IP_DEPS = ("remote_ip", "plug_cloudflare")
 # Paths that take credentials (phx.gen.auth writes /users/log_in, 1.8 /users/log-in); an OAuth
 # redirect (/auth/github) takes none.
-LOGIN_PATH = re.compile(r"log[_-]?in|sign[_-]?in|sign[_-]?up|register|reset[_-]password|(^|/)session(/|$)|"
+LOGIN_PATH = lazy(r"log[_-]?in|sign[_-]?in|sign[_-]?up|register|reset[_-]password|(^|/)session(/|$)|"
                         r"(^|/)token(/|$)|magic[_-]link", re.I)
 LARGE_BODY = 64 * 1024 * 1024
 

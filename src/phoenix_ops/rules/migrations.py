@@ -12,21 +12,22 @@ from __future__ import annotations
 import re
 
 from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.patterns import lazy
 from phoenix_ops.rule import Subject, rule
 
 W, E, I = Severity.WARNING, Severity.ERROR, Severity.INFO
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
-_VOLATILE = re.compile(r"gen_random_uuid|uuid_generate_v[14]|uuid_generate_v1mc|clock_timestamp|timeofday|"
+_VOLATILE = lazy(r"gen_random_uuid|uuid_generate_v[14]|uuid_generate_v1mc|clock_timestamp|timeofday|"
                        r"random\s*\(|statement_timestamp|nextval|txid_current", re.I)
 _SQL_RISKS = [
-    (re.compile(r"\bDROP\s+COLUMN\b", re.I), "drops a column"),
-    (re.compile(r"\bRENAME\s+(COLUMN\s+)?\w+\s+TO\b", re.I), "renames a column"),
-    (re.compile(r"\bALTER\s+(COLUMN\s+)?\w+\s+(SET\s+DATA\s+)?TYPE\b", re.I), "changes a column type"),
-    (re.compile(r"\bSET\s+NOT\s+NULL\b", re.I), "adds NOT NULL"),
-    (re.compile(r"\bDROP\s+TABLE\b", re.I), "drops a table"),
-    (re.compile(r"\bALTER\s+TABLE\s+\S+\s+RENAME\s+TO\b", re.I), "renames a table"),
-    (re.compile(r"\bCREATE\s+(UNIQUE\s+)?INDEX\b(?!\s+CONCURRENTLY)", re.I), "creates an index without CONCURRENTLY"),
-    (re.compile(r"\bADD\s+CONSTRAINT\b(?![^;]*\bNOT\s+VALID\b)", re.I), "adds a validated constraint"),
+    (lazy(r"\bDROP\s+COLUMN\b", re.I), "drops a column"),
+    (lazy(r"\bRENAME\s+(COLUMN\s+)?\w+\s+TO\b", re.I), "renames a column"),
+    (lazy(r"\bALTER\s+(COLUMN\s+)?\w+\s+(SET\s+DATA\s+)?TYPE\b", re.I), "changes a column type"),
+    (lazy(r"\bSET\s+NOT\s+NULL\b", re.I), "adds NOT NULL"),
+    (lazy(r"\bDROP\s+TABLE\b", re.I), "drops a table"),
+    (lazy(r"\bALTER\s+TABLE\s+\S+\s+RENAME\s+TO\b", re.I), "renames a table"),
+    (lazy(r"\bCREATE\s+(UNIQUE\s+)?INDEX\b(?!\s+CONCURRENTLY)", re.I), "creates an index without CONCURRENTLY"),
+    (lazy(r"\bADD\s+CONSTRAINT\b(?![^;]*\bNOT\s+VALID\b)", re.I), "adds a validated constraint"),
 ]
 
 

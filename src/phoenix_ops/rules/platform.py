@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from phoenix_ops.findings import Location
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import record
 
-_URL_PATH = re.compile(r"https?://[^/\s\"']+(/[^\s\"'|;&)]*)")
+_URL_PATH = lazy(r"https?://[^/\s\"']+(/[^\s\"'|;&)]*)")
 
 
 @record(frozen=True)

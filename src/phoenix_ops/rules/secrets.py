@@ -6,6 +6,7 @@ import re
 
 from phoenix_ops.elixir.values import KW, EnvRead, Value, alternatives
 from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import record
 from phoenix_ops.rule import rule
 from phoenix_ops.rules.facts import (
@@ -25,9 +26,9 @@ MIN_SECRET_KEY_BASE = 64
 # Keys that are public by design: Stripe publishable keys, PostHog project keys.
 PUBLIC_PREFIXES = ("pk_live_", "pk_test_", "phc_")
 # A fallback that says it is not a credential: a sentence, or "this_is_not_a_password".
-PLACEHOLDER_WORDS = re.compile(r"\s|not_?an?_|placeholder|dummy|your[_-]|replace[_-]?me|change[_-]?me", re.I)
-ENV_FILE_TEMPLATE = re.compile(r"(example|sample|template|dist|defaults?)$", re.I)
-SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE_KEY|ACCESS_KEY|COOKIE|DATABASE_URL")
+PLACEHOLDER_WORDS = lazy(r"\s|not_?an?_|placeholder|dummy|your[_-]|replace[_-]?me|change[_-]?me", re.I)
+ENV_FILE_TEMPLATE = lazy(r"(example|sample|template|dist|defaults?)$", re.I)
+SECRET_NAME = lazy(r"SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE_KEY|ACCESS_KEY|COOKIE|DATABASE_URL")
 
 
 @record

@@ -6,6 +6,7 @@ import re
 
 from phoenix_ops.elixir.values import Atom, EnvRead, Expr, Lit, Seq, plain
 from phoenix_ops.findings import Confidence, Location, Severity
+from phoenix_ops.patterns import lazy
 from phoenix_ops.rule import rule
 from phoenix_ops.rules.endpoints import (
     AUTH_PLUG,
@@ -27,7 +28,7 @@ TRACERS = ("opentelemetry_phoenix", "opentelemetry_bandit", "opentelemetry_cowbo
 JSON_LOGGERS = ("logger_json", "logstash_logger_formatter", "logger_logstash_backend", "ink", "logfmt_ex",
                 "logger_formatter_json")
 PROMETHEUS_DEPS = ("telemetry_metrics_prometheus", "telemetry_metrics_prometheus_core")
-METRICS_TARGET = re.compile(r"PromEx|Prometheus|Metrics", re.I)
+METRICS_TARGET = lazy(r"PromEx|Prometheus|Metrics", re.I)
 
 
 def _mix(project) -> Location:

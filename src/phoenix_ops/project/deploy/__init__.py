@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
 
 # Each reader is imported when a file of its kind is found: a project without Kubernetes manifests
@@ -49,9 +50,9 @@ if TYPE_CHECKING:
     from phoenix_ops.project.deploy.systemd import Unit
     from phoenix_ops.project.dotenv import Entry, Malformed
 
-ENV_FILE = re.compile(r"(^|/)(\.env(\.[\w.-]+)?|[\w.-]+\.env|\.envrc)$")
+ENV_FILE = lazy(r"(^|/)(\.env(\.[\w.-]+)?|[\w.-]+\.env|\.envrc)$")
 _YAML_DIRS_SKIPPED = (".github/", ".gitlab/", ".circleci/", "assets/", "test/", ".buildkite/")
-_COMPOSE_NAME = re.compile(r"(^|/)(docker-)?compose[\w.-]*\.ya?ml$")
+_COMPOSE_NAME = lazy(r"(^|/)(docker-)?compose[\w.-]*\.ya?ml$")
 
 
 @record

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import shlex
 
+from phoenix_ops.patterns import lazy
 from phoenix_ops.project.deploy.durations import seconds
 from phoenix_ops.project.deploy.yamldocs import YamlDoc, dig, line_of
 from phoenix_ops.record import field, record
 
-_MAX_CONNECTIONS = re.compile(r"max_connections\s*=\s*(\d+)")
+_MAX_CONNECTIONS = lazy(r"max_connections\s*=\s*(\d+)")
 
 
 @record

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 import shlex
 
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
 
-_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_VAR = lazy(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
 @record(frozen=True)

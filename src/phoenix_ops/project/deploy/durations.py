@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(msec|ms|usec|us|seconds?|sec|s|minutes?|min|m|hours?|hr|h|days?|d)?", re.I)
+from phoenix_ops.patterns import lazy
+
+_PART = lazy(r"(\d+(?:\.\d+)?)\s*(msec|ms|usec|us|seconds?|sec|s|minutes?|min|m|hours?|hr|h|days?|d)?", re.I)
 _UNIT = {"ms": 0.001, "msec": 0.001, "us": 1e-6, "usec": 1e-6, "s": 1, "sec": 1, "second": 1, "seconds": 1,
          "m": 60, "min": 60, "minute": 60, "minutes": 60, "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600,
          "d": 86400, "day": 86400, "days": 86400}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import record
 
-_ENTRY = re.compile(r"^([A-Za-z0-9_-]+)\s*:\s*(.+)$")
+_ENTRY = lazy(r"^([A-Za-z0-9_-]+)\s*:\s*(.+)$")
 
 
 @record(frozen=True)

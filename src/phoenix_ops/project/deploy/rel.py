@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
 
-_EXPORT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+_EXPORT = lazy(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
 
 @record(frozen=True)

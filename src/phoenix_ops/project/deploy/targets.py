@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import re
 
+from phoenix_ops.patterns import lazy
 from phoenix_ops.project.deploy.dockerfile import Dockerfile, command_words
 from phoenix_ops.record import field, record
 
-INFRA_IMAGES = re.compile(r"^(?:[\w.-]+/)?(postgres|postgis|redis|valkey|mysql|mariadb|nginx|caddy|traefik|"
+INFRA_IMAGES = lazy(r"^(?:[\w.-]+/)?(postgres|postgis|redis|valkey|mysql|mariadb|nginx|caddy|traefik|"
                           r"minio|localstack|mailhog|mailpit|memcached|rabbitmq|elasticsearch|opensearch|"
                           r"prometheus|grafana|jaeger|otel|zookeeper|kafka|clickhouse|pgbouncer|meilisearch|"
                           r"typesense|adminer|pgadmin|busybox|alpine)([:@/]|$)", re.I)
-_PHX_SERVER = re.compile(r"^\s*(?:export\s+)?PHX_SERVER=|PHX_SERVER=\S+\s+exec", re.M)
-_MIGRATE = re.compile(r"\bmigrate\b|ecto\.migrate|Release\.migrate|Ecto\.Migrator")
+_PHX_SERVER = lazy(r"^\s*(?:export\s+)?PHX_SERVER=|PHX_SERVER=\S+\s+exec", re.M)
+_MIGRATE = lazy(r"\bmigrate\b|ecto\.migrate|Release\.migrate|Ecto\.Migrator")
 
 
 @record(frozen=True)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
+from phoenix_ops.patterns import lazy
 from phoenix_ops.record import record
 
 # `{{ .Values.x }}` and friends: the file is a Go template, YAML only after `helm template`.
-TEMPLATE = re.compile(r"\{\{-?\s*[.$a-zA-Z(/\-]")
+TEMPLATE = lazy(r"\{\{-?\s*[.$a-zA-Z(/\-]")
 
 
 class Map(dict):
