@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from phoenix_ops.elixir.values import KW, Choice, EnvRead, Expr, Lit, Value
@@ -43,6 +44,7 @@ def where(value: Value | None, fallback: str = "mix.exs", line: int | None = Non
     return Location(path=fallback, line=line)
 
 
+@functools.cache  # every secrets rule asks it of every config key
 def is_secret_key(key: str) -> bool:
     return bool(SECRET_KEY.search(key)) and not SALT_KEY.search(key)
 
