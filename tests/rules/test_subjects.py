@@ -50,6 +50,10 @@ def test_dockerfile_rules_need_a_dockerfile_that_builds_the_release(fresh_projec
     assert set(na) == {"DEP005"} and not nd  # no asset pipeline to build
     na, nd = outcomes(fresh_project, {"Dockerfile": RELEASE_DOCKERFILE, "assets/package.json": "{}"}, "DEP005")
     assert "DEP005" not in na  # an asset pipeline to build
+    helper = {"Dockerfile": None, "assets/package.json": "{}", "iframe/mix.exs": GOOD["mix.exs"].replace("Demo", "Frame"),
+              "iframe/Dockerfile": RELEASE_DOCKERFILE}
+    project = fresh_project(helper)
+    assert [f.location.path for f in STATIC["DEP005"].check(project)] == []  # another app's Dockerfile
 
 
 def test_a_dockerfile_that_does_not_parse_leaves_the_docker_rules_undetermined(fresh_project):
