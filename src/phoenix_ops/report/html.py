@@ -190,9 +190,9 @@ def _checked(areas: list) -> str:
 
 
 def _sections(shown: Sequence[Finding], rules: Mapping[str, Rule], grades: Mapping[str, str]) -> list[dict]:
-    """Findings by area (by site when the command grades sites), then by rule, worst rule first: each
+    """Findings of files by area, of live checks by site or node, then by rule, worst rule first: each
     rule's first few findings shown, the rest folded, and a fix shared by all of them said once."""
-    by_site = bool(grades)
+    by_site = bool(grades) or any(f.location.url or (f.location.node and not f.location.path) for f in shown)
     buckets: dict[str, dict[str, list[Finding]]] = {}
     for f in shown:
         name = section_of(f.location) if by_site else f.rule_id[:3]
