@@ -254,9 +254,9 @@ class Deployer:
         rest = [self.server(h, MAIN) for h in hosts if h not in batch]
         if rest:
             await self.step(f"drain {names}", lambda: self.point(rest))
-        await self.installed(batch)
         for host in batch:
             await self.step(f"stop {host.label}", lambda h=host: self.stop(h, MAIN, drained=bool(rest)))
+            await self.installed([host])  # its upload goes on while it drains and stops
             await self.step(f"start {host.label} on {self.version}",  # `current` switched first
                             lambda h=host: self.start(h, MAIN, self.version, switch=True))
         gated = [self.step(f"joined {h.label}", lambda h=h: self.joined(h, hosts)) for h in batch]
@@ -273,9 +273,9 @@ class Deployer:
         new = GREEN if all(live_colour(previous.get(h.label, {})) == BLUE for h in hosts) else BLUE
         old = BLUE if new == GREEN else GREEN
         for host in hosts:
-            await self.installed([host])
             if previous.get(host.label, {}).get(new):
                 await self.step(f"stop {host.label} {new}", lambda h=host: self.stop(h, new))
+            await self.installed([host])
             await self.step(f"start {host.label} {new}", lambda h=host: self.start(h, new, self.version))
         live_old = [h for h in hosts if previous.get(h.label, {}).get(old)]
         if live_old:
