@@ -118,28 +118,33 @@ def test_a_node_that_never_becomes_ready_rolls_everything_back(lab, tmp_path, en
     assert "rolled back" in run(lab, proj, "deploy", "status").stdout
 
 
+def deploy_until(lab, proj: Path, tarball: Path, step: str) -> subprocess.Popen:
+    """`deploy TARBALL` in a child process (stderr piped), returned once the journal records a step
+    starting with `step` for this deploy (after its own start event)."""
+    journal = proj / ".phoenix-ops" / "deploy.jsonl"
+    done = len(journal.read_text()) if journal.exists() else 0
+    cmd = [sys.executable, "-m", "phoenix_ops", "deploy", str(tarball), "--project", str(proj),
+           "--known-hosts", str(lab.known_hosts), "--identity", str(lab.identity)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while f'"step": "{step}' not in (journal.read_text()[done:] if journal.exists() else ""):
+        assert time.monotonic() < deadline and proc.poll() is None, f"the deploy never reached {step!r}"
+        time.sleep(0.05)
+    return proc
+
+
 def test_killed_mid_deploy_then_resumed_or_rolled_back(lab, tmp_path, env_file, phoenix_build, phoenix_build_v2):
     proj = project(lab, tmp_path, env_file)
     first_deploy(lab, proj, phoenix_build)
-    journal = proj / ".phoenix-ops" / "deploy.jsonl"
-    cmd = [sys.executable, "-m", "phoenix_ops", "deploy", str(phoenix_build_v2.tarball), "--project", str(proj),
-           "--known-hosts", str(lab.known_hosts), "--identity", str(lab.identity)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    def this_run() -> str:  # the journal after the new deploy's start event
-        text = journal.read_text()
-        return text[text.rfind('"version": "0.2.0"'):] if '"version": "0.2.0"' in text else ""
-
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and '"step": "undrain' not in this_run():
-        time.sleep(0.05)
+    proc = deploy_until(lab, proj, phoenix_build_v2.tarball, "undrain")
     proc.kill()
-    proc.wait()
+    proc.communicate()
     status = run(lab, proj, "deploy", "status").stdout
     assert "interrupted" in status
     resumed = run(lab, proj, "deploy", "--resume")
     assert resumed.exit_code == 0, resumed.output
     assert running(lab) == ["0.2.0"] * 3
-    events = [json.loads(line) for line in journal.read_text().splitlines()]
+    events = [json.loads(line) for line in (proj / ".phoenix-ops" / "deploy.jsonl").read_text().splitlines()]
     assert events[-1]["event"] == "end" and events[-1]["result"] == "finished"
     back = run(lab, proj, "rollback")
     assert back.exit_code == 0, back.output

@@ -94,6 +94,12 @@ async def _deploy(plan: Plan, journal: Journal, app: str, tarball: Path, version
                           strategy=plan.strategy, app=app)
         d.run = run
         try:
+            await d.upload()
+        except (RemoteError, OSError) as exc:
+            journal.write(deploy=run.id, event="end", result="failed", reason=str(exc))
+            raise DeployFailed(f"{exc}; no host was switched, every node runs what it ran before; once the host "
+                               f"takes the release, `deploy --resume` finishes the uploads and rolls out", True) from None
+        try:
             await d.deploy(run.previous)
         except (RemoteError, GateFailed, OSError) as exc:
             say(f"failed: {exc}; rolling back")

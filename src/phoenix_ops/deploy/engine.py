@@ -38,7 +38,6 @@ class Deployer:
     sessions: dict[str, Session] = field(default_factory=dict)
     run: Run | None = None
     commands: list[str] = field(default_factory=list)  # what --dry-run prints
-    installs: dict[str, asyncio.Future] = field(default_factory=dict)  # host label -> its install, under way
     distributed: dict[str, bool] = field(default_factory=dict)  # host label -> distribution on, as started
     names: dict[str, str] = field(default_factory=dict)  # host label -> the node name it answered with
 
@@ -86,13 +85,6 @@ class Deployer:
     async def install(self, host: Host) -> None:
         """The tarball streamed into tar on the host: one command, unpacking while it arrives."""
         await self.session(host).run(remote.install_script(host, self.version), stdin=str(self.tarball))
-
-    async def installed(self, hosts: list[Host]) -> None:
-        """Wait for these hosts' installs; an install that failed on any host fails the deploy now."""
-        failed = [t for t in self.installs.values() if t.done() and not t.cancelled() and t.exception()]
-        if failed:
-            raise failed[0].exception()
-        await asyncio.gather(*(self.installs[h.label] for h in hosts if h.label in self.installs))
 
     async def start(self, host: Host, color: str, version: str, *, switch: bool = False) -> None:
         """Start `version` as `color` (after pointing `current` at it, with `switch`), then wait until
@@ -163,30 +155,16 @@ class Deployer:
 
     # --- strategies -----------------------------------------------------------------------------
 
+    async def upload(self) -> None:
+        """The release unpacked on every host at once, before any node is drained: a host whose disk
+        or release directory refuses it stops the deploy while every node still runs what it ran."""
+        await every([self.step(f"install {self.version} on {h.label}", lambda h=h: self.install(h))
+                     for h in self.plan.hosts])
+
     async def deploy(self, previous: dict[str, dict[str, str]]) -> None:
         hosts = list(self.plan.hosts)
-        # The uploads run beside the rollout: a host's release is waited for only when the host is
-        # about to run it (or migrate from it). The first host's comes alone, as the first batch
-        # waits for it; the rest follow together while that batch restarts.
-        first = asyncio.ensure_future(self._install_after(hosts[0], None))
-        self.installs = {hosts[0].label: first} | {
-            h.label: asyncio.ensure_future(self._install_after(h, first)) for h in hosts[1:]}
-        try:
-            await self._roll_out(hosts, previous)
-        finally:
-            for task in self.installs.values():
-                task.cancel()
-            await asyncio.gather(*self.installs.values(), return_exceptions=True)
-
-    async def _install_after(self, host: Host, before: asyncio.Future | None) -> None:
-        if before is not None:
-            await before
-        await self.step(f"install {self.version} on {host.label}", lambda: self.install(host))
-
-    async def _roll_out(self, hosts: list[Host], previous: dict[str, dict[str, str]]) -> None:
         if self.plan.migrate:
             first = hosts[0]
-            await self.installed([first])
             await self.step("migrate", lambda: self.session(first).run(
                 remote.migrate_script(self.plan, first, self.version), timeout=600))
         if self.plan.strategy == "blue-green":
@@ -218,7 +196,6 @@ class Deployer:
         rest = [self.server(h, MAIN) for h in hosts if h not in batch]
         if rest:
             await self.step(f"drain {names}", lambda: self.point(rest))
-        await self.installed(batch)
         for host in batch:
             await self.step(f"stop {host.label}", lambda h=host: self.stop(h, MAIN, drained=bool(rest)))
             await self.step(f"start {host.label} on {self.version}",  # `current` switched first
@@ -235,7 +212,6 @@ class Deployer:
         new = GREEN if all(previous.get(h.label, {}).get(BLUE) for h in hosts) else BLUE
         old = BLUE if new == GREEN else GREEN
         for host in hosts:
-            await self.installed([host])
             await self.step(f"start {host.label} {new}", lambda h=host: self.start(h, new, self.version))
         live_old = [h for h in hosts if previous.get(h.label, {}).get(old)]
         if live_old:
