@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -29,14 +30,6 @@ def project(lab, tmp_path, env_file, strategy="rolling", **extra) -> Path:
     root.mkdir(exist_ok=True)
     (root / ".phoenix-ops.toml").write_text(lab.plan(strategy, env_file, **extra))
     return root
-
-
-def versions(lab) -> list[str]:
-    out = []
-    for h in lab.hosts:
-        with __import__("urllib.request").request.urlopen(f"http://127.0.0.1:{h.http_port}/", timeout=5) as r:
-            out.append(re.search(r"generation-(\w+)", r.read().decode()) is not None)
-    return out
 
 
 def running(lab, color="main") -> list[str]:
@@ -73,23 +66,39 @@ def test_rolling_and_canary_deploys_lose_no_request(lab, tmp_path, env_file, pho
         assert "canary gate passed" in result.stderr
 
 
+def generation(url: str) -> str:
+    """The digested asset only the version serving `url` references (it differs between 0.1.0 and 0.2.0)."""
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        return re.search(r"/assets/generation-[0-9a-f]+", reply.read().decode())[0]
+
+
 def test_blue_green_switches_at_once_and_keeps_the_old_colour(lab, tmp_path, env_file, phoenix_build,
                                                               phoenix_build_v2):
+    """0.1.0 on blue, then 0.2.0 on green, then 0.1.0 again on blue (stopping the 0.1.0 blue kept for
+    rollback, never the green that serves), then `rollback` back to green."""
     proj = project(lab, tmp_path, env_file, "blue-green")
     assert run(lab, proj, "deploy", phoenix_build.tarball).exit_code == 0
     assert running(lab, "blue") == ["0.1.0"] * 3
-    with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
-        time.sleep(1)
-        result = run(lab, proj, "deploy", phoenix_build_v2.tarball)
-        time.sleep(1)
-    assert result.exit_code == 0, result.output
-    assert load.ok > 50 and load.failures == [], (load.ok, load.failures[:5])
-    assert running(lab, "green") == ["0.2.0"] * 3 and running(lab, "blue") == ["0.1.0"] * 3
-    upstream = (tmp_path / "nginx" / "upstream.conf").read_text()
-    assert all(f":{h.http_port + 1};" in upstream and f":{h.http_port};" not in upstream for h in lab.hosts)
+    old = generation(f"http://127.0.0.1:{lab.nginx_port}/")
+    for tarball, now in ((phoenix_build_v2.tarball, "green"), (phoenix_build.tarball, "blue")):
+        port = 1 if now == "green" else 0
+        with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
+            time.sleep(1)
+            result = run(lab, proj, "deploy", tarball)
+            time.sleep(1)
+        assert result.exit_code == 0, result.output
+        assert load.ok > 50 and load.failures == [], (load.ok, load.failures[:5])
+        assert running(lab, "green") == ["0.2.0"] * 3 and running(lab, "blue") == ["0.1.0"] * 3
+        upstream = (tmp_path / "nginx" / "upstream.conf").read_text()
+        assert all(f":{h.http_port + port};" in upstream and f":{h.http_port + 1 - port};" not in upstream
+                   for h in lab.hosts), upstream
+        assert (generation(f"http://127.0.0.1:{lab.nginx_port}/") == old) == (now == "blue"), now
     back = run(lab, proj, "rollback")
     assert back.exit_code == 0, back.output
-    assert running(lab, "green") == [""] * 3 and running(lab, "blue") == ["0.1.0"] * 3
+    assert running(lab, "green") == ["0.2.0"] * 3 and running(lab, "blue") == [""] * 3
+    upstream = (tmp_path / "nginx" / "upstream.conf").read_text()
+    assert all(f":{h.http_port + 1};" in upstream and f":{h.http_port};" not in upstream for h in lab.hosts)
+    assert all((h.root / "current").resolve().name == "0.2.0" for h in lab.hosts)
 
 
 def broken_tarball(build, tmp_path: Path, tail: str = 'raise "this build is broken"') -> Path:

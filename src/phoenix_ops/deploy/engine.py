@@ -86,14 +86,19 @@ class Deployer:
         """The tarball streamed into tar on the host: one command, unpacking while it arrives."""
         await self.session(host).run(remote.install_script(host, self.version), stdin=str(self.tarball))
 
-    async def start(self, host: Host, color: str, version: str, *, switch: bool = False) -> None:
-        """Start `version` as `color` (after pointing `current` at it, with `switch`), then wait until
-        it is ready; a release that dies while booting fails at once rather than after the whole
-        readiness timeout."""
+    async def start(self, host: Host, color: str, version: str, *, switch: bool = False,
+                    replace: bool = False) -> None:
+        """Start `version` as `color` (after pointing `current` at it, with `switch`; after stopping
+        what runs as `color`, with `replace`), then wait until it is ready; a release that dies while
+        booting fails at once rather than after the whole readiness timeout."""
         port = self.port(host, color)
         session = self.session(host)
         script = remote.start_script(self.plan, host, self.app, version, color, port)
-        said = await session.run(f"{remote.switch_script(host, version)}; {script}" if switch else script)
+        if switch:
+            script = f"{remote.switch_script(host, version)}; {script}"
+        if replace:
+            script = f"({remote.stop_script(host, color, self.plan.stop_timeout)}) >/dev/null; {script}"
+        said = await session.run(script)
         self.distributed[host.label] = "distribution=none" not in said
         deadline = asyncio.get_running_loop().time() + self.plan.ready_timeout
         alive = f"kill -0 $(cat {host.root}/run/{color}.pid) 2>/dev/null && echo up || echo down"
@@ -179,12 +184,23 @@ class Deployer:
             for i in range(0, len(hosts), self.plan.batch):
                 await self.rolling(hosts[i:i + self.plan.batch], hosts, previous)
         await self.step("assets on every node", lambda: gates.assets_everywhere(
-            [h.url(self.port(h, self.live_color(h))) for h in hosts]))
+            [h.url(self.port(h, self.live_color(h, previous))) for h in hosts]))
 
-    def live_color(self, host: Host) -> str:
+    def live_color(self, host: Host, previous: dict[str, dict[str, str]]) -> str:
         if self.plan.strategy != "blue-green":
             return MAIN
-        return GREEN if (self.run and f"switch {host.label} to {GREEN}" in self.run.done) else BLUE
+        old, new = self.colors(previous)
+        return new if (self.run and f"switch {host.label} to {new}" in self.run.done) else old
+
+    def colors(self, previous: dict[str, dict[str, str]]) -> tuple[str, str]:
+        """(old, new): the colour the hosts serve from, and the other one, which the deploy takes
+        over (blue when nothing serves yet)."""
+        now = {serving(previous.get(h.label, {})) for h in self.plan.hosts} - {None}
+        if len(now) > 1:
+            raise gates.GateFailed("the hosts serve from different colours (" + ", ".join(
+                f"{h.label} {serving(previous.get(h.label, {}))}" for h in self.plan.hosts) + ")")
+        old = now.pop() if now else GREEN
+        return old, BLUE if old == GREEN else GREEN
 
     async def canary_gate(self, canary: Host, others: list[str]) -> None:
         figures = await gates.canary_healthy(canary.url(), others, "/", self.plan.canary_window)
@@ -208,11 +224,13 @@ class Deployer:
         await self.step(f"undrain {names}", lambda: self.point([self.server(h, MAIN) for h in hosts]))
 
     async def blue_green(self, hosts: list[Host], previous) -> None:
-        """New colour beside the old on every host, gated, then the balancer switched at once."""
-        new = GREEN if all(previous.get(h.label, {}).get(BLUE) for h in hosts) else BLUE
-        old = BLUE if new == GREEN else GREEN
+        """New colour beside the old on every host, gated, then the balancer switched at once. What
+        ran as the new colour (the previous deploy's old colour, kept for `rollback`, or what an
+        interrupted deploy started) is stopped first."""
+        old, new = self.colors(previous)
         for host in hosts:
-            await self.step(f"start {host.label} {new}", lambda h=host: self.start(h, new, self.version))
+            await self.step(f"start {host.label} {new}",
+                            lambda h=host: self.start(h, new, self.version, replace=True))
         live_old = [h for h in hosts if previous.get(h.label, {}).get(old)]
         if live_old:
             await self.step("sessions", lambda: gates.same_sessions(
@@ -220,7 +238,7 @@ class Deployer:
         await self.step(f"switch balancer to {new}", lambda: self.point([self.server(h, new) for h in hosts]))
         for host in hosts:
             await self.step(f"switch {host.label} to {new}", lambda h=host: self.session(h).run(
-                remote.switch_script(h, self.version)))
+                remote.switch_script(h, self.version, new)))
 
     async def reach(self, host: Host) -> bool:
         """Whether the host answers over SSH now; a connection lost on the way is opened again, once."""
@@ -274,19 +292,31 @@ class Deployer:
         return problems, lost
 
     async def _rollback_colours(self, hosts: list[Host], previous: dict[str, dict[str, str]]) -> list[str]:
-        colors = {h.label: next((c for c in (BLUE, GREEN) if previous.get(h.label, {}).get(c)), None) for h in hosts}
-        serving = [self.server(h, c) for h in hosts if (c := colors[h.label])]
+        colors = {h.label: serving(previous.get(h.label, {})) for h in hosts}
+        servers = [self.server(h, c) for h in hosts if (c := colors[h.label])]
         try:
-            if serving:
-                await self.point(serving)
+            if servers:
+                await self.point(servers)
             for h in hosts:
-                other = GREEN if colors[h.label] == BLUE else BLUE
-                await self.stop(h, other)
+                for other in {BLUE, GREEN} - {colors[h.label]}:
+                    await self.stop(h, other)
                 if colors[h.label]:
-                    await self.session(h).run(remote.switch_script(h, previous[h.label][colors[h.label]]))
+                    await self.session(h).run(remote.switch_script(h, previous[h.label][colors[h.label]],
+                                                                   colors[h.label]))
         except (RemoteError, gates.GateFailed, OSError) as exc:
             return [str(exc)]
         return []
+
+
+def serving(state: dict[str, str]) -> str | None:
+    """The colour a host serves from: the one its last switch named, else the only one running, else
+    the only one running what `current` points at."""
+    live = state.get("live")
+    if live in (BLUE, GREEN) and state.get(live):
+        return live
+    running = [c for c in (BLUE, GREEN) if state.get(c)]
+    current = [c for c in running if state[c] == state.get("current")]
+    return next((found[0] for found in (running, current) if len(found) == 1), None)
 
 
 async def every(steps: list[Awaitable[object]]) -> None:
