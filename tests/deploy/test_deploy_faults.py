@@ -59,6 +59,25 @@ def test_a_canary_failing_its_metric_gate_rolls_everything_back(lab, tmp_path, e
     assert after.ok > 20 and after.failures == [], (after.ok, after.failures[:5])
 
 
+def test_a_new_node_too_slow_for_the_session_gate_rolls_everything_back(lab, tmp_path, env_file, phoenix_build,
+                                                                        phoenix_build_v2):
+    """0.2.0 on the first host is ready (its health path answers at once) but its pages take 6 s, more
+    than the session gate waits: the gate fails and every host is rolled back, instead of the deploy
+    stopping half-done on an error the gate did not expect. The slow node was drained, so no request
+    through nginx fails."""
+    faulty = lab.faulty(env_file, lab.hosts[0], "0.2.0", FAULT_DELAY_MS="6000")
+    proj = project(lab, tmp_path, faulty)
+    first_deploy(lab, proj, phoenix_build)
+    with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
+        result = run(lab, proj, "deploy", phoenix_build_v2.tarball)
+    assert result.exit_code == 1, result.output
+    assert f":{lab.hosts[0].http_port}/counter did not answer with the session" in result.stderr, result.stderr
+    assert "rolled back: the previous version serves" in result.stderr, result.stderr
+    assert journal_end(proj)["result"] == "rolled back"
+    assert running(lab) == ["0.1.0"] * 3
+    assert load.ok > 20 and load.failures == [], (load.ok, load.failures[:5])
+
+
 # SSH keepalive gives up within 15-20 s, the rollback's reconnect within 10 s; one node restarted on a busy machine
 LOST_BOUND_SECONDS = 90.0
 RETRY_SECONDS = 3.0  # nginx sends a request its node has not answered within this to another node

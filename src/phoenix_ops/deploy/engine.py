@@ -219,7 +219,8 @@ class Deployer:
         gated = [self.step(f"joined {h.label}", lambda h=h: self.joined(h, hosts)) for h in batch]
         old = [h for h in hosts if h not in batch and previous.get(h.label, {}).get(MAIN)]
         if old:
-            gated.append(self.step(f"sessions {names}", lambda: gates.same_sessions([h.url() for h in old], batch[0].url())))
+            gated.append(self.step(f"sessions {names}", lambda: gates.same_sessions(
+                [h.url() for h in old], batch[0].url(), self.plan.session_page)))
         await every(gated)
         await self.step(f"undrain {names}", lambda: self.point([self.server(h, MAIN) for h in hosts]))
 
@@ -234,7 +235,8 @@ class Deployer:
         live_old = [h for h in hosts if previous.get(h.label, {}).get(old)]
         if live_old:
             await self.step("sessions", lambda: gates.same_sessions(
-                [h.url(self.port(h, old)) for h in live_old], hosts[0].url(self.port(hosts[0], new))))
+                [h.url(self.port(h, old)) for h in live_old], hosts[0].url(self.port(hosts[0], new)),
+                self.plan.session_page))
         await self.step(f"switch balancer to {new}", lambda: self.point([self.server(h, new) for h in hosts]))
         for host in hosts:
             await self.step(f"switch {host.label} to {new}", lambda h=host: self.session(h).run(

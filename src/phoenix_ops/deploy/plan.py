@@ -12,6 +12,7 @@
     stop-timeout = 30                    # seconds between SIGTERM and SIGKILL
     canary-window = 30                   # canary: seconds of traffic the metric gate watches
     ready-timeout = 60                   # seconds a started release has to answer its ready path
+    session-page = "/"                   # the session gate's page: one that writes a session once and keeps it
     [[deploy.hosts]]
     ssh = "deploy@10.0.0.11:22"          # address = "10.0.0.11"; port, root override the defaults
     [deploy.balancer]
@@ -71,6 +72,7 @@ class Plan:
     ready_timeout: float = 60.0
     balancer: Balancer | None = None
     extra: dict = field(default_factory=dict)
+    session_page: str = "/"
 
 
 def parse_ssh(spec: str, *, port: int, root: str, address: str | None = None) -> Host:
@@ -102,7 +104,7 @@ def load_plan(root: Path) -> Plan:
 
 def plan_from(d: dict) -> Plan:
     known = {"strategy", "batch", "root", "port", "health", "ready", "env-file", "migrate", "stop-timeout",
-             "canary-window", "ready-timeout", "hosts", "balancer",
+             "canary-window", "ready-timeout", "session-page", "hosts", "balancer",
              "url", "k8s", "fly"}  # the last three are read by `deploy --target k8s|fly` (platform.py)
     unknown = sorted(set(d) - known)
     if unknown:
@@ -134,4 +136,5 @@ def plan_from(d: dict) -> Plan:
         raise UsageError("[deploy] batch must be at least 1")
     return Plan(tuple(hosts), strategy, batch, d.get("health", "/health"), d.get("ready", d.get("health", "/health")),
                 d.get("env-file"), d.get("migrate", "bin/migrate"), float(d.get("stop-timeout", 30)),
-                float(d.get("canary-window", 30)), float(d.get("ready-timeout", 60)), balancer)
+                float(d.get("canary-window", 30)), float(d.get("ready-timeout", 60)), balancer,
+                session_page=d.get("session-page", "/"))
