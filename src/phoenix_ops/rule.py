@@ -5,9 +5,11 @@
     def endpoint_never_starts(project):          # the decorated name is the Rule itself
         yield endpoint_never_starts.finding(...)
 
-A rule that judges something a project may not have (Oban, clustering, migrations) names it as its
-`subject`: the check runs only when the subject is present, and a report says "not applicable" with
-the subject's words otherwise, so that condition is written once.
+A rule that judges something a project may not have (Oban, clustering, migrations, a Dockerfile) names
+it as its `subject`: the check runs only when the subject is present, and a report says "not
+applicable" with the subject's words otherwise, so that condition is written once. When the files
+cannot tell (a query set by code the evaluator does not read), the subject's `unknown` says why and
+the report says "not determined": the rule is not run, and no absence is claimed.
 
 A check that builds its findings inline (a probe step, an env-file check) declares its rule the same
 way without decorating anything: `UNREACHABLE = rule("WEB140", ..., kind="probe")`. Nothing is
@@ -55,12 +57,33 @@ _ID = re.compile(r"^([A-Z]{3})(\d{3})$")
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
+NOT_APPLICABLE, NOT_DETERMINED = "not applicable", "not determined"
+
+
 @dataclass(frozen=True)
 class Subject:
-    """What a rule judges, when a project may lack it: `present(project)`, and the words for its absence."""
+    """What a rule judges, when a project may lack it: `present(project)`, the words for its absence,
+    and `unknown(project)`: why the files cannot tell, when present() is False only for want of reading.
+    `a & b` needs both (a Dockerfile that builds a release, and an asset pipeline)."""
 
-    absent: str  # "Oban is not a dependency"
-    present: Callable[..., bool]
+    absent: str = ""  # "Oban is not a dependency"
+    present: Callable[..., bool] | None = None
+    unknown: Callable[..., str | None] | None = None
+    parts: tuple[Subject, ...] = ()  # set by `&` instead of the three above
+
+    def standing(self, project) -> tuple[str, str] | None:
+        """None when the subject is there to judge; else (NOT_APPLICABLE or NOT_DETERMINED, why).
+        Of several parts, one surely absent outweighs one that cannot be told."""
+        if self.parts:
+            found = [s for s in (part.standing(project) for part in self.parts) if s]
+            return min(found, key=lambda s: s[0] != NOT_APPLICABLE, default=None)
+        if self.present(project):
+            return None
+        why = self.unknown(project) if self.unknown else None
+        return (NOT_DETERMINED, why) if why else (NOT_APPLICABLE, self.absent)
+
+    def __and__(self, other: Subject) -> Subject:
+        return Subject(parts=(*(self.parts or (self,)), *(other.parts or (other,))))
 
 
 @dataclass(frozen=True)
@@ -88,13 +111,14 @@ class Rule:
 
         @functools.wraps(check)
         def on_subject(project) -> Iterable[Finding]:
-            return check(project) if subject.present(project) else ()
+            return check(project) if subject.standing(project) is None else ()
 
         return replace(self, check=on_subject)
 
-    def absent(self, project) -> str | None:
-        """Why the rule has nothing to judge in `project` (its subject is absent), or None."""
-        return self.subject.absent if self.subject is not None and not self.subject.present(project) else None
+    def standing(self, project) -> tuple[str, str] | None:
+        """None when the rule has its subject to judge in `project`; else (NOT_APPLICABLE or
+        NOT_DETERMINED, why)."""
+        return self.subject.standing(project) if self.subject is not None else None
 
     @property
     def area(self) -> str:

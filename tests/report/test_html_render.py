@@ -35,6 +35,16 @@ def test_each_rule_gets_its_outcome_by_area():
     assert areas[2].tally() == {"failed": 1, "noted": 1} and areas[2].worst == "failed"
 
 
+def test_a_subject_the_files_cannot_tell_is_not_determined_not_absent():
+    areas = build_checklist([], {r.id: r for r in RULES}, {}, {"SEC002": "no such subject"},
+                            {"REL001": "set by code the audit does not read"})
+    rows = {row.id: (row.outcome, row.reason) for a in areas for row in a.rows}
+    assert rows["REL001"] == ("not determined", "set by code the audit does not read")
+    assert rows["SEC002"] == ("not applicable", "no such subject")
+    page = render([], "html", tool="check", rules=RULES, extra={"not_determined": {"REL001": "set by code"}})
+    assert 'data-rule="REL001" data-outcome="not determined"' in page and "set by code" in page
+
+
 def test_page_escapes_everything_and_links_findings_to_embedded_rule_pages():
     page = render(findings(), "html", tool="check", rules=RULES, extra={"not_run": {"REL001": "not selected"}})
     assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt; claim" in page

@@ -43,14 +43,19 @@ def run(path: Path, opts: CheckOptions, tail: Tail, *, all_projects: bool = Fals
         tables = [("Shutdown per deploy target", result.shutdown)] if result.shutdown else []
         def text(color: bool) -> str:
             return render_text(result.findings, color=color, base=from_here(result.root), tables=tables)
-        extra = {"project": result.summary, **({"not_run": result.not_run, "not_applicable": result.not_applicable}
-                                                if tail.fmt == "html" else {})}
+        extra = {"project": result.summary, **(_outcomes(result) if tail.fmt == "html" else {})}
         return tail.finish(result.findings, tool="check", rules=rules, extra=extra, text=text,
                            base=from_here(result.root), heading=_heading(result))
     from phoenix_ops.report import render_each
     tail.emit(render_each([(r.findings, {"project": r.summary}, from_here(r.root), _heading(r)) for r in results],
                           tail.fmt, tool="check", color=tail.color, rules=rules))
     return max(tail.gate(r.findings, rules) for r in results)
+
+
+def _outcomes(result: CheckResult) -> dict:
+    """The rules that did not run, had nothing to judge or could not tell, with why: the checklist's facts."""
+    return {"not_run": result.not_run, "not_applicable": result.not_applicable,
+            "not_determined": result.not_determined}
 
 
 def _heading(result: CheckResult) -> str:

@@ -16,7 +16,7 @@ from phoenix_ops.check.baseline import apply_baseline, load_baseline, write_base
 from phoenix_ops.check.settings import Settings, load_settings
 from phoenix_ops.check.suppressions import apply_suppressions
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
-from phoenix_ops.rule import Rule, rule
+from phoenix_ops.rule import NOT_APPLICABLE, Rule, rule
 from phoenix_ops.rules.budgets import shutdown_rows
 
 if TYPE_CHECKING:
@@ -86,6 +86,7 @@ class CheckResult:
     root: Path  # the project's directory, as reached from the path given
     not_run: dict[str, str] = field(default_factory=dict)  # rule id -> why it did not run
     not_applicable: dict[str, str] = field(default_factory=dict)  # rule id -> the subject the project lacks
+    not_determined: dict[str, str] = field(default_factory=dict)  # rule id -> why the files cannot tell
     shutdown: list[dict] = field(default_factory=list)  # one row per deploy target: how it stops the BEAM
 
 
@@ -104,9 +105,10 @@ def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckRes
 
     findings: list[Finding] = list(settings.findings)
     not_applicable: dict[str, str] = {}
+    not_determined: dict[str, str] = {}
     for r in rules:
         if r.check is not None and r.id in ran:
-            findings.extend(_run_rule(r, project, not_applicable))
+            findings.extend(_run_rule(r, project, not_applicable, not_determined))
     if project.deploy.present:
         findings.extend(_target_env(project))
     if settings.start_after:
@@ -128,7 +130,7 @@ def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckRes
     findings.sort(key=Finding.sort_key)
     not_run = {r.id: _why_not(r.id, opts, settings) for r in rules if r.id not in ran}
     return CheckResult(findings, {**project.summary(), "disabled_rules": settings.disabled}, project.root, not_run,
-                       not_applicable, shutdown_rows(project) if project.deploy.present else [])
+                       not_applicable, not_determined, shutdown_rows(project) if project.deploy.present else [])
 
 
 def _target_env(project) -> list[Finding]:
@@ -154,13 +156,15 @@ def _why_not(rule_id: str, opts: CheckOptions, settings: Settings) -> str:
     return f"disabled in .phoenix-ops.toml: {settings.disabled.get(rule_id, '')}".rstrip(": ")
 
 
-def _run_rule(rule, project, not_applicable: dict[str, str]) -> list[Finding]:
+def _run_rule(rule, project, not_applicable: dict[str, str], not_determined: dict[str, str]) -> list[Finding]:
     """A rule that trips over an unexpected shape costs its own findings, not the whole audit.
-    A rule whose subject the project lacks is noted in `not_applicable`, with why."""
+    A rule whose subject the project lacks is noted in `not_applicable`, one whose subject the files
+    cannot tell in `not_determined`, with why."""
     try:
-        absent = rule.absent(project)
-        if absent is not None:
-            not_applicable[rule.id] = absent
+        standing = rule.standing(project)
+        if standing is not None:
+            state, why = standing
+            (not_applicable if state == NOT_APPLICABLE else not_determined)[rule.id] = why
             return []
         return list(rule.check(project))
     except Exception as exc:  # noqa: BLE001 - reported as a finding, with the rule and the error

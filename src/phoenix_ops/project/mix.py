@@ -57,6 +57,12 @@ class MixProject:
     def has_dep(self, name: str) -> bool:
         return name in self.deps
 
+    @property
+    def deps_known(self) -> bool:
+        """Whether the deps list was read to the end (not built by code the evaluator does not follow)."""
+        value = self.project.get("deps")
+        return value is None or (isinstance(value, (KW, Seq)) and not value.partial)
+
 
 def read_mix(src: SourceFile, env: str = "prod", pool: Budget | None = None) -> MixProject:
     """The project settings of a mix.exs, evaluated within the project's budget `pool`."""

@@ -6,12 +6,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from phoenix_ops.findings import Finding, Severity
-from phoenix_ops.rule import AREAS, Rule
+from phoenix_ops.rule import AREAS, NOT_APPLICABLE, NOT_DETERMINED, Rule
 
 # Outcomes, worst first: how a checklist row and an area summary are ordered and labelled.
-FAILED, NOTED, SUPPRESSED, PASSED = "failed", "noted", "suppressed", "passed"
-NOT_APPLICABLE, NOT_RUN = "not applicable", "not run"
-OUTCOMES = (FAILED, NOTED, SUPPRESSED, PASSED, NOT_APPLICABLE, NOT_RUN)
+FAILED, NOTED, SUPPRESSED, PASSED, NOT_RUN = "failed", "noted", "suppressed", "passed", "not run"
+OUTCOMES = (FAILED, NOTED, SUPPRESSED, PASSED, NOT_DETERMINED, NOT_APPLICABLE, NOT_RUN)
 
 
 @dataclass
@@ -47,19 +46,30 @@ def as_rules(rules: Mapping[str, Rule] | Iterable[Rule] | None) -> dict[str, Rul
     return {r.id: r for r in values}
 
 
+SKIP_FACTS = ("not_run", "not_applicable", "not_determined")  # a report's facts: rule id -> why
+
+
+def checklist_of(findings: Sequence[Finding], rules: Mapping[str, Rule], facts: Mapping) -> list[Area]:
+    """The checklist from a report's facts: rules that did not run, had nothing to judge, or could not tell."""
+    skipped = ({str(k): str(v) for k, v in (facts.get(key) or {}).items()} for key in SKIP_FACTS)
+    return build_checklist(findings, rules, *skipped)
+
+
 def build_checklist(findings: Sequence[Finding], rules: Mapping[str, Rule], not_run: Mapping[str, str],
-                    not_applicable: Mapping[str, str] | None = None) -> list[Area]:
+                    not_applicable: Mapping[str, str] | None = None,
+                    not_determined: Mapping[str, str] | None = None) -> list[Area]:
     """Areas in AREAS order; a rule is failed (error or warning shown), noted (info only), suppressed
-    (every finding hidden by a comment or baseline), passed (ran, found nothing), not applicable (ran,
-    its subject is absent) or not run, the last two with why. A finding wins over either: a finding
-    whose rule was not handed in still gets a row, so the list never hides a failure."""
-    not_applicable = not_applicable or {}
+    (every finding hidden by a comment or baseline), passed (ran, found nothing), not determined (the
+    files cannot tell whether its subject exists), not applicable (its subject is absent) or not run,
+    the last three with why. A finding wins over any of those: a finding whose rule was not handed in
+    still gets a row, so the list never hides a failure."""
+    skipped = {NOT_RUN: not_run, NOT_DETERMINED: not_determined or {}, NOT_APPLICABLE: not_applicable or {}}
     by_rule: dict[str, list[Finding]] = {}
     for f in findings:
         by_rule.setdefault(f.rule_id, []).append(f)
     names = {f.rule_id: f.name for f in findings}
     areas: dict[str, Area] = {}
-    for rule_id in sorted(set(rules) | set(by_rule) | set(not_run) | set(not_applicable)):
+    for rule_id in sorted(set(rules).union(by_rule, *skipped.values())):
         rule = rules.get(rule_id)
         shown = [f for f in by_rule.get(rule_id, []) if not f.suppressed]
         worst = max((f.severity for f in shown), default=None)
@@ -68,11 +78,11 @@ def build_checklist(findings: Sequence[Finding], rules: Mapping[str, Rule], not_
         elif rule_id in by_rule:
             outcome = SUPPRESSED
         else:
-            outcome = NOT_RUN if rule_id in not_run else NOT_APPLICABLE if rule_id in not_applicable else PASSED
+            outcome = next((o for o, ids in skipped.items() if rule_id in ids), PASSED)
         code = rule_id[:3]
         area = areas.setdefault(code, Area(code, AREAS.get(code, code)))
         area.rows.append(Row(rule_id, rule.name if rule else names.get(rule_id, ""), rule.title if rule else "",
                              outcome, worst.label if worst else "", len(shown),
-                             {NOT_RUN: not_run, NOT_APPLICABLE: not_applicable}.get(outcome, {}).get(rule_id, "")))
+                             skipped.get(outcome, {}).get(rule_id, "")))
     order = list(AREAS)
     return sorted(areas.values(), key=lambda a: order.index(a.code) if a.code in order else len(order))

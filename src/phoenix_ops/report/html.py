@@ -11,6 +11,7 @@ command handed over. Facts a page understands beyond plain `key: value` ones:
     targets        per-target facts, each with its grade and score (probe)
     not_run        {rule id: why it did not run}: shown as such in the checklist
     not_applicable {rule id: why}: rules whose subject is absent (no Oban dependency, no socket to judge)
+    not_determined {rule id: why}: rules whose subject the files cannot tell (set by code not read)
     tables         [{"title", "columns", "rows", "note"}]: data tables (the env contract, cluster nodes)
     picture        an SVG drawn by phoenix-ops itself (the cluster), embedded as is
     headline       a line under the title when the page has no verdict to give (the env contract)
@@ -28,11 +29,11 @@ from urllib.parse import urlsplit
 from phoenix_ops import __version__
 from phoenix_ops.findings import Finding, Location, Severity
 from phoenix_ops.report import facts as fact_text
-from phoenix_ops.report.checklist import OUTCOMES, as_rules, build_checklist
+from phoenix_ops.report.checklist import OUTCOMES, SKIP_FACTS, as_rules, checklist_of
 from phoenix_ops.rule import AREAS, KINDS, Rule
 
 # Facts shown in their own part of the page, not in the "about" table.
-_PLACED = ("project", "grade", "section_grades", "grade_rule", "targets", "not_run", "not_applicable", "tables", "picture", "headline")
+_PLACED = ("project", "grade", "section_grades", "grade_rule", "targets", *SKIP_FACTS, "tables", "picture", "headline")
 _LEVELS = (Severity.ERROR, Severity.WARNING, Severity.INFO)
 
 
@@ -144,8 +145,6 @@ def render_html(findings: Sequence[Finding], *, tool: str = "check", facts: Mapp
     if graded_by:
         findings = [f for f in findings if f.rule_id != graded_by]
         known.pop(graded_by, None)
-    not_run, not_applicable = ({str(k): str(v) for k, v in (facts.get(key) or {}).items()}
-                               for key in ("not_run", "not_applicable"))
     shown = [f for f in findings if not f.suppressed]
     hidden = [f for f in findings if f.suppressed]
     counts = {s.label: sum(1 for f in shown if f.severity is s) for s in _LEVELS}
@@ -157,7 +156,7 @@ def render_html(findings: Sequence[Finding], *, tool: str = "check", facts: Mapp
     grades = facts.get("section_grades") or {}
     sections = [{"name": name, "grade": grades.get(name), "findings": list(items)}
                 for name, items in groupby(ordered, key=lambda pair: section_of(pair[1].location))]
-    checklist = build_checklist(findings, known, not_run, not_applicable) if known else []
+    checklist = checklist_of(findings, known, facts) if known else []
 
     seen: dict[str, set[str]] = {}
     for f in findings:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from phoenix_ops.elixir.values import KW, Lit, Seq, plain
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.endpoints import dev_only, endpoint_configs, is_false
+from phoenix_ops.rules.subjects import deps_unread
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 BUNDLERS = ("esbuild", "tailwind", "dart_sass", "bun", "node")  # first word of an alias step that bundles
@@ -16,6 +17,16 @@ ONE_YEAR = 31536000
 def _has_assets(project) -> bool:
     """The Mix asset pipeline (esbuild, tailwind, ...); an npm build of its own needs no alias."""
     return any(project.has_dep(b) for b in BUNDLER_DEPS)
+
+
+def _builds_assets(project) -> bool:
+    aliases = project.mix.get("aliases")
+    return _has_assets(project) or (isinstance(aliases, KW) and aliases.get("assets.deploy") is not None) \
+        or project.exists("assets/package.json")
+
+
+ASSETS = Subject("no asset pipeline (no esbuild, tailwind, dart_sass or bun dependency, no assets.deploy alias, "
+                 "no assets/package.json)", _builds_assets, lambda project: deps_unread(project, BUNDLER_DEPS))
 
 
 def _asset_mix(project):
@@ -34,7 +45,7 @@ def _steps(value) -> list[str] | None:
     return None
 
 
-@rule("AST001", "assets-deploy-alias", Severity.WARNING, H,
+@rule("AST001", "assets-deploy-alias", Severity.WARNING, H, subject=ASSETS,
       title="The assets.deploy alias is missing, does not minify, or does not end with phx.digest",
       why="""
       Dockerfiles and platforms run `mix assets.deploy` to build prod assets. Without minification the
@@ -76,7 +87,12 @@ def _static(cfg):
     return plug if plug is not None and not dev_only(plug.guard) else None
 
 
-@rule("AST002", "cache-static-manifest-missing", Severity.WARNING, H,
+# Rules on how static files are served: moot for an app whose prod endpoint serves none.
+STATIC = Subject("no endpoint serves Plug.Static in prod",
+                 lambda project: any(_static(cfg) is not None for cfg in endpoint_configs(project)))
+
+
+@rule("AST002", "cache-static-manifest-missing", Severity.WARNING, H, subject=STATIC,
       title="Prod serves static files but sets no cache_static_manifest",
       why="""
       `cache_static_manifest` is how `~p"/assets/app.js"` becomes `/assets/app-3f2a….js?vsn=d`: without
@@ -113,7 +129,7 @@ def dev_watchers_in_prod(project):
                                                    cfg.location(values[0]), key=f"{cfg.module}:{key}")
 
 
-@rule("AST004", "static-without-gzip", Severity.INFO, H,
+@rule("AST004", "static-without-gzip", Severity.INFO, H, subject=STATIC,
       title="Plug.Static serves prod assets without gzip",
       why="""
       `mix phx.digest` writes a compressed `.gz` beside every asset; Plug.Static serves it only with
@@ -135,7 +151,7 @@ def static_without_gzip(project):
                                               Location(path=cfg.endpoint.file, line=plug.line), key=cfg.module)
 
 
-@rule("AST005", "static-cache-headers-short", Severity.WARNING, M,
+@rule("AST005", "static-cache-headers-short", Severity.WARNING, M, subject=STATIC,
       title="Digested assets are served without long cache headers",
       why="""
       Plug.Static gives requests with a `vsn` query (digested assets) `cache-control: public,

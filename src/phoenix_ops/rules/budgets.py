@@ -8,8 +8,9 @@ import re
 from phoenix_ops.elixir.values import EnvRead, Lit, plain
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.project.shutdown import shutdown_needs
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.facts import where
+from phoenix_ops.rules.subjects import REPO
 
 W, E, I = Severity.WARNING, Severity.ERROR, Severity.INFO
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
@@ -49,7 +50,12 @@ def _max_connections(project) -> tuple[int, str, Confidence]:
     return PG_DEFAULT_MAX, "PostgreSQL's default", L
 
 
-@rule("DEP050", "db-connections-over-budget", W, M,
+INSTANCES = Subject("no deploy target states how many instances run (fly, render, Kubernetes, compose)",
+                    lambda project: any(t.instances is not None and t.platform not in ("systemd", "docker", "procfile")
+                                        for t in project.deploy.targets()))
+
+
+@rule("DEP050", "db-connections-over-budget", W, M, subject=REPO & INSTANCES,
       title="The deploy can open more database connections than the server accepts",
       why="""
       Every instance opens its whole pool at boot, and during a rolling deploy old and new instances
@@ -62,8 +68,6 @@ def _max_connections(project) -> tuple[int, str, Confidence]:
       `prepare: :unnamed`).
       """)
 def db_connections(project):
-    if not project.repo_keys():
-        return
     limit, limit_source, confidence = _max_connections(project)
     oban = 1 if project.has_dep("oban") else 0
     for t in project.deploy.targets():
@@ -97,7 +101,7 @@ def _database_urls(project):
             yield literal, where(value)
 
 
-@rule("DEP051", "pooler-without-unnamed-prepare", E, M,
+@rule("DEP051", "pooler-without-unnamed-prepare", E, M, subject=REPO,
       title="A transaction pooler is used without `prepare: :unnamed`",
       why="""
       PgBouncer (and Supabase's pooler on port 6543) in transaction mode hands each transaction to any
@@ -127,7 +131,12 @@ def otp_release(project) -> tuple[int, str] | None:
     return (int(m.group(1)), ".tool-versions") if m else None
 
 
-@rule("DEP052", "db-tls-unverified", W, M,
+OTP26 = Subject("the release is built on OTP 25 or older", lambda project: (otp_release(project) or (0,))[0] >= 26,
+                lambda project: None if otp_release(project) else
+                "no Dockerfile image or .tool-versions names the OTP version the release is built with")
+
+
+@rule("DEP052", "db-tls-unverified", W, M, subject=REPO & OTP26,
       title="Database TLS is on without verification options on OTP 26+",
       why="""
       Since OTP 26 `:ssl` verifies peers by default and needs CA certificates. `ssl: true` with no
@@ -138,8 +147,6 @@ def otp_release(project) -> tuple[int, str] | None:
           "(Postgrex 0.19+), or `ssl_opts` with the same keys on older versions.")
 def db_tls(project):
     otp = otp_release(project)
-    if otp is None or otp[0] < 26:
-        return
     view = project.config()
     for app, repo in project.repo_keys():
         ssl = view.get(app, repo, "ssl")
@@ -191,7 +198,12 @@ def _pre_stop_seconds(project, t) -> float:
     return 0.0
 
 
-@rule("DEP053", "shutdown-budget-short", W, M,
+STOP_TIMEOUT = Subject("no deploy file says how long the platform waits for the app to stop",
+                       lambda project: any(t.stop_timeout is not None and t.platform != "docker"
+                                           for t in project.deploy.targets()))
+
+
+@rule("DEP053", "shutdown-budget-short", W, M, subject=STOP_TIMEOUT,
       title="A deploy target kills the BEAM before its graceful shutdown can finish",
       why="""
       On stop, the endpoint drains open connections, then Oban waits `shutdown_grace_period` for

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from phoenix_ops.elixir.values import KW, Atom, EnvRead, Seq, plain
+from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Seq, plain
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.project.cluster import cluster_discovery
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.facts import children_of, config_read, endpoint_before, where
+from phoenix_ops.rules.subjects import RELEASE
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 CLUSTER_CHILDREN = ("Cluster.Supervisor", "DNSCluster")
@@ -48,13 +49,37 @@ def clustered(project) -> bool:
     return False
 
 
+def _children_unread(project, *deps: str) -> str | None:
+    """A children list built by code the audit does not read may start what a dependency provides."""
+    dep = next((d for d in deps if project.has_dep(d)), None)
+    if project.children_complete or dep is None:
+        return None
+    return f"an application's children are built by code the audit does not read, and {dep} is a dependency"
+
+
+def _cluster_unknown(project) -> str | None:
+    """Why the files cannot tell whether nodes cluster: the DNSCluster query is read from config that
+    code the evaluator does not follow may set (a helper called from runtime.exs), or children are."""
+    view = project.config()
+    for child in children_of(project, "DNSCluster"):
+        read = config_read(child.arg.get("query") if isinstance(child.arg, KW) else None)
+        shadow = view.shadowed(*read) if read else None
+        if shadow is not None:
+            at = f" ({shadow.origin.file}:{shadow.origin.line})" if shadow.origin else ""
+            code = f"`{shadow.text}`" if isinstance(shadow, Expr) else "code"
+            return f"the DNSCluster query is read from :{read[0]}, :{read[1]}, which {code}{at} may set: " \
+                   f"the audit does not read that code"
+    return _children_unread(project, "libcluster", "dns_cluster")
+
+
 PRESENCE = Subject("no module uses Phoenix.Presence", lambda project: bool(project.presence))
 LIBCLUSTER = Subject("no application starts Cluster.Supervisor (libcluster)",
-                     lambda project: bool(children_of(project, "Cluster.Supervisor")))
-DNS_CLUSTER = Subject("no application starts DNSCluster", lambda project: bool(children_of(project, "DNSCluster")))
-# Said as what was looked for: a query set by code the audit cannot read (a helper called from runtime.exs) is missed.
+                     lambda project: bool(children_of(project, "Cluster.Supervisor")),
+                     lambda project: _children_unread(project, "libcluster"))
+DNS_CLUSTER = Subject("no application starts DNSCluster", lambda project: bool(children_of(project, "DNSCluster")),
+                      lambda project: _children_unread(project, "dns_cluster"))
 CLUSTERED = Subject("no libcluster topology or DNSCluster query found in the config: nodes seem not to cluster",
-                    clustered)
+                    clustered, _cluster_unknown)
 
 
 @rule("CLU001", "presence-without-discovery", Severity.WARNING, M, subject=PRESENCE,
@@ -211,7 +236,7 @@ def _release_cookie(project) -> Location | None:
     return None
 
 
-@rule("CLU006", "no-fixed-release-cookie", Severity.WARNING, M, subject=CLUSTERED,
+@rule("CLU006", "no-fixed-release-cookie", Severity.WARNING, M, subject=CLUSTERED & RELEASE,
       title="Clustered release with no fixed cookie: every build gets a random one",
       why="""
       `mix release` writes a random cookie into each build unless RELEASE_COOKIE or a `cookie:` in the
@@ -222,7 +247,7 @@ def _release_cookie(project) -> Location | None:
       fix="Provide RELEASE_COOKIE from the platform's secret store (the same value for every node and "
           "version), or read it at build time into `releases: [my_app: [cookie: ...]]`.")
 def no_fixed_release_cookie(project):
-    if project.release_mode != "release" or _release_cookie(project):
+    if _release_cookie(project):
         return
     if _exports(project).get("RELEASE_COOKIE"):
         return
@@ -237,7 +262,7 @@ def no_fixed_release_cookie(project):
         confidence=L if unread else None)
 
 
-@rule("CLU007", "sname-across-hosts", Severity.WARNING, M, subject=CLUSTERED,
+@rule("CLU007", "sname-across-hosts", Severity.WARNING, M, subject=CLUSTERED & RELEASE,
       title="Release nodes use short names while the deploy files run several hosts",
       why="""
       A release starts with `RELEASE_DISTRIBUTION=sname` unless told otherwise: nodes are named
@@ -248,8 +273,6 @@ def no_fixed_release_cookie(project):
       fix='Export `RELEASE_DISTRIBUTION=name` and `RELEASE_NODE="my_app@${POD_IP or private IP}"` in '
           "rel/env.sh.eex (or the deploy target's env).")
 def sname_across_hosts(project):
-    if project.release_mode != "release":
-        return
     for target in project.deploy.targets():
         several = (target.instances or 0) > 1 or target.platform == "fly"
         if not several:
@@ -281,7 +304,7 @@ def _fly_recipe_gaps(project, target, uses_dns_cluster: bool):
             yield name, recipe, given[1] if given else None
 
 
-@rule("CLU008", "fly-cluster-recipe", Severity.WARNING, M, subject=CLUSTERED,
+@rule("CLU008", "fly-cluster-recipe", Severity.WARNING, M, subject=CLUSTERED & RELEASE,
       title="A clustered app on Fly misses part of the Fly clustering recipe",
       why="""
       Fly machines reach each other over an IPv6 private network, found through `<app>.internal`.
@@ -293,8 +316,6 @@ def _fly_recipe_gaps(project, target, uses_dns_cluster: bool):
       fix="Export the missing variables in rel/env.sh.eex (what `fly launch` writes) or set them in "
           "fly.toml's [env].")
 def fly_cluster_recipe(project):
-    if project.release_mode != "release":
-        return
     uses_dns_cluster = bool(children_of(project, "DNSCluster"))
     for target in project.deploy.targets():
         if target.platform != "fly":

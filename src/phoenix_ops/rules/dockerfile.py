@@ -9,9 +9,9 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from phoenix_ops.elixir.values import KW
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
+from phoenix_ops.rules.assets import ASSETS
 from phoenix_ops.rules.facts import is_secret_key
 
 W, E, I = Severity.WARNING, Severity.ERROR, Severity.INFO
@@ -25,7 +25,9 @@ _RUNTIME_LIBS = {
 }
 _INSTALL = re.compile(r"\b(apt-get|apt|apk|microdnf|dnf|yum)\b[^\n;&|]*\b(install|add)\b")
 _BARE_OS = re.compile(r"^(?:docker\.io/)?(?:library/)?(debian|ubuntu|alpine)(?::|@|$)")
-_ASSETS = re.compile(r"assets\.deploy|phx\.digest|esbuild|tailwind|npm run|yarn|pnpm|bun run")
+# `mix release`, also as a step of `mix do a + release` (not `mix phx.gen.release` or `release.init`).
+_MIX_RELEASE = re.compile(r"\bmix\b[^\n;&|]*(?<![\w.])release(?![\w.])")
+_ASSETS = re.compile(r"assets\.(deploy|build|setup)|phx\.digest|esbuild|tailwind|npm run|yarn|pnpm|bun run")
 
 
 def production_dockerfiles(project):
@@ -34,7 +36,7 @@ def production_dockerfiles(project):
         if d.error or not d.stages:
             continue
         name = d.path.rsplit("/", 1)[-1]
-        builds_release = any("mix release" in i.script for s in d.stages for i in s.all("RUN"))
+        builds_release = any(_MIX_RELEASE.search(i.script) for s in d.stages for i in s.all("RUN"))
         if (d.path in used or builds_release) and not _DEV_NAME.search(name.removeprefix("Dockerfile")):
             yield d
 
@@ -42,16 +44,28 @@ def production_dockerfiles(project):
 def _releases(project):
     """Production Dockerfiles with the stage that runs `mix release`."""
     for d in production_dockerfiles(project):
-        stage = next((s for s in d.stages for i in s.all("RUN") if "mix release" in i.script), None)
+        stage = next((s for s in d.stages for i in s.all("RUN") if _MIX_RELEASE.search(i.script)), None)
         if stage is not None:
             yield d, stage
+
+
+def _unparsed(project) -> str | None:
+    """A Dockerfile that does not parse may be the one that builds the release."""
+    broken = next((d.path for d in project.deploy.dockerfiles if d.error), None)
+    return f"{broken} does not parse: whether it builds the release is unknown" if broken else None
+
+
+DOCKERFILE = Subject("no production Dockerfile (none runs `mix release` or is built by a deploy target)",
+                     lambda project: any(production_dockerfiles(project)), _unparsed)
+DOCKER_RELEASE = Subject("no production Dockerfile runs `mix release`", lambda project: any(_releases(project)),
+                         _unparsed)
 
 
 def _first(stage, pattern: str):
     return next((i for i in stage.all("RUN") if re.search(pattern, i.script)), None)
 
 
-@rule("DEP001", "docker-single-stage", W, H,
+@rule("DEP001", "docker-single-stage", W, H, subject=DOCKER_RELEASE,
       title="The image that runs the release is the image that built it",
       why="""
       A single-stage build ships Elixir, Erlang's compiler, build-essential, git, node_modules and
@@ -69,7 +83,7 @@ def docker_single_stage(project):
                                               Location(path=d.path, line=stage.line), key=d.path)
 
 
-@rule("DEP002", "docker-mix-env-missing", E, H,
+@rule("DEP002", "docker-mix-env-missing", E, H, subject=DOCKER_RELEASE,
       title="The build stage never sets MIX_ENV=prod",
       why="""
       Without MIX_ENV=prod, `mix release` builds the dev release: dev config, dev dependencies and
@@ -86,7 +100,7 @@ def docker_mix_env(project):
                                          f"{value or 'unset'}", Location(path=d.path, line=release.line), key=d.path)
 
 
-@rule("DEP003", "docker-deps-all-envs", I, H,
+@rule("DEP003", "docker-deps-all-envs", I, H, subject=DOCKER_RELEASE,
       title="`mix deps.get` fetches every environment's dependencies",
       why="Dev and test dependencies are downloaded and cached into the build layer for nothing: slower builds.",
       fix="`RUN mix deps.get --only $MIX_ENV` (with `ENV MIX_ENV=prod` before it).")
@@ -100,7 +114,7 @@ def docker_deps_all(project):
                     break
 
 
-@rule("DEP004", "docker-steps-out-of-order", W, H,
+@rule("DEP004", "docker-steps-out-of-order", W, H, subject=DOCKER_RELEASE,
       title="Build steps out of order: deps after compile or assets, or the release not last",
       why="""
       `mix compile` and `assets.deploy` need the dependencies; `mix release` must come after both, or
@@ -125,7 +139,7 @@ def docker_order(project):
                 path=d.path, line=runs[index[late]].line), key=f"{d.path}:release")
 
 
-@rule("DEP005", "docker-assets-not-built", W, M,
+@rule("DEP005", "docker-assets-not-built", W, M, subject=DOCKER_RELEASE & ASSETS,
       title="The project has assets but the Dockerfile never builds them",
       why="""
       Without `mix assets.deploy` (esbuild, tailwind, phx.digest) the release serves no CSS and JS,
@@ -133,18 +147,13 @@ def docker_order(project):
       """,
       fix="`RUN mix assets.deploy` in the build stage after copying assets/ and before `mix release`.")
 def docker_assets(project):
-    aliases = project.mix.get("aliases")
-    has_assets = (isinstance(aliases, KW) and aliases.get("assets.deploy") is not None) \
-        or project.exists("assets/package.json")
-    if not has_assets:
-        return
     for d, stage in _releases(project):
         if not any(_ASSETS.search(i.script) for s in d.stages for i in s.all("RUN")):
             yield docker_assets.finding(f"{d.path} builds a release without building assets",
                                         Location(path=d.path, line=stage.line), key=d.path)
 
 
-@rule("DEP006", "docker-runs-as-root", W, H,
+@rule("DEP006", "docker-runs-as-root", W, H, subject=DOCKERFILE,
       title="The runtime stage runs the release as root",
       why="""
       A remote code execution in the app, or a dependency, gets root in the container, which makes
@@ -161,7 +170,7 @@ def docker_root(project):
                                       Location(path=d.path, line=(d.final.last("USER") or d.final).line), key=d.path)
 
 
-@rule("DEP007", "docker-base-unpinned", W, H,
+@rule("DEP007", "docker-base-unpinned", W, H, subject=DOCKERFILE,
       title="A base image is unpinned or `latest`",
       why="""
       An image without a tag (or `latest`) changes under you: a rebuild picks up a new Erlang or
@@ -187,7 +196,7 @@ def docker_unpinned(project):
                                               Location(path=d.path, line=s.line), key=f"{d.path}:{s.image}")
 
 
-@rule("DEP008", "docker-shell-form-cmd", W, M,
+@rule("DEP008", "docker-shell-form-cmd", W, M, subject=DOCKERFILE,
       title="CMD or ENTRYPOINT in shell form: the BEAM may not receive SIGTERM",
       why="""
       `CMD /app/bin/server` runs under `/bin/sh -c`. Unless the shell replaces itself with the
@@ -209,7 +218,7 @@ def secret_name(name: str) -> bool:
     return is_secret_key(name) or name in ("RELEASE_COOKIE", "ERLANG_COOKIE") or name.endswith("_API_KEY")
 
 
-@rule("DEP009", "docker-secret-in-build", E, H,
+@rule("DEP009", "docker-secret-in-build", E, H, subject=DOCKERFILE,
       title="A secret is passed as a build ARG or baked in with ENV",
       why="""
       ENV values are stored in the image config and ARG values in its history (`docker history`
@@ -234,7 +243,7 @@ def docker_secret(project):
                                                 severity=W)
 
 
-@rule("DEP010", "docker-no-utf8-locale", W, M,
+@rule("DEP010", "docker-no-utf8-locale", W, M, subject=DOCKERFILE,
       title="The runtime image sets no UTF-8 locale",
       why="""
       Without a UTF-8 locale the BEAM starts with latin1 as its file name and I/O encoding: IO of
@@ -249,7 +258,7 @@ def docker_locale(project):
                                         Location(path=d.path, line=d.final.line), key=d.path)
 
 
-@rule("DEP011", "docker-runtime-libs-missing", E, M,
+@rule("DEP011", "docker-runtime-libs-missing", E, M, subject=DOCKER_RELEASE,
       title="The runtime image lacks a library the release needs",
       why="""
       A release runs on the system's shared libraries: OpenSSL (crypto, TLS), ncurses (the shell and
@@ -289,7 +298,7 @@ def distribution(image: str) -> tuple[str, str] | None:
     return None
 
 
-@rule("DEP012", "docker-builder-runner-mismatch", E, M,
+@rule("DEP012", "docker-builder-runner-mismatch", E, M, subject=DOCKER_RELEASE,
       title="Builder and runner images are different distributions or releases",
       why="""
       The release's ERTS and NIFs link against the builder's libc and OpenSSL. On another
@@ -329,7 +338,7 @@ def _copies_context(d) -> bool:
                for s in d.stages for i in [*s.all("COPY"), *s.all("ADD")])
 
 
-@rule("DEP013", "docker-context-unfiltered", W, M,
+@rule("DEP013", "docker-context-unfiltered", W, M, subject=DOCKERFILE,
       title="No .dockerignore keeps _build, deps and .env files out of the build context",
       why="""
       Every build uploads the whole context; `COPY . .` then copies local `_build` and `deps`

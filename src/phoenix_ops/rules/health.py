@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from phoenix_ops.elixir.values import plain
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.project.usage import HEALTH_PATH, READY_PATH
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.endpoints import (
     REQUIRES_AUTH,
     endpoint_configs,
@@ -43,6 +43,19 @@ def health_paths(project) -> list[HealthPath]:
     return found
 
 
+def _plugs_unread(project) -> str | None:
+    """A function plug in an endpoint may answer a health path the model does not see."""
+    plug = next(((e, p) for e in project.endpoints for p in e.plugs if p.module.startswith(":")), None)
+    return f"no health route found, and {plug[0].module} plugs {plug[1].module}, a function that may answer one" \
+        if plug else None
+
+
+HEALTH = Subject("the app serves no health path (/health, /healthz, ...)", lambda project: bool(health_paths(project)),
+                 _plugs_unread)
+PLATFORM_CHECK = Subject("no deploy file declares an HTTP health check",
+                         lambda project: bool(health_checks(project)))
+
+
 @rule("HLT001", "no-health-endpoint", Severity.INFO, M,
       title="The app serves no health endpoint",
       why="""
@@ -60,7 +73,7 @@ def no_health_endpoint(project):
                                      f"{router.module}", Location(path=router.file, line=1), key="health")
 
 
-@rule("HLT002", "no-readiness-endpoint", Severity.INFO, L,
+@rule("HLT002", "no-readiness-endpoint", Severity.INFO, L, subject=HEALTH,
       title="No readiness endpoint distinct from liveness",
       why="""
       Liveness answers "restart me?", readiness answers "send me traffic?". A node whose database or
@@ -71,7 +84,7 @@ def no_health_endpoint(project):
           "liveness path free of dependencies.")
 def no_readiness_endpoint(project):
     paths = health_paths(project)
-    if not paths or not (project.repos or project.repo_keys()):
+    if not (project.repos or project.repo_keys()):
         return
     ready = [p for p in paths if READY_PATH.search(p.path)]
     for item in ready:
@@ -86,7 +99,7 @@ def no_readiness_endpoint(project):
                                         f"Repo and PubSub separately", first.location, key="readiness")
 
 
-@rule("HLT003", "health-route-behind-auth-or-session", Severity.WARNING, H,
+@rule("HLT003", "health-route-behind-auth-or-session", Severity.WARNING, H, subject=HEALTH,
       title="A health route runs through authentication, HTTPS redirects or the browser session",
       why="""
       A probe carries no cookie, no login and often no TLS. A health route behind authentication or a
@@ -112,7 +125,7 @@ def health_route_behind_auth(project):
                 key=item.path, severity=Severity.INFO)
 
 
-@rule("HLT004", "liveness-queries-database", Severity.WARNING, M,
+@rule("HLT004", "liveness-queries-database", Severity.WARNING, M, subject=HEALTH,
       title="A liveness endpoint queries the database",
       why="""
       When the database blips, a liveness probe that queries it fails on every node at once and the
@@ -159,7 +172,7 @@ def served(project, path: str) -> bool | None:
     return False
 
 
-@rule("HLT005", "health-check-path-not-served", Severity.ERROR, M,
+@rule("HLT005", "health-check-path-not-served", Severity.ERROR, M, subject=PLATFORM_CHECK,
       title="A platform checks a health path the app does not serve",
       why="""
       The deploy files point the platform's check (fly checks, Kubernetes probes, render's
@@ -190,7 +203,7 @@ def _excluded(options, path: str) -> bool:
         p[:-1]))) for p in listed)
 
 
-@rule("HLT006", "health-check-redirected-to-https", Severity.WARNING, M,
+@rule("HLT006", "health-check-redirected-to-https", Severity.WARNING, M, subject=PLATFORM_CHECK,
       title="force_ssl redirects the path the platform checks over plain HTTP",
       why="""
       Platform checks talk plain HTTP to the machine, without X-Forwarded-Proto. force_ssl answers

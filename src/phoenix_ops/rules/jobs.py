@@ -6,8 +6,9 @@ import re
 
 from phoenix_ops.elixir.values import KW, Atom, Expr, Lit, Seq, Value, plain
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.rule import Subject, rule
+from phoenix_ops.rule import rule
 from phoenix_ops.rules.facts import children_of, config_read, endpoint_before, where
+from phoenix_ops.rules.subjects import dependency
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 DEFAULT_GRACE_MS = 15_000  # Oban's shutdown_grace_period when none is set
@@ -30,7 +31,7 @@ def _oban_configs(project):
     return found
 
 
-OBAN = Subject("Oban is not a dependency", lambda project: project.has_dep("oban") or project.has_dep("oban_pro"))
+OBAN = dependency("Oban is not a dependency", "oban", "oban_pro")
 
 
 def _value(project, app, key, *path) -> Value | None:

@@ -10,8 +10,10 @@ from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.project.cluster import cluster_discovery
 from phoenix_ops.project.deploy.durations import seconds
 from phoenix_ops.project.deploy.rel import flags_in
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.dockerfile import secret_name
+from phoenix_ops.rules.migrations import MIGRATIONS
+from phoenix_ops.rules.subjects import FLY, K8S, TEMPLATES, helm_only
 
 W, E, I = Severity.WARNING, Severity.ERROR, Severity.INFO
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
@@ -23,12 +25,20 @@ def _at(t, line: int | None = None) -> Location:
     return Location(path=t.path, line=line or t.line)
 
 
+RELEASE_TARGET = Subject("no fly, render, Kubernetes or Procfile deploy target",
+                         lambda project: any(t.platform in _RELEASE_PLATFORMS for t in project.deploy.targets()),
+                         helm_only)
+FLY_OR_RENDER = Subject("no fly.toml or render.yaml", lambda project: bool(project.deploy.fly or project.deploy.render))
+CPU_LIMIT = Subject("no deploy target sets a CPU limit",
+                    lambda project: any(t.cpu_limit for t in project.deploy.targets()))
+
+
 def migrates_at_boot(project) -> bool:
     """An Ecto.Migrator child (or a boot script) runs migrations whenever a node starts."""
     return any(name.startswith("Ecto.Migrator") or name.endswith(".Migrator") for name, _, _ in project.children)
 
 
-@rule("DEP020", "no-migration-on-release", W, M,
+@rule("DEP020", "no-migration-on-release", W, M, subject=MIGRATIONS & RELEASE_TARGET,
       title="The app uses Ecto migrations but the deploy runs none on release",
       why="""
       A new release whose code expects new columns starts against the old schema: queries fail
@@ -40,7 +50,7 @@ def migrates_at_boot(project) -> bool:
       `bin/migrate`, a Procfile `release:` entry.
       """)
 def no_migration_on_release(project):
-    if not project.migrations or not any(r.networked for r in project.repos) or migrates_at_boot(project):
+    if not any(r.networked for r in project.repos) or migrates_at_boot(project):
         return
     for t in project.deploy.targets():
         if t.platform not in _RELEASE_PLATFORMS or t.migrate:
@@ -50,7 +60,7 @@ def no_migration_on_release(project):
         yield no_migration_on_release.finding(f"{t.label} runs no migrations on release", _at(t), key=t.label)
 
 
-@rule("DEP021", "no-http-health-check", W, M,
+@rule("DEP021", "no-http-health-check", W, M, subject=FLY_OR_RENDER,
       title="The platform checks no HTTP path before routing traffic to a new instance",
       why="""
       Without an HTTP check the platform sends traffic as soon as the process (or its port) is up:
@@ -74,7 +84,11 @@ def _workloads(project):
             yield w, w.containers[0]
 
 
-@rule("DEP022", "k8s-probes-missing", W, H,
+K8S_WORKLOADS = Subject("no Kubernetes Deployment, StatefulSet, Rollout or DaemonSet in the deploy files",
+                        lambda project: any(_workloads(project)), helm_only)
+
+
+@rule("DEP022", "k8s-probes-missing", W, H, subject=K8S_WORKLOADS,
       title="A Kubernetes workload has no readiness or no liveness probe",
       why="""
       Without a readiness probe a pod receives traffic before the endpoint listens and during its
@@ -90,7 +104,7 @@ def k8s_probes(project):
                                      key=f"{w.obj.name}:{c.name}")
 
 
-@rule("DEP023", "k8s-no-drain", W, M,
+@rule("DEP023", "k8s-no-drain", W, M, subject=K8S_WORKLOADS,
       title="A Kubernetes workload stops pods without a drain period",
       why="""
       Kubernetes sends SIGTERM while the pod is still listed as an endpoint: for a few seconds load
@@ -117,7 +131,17 @@ def _kubernetes_strategy(project, d) -> bool:
     return isinstance(strategy, Atom) and strategy.name.startswith("Cluster.Strategy.Kubernetes")
 
 
-@rule("DEP024", "k8s-no-headless-service", E, M,
+def _dns_discovery(project):
+    """Peers found through DNS records a Kubernetes Service must provide (Fly's .internal needs none)."""
+    return [d for d in cluster_discovery(project) if d.kind in ("dns_a", "dns_srv")
+            and not (d.query or "").endswith(".internal") and not _kubernetes_strategy(project, d)]
+
+
+DNS_DISCOVERY = Subject("no node discovery through DNS records (DNSCluster, libcluster DNSPoll)",
+                        lambda project: bool(_dns_discovery(project)))
+
+
+@rule("DEP024", "k8s-no-headless-service", E, M, subject=K8S & DNS_DISCOVERY,
       title="DNS clustering is configured but no headless Service exists",
       why="""
       dns_cluster and libcluster's DNSPoll find peers on Kubernetes through a headless Service
@@ -126,12 +150,7 @@ def _kubernetes_strategy(project, d) -> bool:
       """,
       fix="Add a Service with `clusterIP: None` selecting the app's pods and name it in the discovery query.")
 def k8s_headless(project):
-    if not project.deploy.k8s:
-        return
-    dns = [d for d in cluster_discovery(project) if d.kind in ("dns_a", "dns_srv")
-           and not (d.query or "").endswith(".internal") and not _kubernetes_strategy(project, d)]
-    if not dns:
-        return
+    dns = _dns_discovery(project)
     headless = {o.name for o in project.deploy.k8s if o.kind == "Service" and o.get("spec", "clusterIP") == "None"}
     for d in dns:
         name = (d.query or "").split(".")[0]
@@ -143,7 +162,7 @@ def k8s_headless(project):
                                    where, key=d.source)
 
 
-@rule("DEP025", "k8s-literal-secret-env", E, H,
+@rule("DEP025", "k8s-literal-secret-env", E, H, subject=K8S_WORKLOADS,
       title="A Kubernetes manifest holds a secret as a literal env value",
       why="Manifests live in git and in `kubectl get -o yaml`: anyone who reads either has the secret.",
       fix="Move the value into a Secret and use `valueFrom: {secretKeyRef: ...}` or `envFrom: [{secretRef: ...}]`.")
@@ -165,7 +184,12 @@ _TIMEOUT_ANNOTATIONS = ("nginx.ingress.kubernetes.io/proxy-read-timeout", "nginx
                         "haproxy.org/timeout-client", "traefik.ingress.kubernetes.io/idle-timeout")
 
 
-@rule("DEP026", "websocket-unfriendly-proxy", W, M,
+SOCKETS = Subject("the app serves no socket or LiveView", _uses_sockets)
+PROXY = Subject("no fly.toml or Kubernetes Ingress",
+                lambda project: bool(project.deploy.fly) or any(o.kind == "Ingress" for o in project.deploy.k8s))
+
+
+@rule("DEP026", "websocket-unfriendly-proxy", W, M, subject=SOCKETS & PROXY,
       title="A proxy setting cuts or miscounts WebSocket connections",
       why="""
       LiveView and channels keep one WebSocket per tab open for hours. fly's `type = "requests"`
@@ -178,8 +202,6 @@ _TIMEOUT_ANNOTATIONS = ("nginx.ingress.kubernetes.io/proxy-read-timeout", "nginx
       above 30 s (e.g. `nginx.ingress.kubernetes.io/proxy-read-timeout: "3600"`).
       """)
 def websocket_unfriendly(project):
-    if not _uses_sockets(project):
-        return
     for fly in project.deploy.fly:
         for kind, soft, hard, line in fly.concurrency:
             if kind == "requests":
@@ -198,7 +220,7 @@ def websocket_unfriendly(project):
                                                        Location(path=o.path, line=o.line), key=f"{o.name}:{key}")
 
 
-@rule("DEP027", "deploy-template-not-evaluated", I, L,
+@rule("DEP027", "deploy-template-not-evaluated", I, L, subject=TEMPLATES,
       title="A deploy manifest is a template (Helm) and was not evaluated",
       why="""
       Helm and other Go templates are YAML only after rendering with values. Their probes, env and
@@ -211,7 +233,7 @@ def template_not_evaluated(project):
                                              key=rel)
 
 
-@rule("DEP028", "fly-kill-signal", W, H,
+@rule("DEP028", "fly-kill-signal", W, H, subject=FLY,
       title="fly stops the app with a signal other than SIGTERM",
       why="""
       fly sends SIGINT unless `kill_signal` says otherwise. The BEAM shuts down gracefully only on
@@ -246,7 +268,7 @@ def _schedulers(value: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-@rule("DEP040", "vm-schedulers-over-cpu-limit", W, M,
+@rule("DEP040", "vm-schedulers-over-cpu-limit", W, M, subject=CPU_LIMIT,
       title="The BEAM is told to run more schedulers than the CPUs its container may use",
       why="""
       `+S N` fixes N scheduler threads. With a CPU limit below N, the threads compete for a quota
@@ -256,8 +278,6 @@ def _schedulers(value: str) -> int | None:
       fix="Remove `+S` and let the BEAM read the CPU quota, or set it no higher than the limit.")
 def vm_schedulers(project):
     limits = [(t, t.cpu_limit) for t in project.deploy.targets() if t.cpu_limit]
-    if not limits:
-        return
     for flag, path in vm_flags(project):
         if flag.flag == "+S" and (n := _schedulers(flag.value)):
             for t, cpus in limits:
@@ -267,7 +287,7 @@ def vm_schedulers(project):
                                                 key=f"{path}:{t.label}")
 
 
-@rule("DEP041", "vm-busy-wait-shared-cpu", I, M,
+@rule("DEP041", "vm-busy-wait-shared-cpu", I, M, subject=CPU_LIMIT,
       title="The BEAM busy-waits on a CPU-limited container",
       why="""
       Idle schedulers spin for a while before sleeping. On a fractional or shared CPU that spinning

@@ -14,6 +14,7 @@ from phoenix_ops.rules.facts import (
     secret_env_name,
     where,
 )
+from phoenix_ops.rules.subjects import FLY, RELEASE, REPO
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 # Endpoint keys Phoenix reads when the endpoint module compiles: runtime.exs cannot change them.
@@ -28,7 +29,7 @@ def _config_file(project) -> Location:
     return Location(path="mix.exs", line=1)
 
 
-@rule("REL001", "endpoint-never-starts", Severity.ERROR, H,
+@rule("REL001", "endpoint-never-starts", Severity.ERROR, H, subject=RELEASE,
       title="The prod endpoint never starts in a release",
       why="""
       `mix phx.server` starts the endpoint by setting `server: true` for you; a release does not.
@@ -42,8 +43,6 @@ def _config_file(project) -> Location:
       `rel/overlays/bin/server` script that `mix phx.gen.release` writes).
       """)
 def endpoint_never_starts(project):
-    if project.release_mode != "release":
-        return
     doubt, confidence = release_doubt(project)
     view = project.config()
     if any(truthy(plain(v)) for v in view.history("phoenix", "serve_endpoints")):
@@ -165,14 +164,12 @@ def url_host_hardcoded(project):
                                              where(host), key=module)
 
 
-@rule("REL006", "http-port-hardcoded", Severity.INFO, M,
+@rule("REL006", "http-port-hardcoded", Severity.INFO, M, subject=RELEASE,
       title="The prod HTTP listen port is fixed instead of read from PORT",
       why="Platforms (Fly, Heroku, Render, Kubernetes) tell the app which port to listen on through PORT.",
       fix='In runtime.exs: `port = String.to_integer(System.get_env("PORT") || "4000")` and '
           '`http: [ip: {0, 0, 0, 0, 0, 0, 0, 0}, port: port]`.')
 def http_port_hardcoded(project):
-    if project.release_mode != "release":
-        return
     doubt, confidence = release_doubt(project)
     view = project.config()
     for app, module in project.endpoint_keys():
@@ -195,7 +192,7 @@ def _repos(project):
             yield app, repo
 
 
-@rule("REL007", "repo-not-configured-at-runtime", Severity.WARNING, H,
+@rule("REL007", "repo-not-configured-at-runtime", Severity.WARNING, H, subject=RELEASE & REPO,
       title="The Repo's database connection is not configured at runtime",
       why="""
       A release must connect to the database named by its environment (DATABASE_URL), read when it
@@ -204,8 +201,6 @@ def _repos(project):
       fix='In runtime.exs: `database_url = System.get_env("DATABASE_URL") || raise "..."` and '
           '`config :my_app, MyApp.Repo, url: database_url`.')
 def repo_not_runtime(project):
-    if project.release_mode != "release":
-        return
     doubt, confidence = release_doubt(project)
     for app, repo in _repos(project):
         values = _repo_values(project, app, repo)
@@ -217,7 +212,7 @@ def repo_not_runtime(project):
             key=repo, confidence=confidence)
 
 
-@rule("REL008", "repo-pool-size-fixed", Severity.INFO, M,
+@rule("REL008", "repo-pool-size-fixed", Severity.INFO, M, subject=REPO,
       title="The Repo pool size is fixed instead of read from POOL_SIZE",
       why="Pool size must follow the database's connection limit and the number of nodes; that changes per deploy.",
       fix='`pool_size: String.to_integer(System.get_env("POOL_SIZE") || "10")` in runtime.exs.')
@@ -228,7 +223,7 @@ def repo_pool_fixed(project):
             yield repo_pool_fixed.finding(f"{repo} pool_size is fixed to {pool.value}", where(pool), key=repo)
 
 
-@rule("REL009", "repo-ssl-undecided", Severity.INFO, L,
+@rule("REL009", "repo-ssl-undecided", Severity.INFO, L, subject=RELEASE & REPO,
       title="The Repo's prod config makes no decision about SSL to the database",
       why="""
       Managed databases usually require TLS; a plain connection across a network sends credentials
@@ -236,8 +231,6 @@ def repo_pool_fixed(project):
       """,
       fix="Set `ssl: true` (with `ssl_opts` verifying the server) or `ssl: false` explicitly in runtime.exs.")
 def repo_ssl_undecided(project):
-    if project.release_mode != "release":
-        return
     doubt, confidence = release_doubt(project)
     for app, repo in _repos(project):
         values = _repo_values(project, app, repo)
@@ -251,15 +244,13 @@ def repo_ssl_undecided(project):
             confidence=confidence)
 
 
-@rule("REL010", "repo-ipv6-not-handled", Severity.INFO, M,
+@rule("REL010", "repo-ipv6-not-handled", Severity.INFO, M, subject=RELEASE & REPO & FLY,
       title="The Repo cannot connect over IPv6 (ECTO_IPV6 not handled)",
       why="Fly.io private networking and some Kubernetes clusters are IPv6-only: the release cannot reach its database.",
       fix='`maybe_ipv6 = if System.get_env("ECTO_IPV6") in ~w(true 1), do: [:inet6], else: []` and '
           '`socket_options: maybe_ipv6` in runtime.exs.')
 def repo_ipv6(project):
     # IPv6-only private networks are Fly.io's; elsewhere the generator's ECTO_IPV6 switch is optional.
-    if project.release_mode != "release" or not project.exists("fly.toml"):
-        return
     doubt, confidence = release_doubt(project)
     for app, repo in _repos(project):
         values = _repo_values(project, app, repo)
@@ -273,7 +264,7 @@ def repo_ipv6(project):
                                 key=repo, confidence=confidence)
 
 
-@rule("REL011", "no-migration-task", Severity.WARNING, H,
+@rule("REL011", "no-migration-task", Severity.WARNING, H, subject=RELEASE & REPO,
       title="Ecto is used but the release has no task to run migrations",
       why="""
       A release has no Mix, so `mix ecto.migrate` is not available in production. Without a module
@@ -283,9 +274,7 @@ def repo_ipv6(project):
       fix="Run `mix phx.gen.release` (it writes lib/my_app/release.ex and rel/overlays/bin/migrate), or add "
           "a module calling `Ecto.Migrator.with_repo/2` and `Ecto.Migrator.run/4`.")
 def no_migration_task(project):
-    if project.release_mode != "release" or not project.has_dep("ecto_sql") or project.migrators:
-        return
-    if not project.repo_keys():
+    if not project.has_dep("ecto_sql") or project.migrators:
         return
     doubt, confidence = release_doubt(project)
     yield no_migration_task.finding(f"ecto_sql is a dependency but no module calls Ecto.Migrator{doubt}",

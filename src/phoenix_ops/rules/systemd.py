@@ -5,6 +5,7 @@ from __future__ import annotations
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.rule import rule
 from phoenix_ops.rules.dockerfile import secret_name
+from phoenix_ops.rules.subjects import RELEASE, SYSTEMD
 
 W, E, I = Severity.WARNING, Severity.ERROR, Severity.INFO
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
@@ -16,7 +17,7 @@ def _units(project):
         yield unit, Location(path=unit.path, line=start.line if start else 1)
 
 
-@rule("DEP030", "systemd-no-restart", W, H,
+@rule("DEP030", "systemd-no-restart", W, H, subject=SYSTEMD,
       title="The systemd unit does not restart the release when it dies",
       why="""
       Without `Restart=`, a crash of the BEAM (out of memory, a supervisor giving up) leaves the
@@ -32,7 +33,7 @@ def systemd_no_restart(project):
                                              key=unit.path)
 
 
-@rule("DEP031", "systemd-inline-secret", E, H,
+@rule("DEP031", "systemd-inline-secret", E, H, subject=SYSTEMD,
       title="A committed systemd unit sets a secret inline with Environment=",
       why="""
       The unit is in git and readable by every local user (`systemctl show` prints Environment=):
@@ -48,7 +49,7 @@ def systemd_inline_secret(project):
                     path=unit.path, line=line), key=f"{unit.path}:{name}")
 
 
-@rule("DEP032", "systemd-exec-not-release-start", W, M,
+@rule("DEP032", "systemd-exec-not-release-start", W, M, subject=SYSTEMD & RELEASE,
       title="ExecStart does not run the release in the foreground",
       why="""
       systemd supervises the process it starts. `bin/app daemon` forks away from it: systemd loses
@@ -56,8 +57,6 @@ def systemd_inline_secret(project):
       """,
       fix="`ExecStart=/opt/<app>/bin/<app> start` (or the release's `bin/server`), with `Type=exec` or `simple`.")
 def systemd_exec(project):
-    if project.release_mode != "release":
-        return
     for unit, loc in _units(project):
         words = unit.exec_start()
         if not words:
@@ -72,7 +71,7 @@ def _reads_phx_server(project) -> bool:
                if p.startswith(f"{project.config_dir}/"))
 
 
-@rule("DEP033", "systemd-no-phx-server", E, M,
+@rule("DEP033", "systemd-no-phx-server", E, M, subject=SYSTEMD & RELEASE,
       title="The unit starts the release without PHX_SERVER, so the endpoint never listens",
       why="""
       The generated runtime.exs sets `server: true` only when PHX_SERVER is set. `bin/app start`
@@ -80,7 +79,7 @@ def _reads_phx_server(project) -> bool:
       """,
       fix="`Environment=PHX_SERVER=true` in the unit, or start `bin/server`, which sets it.")
 def systemd_phx_server(project):
-    if project.release_mode != "release" or not _reads_phx_server(project):
+    if not _reads_phx_server(project):
         return
     for t in project.deploy.targets():
         if t.platform != "systemd" or "PHX_SERVER" in t.env or not t.command:
@@ -95,7 +94,7 @@ def _at_unit(t) -> Location:
     return Location(path=t.path, line=t.line)
 
 
-@rule("DEP034", "systemd-no-limit-nofile", W, M,
+@rule("DEP034", "systemd-no-limit-nofile", W, M, subject=SYSTEMD,
       title="The unit keeps the default open-file limit for a socket server",
       why="""
       systemd services get a soft limit of 1024 open files. Every HTTP connection and WebSocket is a
