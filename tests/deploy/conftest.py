@@ -17,8 +17,9 @@ def lab(tmp_path):
 
 @pytest.fixture
 def env_file(tmp_path):
-    """What every host's release runs with: one secret_key_base for all, so sessions survive."""
+    """What every host's release runs with: one secret_key_base for all, so sessions survive. The lab's
+    hosts share one machine and its EPMD: distribution stays off unless a test turns it on."""
     path = tmp_path / "prod.env"
     path.write_text(f"SECRET_KEY_BASE={secrets.token_urlsafe(48)}\nPHX_HOST=localhost\nPHX_IP=127.0.0.1\n"
-                    "LANG=C.UTF-8\n")
+                    "LANG=C.UTF-8\nRELEASE_DISTRIBUTION=none\n")
     return path

@@ -99,7 +99,8 @@ class Lab:
     epmd_port: int = 0
     cookie_file: Path | None = None
 
-    def start_hosts(self, count: int) -> None:
+    def start_hosts(self, count: int, forwarding: bool = True) -> None:
+        """`count` sshd hosts; without `forwarding`, their sshd opens no TCP tunnel (AllowTcpForwarding no)."""
         Path("/run/sshd").mkdir(exist_ok=True)
         keys = self.tmp / "keys"
         keys.mkdir(parents=True)
@@ -117,7 +118,7 @@ class Lab:
             cfg.write_text(f"ListenAddress 127.0.0.1\nHostKey {hostkey}\nPidFile {self.tmp}/sshd{i}.pid\n"
                            f"AuthorizedKeysFile {keys}/authorized_keys\nPermitRootLogin prohibit-password\n"
                            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-                           "MaxStartups 100\nMaxSessions 100\n")
+                           "MaxStartups 100\nMaxSessions 100\n" + ("" if forwarding else "AllowTcpForwarding no\n"))
             proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(cfg), "-p", str(port)], stdout=subprocess.DEVNULL,
                                     stderr=open(self.tmp / f"sshd{i}.log", "wb"))
             self.procs.append(proc)

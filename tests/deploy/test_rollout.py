@@ -1,6 +1,7 @@
 """`deploy` to three sshd hosts behind nginx, with the real Phoenix release of tests/phoenix_app:
 zero failed requests while it rolls, and each fault ends finished or rolled back, never half-done."""
 
+import asyncio
 import json
 import re
 import shutil
@@ -13,7 +14,13 @@ from pathlib import Path
 
 import pytest
 from cli_run import invoke
-from lab import HeldSocket, Load
+from lab import HeldSocket, Lab, Load
+from live.live_servers import free_port
+from phoenix_fixture import start_epmd
+
+from phoenix_ops.cluster import epmd
+from phoenix_ops.deploy import beam, remote
+from phoenix_ops.deploy.plan import load_plan
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +53,8 @@ def first_deploy(lab, proj, phoenix_build):
 @pytest.mark.parametrize("strategy", ["rolling", "canary"])
 def test_rolling_and_canary_deploys_lose_no_request(lab, tmp_path, env_file, phoenix_build, phoenix_build_v2,
                                                     strategy):
-    proj = project(lab, tmp_path, env_file, strategy, **({"canary-window": 3} if strategy == "canary" else {}))
+    proj = project(lab, tmp_path, env_file, strategy, **({"canary-window": 3} if strategy == "canary" else {}),
+                   **{"session-page": "/counter"})
     first_deploy(lab, proj, phoenix_build)
     socket = HeldSocket(f"ws://127.0.0.1:{lab.nginx_port}/socket/websocket?vsn=2.0.0")
     with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load, socket:
@@ -64,6 +72,8 @@ def test_rolling_and_canary_deploys_lose_no_request(lab, tmp_path, env_file, pho
     assert "0.2.0" in status.stdout and "finished" in status.stdout
     if strategy == "canary":
         assert "canary gate passed" in result.stderr
+    # The session gate asked the plan's session page (the load asks only for /): Phoenix logs it.
+    assert any("GET /counter" in (h.root / "log" / "main.log").read_text() for h in lab.hosts)
 
 
 def generation(url: str) -> str:
@@ -99,6 +109,66 @@ def test_blue_green_switches_at_once_and_keeps_the_old_colour(lab, tmp_path, env
     upstream = (tmp_path / "nginx" / "upstream.conf").read_text()
     assert all(f":{h.http_port + 1};" in upstream and f":{h.http_port};" not in upstream for h in lab.hosts)
     assert all((h.root / "current").resolve().name == "0.2.0" for h in lab.hosts)
+
+
+def test_blue_and_green_nodes_get_their_own_names_when_the_env_file_names_none(tmp_path, env_file, phoenix_build,
+                                                                               phoenix_build_v2):
+    """An env file silent on distribution: the release's default applies (a short name, the release's
+    name), nothing forces it off, and the two colours on one host take distinct names. One host with
+    its own EPMD, as a real host has; the live colour's node is asked over the SSH connection."""
+    one = Lab(tmp_path / "one")
+    (tmp_path / "one").mkdir()
+    try:
+        one.start_hosts(1)
+        one.start_nginx()
+        port = free_port()
+        one.procs.append(start_epmd(port, tmp_path / "epmd.log"))
+        silent = tmp_path / "silent.env"
+        silent.write_text(env_file.read_text().replace("RELEASE_DISTRIBUTION=none\n", "") + f"ERL_EPMD_PORT={port}\n")
+        proj = project(one, tmp_path, silent, "blue-green")
+        for build in (phoenix_build, phoenix_build_v2):
+            result = run(one, proj, "deploy", build.tarball)
+            assert result.exit_code == 0, result.output
+        assert running(one, "blue") == ["0.1.0"] and running(one, "green") == ["0.2.0"]
+        assert {r.name for r in asyncio.run(epmd.names("127.0.0.1", port))} == {"phx_fixture-blue", "phx_fixture-green"}
+        # A third deploy goes to the colour that is not live: blue, stopped first (it ran the version
+        # before green's, kept for rollback).
+        third = run(one, proj, "deploy", phoenix_build.tarball)
+        assert third.exit_code == 0, third.output
+        upstream = (tmp_path / "one" / "nginx" / "upstream.conf").read_text()
+        assert f":{one.hosts[0].http_port};" in upstream and f":{one.hosts[0].http_port + 1};" not in upstream
+        assert running(one, "blue") == ["0.1.0"] and running(one, "green") == ["0.2.0"]
+
+        async def ask_blue():
+            plan = load_plan(proj)
+            host = plan.hosts[0]
+            session = await remote.connect(host, known_hosts=str(one.known_hosts), identity=str(one.identity))
+            try:
+                said = await session.run(remote.node_script(plan, host, "phx_fixture", "0.1.0", "blue", host.port))
+                return await beam.cluster_view(session.conn, beam.parse_facts(said))
+            finally:
+                await session.close()
+
+        name, seen = asyncio.run(ask_blue())
+        assert name.startswith("phx_fixture-blue@") and seen == set()  # short names; the green node is not linked
+    finally:
+        one.close()
+
+
+def test_a_host_that_forwards_no_tcp_is_asked_through_the_release_rpc(tmp_path, env_file, phoenix_build):
+    """The join gate asks nodes through the SSH connection; a sshd that forwards no TCP leaves only the
+    release's own `rpc` (a VM booted on the host), and the deploy says so."""
+    one = Lab(tmp_path / "one")
+    (tmp_path / "one").mkdir()
+    try:
+        one.start_hosts(1, forwarding=False)
+        one.start_nginx()
+        result = run(one, project(one, tmp_path, one.distributed(env_file)), "deploy", phoenix_build.tarball)
+        assert result.exit_code == 0, result.output
+        assert "forwards no TCP connection" in result.stderr and "bin/phx_fixture rpc" in result.stderr
+        assert f"joined the cluster: {one.node_names[0]} sees 0 node(s)" in result.stderr
+    finally:
+        one.close()
 
 
 def broken_tarball(build, tmp_path: Path, tail: str = 'raise "this build is broken"') -> Path:

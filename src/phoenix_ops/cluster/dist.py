@@ -12,6 +12,7 @@ import itertools
 import secrets
 import ssl
 import struct
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from phoenix_ops.cluster import etf
@@ -40,6 +41,9 @@ HIDDEN_NODE_FLAGS = (
     | DFLAG_EXPORT_PTR_TAG | DFLAG_BIT_BINARIES | DFLAG_NEW_FLOATS | DFLAG_UTF8_ATOMS | DFLAG_MAP_TAG
     | DFLAG_BIG_CREATION | DFLAG_HANDSHAKE_23 | DFLAG_UNLINK_ID | DFLAG_MANDATORY_25_DIGEST | DFLAG_V4_NC
 )
+
+# Opens a byte stream to (host, port): asyncio.open_connection, or a tunnel with the same reader/writer calls.
+Opener = Callable[[str, int], Awaitable[tuple]]
 
 PASS_THROUGH = ord("p")
 CTRL_SEND, CTRL_REG_SEND, CTRL_SEND_SENDER = 2, 6, 22
@@ -243,13 +247,18 @@ class Connection:
 
 
 async def connect(host: str, port: int, *, cookie: str, own_basename: str, timeout: float,
-                  tls: ssl.SSLContext | None = None) -> Connection:
-    """Open a hidden-node connection to host:port, within `timeout` seconds for the whole handshake."""
+                  tls: ssl.SSLContext | None = None, opener: Opener | None = None) -> Connection:
+    """Open a hidden-node connection to host:port, within `timeout` seconds for the whole handshake.
+    `opener` opens the byte stream instead of a direct TCP connection (a tunnel through SSH; plain only)."""
     creation = secrets.randbits(32) or 1
     writer = hs = None
     try:
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(host, port, ssl=tls, server_hostname=host if tls else None)
+            if opener is not None:
+                reader, writer = await opener(host, port)
+            else:
+                reader, writer = await asyncio.open_connection(host, port, ssl=tls,
+                                                               server_hostname=host if tls else None)
             own_name = f"{own_basename}@{_own_host(writer)}"
             hs = _Handshake(reader, writer, tls is not None)
             peer = await hs.run(own_name=own_name, cookie=cookie, creation=creation)

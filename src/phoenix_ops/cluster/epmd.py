@@ -10,6 +10,7 @@ import re
 import struct
 from dataclasses import dataclass
 
+from phoenix_ops.cluster.dist import Opener
 from phoenix_ops.reasons import os_reason, reply
 
 DEFAULT_PORT = 4369
@@ -31,11 +32,11 @@ class Registration:
     port: int
 
 
-async def _ask(host: str, port: int, request: bytes, timeout: float) -> bytes:
+async def _ask(host: str, port: int, request: bytes, timeout: float, opener: Opener | None) -> bytes:
     """Send one request and read everything EPMD says until it closes."""
     try:
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(host, port)
+            reader, writer = await (opener or asyncio.open_connection)(host, port)
             try:
                 writer.write(struct.pack(">H", len(request)) + request)
                 await writer.drain()
@@ -48,9 +49,11 @@ async def _ask(host: str, port: int, request: bytes, timeout: float) -> bytes:
         raise EpmdError("unreachable", f"EPMD at {host}:{port} is unreachable: {os_reason(exc)}") from None
 
 
-async def names(host: str, port: int = DEFAULT_PORT, timeout: float = 2.0) -> list[Registration]:
-    """NAMES_REQ: every node registered on the host (hidden ones too: the handshake tells them apart)."""
-    answer = await _ask(host, port, bytes([NAMES_REQ]), timeout)
+async def names(host: str, port: int = DEFAULT_PORT, timeout: float = 2.0,
+                opener: Opener | None = None) -> list[Registration]:
+    """NAMES_REQ: every node registered on the host (hidden ones too: the handshake tells them apart).
+    `opener` opens the connection instead of plain TCP (dist.Opener: a tunnel through SSH)."""
+    answer = await _ask(host, port, bytes([NAMES_REQ]), timeout, opener)
     if len(answer) < 4:
         raise EpmdError("garbage", f"{host}:{port} answered {len(answer)} bytes, not an EPMD names reply")
     found = []

@@ -44,9 +44,10 @@ def dry_run(root: Path, tarball: Path) -> str:
              *(f"  host {h.user}@{h.label}: release root {h.root}, HTTP {h.url()}" for h in plan.hosts),
              f"  balancer: {plan.balancer.upstream_file} (upstream {plan.balancer.upstream}), then "
              f"`{plan.balancer.reload}`" if plan.balancer else "  balancer: none",
-             f"  gates: {plan.ready} answers 200; sessions of old nodes accepted; every digested asset answers "
-             f"on every node" + ("; canary error rate and latency" if plan.strategy == "canary" else "")
-             + ("; with distribution on, the new node lists the running ones in Node.list()"
+             f"  gates: {plan.ready} answers 200; sessions of old nodes accepted (on {plan.session_page}); every "
+             f"digested asset answers on every node" + ("; canary error rate and latency" if plan.strategy == "canary"
+                                                        else "")
+             + ("; with distribution on, the new node lists the running ones in erlang:nodes()"
                 if plan.strategy != "blue-green" else ""),
              "", f"commands on each host (shown for {host.label}):",
              f"  install ({tarball} streamed to it): {remote.install_script(host, version)}"]
@@ -56,7 +57,9 @@ def dry_run(root: Path, tarball: Path) -> str:
               f"  switch and start: {remote.switch_script(host, version)}; "
               f"{remote.start_script(plan, host, app, version, 'main', host.port)}"]
     if plan.strategy != "blue-green":
-        lines.append(f"  joined: {remote.rpc_script(plan, host, app, version, 'Node.list()')}")
+        lines += [f"  joined: {remote.node_script(plan, host, app, version, 'main', host.port)}",
+                  "    then, through this SSH connection, the host's EPMD and the node's distribution port: "
+                  "erlang:nodes() asked as a hidden node with the release's cookie"]
     return "\n".join(lines) + "\n"
 
 

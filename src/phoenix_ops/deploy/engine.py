@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phoenix_ops.deploy import balancer, gates, remote
+from phoenix_ops.deploy import balancer, beam, gates, remote
 from phoenix_ops.deploy.journal import Journal, Run
 from phoenix_ops.deploy.journal import step as journaled_step
 from phoenix_ops.deploy.plan import Host, Plan
@@ -16,6 +16,7 @@ from phoenix_ops.deploy.remote import RemoteError, Session
 
 BLUE, GREEN, MAIN = "blue", "green", "main"
 JOIN_SECONDS = 30.0  # a started node has this long to connect to the running ones (libcluster, dns_cluster)
+JOIN_POLL_SECONDS = 0.2  # asking a node costs a few milliseconds through the SSH connection
 
 
 class DeployFailed(RuntimeError):
@@ -38,8 +39,9 @@ class Deployer:
     sessions: dict[str, Session] = field(default_factory=dict)
     run: Run | None = None
     commands: list[str] = field(default_factory=list)  # what --dry-run prints
-    distributed: dict[str, bool] = field(default_factory=dict)  # host label -> distribution on, as started
     names: dict[str, str] = field(default_factory=dict)  # host label -> the node name it answered with
+    node_facts: dict[tuple[str, str, str], beam.NodeFacts] = field(default_factory=dict)  # (host, version, colour)
+    rpc_only: set[str] = field(default_factory=set)  # host labels whose node only `bin/<app> rpc` can ask
 
     # --- plumbing -------------------------------------------------------------------------------
 
@@ -99,7 +101,8 @@ class Deployer:
         if replace:
             script = f"({remote.stop_script(host, color, self.plan.stop_timeout)}) >/dev/null; {script}"
         said = await session.run(script)
-        self.distributed[host.label] = "distribution=none" not in said
+        if facts := beam.parse_facts(said):
+            self.node_facts[(host.label, version, color)] = facts
         deadline = asyncio.get_running_loop().time() + self.plan.ready_timeout
         alive = f"kill -0 $(cat {host.root}/run/{color}.pid) 2>/dev/null && echo up || echo down"
         while True:
@@ -114,42 +117,75 @@ class Deployer:
                     raise gates.GateFailed(f"{host.label} {version} on port {port} never became ready ({why}): "
                                            f"{' | '.join(log.strip().splitlines()[-3:])[:300]}") from None
 
-    async def rpc(self, host: Host, version: str, expr: str) -> str | None:
-        """What `expr` prints on the host's running node; None when distribution is off."""
+    async def rpc(self, host: Host, version: str, expr: str) -> str:
+        """What `expr` prints on the host's running node, asked by a VM booted on the host."""
         out = await self.session(host).run(remote.rpc_script(self.plan, host, self.app, version, expr), timeout=60)
-        last = (out.strip().splitlines() or [""])[-1]
-        return None if last == "#off" else last
+        return (out.strip().splitlines() or [""])[-1]
+
+    async def facts(self, host: Host, version: str) -> beam.NodeFacts:
+        """How the host's node of `version` is named and found: said by its start, else by one short
+        command (a node started by an earlier run), and remembered."""
+        key = (host.label, version, MAIN)
+        if key not in self.node_facts:
+            facts = beam.parse_facts(await self.session(host).run(remote.node_script(
+                self.plan, host, self.app, version, MAIN, self.port(host, MAIN)), timeout=20))
+            if facts is None:
+                raise beam.Unreachable("the release's environment on the host does not say how its node is named")
+            self.node_facts[key] = facts
+        return self.node_facts[key]
+
+    async def cluster_view(self, host: Host, version: str) -> tuple[str, set[str]] | None:
+        """The running node's name and the nodes it sees; None when it runs without distribution.
+        Asked as a hidden node through the SSH connection; `bin/<app> rpc` (a VM booted on the host for
+        each question, a second or more) only where that cannot reach the node: a sshd that forwards
+        no TCP, or TLS distribution, whose certificates only the release's own configuration holds."""
+        facts = await self.facts(host, version)
+        if facts.distribution == "none":
+            return None
+        if host.label not in self.rpc_only:
+            try:
+                return await beam.cluster_view(self.session(host).conn, facts)
+            except beam.TunnelRefused as exc:
+                self.say(f"{host.label}: {exc}; its node is asked with bin/{self.app} rpc from now on")
+                self.rpc_only.add(host.label)
+        own, *seen = (await self.rpc(host, version, 'IO.puts(Enum.join([node() | Node.list()], " "))')).split()
+        return own, set(seen)
+
+    async def peer_name(self, host: Host, version: str) -> str | None:
+        try:
+            view = await self.cluster_view(host, version)
+        except (beam.Unreachable, RemoteError):
+            return None  # a node that cannot be asked is not waited for
+        return view[0] if view else None
 
     async def joined(self, host: Host, hosts: list[Host]) -> None:
-        """With distribution on, the new node must list every other running node in Node.list(): one
-        that booted outside the cluster would serve on its own (PubSub, Presence, global names).
-        Each `rpc` boots a VM, so one call asks for the node's name and its peers together, and a
+        """With distribution on, the new node must list every other running node in erlang:nodes(): one
+        that booted outside the cluster would serve on its own (PubSub, Presence, global names). A
         running node's name, once asked, is remembered until that node restarts."""
-        if self.distributed.get(host.label) is False:
-            return
-        ask = 'IO.puts(Enum.join([node() | Node.list()], " "))'
-        answer = await self.rpc(host, self.version, ask)
-        if answer is None:
-            return
-        own, *seen = answer.split()
-        self.names[host.label] = own
-        unknown = [h for h in hosts if h != host and h.label not in self.names]
-        states = dict(zip((h.label for h in unknown), await asyncio.gather(*(self.state(h) for h in unknown))))
-        running = [h for h in unknown if states[h.label].get(MAIN)]
-        asked = await asyncio.gather(*(self.rpc(h, states[h.label][MAIN], "IO.puts(node())") for h in running))
-        self.names.update((h.label, n) for h, n in zip(running, asked) if n)
-        names = {self.names[h.label] for h in hosts if h != host and h.label in self.names}
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        while True:
-            sees = set(seen)
-            waited = loop.time() - started
-            if names <= sees or waited > JOIN_SECONDS:
-                gates.joined(f"{host.label} ({own})", sees, names, round(waited))
-                self.say(f"{host.label} joined the cluster: {own} sees {len(sees)} node(s)")
+        try:
+            view = await self.cluster_view(host, self.version)
+            if view is None:
                 return
-            await asyncio.sleep(1.0)
-            own, *seen = (await self.rpc(host, self.version, ask) or own).split()
+            own, seen = view
+            self.names[host.label] = own
+            unknown = [h for h in hosts if h != host and h.label not in self.names]
+            states = dict(zip((h.label for h in unknown), await asyncio.gather(*(self.state(h) for h in unknown))))
+            running = [h for h in unknown if states[h.label].get(MAIN)]
+            asked = await asyncio.gather(*(self.peer_name(h, states[h.label][MAIN]) for h in running))
+            self.names.update((h.label, n) for h, n in zip(running, asked) if n)
+            names = {self.names[h.label] for h in hosts if h != host and h.label in self.names}
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            while True:
+                waited = loop.time() - started
+                if names <= seen or waited > JOIN_SECONDS:
+                    gates.joined(f"{host.label} ({own})", seen, names, round(waited))
+                    self.say(f"{host.label} joined the cluster: {own} sees {len(seen)} node(s)")
+                    return
+                await asyncio.sleep(JOIN_POLL_SECONDS)
+                own, seen = await self.cluster_view(host, self.version) or (own, seen)
+        except beam.Unreachable as exc:
+            raise gates.GateFailed(f"{host.label}: its node cannot be asked which nodes it sees: {exc}") from None
 
     async def stop(self, host: Host, color: str, *, drained: bool = False) -> None:
         """SIGTERM within the stop budget; a node the balancer `drained` is first seen to receive no
@@ -195,10 +231,10 @@ class Deployer:
     def colors(self, previous: dict[str, dict[str, str]]) -> tuple[str, str]:
         """(old, new): the colour the hosts serve from, and the other one, which the deploy takes
         over (blue when nothing serves yet)."""
-        now = {serving(previous.get(h.label, {})) for h in self.plan.hosts} - {None}
+        now = {live_colour(previous.get(h.label, {})) for h in self.plan.hosts} - {None}
         if len(now) > 1:
             raise gates.GateFailed("the hosts serve from different colours (" + ", ".join(
-                f"{h.label} {serving(previous.get(h.label, {}))}" for h in self.plan.hosts) + ")")
+                f"{h.label} {live_colour(previous.get(h.label, {}))}" for h in self.plan.hosts) + ")")
         old = now.pop() if now else GREEN
         return old, BLUE if old == GREEN else GREEN
 
@@ -294,7 +330,7 @@ class Deployer:
         return problems, lost
 
     async def _rollback_colours(self, hosts: list[Host], previous: dict[str, dict[str, str]]) -> list[str]:
-        colors = {h.label: serving(previous.get(h.label, {})) for h in hosts}
+        colors = {h.label: live_colour(previous.get(h.label, {})) for h in hosts}
         servers = [self.server(h, c) for h in hosts if (c := colors[h.label])]
         try:
             if servers:
@@ -310,7 +346,7 @@ class Deployer:
         return []
 
 
-def serving(state: dict[str, str]) -> str | None:
+def live_colour(state: dict[str, str]) -> str | None:
     """The colour a host serves from: the one its last switch named, else the only one running, else
     the only one running what `current` points at."""
     live = state.get("live")

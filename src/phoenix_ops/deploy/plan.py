@@ -7,12 +7,12 @@
     port = 4000                          # the release's HTTP port (blue-green also uses port + 1)
     health = "/health"                   # liveness, and the readiness path the gate waits for
     ready = "/health/ready"
+    session-page = "/"                   # a page that writes a session once and keeps it (a form's CSRF token)
     env-file = "/srv/shop/shared/prod.env"   # on each host, sourced before start and migrations
     migrate = "bin/migrate"              # run once from the new release (empty: no migrations)
     stop-timeout = 30                    # seconds between SIGTERM and SIGKILL
     canary-window = 30                   # canary: seconds of traffic the metric gate watches
     ready-timeout = 60                   # seconds a started release has to answer its ready path
-    session-page = "/"                   # the session gate's page: one that writes a session once and keeps it
     [[deploy.hosts]]
     ssh = "deploy@10.0.0.11:22"          # address = "10.0.0.11"; port, root override the defaults
     [deploy.balancer]
@@ -71,8 +71,8 @@ class Plan:
     canary_window: float = 30.0
     ready_timeout: float = 60.0
     balancer: Balancer | None = None
-    extra: dict = field(default_factory=dict)
     session_page: str = "/"
+    extra: dict = field(default_factory=dict)
 
 
 def parse_ssh(spec: str, *, port: int, root: str, address: str | None = None) -> Host:
@@ -103,8 +103,8 @@ def load_plan(root: Path) -> Plan:
 
 
 def plan_from(d: dict) -> Plan:
-    known = {"strategy", "batch", "root", "port", "health", "ready", "env-file", "migrate", "stop-timeout",
-             "canary-window", "ready-timeout", "session-page", "hosts", "balancer",
+    known = {"strategy", "batch", "root", "port", "health", "ready", "session-page", "env-file", "migrate",
+             "stop-timeout", "canary-window", "ready-timeout", "hosts", "balancer",
              "url", "k8s", "fly"}  # the last three are read by `deploy --target k8s|fly` (platform.py)
     unknown = sorted(set(d) - known)
     if unknown:
@@ -131,10 +131,12 @@ def plan_from(d: dict) -> Plan:
             raise UsageError("[deploy.balancer] needs upstream-file (the nginx file holding the upstream block)")
         balancer = Balancer(b["upstream-file"], b.get("upstream", "app"), b.get("reload", "nginx -s reload"),
                             parse_ssh(b["ssh"], port=0, root="/") if isinstance(b.get("ssh"), str) else None)
+    if not str(d.get("session-page", "/")).startswith("/"):
+        raise UsageError("[deploy] session-page is a path on the nodes, such as \"/login\"")
     batch = int(d.get("batch", 1))
     if batch < 1:
         raise UsageError("[deploy] batch must be at least 1")
     return Plan(tuple(hosts), strategy, batch, d.get("health", "/health"), d.get("ready", d.get("health", "/health")),
                 d.get("env-file"), d.get("migrate", "bin/migrate"), float(d.get("stop-timeout", 30)),
                 float(d.get("canary-window", 30)), float(d.get("ready-timeout", 60)), balancer,
-                session_page=d.get("session-page", "/"))
+                d.get("session-page", "/"))

@@ -19,6 +19,7 @@ COMMAND_TIMEOUT = 120.0
 KEEPALIVE_SECONDS, KEEPALIVE_COUNT = 5.0, 3
 CLOSE_TIMEOUT = 5.0
 DRAIN_SECONDS = 5.0  # the longest a drained node's port may keep receiving new connections before SIGTERM
+MAIN_COLOR = "main"  # the one node of a host outside blue-green
 QUIET_TICKS = 4  # polls 50 ms apart without a new connection: the balancer sends the node nothing new
 
 
@@ -90,25 +91,47 @@ def env_prelude(plan: Plan) -> str:
     return f"set -a; . {_q(plan.env_file)}; set +a; " if plan.env_file else ""
 
 
+def _node_env(plan: Plan, host: Host, app: str, version: str, color: str, port: int) -> str:
+    """In the release's directory, the environment a node of `color` starts with: the env file, then
+    what the deploy sets. Distribution is left to the env file and the release (its env.sh, then its
+    script's default). Blue and green run side by side on one host, so each colour gets its own
+    node name: the env file's RELEASE_NODE with the colour added, else the release's name with it."""
+    root = host.root
+    node = "" if color == MAIN_COLOR else (
+        f'case "${{RELEASE_NODE:-}}" in *@*) RELEASE_NODE="${{RELEASE_NODE%@*}}-{color}@${{RELEASE_NODE#*@}}";; '
+        f'"") RELEASE_NODE={_q(app)}-{color};; *) RELEASE_NODE="$RELEASE_NODE-{color}";; esac; export RELEASE_NODE; ')
+    return (f"cd {_q(root)}/releases/{_q(version)}; mkdir -p {_q(root)}/tmp/{color} {_q(root)}/log; "
+            f"{env_prelude(plan)}export PORT={port} PHX_SERVER=true RELEASE_TMP={_q(root)}/tmp/{color}; {node}")
+
+
 def start_script(plan: Plan, host: Host, app: str, version: str, color: str, port: int) -> str:
-    root, run = host.root, f"{host.root}/run/{color}"
-    node = ('RELEASE_NODE="${RELEASE_NODE%@*}-' + color + '@${RELEASE_NODE#*@}"; ') if color != "main" else ""
-    return (f"set -e; cd {_q(root)}/releases/{_q(version)}; mkdir -p {_q(root)}/tmp/{color} {_q(root)}/log; "
-            f"{env_prelude(plan)}"
-            f"export PORT={port} PHX_SERVER=true RELEASE_TMP={_q(root)}/tmp/{color} "
-            f'RELEASE_DISTRIBUTION="${{RELEASE_DISTRIBUTION:-none}}"; '
-            + (f'if [ -n "${{RELEASE_NODE:-}}" ]; then {node}export RELEASE_NODE; fi; ' if node else "")
-            + f"setsid nohup bin/{app} start > {_q(root)}/log/{color}.log 2>&1 < /dev/null & "
-            f"echo $! > {_q(run)}.pid; echo {_q(version)} > {_q(run)}.version; "
-            'echo "distribution=$RELEASE_DISTRIBUTION"')
+    """Start the node in the background, then say how it is named and found (_facts)."""
+    run = f"{host.root}/run/{color}"
+    return (f"set -e; {_node_env(plan, host, app, version, color, port)}"
+            f"setsid nohup bin/{app} start > {_q(host.root)}/log/{color}.log 2>&1 < /dev/null & "
+            f"echo $! > {_q(run)}.pid; echo {_q(version)} > {_q(run)}.version; {_facts(app)}")
+
+
+def node_script(plan: Plan, host: Host, app: str, version: str, color: str, port: int) -> str:
+    """How the node of `color` is named and found (_facts), for a node this run did not start."""
+    return f"set -e; {_node_env(plan, host, app, version, color, port)}{_facts(app)}"
+
+
+def _facts(app: str) -> str:
+    """Work out the node's name as the release's bin script does (the environment it starts with, then
+    the release's env.sh, then the script's defaults) without booting a VM, in a subshell. Prints
+    distribution=, node=, epmd= and, last, cookie=: a secret the caller keeps to itself."""
+    return (f"(RELEASE_ROOT=$PWD RELEASE_NAME=\"${{RELEASE_NAME:-{app}}}\" RELEASE_COMMAND=start "
+            f"RELEASE_PROG={_q(app)} RELEASE_VSN=\"${{RELEASE_VSN:-$(cut -d' ' -f2 releases/start_erl.data)}}\"; "
+            "export RELEASE_ROOT RELEASE_NAME RELEASE_COMMAND RELEASE_PROG RELEASE_VSN; "
+            'if [ -f "releases/$RELEASE_VSN/env.sh" ]; then . "releases/$RELEASE_VSN/env.sh" > /dev/null 2>&1 < /dev/null; fi; '
+            'echo "distribution=${RELEASE_DISTRIBUTION:-sname}"; echo "node=${RELEASE_NODE:-$RELEASE_NAME}"; '
+            'echo "epmd=${ERL_EPMD_PORT:-4369}"; echo "cookie=${RELEASE_COOKIE:-$(cat releases/COOKIE)}")')
 
 
 def rpc_script(plan: Plan, host: Host, app: str, version: str, expr: str) -> str:
-    """`bin/<app> rpc EXPR` against the host's running node, with the env file it started with; prints
-    `#off` instead when that env file leaves distribution off (there is no node to ask)."""
-    return (f"set -e; cd {_q(host.root)}/releases/{_q(version)}; {env_prelude(plan)}"
-            'if [ "${RELEASE_DISTRIBUTION:-none}" = none ]; then echo "#off"; exit 0; fi; '
-            f"bin/{app} rpc {_q(expr)}")
+    """`bin/<app> rpc EXPR` against the host's running node, with the env file it started with."""
+    return f"set -e; cd {_q(host.root)}/releases/{_q(version)}; {env_prelude(plan)}bin/{app} rpc {_q(expr)}"
 
 
 def quiet_script(port: int, bound: float = DRAIN_SECONDS) -> str:
