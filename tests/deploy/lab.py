@@ -168,7 +168,7 @@ class Lab:
                         f'root = "{h.root}"\n' for h in self.hosts)
         more = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in extra.items())
         return (f'[deploy]\nstrategy = "{strategy}"\nroot = "{self.tmp}/unused"\nhealth = "/health"\n'
-                f'ready = "/health"\nstop-timeout = 15\nsession-page = "/counter"\n'
+                f'ready = "/health"\nstop-timeout = 15\n'
                 f'migrate = ""\n' + (f'env-file = "{env_file}"\n' if env_file else "") + more + hosts +
                 f'[deploy.balancer]\nupstream-file = "{self.tmp}/nginx/upstream.conf"\nupstream = "app"\n'
                 f'reload = "{self.reload}"\n')

@@ -66,7 +66,7 @@ def test_a_new_node_too_slow_for_the_session_gate_rolls_everything_back(lab, tmp
     stopping half-done on an error the gate did not expect. The slow node was drained, so no request
     through nginx fails."""
     faulty = lab.faulty(env_file, lab.hosts[0], "0.2.0", FAULT_DELAY_MS="6000")
-    proj = project(lab, tmp_path, faulty)
+    proj = project(lab, tmp_path, faulty, **{"session-page": "/counter"})  # `/` rewrites its session
     first_deploy(lab, proj, phoenix_build)
     with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
         result = run(lab, proj, "deploy", phoenix_build_v2.tarball)
