@@ -53,17 +53,15 @@ def test_what_the_env_file_says_wins(tmp_path):
     assert (named.distribution, named.node, named.address) == ("name", "shop@10.0.0.11", "10.0.0.11")
 
 
-@pytest.mark.parametrize(("env", "env_sh", "blue", "green"), [
-    (None, MIX_DEFAULT_ENV_SH, "shop-blue", "shop-green"),  # the release's own default name, coloured
-    ("RELEASE_NODE=shop@10.0.0.11\n", MIX_DEFAULT_ENV_SH, "shop-blue@10.0.0.11", "shop-green@10.0.0.11"),
-    ("RELEASE_NODE=web\n", MIX_DEFAULT_ENV_SH, "web-blue", "web-green"),
-    (None, GEN_ENV_SH, "shop-blue", "shop-green"),  # env.sh's default name gives way to the coloured one
+@pytest.mark.parametrize(("env", "env_sh", "main", "blue", "green"), [
+    (None, MIX_DEFAULT_ENV_SH, "shop", "shop-blue", "shop-green"),  # the release's own default name, coloured
+    ("RELEASE_NODE=shop@10.0.0.11\n", MIX_DEFAULT_ENV_SH, "shop@10.0.0.11", "shop-blue@10.0.0.11",
+     "shop-green@10.0.0.11"),
+    ("RELEASE_NODE=web\n", MIX_DEFAULT_ENV_SH, "web", "web-blue", "web-green"),
+    (None, GEN_ENV_SH, "shop@web-1.example", "shop-blue", "shop-green"),  # env.sh's default gives way to the colour
 ])
-def test_blue_and_green_on_one_host_get_distinct_node_names(tmp_path, env, env_sh, blue, green):
-    assert facts(tmp_path, env, "blue", env_sh).node == blue
-    assert facts(tmp_path, env, "green", env_sh).node == green
-    assert facts(tmp_path, env, "main", env_sh).node == (env or "RELEASE_NODE=shop").split("=")[1].strip() \
-        if env_sh == MIX_DEFAULT_ENV_SH else "shop@web-1.example"
+def test_blue_and_green_on_one_host_get_distinct_node_names(tmp_path, env, env_sh, main, blue, green):
+    assert [facts(tmp_path, env, c, env_sh).node for c in ("main", "blue", "green")] == [main, blue, green]
 
 
 def test_the_session_gate_page_is_a_plan_setting(tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ from phoenix_ops.deploy.gates import GateFailed
 from phoenix_ops.deploy.journal import Journal, Run
 from phoenix_ops.deploy.plan import Plan, load_plan
 from phoenix_ops.deploy.remote import RemoteError
-from phoenix_ops.release.artifact import open_release
+from phoenix_ops.release.artifact import identify
 
 JOURNAL = ".phoenix-ops/deploy.jsonl"
 # A host the rollback could not reach is left as it was, out of the balancer, until it answers again.
@@ -30,9 +29,7 @@ def journal_for(root: Path) -> Journal:
 def _release_of(tarball: Path) -> tuple[str, str]:
     if not tarball.is_file():
         raise UsageError(f"{tarball}: no release tarball (build one with `mix release`; it is in _build/prod/)")
-    with tempfile.TemporaryDirectory() as scratch:
-        release = open_release(tarball, Path(scratch))
-        return release.name, release.version
+    return identify(tarball)
 
 
 def dry_run(root: Path, tarball: Path) -> str:

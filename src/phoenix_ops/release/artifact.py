@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,16 +32,38 @@ def open_release(path: Path, scratch: Path) -> Release:
     elif not path.is_dir():
         raise ReleaseError(f"{path}: no such release directory or tarball")
     data = path / "releases" / "start_erl.data"
-    if not data.is_file():
-        raise ReleaseError(f"{path}: not a Mix release (no releases/start_erl.data; build one with `mix release`)")
-    version = data.read_text().split()[-1]
-    names = [p.name for p in (path / "bin").iterdir() if p.is_file() and not p.name.endswith((".bat", ".ps1"))
-             and p.name not in ("server", "migrate")] if (path / "bin").is_dir() else []
-    boot = [n for n in names if (path / "releases" / version / f"{n}.rel").is_file()] or \
-        [n for n in names if (path / "releases" / version / "start.boot").is_file()]
+    scripts = [p.name for p in (path / "bin").iterdir() if p.is_file()] if (path / "bin").is_dir() else []
+    name, version = _identity(path, data.read_text() if data.is_file() else None, scripts,
+                              lambda relative: (path / relative).is_file())
+    return Release(path, name, version)
+
+
+def identify(tarball: Path) -> tuple[str, str]:
+    """A release tarball's name and version, from its listing: nothing is unpacked (a deploy streams
+    the tarball to the hosts and needs no copy of its own)."""
+    try:
+        with tarfile.open(tarball) as tar:
+            files = {m.name.removeprefix("./"): m for m in tar.getmembers() if m.isfile()}
+            data = files.get("releases/start_erl.data")
+            start_erl = tar.extractfile(data).read().decode("utf-8", "replace") if data else None
+    except (tarfile.TarError, OSError) as exc:
+        raise ReleaseError(f"{tarball}: cannot read: {exc}") from None
+    scripts = [f.removeprefix("bin/") for f in files if f.startswith("bin/") and f.count("/") == 1]
+    return _identity(tarball, start_erl, scripts, files.__contains__)
+
+
+def _identity(where: Path, start_erl: str | None, scripts: list[str], has: Callable[[str], bool]) -> tuple[str, str]:
+    """The release's name and version from releases/start_erl.data, the files in bin/ and whether a
+    file (relative to the release root) exists."""
+    if start_erl is None:
+        raise ReleaseError(f"{where}: not a Mix release (no releases/start_erl.data; build one with `mix release`)")
+    version = start_erl.split()[-1]
+    names = [n for n in scripts if not n.endswith((".bat", ".ps1")) and n not in ("server", "migrate")]
+    boot = [n for n in names if has(f"releases/{version}/{n}.rel")] or \
+        [n for n in names if has(f"releases/{version}/start.boot")]
     if not boot:
-        raise ReleaseError(f"{path}: no release script in bin/")
-    return Release(path, sorted(boot)[0], version)
+        raise ReleaseError(f"{where}: no release script in bin/")
+    return sorted(boot)[0], version
 
 
 def _unpack(tarball: Path, scratch: Path) -> Path:
