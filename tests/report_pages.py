@@ -34,6 +34,16 @@ _DOM = """(() => {
     open_rule_pages: all('details.rule-page[open]').length,
     dangling: all('a[href^="#"]').map(a => a.getAttribute('href').slice(1)).filter(id => !document.getElementById(id)),
     rule_links: all('a.rule-link').length,
+    unlinked: all('#findings article.finding').filter(e => !e.closest('.rule-group')
+      ?.querySelector(`.rule-head a.rule-link[href="#rule-${e.dataset.rule}"]`)).map(e => e.id),
+    sections: all('#findings .where-head > span:not(.badge):not(.group-count)').map(e => e.innerText.trim()),
+    group_heads: Object.fromEntries(all('.rule-group').map(g => [g.dataset.rule, g.querySelector('.rule-head').textContent.replace(/\\s+/g, ' ').trim()])),
+    group_hints: Object.fromEntries(all('.rule-group').map(g => [g.dataset.rule, g.querySelector(':scope > .hint')?.innerText ?? ''])),
+    more: Object.fromEntries(all('.rule-group > details.more').map(d => [d.parentElement.dataset.rule, d.querySelector('summary').innerText.trim()])),
+    groups: all('#findings .rule-group').map(g => ({rule: g.dataset.rule, count: +g.dataset.count,
+      cards: g.querySelectorAll('article.finding').length,
+      visible: [...g.querySelectorAll('article.finding')].filter(e => e.checkVisibility()).length,
+      folded: g.querySelector(':scope > details.more:not([open])')?.querySelectorAll('article.finding').length ?? 0})),
     labels: text('.facts dt'),
     values: text('.facts dd'),
     tables: all('table.data').map(t => ({head: [...t.tHead.rows[0].cells].map(c => c.innerText),
@@ -94,7 +104,10 @@ def assert_good_page(page: Page, report: Path) -> None:
         for severity in ("error", "warning", "info"):
             assert dom["counts"].get(severity, 0) == sum(1 for _, s in dom["findings"] if s == severity)
         assert {rule for rule, _ in dom["findings"]} <= {p.removeprefix("rule-") for p in dom["rule_pages"]}
-        assert dom["rule_links"] >= len(dom["findings"])
+        assert dom["unlinked"] == [], dom["unlinked"]  # each finding under its rule's head, linked to its page
+        for group in dom["groups"]:  # a rule's first few findings shown, the rest folded and counted
+            assert group["cards"] == group["count"] == group["visible"] + group["folded"], group
+            assert group["visible"] == min(group["count"], 3), group
         assert dom["open_rule_pages"] == 0  # rule pages are closed until asked for
         followed = dom["followed"]
         if followed is not None:  # the rule page a link points at opens, its summary line in view

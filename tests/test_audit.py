@@ -55,14 +55,30 @@ def test_a_finding_fails_the_gate_and_the_fail_level_decides(tmp_path):
     code, out = check(root)
     assert code == 1 and "config/prod.exs:4: error SEC001" in out
     clean = project(tmp_path / "clean", prod="import Config\n")
-    assert check(clean) == (0, "no findings\n")
+    assert check(clean) == (0, "SEC: 5 passed, 2 not applicable\nOPS: 12 passed\n\nno findings\n")  # areas left out say nothing
+
+
+def test_text_and_json_say_what_was_checked_per_area(tmp_path):
+    root = project(tmp_path)
+    code, out = check(root, "--select", "SEC,OPS,JOB")
+    assert code == 1 and "\nSEC: 1 failed, 4 passed, 2 not applicable\nJOB: 9 not applicable\nOPS: 12 passed\n\n1 error," in out
+    code, out = check(root, "--select", "SEC,OPS,JOB", "-f", "json")
+    checklist = json.loads(out)["checklist"]
+    assert checklist["SEC"]["counts"] == {"failed": 1, "passed": 4, "not applicable": 2} and checklist["JOB"]["label"] == "background jobs"
+    rows = {r["id"]: r for area in checklist.values() for r in area["rules"]}
+    assert rows["SEC001"] == {"id": "SEC001", "name": "literal-secret-in-config", "status": "failed", "findings": 1}
+    assert rows["JOB001"]["status"] == "not applicable" and rows["JOB001"]["reason"] == "Oban is not a dependency"
+    assert rows["REL001"] == {"id": "REL001", "name": "endpoint-never-starts", "status": "not run",
+                              "reason": "not selected by --select"}
+    assert invoke(["check", str(root), "--select", "SEC", "-q"]).output == ""
 
 
 def test_a_suppression_comment_hides_the_finding_and_passes(tmp_path):
     prod = PROD.replace("config :shop, Shop.Mailer",
                         "# phoenix-ops:ignore SEC001 -- a sandbox key, worthless outside tests\nconfig :shop, Shop.Mailer")
     code, out = check(project(tmp_path, prod))
-    assert (code, out) == (0, "0 errors, 0 warnings, 0 infos; 1 suppressed\n")
+    assert (code, out) == (0, "SEC: 1 suppressed, 4 passed, 2 not applicable\nOPS: 12 passed\n\n"
+                              "0 errors, 0 warnings, 0 infos; 1 suppressed\n")
     code, out = check(project(tmp_path, prod), "-f", "json")
     assert json.loads(out)["suppressed"][0]["reason"] == "a sandbox key, worthless outside tests"
 

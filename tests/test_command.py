@@ -226,8 +226,10 @@ def test_a_folder_of_several_phoenix_projects_is_not_silently_narrowed_to_one(tm
     assert text.exit_code == 1
     assert "project apps/admin: app admin, env prod\napps/admin/config/prod.exs:2: error SEC001" in text.stdout
     assert "project apps/shop: app shop, env prod\napps/shop/config/prod.exs:2: error SEC001" in text.stdout
+    assert "apps/admin/config/prod.exs:2: error SEC001" in text.stdout.split("SEC: 1 failed")[0]  # each its checklist
     doc = json.loads(invoke("check", "apps", "--all", "-f", "json").stdout)
     assert [r["project"]["app"] for r in doc["reports"]] == ["admin", "shop"]
+    assert all(r["checklist"]["SEC"]["counts"]["failed"] == 1 for r in doc["reports"])
     sarif = json.loads(invoke("check", "apps", "--all", "-f", "sarif").stdout)
     assert [run["properties"]["project"]["app"] for run in sarif["runs"]] == ["admin", "shop"]
     assert invoke("check", "apps", "--all", "-f", "html").exit_code == 2

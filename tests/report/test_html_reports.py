@@ -47,6 +47,25 @@ def test_check_report_in_a_browser(browser, shop, tmp_path):
     assert ("Umbrella project", "no") in zip(dom["labels"], dom["values"])
 
 
+def test_many_findings_of_a_rule_are_grouped_and_folded_in_a_browser(browser, shop, tmp_path):
+    migrations = shop / "priv" / "repo" / "migrations"
+    for n in range(1, 8):  # seven columns dropped: one rule, seven findings
+        (migrations / f"2024020{n}120000_drop_{n}.exs").write_text(
+            f"defmodule Shop.Repo.Migrations.Drop{n} do\n  use Ecto.Migration\n\n  def change do\n"
+            f"    alter table(:products) do\n      remove :legacy_{n}\n    end\n  end\nend\n")
+    report = tmp_path / "grouped.html"
+    run("check", str(shop), "--format", "html", "-o", str(report))
+    page = look(browser, report, "check-grouped")
+    assert_good_page(page, report)
+    for dom in (page.desktop, page.phone):
+        groups = {g["rule"]: g for g in dom["groups"]}
+        assert groups["MIG001"] == {"rule": "MIG001", "count": 7, "cards": 7, "visible": 3, "folded": 4}
+        assert dom["group_heads"]["MIG001"] == "MIG001 column-removed 7 findings"
+        assert dom["more"]["MIG001"] == "4 more MIG001 findings"
+        assert dom["sections"][:2] == ["REL · releases & runtime config", "SEC · secrets"], dom["sections"]
+    assert "Fix, for all 7:" in page.desktop["group_hints"]["MIG001"]
+
+
 def test_env_check_report_shows_the_contract_in_a_browser(browser, shop, tmp_path):
     report = tmp_path / "env-check.html"
     run("env", "check", str(shop), "--env-file", str(shop / ".env"), "--format", "html", "-o", str(report))

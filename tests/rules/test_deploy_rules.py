@@ -184,6 +184,8 @@ def test_dep011_alpine_spellings(dep):
     assert ids(dep({"Dockerfile": alpine}, "DEP011")) == [] and ids(dep({"Dockerfile": alpine}, "DEP012")) == []
     bare = alpine.replace("apk add --no-cache libstdc++ openssl ncurses-libs", "apk add --no-cache curl")
     assert "ncurses, libstdc++" in dep({"Dockerfile": bare}, "DEP011")[0].message
+    debian = DOCKERFILE.replace("libstdc++6 openssl libncurses6 locales", "openssl locales")
+    assert ids(dep({"Dockerfile": debian}, "DEP011")) == []  # both come with Debian's base image
     older = alpine.replace('ARG RUNNER_IMAGE="alpine:3.20.3"', 'ARG RUNNER_IMAGE="alpine:3.18.9"')
     assert "run on alpine 3.18" in dep({"Dockerfile": older}, "DEP012")[0].message  # musl releases differ too
 

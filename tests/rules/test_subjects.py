@@ -50,6 +50,10 @@ def test_dockerfile_rules_need_a_dockerfile_that_builds_the_release(fresh_projec
     assert set(na) == {"DEP005"} and not nd  # no asset pipeline to build
     na, nd = outcomes(fresh_project, {"Dockerfile": RELEASE_DOCKERFILE, "assets/package.json": "{}"}, "DEP005")
     assert "DEP005" not in na  # an asset pipeline to build
+    helper = {"Dockerfile": None, "assets/package.json": "{}", "iframe/mix.exs": GOOD["mix.exs"].replace("Demo", "Frame"),
+              "iframe/Dockerfile": RELEASE_DOCKERFILE}
+    project = fresh_project(helper)
+    assert [f.location.path for f in STATIC["DEP005"].check(project)] == []  # another app's Dockerfile
 
 
 def test_a_dockerfile_that_does_not_parse_leaves_the_docker_rules_undetermined(fresh_project):
@@ -134,3 +138,13 @@ def test_children_built_by_code_leave_the_cluster_child_undetermined(fresh_proje
 def test_release_rules_do_not_apply_to_an_app_run_with_mix(fresh_project):
     na, _ = outcomes(fresh_project, {"Procfile": "web: mix phx.server\n", "rel/overlays/bin/server": None}, "REL0")
     assert na["REL001"] == "the files show the app runs with `mix phx.server`, not as a release"
+
+
+def test_web_obs_and_sec_rules_with_a_subject_of_their_own(fresh_project):
+    na, nd = outcomes(fresh_project, {".env": "SECRET_KEY_BASE=abc\n"}, ("WEB", "OBS", "SEC"))
+    assert na["WEB006"] == "no CORS plug in an endpoint or a router pipeline" and na["WEB015"] == "no rate limiting found"
+    assert na["WEB009"] == "no LiveSocket client file among the assets" and na["SEC006"] == "no config/*.secret.exs file"
+    assert na["OBS008"].startswith("no Prometheus reporter") and "WEB001" not in na  # HTTPS concerns every app
+    assert nd == {"SEC005": "not a git checkout: which files are committed is unknown"}
+    na, nd = outcomes(fresh_project, {}, "SEC005")
+    assert na == {"SEC005": "no .env-style file in the project"} and not nd

@@ -42,12 +42,15 @@ def run(path: Path, opts: CheckOptions, tail: Tail, *, all_projects: bool = Fals
         from phoenix_ops.report.text import render_text
         tables = [("Shutdown per deploy target", result.shutdown)] if result.shutdown else []
         def text(color: bool) -> str:
-            return render_text(result.findings, color=color, base=from_here(result.root), tables=tables)
-        extra = {"project": result.summary, **(_outcomes(result) if tail.fmt == "html" else {})}
+            from phoenix_ops.report.checklist import checklist_of
+            return render_text(result.findings, color=color, base=from_here(result.root), tables=tables,
+                               checklist=checklist_of(result.findings, rules, _outcomes(result)))
+        extra = {"project": result.summary, **_outcomes(result)}
         return tail.finish(result.findings, tool="check", rules=rules, extra=extra, text=text,
                            base=from_here(result.root), heading=_heading(result))
     from phoenix_ops.report import render_each
-    tail.emit(render_each([(r.findings, {"project": r.summary}, from_here(r.root), _heading(r)) for r in results],
+    tail.emit(render_each([(r.findings, {"project": r.summary, **_outcomes(r)}, from_here(r.root), _heading(r))
+                           for r in results],
                           tail.fmt, tool="check", color=tail.color, rules=rules))
     return max(tail.gate(r.findings, rules) for r in results)
 

@@ -38,9 +38,12 @@ def render_each(reports: Sequence[tuple[Sequence[Finding], dict, str, str]], fmt
     import json
     rules = rules or {}
     if fmt == "text":
+        from phoenix_ops.report.checklist import SKIP_FACTS, checklist_of
         from phoenix_ops.report.text import render_text
-        return "\n".join(f"{heading}\n{render_text(findings, color=color, base=base)}"
-                         for findings, _, base, heading in reports)
+        return "\n".join(f"{heading}\n" + render_text(
+            findings, color=color, base=base,
+            checklist=checklist_of(findings, rules, extra) if set(SKIP_FACTS) & set(extra) else ())
+            for findings, extra, base, heading in reports)
     if fmt == "json":
         from phoenix_ops.report.json import SCHEMA_VERSION, json_document
         docs = [json_document(findings, tool=tool, extra=extra, rules=rules) for findings, extra, _, _ in reports]

@@ -49,10 +49,11 @@ def as_rules(rules: Mapping[str, Rule] | Iterable[Rule] | None) -> dict[str, Rul
 SKIP_FACTS = ("not_run", "not_applicable", "not_determined")  # a report's facts: rule id -> why
 
 
-def checklist_of(findings: Sequence[Finding], rules: Mapping[str, Rule], facts: Mapping) -> list[Area]:
+def checklist_of(findings: Sequence[Finding], rules: Mapping[str, Rule] | Iterable[Rule] | None,
+                 facts: Mapping) -> list[Area]:
     """The checklist from a report's facts: rules that did not run, had nothing to judge, or could not tell."""
     skipped = ({str(k): str(v) for k, v in (facts.get(key) or {}).items()} for key in SKIP_FACTS)
-    return build_checklist(findings, rules, *skipped)
+    return build_checklist(findings, as_rules(rules), *skipped)
 
 
 def build_checklist(findings: Sequence[Finding], rules: Mapping[str, Rule], not_run: Mapping[str, str],

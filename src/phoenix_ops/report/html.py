@@ -20,9 +20,9 @@ command handed over. Facts a page understands beyond plain `key: value` ones:
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import groupby
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,6 +35,7 @@ from phoenix_ops.rule import AREAS, KINDS, Rule
 # Facts shown in their own part of the page, not in the "about" table.
 _PLACED = ("project", "grade", "section_grades", "grade_rule", "targets", *SKIP_FACTS, "tables", "picture", "headline")
 _LEVELS = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+_SHOWN = 3  # findings of one rule shown before the rest are folded away
 
 
 def section_of(loc: Location) -> str:
@@ -149,13 +150,9 @@ def render_html(findings: Sequence[Finding], *, tool: str = "check", facts: Mapp
     hidden = [f for f in findings if f.suppressed]
     counts = {s.label: sum(1 for f in shown if f.severity is s) for s in _LEVELS}
 
-    ordered = [(f"f-{n}", f) for n, f in enumerate(sorted(shown, key=_order), 1)]
-    first: dict[str, str] = {}
-    for anchor, f in ordered:
-        first.setdefault(f.rule_id, anchor)
     grades = facts.get("section_grades") or {}
-    sections = [{"name": name, "grade": grades.get(name), "findings": list(items)}
-                for name, items in groupby(ordered, key=lambda pair: section_of(pair[1].location))]
+    sections = _sections(shown, known, grades)
+    first = {g["id"]: g["shown"][0][0] for section in sections for g in section["groups"]}
     checklist = checklist_of(findings, known, facts) if known else []
 
     seen: dict[str, set[str]] = {}
@@ -190,6 +187,34 @@ def _checked(areas: list) -> str:
         return ""
     parts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(tally.items(), key=lambda i: OUTCOMES.index(i[0])))
     return f"Checked {_plural(sum(tally.values()), 'rule')}: {parts}"
+
+
+def _sections(shown: Sequence[Finding], rules: Mapping[str, Rule], grades: Mapping[str, str]) -> list[dict]:
+    """Findings of files by area, of live checks by site or node, then by rule, worst rule first: each
+    rule's first few findings shown, the rest folded, and a fix shared by all of them said once."""
+    by_site = bool(grades) or any(f.location.url or (f.location.node and not f.location.path) for f in shown)
+    buckets: dict[str, dict[str, list[Finding]]] = {}
+    for f in shown:
+        name = section_of(f.location) if by_site else f.rule_id[:3]
+        buckets.setdefault(name, {}).setdefault(f.rule_id, []).append(f)
+    areas = list(AREAS)
+    names = sorted(buckets, key=None if by_site else lambda c: (areas.index(c) if c in areas else len(areas), c))
+    anchors = (f"f-{n}" for n in itertools.count(1))
+    sections = []
+    for name in names:
+        groups = []
+        for rule_id, items in sorted(buckets[name].items(), key=lambda kv: (-max(f.severity for f in kv[1]), kv[0])):
+            items.sort(key=lambda f: (-f.severity, *f.sort_key()))
+            cards = [(next(anchors), f) for f in items]
+            hints = {f.hint for f in items}
+            rule = rules.get(rule_id)
+            groups.append({"id": rule_id, "name": items[0].name, "title": rule.title if rule else "",
+                           "count": len(items), "hint": hints.pop() if len(items) > 1 and len(hints) == 1 else "",
+                           "shown": cards[:_SHOWN], "rest": cards[_SHOWN:]})
+        label = name if by_site else f"{name} · {AREAS.get(name, name)}"
+        sections.append({"name": label, "grade": grades.get(name), "groups": groups,
+                         "count": sum(g["count"] for g in groups)})
+    return sections
 
 
 def _order(f: Finding) -> tuple:

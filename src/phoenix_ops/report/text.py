@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from phoenix_ops.findings import Finding, Location, Severity
+from phoenix_ops.report.checklist import NOT_RUN, Area
 
 _COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.INFO: "\x1b[36m"}
 _DIM, _BOLD, _RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
@@ -18,9 +19,11 @@ _SUBJECTS_SHOWN = 12
 
 
 def render_text(findings: Sequence[Finding], *, color: bool = False, base: str = "",
-                tables: Sequence[tuple[str, Sequence[dict]]] = ()) -> str:
+                tables: Sequence[tuple[str, Sequence[dict]]] = (), checklist: Sequence[Area] = ()) -> str:
     """`base` is prefixed to file paths so they open from the current directory; `tables` are
-    (title, rows) of facts a command prints after the findings."""
+    (title, rows) of facts a command prints after the findings; `checklist` what was checked, one
+    line per area above the totals ("CLU: 1 failed, 3 passed, 4 not applicable"), but for an area
+    whose rules were all left out (--select)."""
     def paint(code: str, text: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
@@ -44,8 +47,16 @@ def render_text(findings: Sequence[Finding], *, color: bool = False, base: str =
         lines.append(paint(_DIM, f"    fix: {hint}"))
     for title, rows in tables:
         lines += ["", paint(_BOLD, title), *table(rows)]
-    lines.append(("" if not shown and not tables else "\n") + summary_line(findings))
+    checked = [area_line(a, paint) for a in checklist if a.worst != NOT_RUN]  # not a whole area left out
+    if checked:
+        lines += [*([""] if lines else []), *checked]
+    lines.append(("\n" if lines else "") + summary_line(findings))
     return "\n".join(lines) + "\n"
+
+
+def area_line(area: Area, paint) -> str:
+    """'CLU: 1 failed, 3 passed, 4 not applicable': an area of the checklist, worst outcome first."""
+    return f"{paint(_BOLD, area.code)}: " + ", ".join(f"{n} {outcome}" for outcome, n in area.tally().items())
 
 
 def table(rows: Sequence[dict]) -> list[str]:

@@ -61,6 +61,12 @@ DOCKER_RELEASE = Subject("no production Dockerfile runs `mix release`", lambda p
                          _unparsed)
 
 
+def _other_project(project, d) -> bool:
+    """A Dockerfile beside the mix.exs of another Mix project (a helper app in a subfolder) builds that one."""
+    folder = d.path.rpartition("/")[0]
+    return folder not in {project.mix.dir, *(a.dir for a in project.apps)} and project.exists(f"{folder}/mix.exs")
+
+
 def _first(stage, pattern: str):
     return next((i for i in stage.all("RUN") if re.search(pattern, i.script)), None)
 
@@ -148,6 +154,8 @@ def docker_order(project):
       fix="`RUN mix assets.deploy` in the build stage after copying assets/ and before `mix release`.")
 def docker_assets(project):
     for d, stage in _releases(project):
+        if _other_project(project, d):
+            continue  # its assets, if any, are not the ones this project builds
         if not any(_ASSETS.search(i.script) for s in d.stages for i in s.all("RUN")):
             yield docker_assets.finding(f"{d.path} builds a release without building assets",
                                         Location(path=d.path, line=stage.line), key=d.path)
@@ -276,8 +284,9 @@ def docker_runtime_libs(project):
         if final is stage or not _BARE_OS.match(final.image):
             continue
         installs = " ".join(i.script for i in final.all("RUN") if _INSTALL.search(i.script))
-        # Alpine's base image already holds libcrypto/libssl and the CA bundle (apk needs them).
-        wanted = ("ncurses", "libstdc++") if "alpine" in final.image else tuple(_RUNTIME_LIBS)
+        # Alpine's base image already holds libcrypto/libssl and the CA bundle (apk needs them); Debian's
+        # and Ubuntu's hold libstdc++ (apt is C++) and libtinfo, the part of ncurses ERTS links (bash needs it).
+        wanted = ("ncurses", "libstdc++") if "alpine" in final.image else ("openssl", "ca-certificates")
         missing = [lib for lib in wanted if not _RUNTIME_LIBS[lib].search(installs)]
         if missing:
             # Without CA certificates the release boots; only verified TLS through the OS store fails.

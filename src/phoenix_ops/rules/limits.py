@@ -7,7 +7,7 @@ import re
 from phoenix_ops.elixir.values import KW, plain
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.project.usage import HEALTH_PATH
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.endpoints import endpoint_configs
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
@@ -60,7 +60,10 @@ def _behind_proxy(project) -> bool:
     return False
 
 
-@rule("WEB015", "rate-limit-keyed-on-proxy-address", Severity.WARNING, M,
+RATE_LIMITS = Subject("no rate limiting found", lambda project: bool(project.usage.rate_limits))
+
+
+@rule("WEB015", "rate-limit-keyed-on-proxy-address", Severity.WARNING, M, subject=RATE_LIMITS,
       title="Rate limiting keys on conn.remote_ip behind a proxy that rewrites no client address",
       why="""
       Behind a load balancer or platform proxy, `conn.remote_ip` is the proxy's address for every

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from phoenix_ops.elixir.values import KW, EnvRead, Value, alternatives
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.facts import (
     URL_KEY,
     URL_PASSWORD,
@@ -220,14 +220,18 @@ def short_secret(project):
                                            where(value), key=_name(path))
 
 
-@rule("SEC005", "committed-env-file", Severity.ERROR, H,
+ENV_FILES = Subject("no .env-style file in the project", lambda project: bool(project.deploy.env_files))
+# Outside a git checkout (a tarball, a copy) which files are committed cannot be told.
+COMMITS = Subject(present=lambda project: project.tracked is not None,
+                  unknown=lambda project: "not a git checkout: which files are committed is unknown")
+
+
+@rule("SEC005", "committed-env-file", Severity.ERROR, H, subject=ENV_FILES & COMMITS,
       title="A committed .env-style file holds secrets",
       why="Files like `.env` or `prod.env` tracked by git put their secrets in every clone and in the history forever.",
       fix="Remove the file from git (`git rm --cached`), add it to .gitignore, rotate the secrets, and commit "
           "a `.env.example` without values instead (`phoenix-ops env --format dotenv-example`).")
 def committed_env_file(project):
-    if project.tracked is None:
-        return
     for rel in sorted(project.tracked):
         if rel not in project.deploy.env_files or ENV_FILE_TEMPLATE.search(rel):
             continue
@@ -239,7 +243,16 @@ def committed_env_file(project):
                                              Location(path=rel, line=e.line), key=e.key)
 
 
-@rule("SEC006", "orphan-secrets-file", Severity.WARNING, M,
+def _secret_files(project) -> list[str]:
+    return [rel for rel in sorted(project.files.files)
+            if rel.startswith(f"{project.config_dir}/") and rel.endswith(".secret.exs")]
+
+
+# Spares evaluating every environment's config when there is no such file.
+SECRETS_FILES = Subject("no config/*.secret.exs file", lambda project: bool(_secret_files(project)))
+
+
+@rule("SEC006", "orphan-secrets-file", Severity.WARNING, M, subject=SECRETS_FILES,
       title="A secrets config file exists but nothing imports it",
       why="""
       `config/prod.secret.exs` (the pre-1.6 layout) only takes effect when prod.exs imports it. An
@@ -248,12 +261,8 @@ def committed_env_file(project):
       """,
       fix="Move its settings into config/runtime.exs reading the environment, then delete the file.")
 def orphan_secrets_file(project):
-    secret_files = [rel for rel in sorted(project.files.files)
-                    if rel.startswith(f"{project.config_dir}/") and rel.endswith(".secret.exs")]
-    if not secret_files:  # spare evaluating every environment's config
-        return
     evaluated = {f for env in project.envs for f in project.config(env).files}
-    for rel in secret_files:
+    for rel in _secret_files(project):
         if rel not in evaluated:
             yield orphan_secrets_file.finding(f"{rel} is never imported by the {project.env} config",
                                               Location(path=rel, line=1), key=rel)

@@ -6,7 +6,7 @@ import re
 
 from phoenix_ops.elixir.values import Atom, EnvRead, Expr, Lit, Seq, plain
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.endpoints import (
     AUTH_PLUG,
     authenticated,
@@ -14,6 +14,7 @@ from phoenix_ops.rules.endpoints import (
     endpoint_configs,
 )
 from phoenix_ops.rules.facts import where
+from phoenix_ops.rules.subjects import deps_unread
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 # Libraries that poll VM measurements themselves (PromEx's BEAM plugin, APM agents).
@@ -181,7 +182,12 @@ def _words(value) -> str:
     return getattr(value, "text", "")
 
 
-@rule("OBS008", "prometheus-drops-summaries", Severity.WARNING, H,
+PROMETHEUS = Subject("no Prometheus reporter (telemetry_metrics_prometheus) among the dependencies",
+                     lambda project: _any_dep(project, PROMETHEUS_DEPS),
+                     lambda project: deps_unread(project, PROMETHEUS_DEPS))
+
+
+@rule("OBS008", "prometheus-drops-summaries", Severity.WARNING, H, subject=PROMETHEUS,
       title="telemetry_metrics_prometheus is fed `summary` metrics, which it drops",
       why="""
       The Prometheus reporter of Telemetry.Metrics does not support `summary` and skips those metrics
@@ -191,8 +197,6 @@ def _words(value) -> str:
       fix="Turn the summaries into `distribution(..., reporter_options: [buckets: [...]])` metrics for "
           "the Prometheus reporter.")
 def prometheus_drops_summaries(project):
-    if not _any_dep(project, PROMETHEUS_DEPS):
-        return
     started = any(name.startswith("TelemetryMetricsPrometheus") for name, _, _ in project.children)
     for metrics in project.usage.metrics:
         if metrics.summaries and (metrics.reporters or started):

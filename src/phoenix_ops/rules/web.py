@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Lit, Seq, plain, truthy
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.endpoints import (
     authenticated,
     dev_only,
@@ -215,7 +215,16 @@ def _any_origin(module: str, options) -> str | None:
     return None
 
 
-@rule("WEB006", "cors-any-origin-with-credentials", Severity.WARNING, M,
+def _cors_plugs(project):
+    plugs = [(e, p) for e in project.endpoints for p in e.plugs]
+    plugs += [(r, p) for r in project.routers for pipe in r.pipelines.values() for p in pipe]
+    return [(owner, plug) for owner, plug in plugs if plug.module in CORS_PLUGS]
+
+
+CORS = Subject("no CORS plug in an endpoint or a router pipeline", lambda project: bool(_cors_plugs(project)))
+
+
+@rule("WEB006", "cors-any-origin-with-credentials", Severity.WARNING, M, subject=CORS,
       title="CORS accepts any origin and allows credentials",
       why="""
       With credentials allowed, a browser sends the visitor's cookies on cross-site requests; if every
@@ -224,11 +233,7 @@ def _any_origin(module: str, options) -> str | None:
       """,
       fix="List the origins that may call the API, or turn credentials off for a public API.")
 def cors_any_origin(project):
-    plugs = [(e, p) for e in project.endpoints for p in e.plugs]
-    plugs += [(r, p) for r in project.routers for pipe in r.pipelines.values() for p in pipe]
-    for owner, plug in plugs:
-        if plug.module not in CORS_PLUGS:
-            continue
+    for owner, plug in _cors_plugs(project):
         how = _any_origin(plug.module, plug.options)
         if how:
             yield cors_any_origin.finding(f"{plug.module} allows {how} with credentials",
@@ -286,7 +291,13 @@ def _longpoll_socket(endpoint):
     return None
 
 
-@rule("WEB009", "longpoll-fallback-mismatch", Severity.WARNING, H,
+LIVEVIEW_CLIENT = Subject("no LiveSocket client file among the assets",
+                          lambda project: project.usage.client_file is not None)
+LIVE_SOCKET = Subject("no endpoint mounts Phoenix.LiveView.Socket",
+                      lambda project: any(_longpoll_socket(e) for e in project.endpoints))
+
+
+@rule("WEB009", "longpoll-fallback-mismatch", Severity.WARNING, H, subject=LIVEVIEW_CLIENT & LIVE_SOCKET,
       title="The LiveView client falls back to long polling but the endpoint socket refuses it (or the reverse)",
       why="""
       `longPollFallbackMs` in app.js makes the browser switch to long polling when WebSockets fail
@@ -298,8 +309,6 @@ def _longpoll_socket(endpoint):
           "`longPollFallbackMs` from the client (both or neither).")
 def longpoll_mismatch(project):
     usage = project.usage
-    if usage.client_file is None:
-        return
     for endpoint in project.endpoints:
         socket = _longpoll_socket(endpoint)
         if socket is None or not isinstance(socket.options, KW) or socket.options.partial:
