@@ -62,10 +62,14 @@ class SshHost:
     root: Path
     proc: subprocess.Popen
 
+    frozen: list[int] = field(default_factory=list)  # process groups of the releases it ran when frozen
+
     def freeze(self) -> None:
-        """The host stops answering over SSH, as one cut off or hung would: its sshd and every session
-        it serves are stopped; open connections stay up and silent, new ones are never greeted. The
-        release it runs (started under setsid, not below sshd) keeps serving."""
+        """The whole host stops answering, as one powered off or cut off would: its sshd, every session
+        it serves and every release it runs are stopped. Open connections stay up and silent, new ones
+        are accepted by the kernel and never answered."""
+        run = self.root / "run"
+        self.frozen = [int(p.read_text()) for p in run.glob("*.pid")] if run.exists() else []
         self._signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
@@ -77,6 +81,11 @@ class SshHost:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass  # a session that just ended
+        for group in self.frozen:
+            try:
+                os.killpg(group, sig)
+            except ProcessLookupError:
+                pass
 
 
 @dataclass
@@ -139,6 +148,15 @@ class Lab:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(proc)
         wait_port(self.nginx_port, proc, timeout=15.0)
+
+    def retry_after(self, seconds: float) -> None:
+        """nginx gives up on a node that has not answered a request within `seconds` and sends the
+        request to another node (proxy_next_upstream timeout), as production balancers are set up:
+        a node that hangs costs its requests that delay instead of nginx's default minute."""
+        conf = self.tmp / "nginx" / "nginx.conf"
+        conf.write_text(conf.read_text().replace("proxy_connect_timeout 2s;",
+                                                 f"proxy_connect_timeout 2s; proxy_read_timeout {seconds:g}s;"))
+        subprocess.run(self.reload.split(), check=True, capture_output=True)
 
     @property
     def reload(self) -> str:

@@ -94,6 +94,13 @@ async def _deploy(plan: Plan, journal: Journal, app: str, tarball: Path, version
                           strategy=plan.strategy, app=app)
         d.run = run
         try:
+            await d.upload()
+        except (RemoteError, OSError) as exc:
+            journal.write(deploy=run.id, event="end", result="failed", reason=str(exc))
+            raise DeployFailed(f"{exc}; no host was switched, every node runs what it ran before; once the "
+                               "host takes the release, `deploy --resume` finishes the uploads and rolls out",
+                               True) from None
+        try:
             await d.deploy(run.previous)
         except (RemoteError, GateFailed, OSError) as exc:
             say(f"failed: {exc}; rolling back")
@@ -180,7 +187,7 @@ async def _rollback(plan: Plan, journal: Journal, run: Run, say, ssh: dict) -> s
                   reason="rollback requested", problems=problems, unreachable=lost)
     if problems:
         raise DeployFailed(_incomplete(problems, lost), False)
-    versions = sorted({v for s in run.previous.values() for k, v in s.items() if k != "current"})
+    versions = sorted({v for s in run.previous.values() for k, v in s.items() if k not in ("current", "live")})
     return f"rolled back {run.version}: {', '.join(versions) or 'nothing'} serves again\n"
 
 

@@ -39,7 +39,6 @@ class Deployer:
     sessions: dict[str, Session] = field(default_factory=dict)
     run: Run | None = None
     commands: list[str] = field(default_factory=list)  # what --dry-run prints
-    installs: dict[str, asyncio.Future] = field(default_factory=dict)  # host label -> its install, under way
     names: dict[str, str] = field(default_factory=dict)  # host label -> the node name it answered with
     node_facts: dict[tuple[str, str, str], beam.NodeFacts] = field(default_factory=dict)  # (host, version, colour)
     rpc_only: set[str] = field(default_factory=set)  # host labels whose node only `bin/<app> rpc` can ask
@@ -89,21 +88,19 @@ class Deployer:
         """The tarball streamed into tar on the host: one command, unpacking while it arrives."""
         await self.session(host).run(remote.install_script(host, self.version), stdin=str(self.tarball))
 
-    async def installed(self, hosts: list[Host]) -> None:
-        """Wait for these hosts' installs; an install that failed on any host fails the deploy now."""
-        failed = [t for t in self.installs.values() if t.done() and not t.cancelled() and t.exception()]
-        if failed:
-            raise failed[0].exception()
-        await asyncio.gather(*(self.installs[h.label] for h in hosts if h.label in self.installs))
-
-    async def start(self, host: Host, color: str, version: str, *, switch: bool = False) -> None:
-        """Start `version` as `color` (after pointing `current` at it, with `switch`), then wait until
-        it is ready; a release that dies while booting fails at once rather than after the whole
-        readiness timeout."""
+    async def start(self, host: Host, color: str, version: str, *, switch: bool = False,
+                    replace: bool = False) -> None:
+        """Start `version` as `color` (after pointing `current` at it, with `switch`; after stopping
+        what runs as `color`, with `replace`), then wait until it is ready; a release that dies while
+        booting fails at once rather than after the whole readiness timeout."""
         port = self.port(host, color)
         session = self.session(host)
         script = remote.start_script(self.plan, host, self.app, version, color, port)
-        said = await session.run(f"{remote.switch_script(host, version)}; {script}" if switch else script)
+        if switch:
+            script = f"{remote.switch_script(host, version)}; {script}"
+        if replace:
+            script = f"({remote.stop_script(host, color, self.plan.stop_timeout)}) >/dev/null; {script}"
+        said = await session.run(script)
         if facts := beam.parse_facts(said):
             self.node_facts[(host.label, version, color)] = facts
         deadline = asyncio.get_running_loop().time() + self.plan.ready_timeout
@@ -199,30 +196,16 @@ class Deployer:
 
     # --- strategies -----------------------------------------------------------------------------
 
+    async def upload(self) -> None:
+        """The release unpacked on every host at once, before any node is drained: a host whose disk
+        or release directory refuses it stops the deploy while every node still runs what it ran."""
+        await every([self.step(f"install {self.version} on {h.label}", lambda h=h: self.install(h))
+                     for h in self.plan.hosts])
+
     async def deploy(self, previous: dict[str, dict[str, str]]) -> None:
         hosts = list(self.plan.hosts)
-        # The uploads run beside the rollout: a host's release is waited for only when the host is
-        # about to run it (or migrate from it). The first host's comes alone, as the first batch
-        # waits for it; the rest follow together while that batch restarts.
-        first = asyncio.ensure_future(self._install_after(hosts[0], None))
-        self.installs = {hosts[0].label: first} | {
-            h.label: asyncio.ensure_future(self._install_after(h, first)) for h in hosts[1:]}
-        try:
-            await self._roll_out(hosts, previous)
-        finally:
-            for task in self.installs.values():
-                task.cancel()
-            await asyncio.gather(*self.installs.values(), return_exceptions=True)
-
-    async def _install_after(self, host: Host, before: asyncio.Future | None) -> None:
-        if before is not None:
-            await before
-        await self.step(f"install {self.version} on {host.label}", lambda: self.install(host))
-
-    async def _roll_out(self, hosts: list[Host], previous: dict[str, dict[str, str]]) -> None:
         if self.plan.migrate:
             first = hosts[0]
-            await self.installed([first])
             await self.step("migrate", lambda: self.session(first).run(
                 remote.migrate_script(self.plan, first, self.version), timeout=600))
         if self.plan.strategy == "blue-green":
@@ -237,12 +220,23 @@ class Deployer:
             for i in range(0, len(hosts), self.plan.batch):
                 await self.rolling(hosts[i:i + self.plan.batch], hosts, previous)
         await self.step("assets on every node", lambda: gates.assets_everywhere(
-            [h.url(self.port(h, self.live_color(h))) for h in hosts]))
+            [h.url(self.port(h, self.live_color(h, previous))) for h in hosts]))
 
-    def live_color(self, host: Host) -> str:
+    def live_color(self, host: Host, previous: dict[str, dict[str, str]]) -> str:
         if self.plan.strategy != "blue-green":
             return MAIN
-        return GREEN if (self.run and f"switch {host.label} to {GREEN}" in self.run.done) else BLUE
+        old, new = self.colors(previous)
+        return new if (self.run and f"switch {host.label} to {new}" in self.run.done) else old
+
+    def colors(self, previous: dict[str, dict[str, str]]) -> tuple[str, str]:
+        """(old, new): the colour the hosts serve from, and the other one, which the deploy takes
+        over (blue when nothing serves yet)."""
+        now = {live_colour(previous.get(h.label, {})) for h in self.plan.hosts} - {None}
+        if len(now) > 1:
+            raise gates.GateFailed("the hosts serve from different colours (" + ", ".join(
+                f"{h.label} {live_colour(previous.get(h.label, {}))}" for h in self.plan.hosts) + ")")
+        old = now.pop() if now else GREEN
+        return old, BLUE if old == GREEN else GREEN
 
     async def canary_gate(self, canary: Host, others: list[str]) -> None:
         figures = await gates.canary_healthy(canary.url(), others, "/", self.plan.canary_window)
@@ -256,7 +250,6 @@ class Deployer:
             await self.step(f"drain {names}", lambda: self.point(rest))
         for host in batch:
             await self.step(f"stop {host.label}", lambda h=host: self.stop(h, MAIN, drained=bool(rest)))
-            await self.installed([host])  # its upload goes on while it drains and stops
             await self.step(f"start {host.label} on {self.version}",  # `current` switched first
                             lambda h=host: self.start(h, MAIN, self.version, switch=True))
         gated = [self.step(f"joined {h.label}", lambda h=h: self.joined(h, hosts)) for h in batch]
@@ -268,15 +261,13 @@ class Deployer:
         await self.step(f"undrain {names}", lambda: self.point([self.server(h, MAIN) for h in hosts]))
 
     async def blue_green(self, hosts: list[Host], previous) -> None:
-        """New colour beside the live one on every host, gated, then the balancer switched at once. The
-        new colour may still run the version before the live one (kept for rollback): it is stopped first."""
-        new = GREEN if all(live_colour(previous.get(h.label, {})) == BLUE for h in hosts) else BLUE
-        old = BLUE if new == GREEN else GREEN
+        """New colour beside the old on every host, gated, then the balancer switched at once. What
+        ran as the new colour (the previous deploy's old colour, kept for `rollback`, or what an
+        interrupted deploy started) is stopped first."""
+        old, new = self.colors(previous)
         for host in hosts:
-            if previous.get(host.label, {}).get(new):
-                await self.step(f"stop {host.label} {new}", lambda h=host: self.stop(h, new))
-            await self.installed([host])
-            await self.step(f"start {host.label} {new}", lambda h=host: self.start(h, new, self.version))
+            await self.step(f"start {host.label} {new}",
+                            lambda h=host: self.start(h, new, self.version, replace=True))
         live_old = [h for h in hosts if previous.get(h.label, {}).get(old)]
         if live_old:
             await self.step("sessions", lambda: gates.same_sessions(
@@ -285,7 +276,7 @@ class Deployer:
         await self.step(f"switch balancer to {new}", lambda: self.point([self.server(h, new) for h in hosts]))
         for host in hosts:
             await self.step(f"switch {host.label} to {new}", lambda h=host: self.session(h).run(
-                remote.switch_script(h, self.version)))
+                remote.switch_script(h, self.version, new)))
 
     async def reach(self, host: Host) -> bool:
         """Whether the host answers over SSH now; a connection lost on the way is opened again, once."""
@@ -340,25 +331,30 @@ class Deployer:
 
     async def _rollback_colours(self, hosts: list[Host], previous: dict[str, dict[str, str]]) -> list[str]:
         colors = {h.label: live_colour(previous.get(h.label, {})) for h in hosts}
-        serving = [self.server(h, c) for h in hosts if (c := colors[h.label])]
+        servers = [self.server(h, c) for h in hosts if (c := colors[h.label])]
         try:
-            if serving:
-                await self.point(serving)
+            if servers:
+                await self.point(servers)
             for h in hosts:
-                other = GREEN if colors[h.label] == BLUE else BLUE
-                await self.stop(h, other)
+                for other in {BLUE, GREEN} - {colors[h.label]}:
+                    await self.stop(h, other)
                 if colors[h.label]:
-                    await self.session(h).run(remote.switch_script(h, previous[h.label][colors[h.label]]))
+                    await self.session(h).run(remote.switch_script(h, previous[h.label][colors[h.label]],
+                                                                   colors[h.label]))
         except (RemoteError, gates.GateFailed, OSError) as exc:
             return [str(exc)]
         return []
 
 
 def live_colour(state: dict[str, str]) -> str | None:
-    """The colour a blue-green host serves from: the one running what `current` points at (else the
-    one running at all)."""
+    """The colour a host serves from: the one its last switch named, else the only one running, else
+    the only one running what `current` points at."""
+    live = state.get("live")
+    if live in (BLUE, GREEN) and state.get(live):
+        return live
     running = [c for c in (BLUE, GREEN) if state.get(c)]
-    return next((c for c in running if state[c] == state.get("current")), running[0] if running else None)
+    current = [c for c in running if state[c] == state.get("current")]
+    return next((found[0] for found in (running, current) if len(found) == 1), None)
 
 
 async def every(steps: list[Awaitable[object]]) -> None:

@@ -65,9 +65,13 @@ async def issued_session(url: str, page: str = "/", headers: dict | None = None)
 async def accepts_session(url: str, jar: dict[str, str], issuer: str, page: str = "/",
                           headers: dict | None = None) -> None:
     """`url` reads the session `issuer` wrote: a node that cannot read it starts a new session and
-    sends a new cookie."""
-    async with httpx.AsyncClient(timeout=5.0, cookies=jar, headers=headers) as client:
-        trial = await client.get(url + page)
+    sends a new cookie. A node that does not answer fails the gate too (not the deploy, half-done)."""
+    try:
+        async with httpx.AsyncClient(timeout=5.0, cookies=jar, headers=headers) as client:
+            trial = await client.get(url + page)
+    except httpx.HTTPError as exc:
+        raise GateFailed(f"{url}{page} did not answer with the session {issuer} issued "
+                         f"({type(exc).__name__})") from None
     if _session_cookie(trial) is not None:
         raise GateFailed(f"{url} does not accept the session {issuer} issued: secret_key_base or the "
                          f"session salts differ, so the deploy logs every user out")

@@ -162,15 +162,19 @@ def stop_script(host: Host, color: str, timeout: float, quiet_port: int | None =
             f"rm -f \"$f\"; echo stopped $i")
 
 
-def switch_script(host: Host, version: str) -> str:
+def switch_script(host: Host, version: str, color: str | None = None) -> str:
+    """Point `current` at `version`; with `color` (blue-green), record it as the colour that serves."""
     root = _q(host.root)
-    return f"set -e; cd {root}; ln -sfn releases/{_q(version)} current.next; mv -T current.next current"
+    live = f"; echo {color} > run/live" if color else ""
+    return f"set -e; cd {root}; ln -sfn releases/{_q(version)} current.next; mv -T current.next current{live}"
 
 
 def state_script(host: Host) -> str:
-    """The version `current` points at and, per colour, the version running (pid alive) or nothing."""
+    """The version `current` points at, the colour that serves (blue-green) and, per colour, the
+    version running (pid alive) or nothing."""
     root = _q(host.root)
     return (f"cd {root} 2>/dev/null || exit 0; echo current=$(basename \"$(readlink current 2>/dev/null)\"); "
+            "if [ -f run/live ]; then echo live=$(cat run/live); fi; "
             f"for f in run/*.pid; do [ -f \"$f\" ] || continue; c=$(basename \"$f\" .pid); "
             f"if kill -0 \"$(cat \"$f\")\" 2>/dev/null; then echo \"$c=$(cat run/$c.version)\"; fi; done")
 
