@@ -142,8 +142,9 @@ def boot_and_stop(release: Release, env: dict[str, str], port: int, paths: list[
     try:
         while not _listening(port):
             if proc.poll() is not None:
-                tail = failure_reason(log.read_text(errors="replace"))
-                mismatch = COMPILE_ENV.search(log.read_text(errors="replace"))
+                said = _settled(log)
+                tail = failure_reason(said)
+                mismatch = COMPILE_ENV.search(said)
                 if mismatch:
                     out.findings.append(COMPILE_ENV_MISMATCH.finding(
                         f"the release stopped at boot: :{mismatch.group(1)} key {mismatch.group(2)} differs between "
@@ -178,6 +179,19 @@ def boot_and_stop(release: Release, env: dict[str, str], port: int, paths: list[
         out.findings.append(SLOW_STOP.finding(f"still running {budget:g} s after SIGTERM; it was killed",
                                               where, key="stop"))
     return out
+
+
+def _settled(log: Path, wait: float = 1.0) -> str:
+    """The boot log once it stops growing (within `wait` s): what processes the start script left
+    behind still write after the script's own exit is read too."""
+    text, deadline = log.read_text(errors="replace"), time.monotonic() + wait
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        again = log.read_text(errors="replace")
+        if again == text:
+            break
+        text = again
+    return text
 
 
 def _wait_for_answer(url: str, deadline: float) -> int:
