@@ -77,17 +77,16 @@ async def accepts_session(url: str, jar: dict[str, str], issuer: str, page: str 
                          f"session salts differ, so the deploy logs every user out")
 
 
-async def same_sessions(old_urls: list[str], new_url: str, page: str = "/") -> None:
-    """The new node reads a session an old one wrote (same secret_key_base and salts). The first old
-    node that answers issues it: one that is down (crashed, or lost with its host) has none to give."""
-    for old_url in old_urls:
+async def first_session(urls: list[str], page: str = "/") -> tuple[str, dict[str, str]] | None:
+    """The session the first of `urls` that answers issues, and that URL: a node that is down (crashed,
+    or lost with its host) has none to give. None when the page writes no session to compare."""
+    for url in urls:
         try:
-            jar = await issued_session(old_url, page)
+            jar = await issued_session(url, page)
         except httpx.HTTPError:
             continue
-        if jar is not None:
-            await accepts_session(new_url, jar, old_url, page)
-        return
+        return (url, jar) if jar is not None else None
+    return None
 
 
 @record(frozen=True)
