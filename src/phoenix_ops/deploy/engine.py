@@ -38,7 +38,6 @@ class Deployer:
     ssh: dict = field(default_factory=dict)  # known_hosts, identity
     sessions: dict[str, Session] = field(default_factory=dict)
     run: Run | None = None
-    commands: list[str] = field(default_factory=list)  # what --dry-run prints
     names: dict[str, str] = field(default_factory=dict)  # host label -> the node name it answered with
     node_facts: dict[tuple[str, str, str], beam.NodeFacts] = field(default_factory=dict)  # (host, version, colour)
     rpc_only: set[str] = field(default_factory=set)  # host labels whose node only `bin/<app> rpc` can ask
