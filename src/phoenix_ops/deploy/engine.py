@@ -38,7 +38,6 @@ class Deployer:
     ssh: dict = field(default_factory=dict)  # known_hosts, identity
     sessions: dict[str, Session] = field(default_factory=dict)
     run: Run | None = None
-    commands: list[str] = field(default_factory=list)  # what --dry-run prints
     names: dict[str, str] = field(default_factory=dict)  # host label -> the node name it answered with
     node_facts: dict[tuple[str, str, str], beam.NodeFacts] = field(default_factory=dict)  # (host, version, colour)
     rpc_only: set[str] = field(default_factory=set)  # host labels whose node only `bin/<app> rpc` can ask
@@ -106,7 +105,7 @@ class Deployer:
         if facts := beam.parse_facts(said):
             self.node_facts[(host.label, version, color)] = facts
         deadline = asyncio.get_running_loop().time() + self.plan.ready_timeout
-        alive = f"kill -0 $(cat {host.root}/run/{color}.pid) 2>/dev/null && echo up || echo down"
+        alive = f"{remote.ALIVE}alive \"$(cat {host.root}/run/{color}.pid)\" && echo up || echo down"
         while True:
             try:
                 await gates.ready(host.url(port), self.plan.ready, timeout=2.0)
@@ -227,11 +226,12 @@ class Deployer:
         return urls
 
     async def sessions_kept(self, old: list[str], new: str) -> None:
-        """The new node reads a session an old one issued (same secret_key_base and salts): the one
-        taken while the release uploaded, or one asked for now."""
-        issued = await (self.issued or gates.first_session(old, self.plan.session_page))
-        if issued:
-            await gates.accepts_session(new, issued[1], issued[0], self.plan.session_page)
+        """The session gate: the new node reads a session an old one issued (same secret_key_base and
+        salts), the one taken while the release uploaded, or one asked for now. When it could
+        compare nothing, the user is told why."""
+        page = self.plan.session_page
+        if why := await gates.same_sessions(await (self.issued or gates.first_session(old, page)), new, page):
+            self.say(why)
 
     async def deploy(self, previous: dict[str, dict[str, str]]) -> None:
         hosts = list(self.plan.hosts)
