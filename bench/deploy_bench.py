@@ -27,9 +27,11 @@ import json
 import os
 import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,9 +55,10 @@ class Run:
     deploy: float  # wall seconds, the canary window left out
     stop: float  # the bare restart's stops
     boot: float  # the bare restart's starts: boot until the ready path answers 200
-    failed: int
+    failed: list[str]  # what each failed request got: a status, or the error
     requests: int
     batches: int
+    bare_failed: int  # requests the bare restart lost: it drains nothing
     steps: dict[str, float] = field(default_factory=dict)  # wall seconds per kind of step (phases)
 
     @property
@@ -122,7 +125,7 @@ def covered(spans: list[tuple[float, float]]) -> float:
     """The length of the union of the time spans."""
     total, reach = 0.0, float("-inf")
     for start, end in sorted(spans):
-        if end > reach:
+        if end > max(start, reach):  # a step journaled within the millisecond it began spans nothing
             total += end - max(start, reach)
             reach = end
     return total
@@ -146,8 +149,13 @@ def runs_of(strategy: str, builds, count: int) -> list[Run]:
             deploy(project, builds[0].tarball, resume=False, say=lambda _: None, ssh=ssh)
             runs = []
             for i in range(count):
-                with Load(f"http://127.0.0.1:{lab.nginx_port}/"):  # the same traffic as during the deploy
+                with Load(f"http://127.0.0.1:{lab.nginx_port}/") as bare:  # the same traffic as the deploy's
                     stop, boot, batches = asyncio.run(bare_restart(lab, project, strategy))
+                # A bare restart drains nothing: nginx counts each node it found down as failed for
+                # fail_timeout (10 s), and while it counts every node failed it answers 502 without
+                # trying any. Reloaded, its workers count nothing: the deploy finds it as it would.
+                subprocess.run(lab.reload.split(), check=True, capture_output=True)
+                time.sleep(1)
                 said: dict[str, float] = {}
                 with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
                     began = time.time()
@@ -156,8 +164,8 @@ def runs_of(strategy: str, builds, count: int) -> list[Run]:
                     wall = time.time() - began
                 steps = phases(said, project / ".phoenix-ops" / "deploy.jsonl", began, began + wall)
                 window = CANARY_WINDOW if strategy == "canary" else 0.0
-                runs.append(Run(wall - window, stop, boot, len(load.failures), load.ok + len(load.failures),
-                                batches, steps))
+                runs.append(Run(wall - window, stop, boot, load.failures, load.ok + len(load.failures),
+                                batches, len(bare.failures), steps))
             return runs
         finally:
             lab.close()
@@ -185,11 +193,14 @@ def main() -> None:
         deploy_s, upload_s = med(r.deploy for r in runs), med(r.upload for r in runs)
         stop_s, boot_s = med(r.stop for r in runs), med(r.boot for r in runs)
         ratio = med(r.ratio for r in runs)
-        print(f"{strategy:<11} {n:>7} {med(r.requests for r in runs):>8.0f} {sum(r.failed for r in runs):>6} "
+        print(f"{strategy:<11} {n:>7} {med(r.requests for r in runs):>8.0f} {sum(len(r.failed) for r in runs):>6} "
               f"{deploy_s:>8.1f} {upload_s:>8.1f} {stop_s + boot_s:>6.1f} {stop_s:>6.1f} {boot_s:>13.1f} "
               f"{(deploy_s - upload_s) / n:>6.1f} vs {(stop_s + boot_s) / n:>4.1f} {ratio:>5.2f} "
               f"{med(r.whole for r in runs):>5.2f}  {'met' if ratio <= 1.3 else 'not':<5}  "
               f"{before:.1f} -> {after:.1f}", flush=True)
+        if failed := Counter(f for r in runs for f in r.failed):
+            print(f"{'':<11} failed requests got: " + ", ".join(f"{k} x{v}" for k, v in failed.most_common(5)))
+        print(f"{'':<11} the bare restarts, draining nothing, lost {sum(r.bare_failed for r in runs)} requests")
         kinds = sorted({k for r in runs for k in r.steps})
         spent[strategy] = {k: med(r.steps.get(k, 0.0) for r in runs) for k in kinds}
         if strategy == "canary":
