@@ -184,6 +184,10 @@ def test_dep011_alpine_spellings(dep):
     assert ids(dep({"Dockerfile": alpine}, "DEP011")) == [] and ids(dep({"Dockerfile": alpine}, "DEP012")) == []
     bare = alpine.replace("apk add --no-cache libstdc++ openssl ncurses-libs", "apk add --no-cache curl")
     assert "ncurses, libstdc++" in dep({"Dockerfile": bare}, "DEP011")[0].message
+    # The official elixir:1.11 image is built on OTP 23: no JIT, so no libstdc++ needed.
+    otp23 = "FROM elixir:1.11.3-alpine AS builder\nRUN mix release\nFROM alpine:3.13 AS app\nRUN apk add --no-cache curl\n"
+    assert [f.message for f in dep({"Dockerfile": otp23}, "DEP011")] == [
+        "Dockerfile: the runtime stage (alpine:3.13) installs no ncurses"]
     debian = DOCKERFILE.replace("libstdc++6 openssl libncurses6 locales", "openssl locales")
     assert ids(dep({"Dockerfile": debian}, "DEP011")) == []  # both come with Debian's base image
     older = alpine.replace('ARG RUNNER_IMAGE="alpine:3.20.3"', 'ARG RUNNER_IMAGE="alpine:3.18.9"')

@@ -330,20 +330,29 @@ class Deployer:
         return problems, lost
 
     async def _rollback_colours(self, hosts: list[Host], previous: dict[str, dict[str, str]]) -> list[str]:
+        """The balancer back on each host's old colour, then every host at once: the other colour
+        stopped, `current` pointed back. A host that fails is named; the others are still restored."""
         colors = {h.label: live_colour(previous.get(h.label, {})) for h in hosts}
         servers = [self.server(h, c) for h in hosts if (c := colors[h.label])]
         try:
             if servers:
                 await self.point(servers)
-            for h in hosts:
-                for other in {BLUE, GREEN} - {colors[h.label]}:
-                    await self.stop(h, other)
-                if colors[h.label]:
-                    await self.session(h).run(remote.switch_script(h, previous[h.label][colors[h.label]],
-                                                                   colors[h.label]))
-        except (RemoteError, gates.GateFailed, OSError) as exc:
+        except (RemoteError, OSError) as exc:
             return [str(exc)]
-        return []
+
+        async def restore(h: Host) -> None:
+            for other in {BLUE, GREEN} - {colors[h.label]}:
+                await self.stop(h, other)
+            if colors[h.label]:
+                await self.session(h).run(remote.switch_script(h, previous[h.label][colors[h.label]],
+                                                               colors[h.label]))
+
+        results = await asyncio.gather(*(restore(h) for h in hosts), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        for exc in failed:
+            if not isinstance(exc, (RemoteError, gates.GateFailed, OSError)):
+                raise exc
+        return [str(exc) for exc in failed]
 
 
 def live_colour(state: dict[str, str]) -> str | None:

@@ -134,6 +134,12 @@ def rpc_script(plan: Plan, host: Host, app: str, version: str, expr: str) -> str
     return f"set -e; cd {_q(host.root)}/releases/{_q(version)}; {env_prelude(plan)}bin/{app} rpc {_q(expr)}"
 
 
+def _timer(seconds: float, name: str) -> str:
+    """A background sleep whose pid is `$name`: the loop it bounds asks `kill -0 $name` instead of
+    counting polls, because on a loaded host each poll takes far longer than its sleep."""
+    return f"sleep {seconds:g} >/dev/null 2>&1 & {name}=$!; "
+
+
 def quiet_script(port: int, bound: float = DRAIN_SECONDS) -> str:
     """Wait until no new TCP connection reaches `port` for QUIET_TICKS polls (at most `bound` seconds):
     the balancer has finished its reload and sends the node nothing new; what it still serves ends
@@ -142,24 +148,26 @@ def quiet_script(port: int, bound: float = DRAIN_SECONDS) -> str:
     whole bound."""
     return (f"if command -v ss >/dev/null; then nl='\n'; peers() {{ ss -Htn state established "
             f"'( sport = :{port} )' | while read -r _ _ _ peer _; do echo \"$peer\"; done; }}; "
-            f"seen=$(peers); q=0; i=0; "
-            f"while [ $q -lt {QUIET_TICKS} ] && [ $i -lt {int(bound * 20)} ]; do sleep 0.05; "
-            "i=$((i+1)); now=$(peers); q=$((q+1)); IFS=$nl; "
+            f"seen=$(peers); q=0; {_timer(bound, 'qt')}"
+            f"while [ $q -lt {QUIET_TICKS} ] && kill -0 $qt 2>/dev/null; do sleep 0.05; "
+            "now=$(peers); q=$((q+1)); IFS=$nl; "
             'for c in $now; do case "$nl$seen$nl" in *"$nl$c$nl"*) ;; *) q=0 ;; esac; done; '
-            f"unset IFS; seen=$now; done; else sleep {bound:g}; fi; ")
+            f"unset IFS; seen=$now; done; kill $qt 2>/dev/null || :; else sleep {bound:g}; fi; ")
 
 
 def stop_script(host: Host, color: str, timeout: float, quiet_port: int | None = None) -> str:
-    """SIGTERM, wait up to `timeout`, then SIGKILL the group; prints `stopped S` or `killed`. With
-    `quiet_port`, first waits until the balancer sends that port nothing new (quiet_script)."""
+    """SIGTERM, wait up to `timeout` seconds, then SIGKILL the group; prints `stopped` or `killed`.
+    With `quiet_port`, first waits until the balancer sends that port nothing new (quiet_script).
+    A node that exited but is not reaped yet (a zombie, until init gets to it) counts as stopped."""
     pidfile = f"{host.root}/run/{color}.pid"
-    ticks = max(1, int(timeout * 10))
     return ((quiet_script(quiet_port) if quiet_port else "") +
             f"f={_q(pidfile)}; [ -f \"$f\" ] || {{ echo absent; exit 0; }}; p=$(cat \"$f\"); "
-            f"kill -TERM \"$p\" 2>/dev/null || {{ rm -f \"$f\"; echo absent; exit 0; }}; i=0; "
-            f"while kill -0 \"$p\" 2>/dev/null; do sleep 0.1; i=$((i+1)); "
-            f"if [ $i -ge {ticks} ]; then kill -KILL -\"$p\" 2>/dev/null; echo killed; rm -f \"$f\"; exit 0; fi; done; "
-            f"rm -f \"$f\"; echo stopped $i")
+            "alive() { kill -0 \"$p\" 2>/dev/null || return 1; s=; { read -r s < /proc/$p/stat; } 2>/dev/null; "
+            'case "$s" in *") Z "*) return 1 ;; esac; }; '
+            f"kill -TERM \"$p\" 2>/dev/null || {{ rm -f \"$f\"; echo absent; exit 0; }}; {_timer(timeout, 'st')}"
+            "while alive && kill -0 $st 2>/dev/null; do sleep 0.1; done; kill $st 2>/dev/null; "
+            "if alive; then kill -KILL -\"$p\" 2>/dev/null; echo killed; else echo stopped; fi; "
+            "rm -f \"$f\"")
 
 
 def switch_script(host: Host, version: str, color: str | None = None) -> str:

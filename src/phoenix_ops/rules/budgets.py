@@ -19,6 +19,8 @@ PG_DEFAULT_MAX = 100  # PostgreSQL's max_connections when nothing says otherwise
 PG_RESERVED = 3  # superuser_reserved_connections
 MIGRATOR_POOL = 2  # Ecto.Migrator.with_repo starts the repo with pool_size 2
 _OTP = lazy(r"(?:erlang[-:]|otp[-:]?)(\d{2})")
+# The official `elixir` images up to 1.11 are built on OTP 23 or older; later ones on 24 or newer.
+_OFFICIAL_ELIXIR = lazy(r"^(?:docker\.io/)?(?:library/)?elixir:1\.(\d+)")
 
 
 def _pool(project, target) -> tuple[int | None, str]:
@@ -122,12 +124,16 @@ def pooler_prepare(project):
 
 
 def otp_release(project) -> tuple[int, str] | None:
-    """The OTP major version the release is built with: Dockerfile builder image or .tool-versions."""
+    """The OTP major version the release is built with (at most that, for an old official `elixir`
+    image): Dockerfile builder image or .tool-versions."""
     for d in project.deploy.dockerfiles:
         for s in d.stages:
             m = _OTP.search(s.image)
             if m:
                 return int(m.group(1)), d.path
+            m = _OFFICIAL_ELIXIR.match(s.image)
+            if m and int(m.group(1)) <= 11:
+                return 23, d.path
     m = re.search(r"^erlang\s+(\d+)", project.text(".tool-versions") or "", re.M)
     return (int(m.group(1)), ".tool-versions") if m else None
 

@@ -13,6 +13,7 @@ from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.patterns import lazy
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.assets import ASSETS
+from phoenix_ops.rules.budgets import otp_release
 from phoenix_ops.rules.facts import is_secret_key
 
 W, E, I = Severity.WARNING, Severity.ERROR, Severity.INFO
@@ -288,6 +289,8 @@ def docker_runtime_libs(project):
         # Alpine's base image already holds libcrypto/libssl and the CA bundle (apk needs them); Debian's
         # and Ubuntu's hold libstdc++ (apt is C++) and libtinfo, the part of ncurses ERTS links (bash needs it).
         wanted = ("ncurses", "libstdc++") if "alpine" in final.image else ("openssl", "ca-certificates")
+        if (otp_release(project) or (99,))[0] < 24:
+            wanted = tuple(lib for lib in wanted if lib != "libstdc++")  # no JIT before OTP 24
         missing = [lib for lib in wanted if not _RUNTIME_LIBS[lib].search(installs)]
         if missing:
             # Without CA certificates the release boots; only verified TLS through the OS store fails.
