@@ -92,9 +92,12 @@ def has_runtime_config(project) -> bool:
     return project.config_provider() is not None  # a release config provider also reads config at boot
 
 
-def baked_reads(project):
+def baked_reads(project) -> list[EnvRead]:
     """Compile-time env reads whose value is still in effect in the release."""
-    view = project.config()
+    return project.config().derived(_baked_reads)
+
+
+def _baked_reads(view) -> list[EnvRead]:
     overridden: set[int] = set()
     for path, history in view.leaves.items():
         later = False  # a firm runtime value comes after this one: walked from the end, linear in the history
@@ -121,6 +124,11 @@ _CONFIG_READ = lazy(r"Application\.(?:get_env|fetch_env!|fetch_env|compile_env!?
 def children_of(project, *names: str):
     """Application children started from these modules, in start order."""
     return [c for c in project.child_specs if c.module in names]
+
+
+def started(child) -> str:
+    """How a finding names a child: with the condition it starts under, when it has one."""
+    return f"{child.module} (started when `{child.condition}`)" if child.condition else child.module
 
 
 def endpoint_before(project, child):
