@@ -6,10 +6,9 @@ most 1.3x).
     python bench/deploy_bench.py [--runs N] [STRATEGY...]   # builds the fixture release once (cached)
 
 The nodes run distributed (libcluster joins them), so the join gate is part of every batch. Each
-run is a pair, under the same steady load through nginx: a bare restart of every node, batch after
-batch as the strategy groups them (a batch's nodes stopped together, then started until the ready
-path answers 200; for blue-green the colour beside the live one, on every host at once), then a
-deploy of the other version. The ratio is taken pair by pair, so a machine whose speed drifts (it
+run is a pair, under the same steady load through nginx: a bare restart of every node, node after
+node (stopped, then started until the ready path answers 200; for blue-green the colour beside the
+live one, on every host at once, as the deploy starts it), then a deploy of the other version. The ratio is taken pair by pair, so a machine whose speed drifts (it
 is shared) moves both sides alike; the medians over the runs are printed, with where the deploy's
 time goes, phase by phase.
 
@@ -76,18 +75,18 @@ class Run:
 
 
 async def bare_restart(lab: Lab, project: Path, strategy: str) -> tuple[float, float, int]:
-    """What any restart costs, with the deploy's own stop and start (boot plus readiness), batch after
-    batch as the strategy groups the nodes (Deployer.batches): a batch's nodes stopped together on
-    what they run, then started together; for blue-green, the colour beside the live one stopped
-    (when it still runs) and started. Returns the seconds of the stops and of the starts, and the
-    number of batches."""
+    """What any restart costs, with the deploy's own stop and start (boot plus readiness), node after
+    node on what each runs; for blue-green, the colour beside the live one stopped (when it still
+    runs) and started, on every host at once. Returns the seconds of the stops and of the starts,
+    and the number of batches the strategy groups the nodes in (Deployer.batches)."""
     plan = load_plan(project)
     d = Deployer(plan, Journal(project / "bare.jsonl"), "phx_fixture", Path(), "", lambda _: None,
                  {"known_hosts": str(lab.known_hosts), "identity": str(lab.identity)})
     await d.connect()
     stops = starts = 0.0
     try:
-        for batch in d.batches():
+        # The deploy starts blue-green's new colours at once, and restarts a batch node after node.
+        for batch in d.batches() if strategy == "blue-green" else [[h] for b in d.batches() for h in b]:
             states = await asyncio.gather(*(d.state(h) for h in batch))
             colours = [MAIN if strategy != "blue-green" else (GREEN if live_colour(s) == BLUE else BLUE)
                        for s in states]

@@ -86,21 +86,19 @@ async def _deploy(plan: Plan, journal: Journal, tarball: Path, run: Run | None, 
     d = Deployer(plan, journal, "", tarball, "", say, ssh)
     started = time.monotonic()
     try:
-        # The release's listing (a second or more on a busy machine) is read while the hosts connect;
-        # a tarball that is no release ends the command at once.
-        connecting = asyncio.ensure_future(_connect(d))
+        # The release's listing (a second or more on a busy machine) is read while the hosts connect
+        # and say what they run; a tarball that is no release ends the command at once.
+        connecting = asyncio.ensure_future(_connect_and_read(d) if run is None else _connect(d))
         try:
             app, version = d.app, d.version = await asyncio.to_thread(identify, tarball)
         except BaseException:
             connecting.cancel()
             await asyncio.gather(connecting, return_exceptions=True)
             raise
-        await connecting
+        previous = await connecting
         if run is None:
             if migration_gate is not None:
                 await _refuse_unsafe_migrations(d, migration_gate, tarball)
-            states = await asyncio.gather(*(d.state(h) for h in plan.hosts))
-            previous = {h.label: state for h, state in zip(plan.hosts, states)}
             run = Run(f"{int(time.time())}-{version}", str(tarball), version, previous, strategy=plan.strategy,
                       app=app)
             journal.write(deploy=run.id, event="start", tarball=run.tarball, version=version, previous=previous,
@@ -146,6 +144,13 @@ async def _refuse_unsafe_migrations(d: Deployer, project: Path, tarball: Path) -
         raise DeployFailed(f"refused: {len(unsafe)} pending migration finding(s) break the old code that keeps "
                            f"serving during a {d.plan.strategy} deploy ({listed}); split the migration, or pass "
                            f"--allow-unsafe-migrations; nothing was changed", True)
+
+
+async def _connect_and_read(d: Deployer) -> dict[str, dict[str, str]]:
+    """Every host connected, and what each one runs (by host label)."""
+    await _connect(d)
+    states = await asyncio.gather(*(d.state(h) for h in d.plan.hosts))
+    return {h.label: state for h, state in zip(d.plan.hosts, states)}
 
 
 async def _connect(d: Deployer) -> None:

@@ -251,8 +251,8 @@ class Deployer:
             [h.url(self.port(h, self.live_color(h, previous))) for h in hosts]))
 
     def batches(self) -> list[list[Host]]:
-        """The hosts each strategy restarts together: all at once beside the old colour (blue-green),
-        the canary then the rest, or batches of the plan's size."""
+        """The hosts each strategy takes out of the balancer together: the canary then the rest, or
+        batches of the plan's size; for blue-green, every host, its new colour started beside the old."""
         hosts = list(self.plan.hosts)
         if self.plan.strategy == "blue-green":
             return [hosts]
@@ -286,13 +286,12 @@ class Deployer:
         rest = [self.server(h, MAIN) for h in hosts if h not in batch]
         if rest:
             await self.step(f"drain {names}", lambda: self.point(rest))
-
-        async def restart(host: Host) -> None:  # the batch's hosts at once: every one of them is drained
-            await self.step(f"stop {host.label}", lambda: self.stop(host, MAIN, drained=bool(rest)))
+        # Node after node: a failure leaves the batch's later nodes untouched, so the rollback can
+        # drain what it restarts behind them.
+        for host in batch:
+            await self.step(f"stop {host.label}", lambda h=host: self.stop(h, MAIN, drained=bool(rest)))
             await self.step(f"start {host.label} on {self.version}",  # `current` switched first
-                            lambda: self.start(host, MAIN, self.version, switch=True))
-
-        await every([restart(h) for h in batch])
+                            lambda h=host: self.start(h, MAIN, self.version, switch=True))
         gated = [self.step(f"joined {h.label}", lambda h=h: self.joined(h, hosts)) for h in batch]
         old = [h for h in hosts if h not in batch and previous.get(h.label, {}).get(MAIN)]
         if old:
