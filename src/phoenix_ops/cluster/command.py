@@ -13,7 +13,7 @@ from phoenix_ops.cluster.doctor import DoctorOptions, examine, tls_context
 from phoenix_ops.cluster.epmd import DEFAULT_PORT as DEFAULT_EPMD_PORT
 from phoenix_ops.cluster.project_seeds import from_project
 from phoenix_ops.cluster.view import ClusterView
-from phoenix_ops.command import NoProgress, Progress, Tail
+from phoenix_ops.command import NoProgress, Progress, Tail, checked
 from phoenix_ops.findings import Finding
 from phoenix_ops.record import record
 
@@ -93,8 +93,9 @@ def finish(tail: Tail, view: ClusterView, findings: list[Finding]) -> int:
     def text(color: bool) -> str:
         return render_table(view) + "\n" + render(findings, "text", color=color)
 
+    rules = catalog("cluster")
     extra = html_facts(view) if tail.fmt == "html" else {"cluster": view.to_dict()}
-    return tail.finish(findings, tool="cluster", rules=catalog("cluster"), extra=extra, text=text)
+    return tail.finish(findings, tool="cluster", rules=rules, extra=extra | checked(rules, [view]), text=text)
 
 
 def html_facts(view: ClusterView) -> dict:
