@@ -30,6 +30,7 @@ def test_text_json_picture_and_exit_codes(zoo, cookie_file, tmp_path):
     a, b = (", ".join(f"{n}@{LOOPBACK}" for n in group) for group in (("a1", "a2", "a3"), ("b1", "b2")))
     assert f"partitions (2): {{{a}}} | {{{b}}}" in text.stdout
     assert "CLU153 [cookie-mismatch]" in text.stdout
+    assert any(line.startswith("CLU: ") and line.endswith(" not applicable") for line in text.stdout.splitlines())
     assert text.stderr == ""  # no progress output when stderr is not a terminal
     ET.parse(tmp_path / "c.svg")
 

@@ -36,6 +36,7 @@ def test_text_json_sarif_and_exit_codes(oban):
     assert lines[0].startswith(f"{oban.dsn} · schema public · Oban schema v12 · leader: app@10.0.0.1 (Oban)")
     assert lines[2].split() == ["queue", "available", "oldest", "due", "scheduled", "late", "executing", "retryable"]
     assert "JOB102 [oban-queue-stalled] queue mailers: 2 available job(s)" in text.stdout
+    assert lines[-3] == "JOB: 1 failed, 9 passed, 1 not applicable"  # JOB110 without --project
     assert text.stderr == ""
 
     doc = json.loads(cli("--database-url", oban.dsn, "-f", "json").stdout)

@@ -26,6 +26,7 @@ def test_text_json_and_exit_codes(serve):
     assert text.returncode == 1, text.stderr
     assert text.stdout.startswith(f"{url}: ")
     assert "OBS100 [beam-resource-near-limit] process count 240000" in text.stdout
+    assert text.stdout.splitlines()[-3] == "OBS: 3 failed, 7 passed"  # what was checked, above the totals
     doc = json.loads(cli(url, "--interval", "0", "-f", "json").stdout)
     assert doc["metrics"][0]["url"] == url and doc["metrics"][0]["interval"] is None
     assert {f["rule_id"] for f in doc["findings"]} == {"OBS100", "OBS102"}

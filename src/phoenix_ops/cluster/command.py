@@ -90,12 +90,14 @@ def finish(tail: Tail, view: ClusterView, findings: list[Finding]) -> int:
     from phoenix_ops.cluster.table import render_table
     from phoenix_ops.report import render
 
-    def text(color: bool) -> str:
-        return render_table(view) + "\n" + render(findings, "text", color=color)
-
     rules = catalog("cluster")
+    judged = checked(rules, [view])
+
+    def text(color: bool) -> str:
+        return render_table(view) + "\n" + render(findings, "text", color=color, extra=judged, rules=rules)
+
     extra = html_facts(view) if tail.fmt == "html" else {"cluster": view.to_dict()}
-    return tail.finish(findings, tool="cluster", rules=rules, extra=extra | checked(rules, [view]), text=text)
+    return tail.finish(findings, tool="cluster", rules=rules, extra=extra | judged, text=text)
 
 
 def html_facts(view: ClusterView) -> dict:

@@ -51,8 +51,11 @@ def _text(view: JobsView, findings: list[Finding]):
     from phoenix_ops.jobs.table import render_table
     from phoenix_ops.report import render
 
+    rules = catalog("jobs")
+
     def text(color: bool) -> str:
-        return render_table(view) + "\n" + render(findings, "text", color=color)
+        return render_table(view) + "\n" + render(findings, "text", color=color, extra=checked(rules, [view]),
+                                                   rules=rules)
     return text
 
 
