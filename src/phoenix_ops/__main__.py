@@ -9,6 +9,11 @@ def main() -> None:
         from phoenix_ops import __version__
         sys.stdout.write(f"phoenix-ops {__version__}\n")
         return
+    # What the imports below make lives as long as the process: collecting garbage while they run
+    # finds none. The command line turns collection back on once they are done (cli.main).
+    import gc
+
+    gc.disable()
     from phoenix_ops.cli import run
     run()
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -588,6 +589,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         Parser(prog=f"{PROG} {group}" if group else PROG).error(
             f"no {what} {name.split()[-1]!r}{f', did you mean {close[0]!r}?' if close else ''}")
     found = COMMANDS[name]
+    if not gc.isenabled():  # held off by the entry point while the modules loaded (__main__)
+        gc.freeze()  # those objects stay to the end: no collection needs to scan them again
+        gc.enable()
     return found.run(found.parser().parse_intermixed_args(args[len(name.split()):])) or 0
 
 

@@ -105,7 +105,8 @@ def _make(cls: type, frozen: bool, eq: bool) -> type:
 
 def _init(self, *args: Any, **kwargs: Any) -> None:
     table: _Table = self.__record__
-    values = table.template.copy()
+    values = self.__dict__  # filled in place: the defaults first, so the fields keep their order
+    values.update(table.template)
     if args:
         if len(args) > len(table.positional):
             raise TypeError(f"{type(self).__qualname__}() takes {len(table.positional)} positional arguments "
@@ -122,7 +123,6 @@ def _init(self, *args: Any, **kwargs: Any) -> None:
             if factory is None:
                 raise TypeError(f"{type(self).__qualname__}() missing required argument {name!r}")
             values[name] = factory()
-    self.__dict__.update(values)
     if table.post_init:
         self.__post_init__()
 

@@ -122,51 +122,59 @@ def assert_lost_and_left_out(seen: dict, lab, lost) -> None:
         assert "nothing was changed" in refused.stderr, refused.output
 
 
-def test_a_host_lost_mid_rolling_deploy_is_left_out_until_it_answers_then_resume_finishes(
-        lab, tmp_path, env_file, phoenix_build, phoenix_build_v2):
+@pytest.mark.parametrize(("strategy", "then"), [("rolling", "resume"), ("rolling", "rollback"),
+                                               ("canary", "resume")])
+def test_a_host_lost_mid_rolling_deploy_is_left_out_until_it_answers_then_resume_or_rollback_ends_it(
+        lab, tmp_path, env_file, phoenix_build, phoenix_build_v2, strategy, then):
     """The second host goes silent (sshd and its node frozen) once the first batch is back in the
-    balancer: the deploy gives up on it within the SSH keepalive, puts the first host back on 0.1.0,
+    balancer (a canary: once the canary passed its gate, before the rest are drained and stopped
+    together): the deploy gives up on it within the SSH keepalive, puts the first host back on 0.1.0,
     leaves the lost one out of the balancer (what it runs is unknown to the tool) and says so;
     `--resume` and `rollback` are refused while it stays silent; once it answers, `--resume` starts
-    the deploy over and finishes it on every host.
+    the deploy over and finishes it on every host, or `rollback` puts 0.1.0 back on every host and
+    every host back into the balancer.
 
     Through nginx no request may fail, from the first deploy to the resumed one's end. A request
     nginx had sent to the frozen node (in the moment before that node was drained) is answered by
     another node after RETRY_SECONDS, as a balancer with proxy_next_upstream does; the test tolerates
     that delay, not a failure."""
     lab.retry_after(RETRY_SECONDS)
-    proj = project(lab, tmp_path, env_file)
+    proj = project(lab, tmp_path, env_file, strategy, **({"canary-window": 3} if strategy == "canary" else {}))
     first_deploy(lab, proj, phoenix_build)
     first, lost, last = lab.hosts
+    step = "canary gate" if strategy == "canary" else f"undrain 127.0.0.1:{first.ssh_port}"
     with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
-        seen = lost_midway(lab, proj, phoenix_build_v2.tarball, f"undrain 127.0.0.1:{first.ssh_port}", lost)
+        seen = lost_midway(lab, proj, phoenix_build_v2.tarball, step, lost)
         ran = running(lab)
-        resumed = run(lab, proj, "deploy", "--resume")
+        ended = run(lab, proj, "deploy", "--resume") if then == "resume" else run(lab, proj, "rollback")
     assert_lost_and_left_out(seen, lab, lost)
     # The first host back on 0.1.0, the last never touched; the lost one runs 0.1.0 still, or nothing
     # when its stop began just before it went silent: `current` was not switched either way.
     assert ran[::2] == ["0.1.0"] * 2 and ran[1] in ("0.1.0", "") and seen["current"] == ["0.1.0"] * 3, ran
     assert f":{first.http_port};" in seen["upstream"] and f":{last.http_port};" in seen["upstream"]
 
-    assert resumed.exit_code == 0, resumed.output
-    assert running(lab) == ["0.2.0"] * 3
-    assert all((h.root / "current").resolve().name == "0.2.0" for h in lab.hosts)
+    assert ended.exit_code == 0, ended.output
+    version = "0.2.0" if then == "resume" else "0.1.0"
+    assert running(lab) == [version] * 3
+    assert all((h.root / "current").resolve().name == version for h in lab.hosts)
     upstream = (tmp_path / "nginx" / "upstream.conf").read_text()
     assert all(f":{h.http_port};" in upstream for h in lab.hosts), upstream
-    assert journal_end(proj)["result"] == "finished"
+    assert journal_end(proj)["result"] == ("finished" if then == "resume" else "rolled back")
     assert load.ok > 50 and load.failures == [], (load.ok, load.failures[:5])
-    print(f"lost host (rolling): the deploy ended {seen['took']:.0f} s after the host went silent")
+    print(f"lost host ({strategy}, then {then}): the deploy ended {seen['took']:.0f} s after the host went silent")
 
 
-def test_a_host_lost_mid_blue_green_deploy_is_left_out_then_rollback_puts_it_back(
-        lab, tmp_path, env_file, phoenix_build, phoenix_build_v2):
+@pytest.mark.parametrize("then", ["rollback", "resume"])
+def test_a_host_lost_mid_blue_green_deploy_is_left_out_then_rollback_or_resume_ends_it(
+        lab, tmp_path, env_file, phoenix_build, phoenix_build_v2, then):
     """The second host goes silent once the first host's green colour has started: the deploy gives
     up on it, stops the green colour where it started, keeps nginx on the blue colour of the hosts
     that answer and leaves the lost host out. Once it answers, `rollback` stops whatever green it
-    started, points `current` back and puts its blue colour back into nginx.
+    started, points `current` back and puts its blue colour back into nginx; or `deploy --resume`
+    starts the deploy over and switches every host to green.
 
-    No request through nginx may fail, from before the deploy to after the rollback; a request
-    caught by the frozen blue node is answered by another after RETRY_SECONDS (see the rolling test)."""
+    No request through nginx may fail, from before the deploy to the end; a request caught by the
+    frozen blue node is answered by another after RETRY_SECONDS (see the rolling test)."""
     lab.retry_after(RETRY_SECONDS)
     proj = project(lab, tmp_path, env_file, "blue-green")
     assert run(lab, proj, "deploy", phoenix_build.tarball).exit_code == 0
@@ -174,7 +182,7 @@ def test_a_host_lost_mid_blue_green_deploy_is_left_out_then_rollback_puts_it_bac
     with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
         seen = lost_midway(lab, proj, phoenix_build_v2.tarball, f"start 127.0.0.1:{first.ssh_port} green", lost)
         blue, green = running(lab, "blue"), running(lab, "green")
-        back = run(lab, proj, "rollback")
+        back = run(lab, proj, "rollback") if then == "rollback" else run(lab, proj, "deploy", "--resume")
         time.sleep(1)
     assert_lost_and_left_out(seen, lab, lost)
     # Blue (0.1.0) serves on every host; green was stopped on the first host and never started on the
@@ -184,13 +192,19 @@ def test_a_host_lost_mid_blue_green_deploy_is_left_out_then_rollback_puts_it_bac
     assert all(f":{h.http_port};" in seen["upstream"] for h in (first, last)), seen["upstream"]
 
     assert back.exit_code == 0, back.output
-    assert running(lab, "blue") == ["0.1.0"] * 3 and running(lab, "green") == [""] * 3
-    assert all((h.root / "current").resolve().name == "0.1.0" for h in lab.hosts)
     upstream = (tmp_path / "nginx" / "upstream.conf").read_text()
-    assert all(f":{h.http_port};" in upstream and f":{h.http_port + 1};" not in upstream for h in lab.hosts)
-    assert journal_end(proj)["result"] == "rolled back"
+    if then == "rollback":
+        assert running(lab, "blue") == ["0.1.0"] * 3 and running(lab, "green") == [""] * 3
+        assert all((h.root / "current").resolve().name == "0.1.0" for h in lab.hosts)
+        assert all(f":{h.http_port};" in upstream and f":{h.http_port + 1};" not in upstream for h in lab.hosts)
+        assert journal_end(proj)["result"] == "rolled back"
+    else:
+        assert running(lab, "green") == ["0.2.0"] * 3 and running(lab, "blue") == ["0.1.0"] * 3
+        assert all((h.root / "current").resolve().name == "0.2.0" for h in lab.hosts)
+        assert all(f":{h.http_port + 1};" in upstream and f":{h.http_port};" not in upstream for h in lab.hosts)
+        assert journal_end(proj)["result"] == "finished"
     assert load.ok > 50 and load.failures == [], (load.ok, load.failures[:5])
-    print(f"lost host (blue-green): the deploy ended {seen['took']:.0f} s after the host went silent")
+    print(f"lost host (blue-green, then {then}): the deploy ended {seen['took']:.0f} s after the host went silent")
 
 
 def test_a_host_refusing_the_upload_stops_the_deploy_before_any_node_changes(

@@ -74,6 +74,7 @@ def test_rolling_and_canary_deploys_lose_no_request(lab, tmp_path, env_file, pho
         assert "canary gate passed" in result.stderr
     # The session gate asked the plan's session page (the load asks only for /): Phoenix logs it.
     assert any("GET /counter" in (h.root / "log" / "main.log").read_text() for h in lab.hosts)
+    assert "the session gate compares nothing" not in result.stderr, result.stderr
 
 
 def generation(url: str) -> str:
@@ -97,6 +98,9 @@ def test_blue_green_switches_at_once_and_keeps_the_old_colour(lab, tmp_path, env
             result = run(lab, proj, "deploy", tarball)
             time.sleep(1)
         assert result.exit_code == 0, result.output
+        # The fixture's `/` renews its session on every request: the gate says it could not judge.
+        assert f"{lab.hosts[0].http_port + 1 - port}/ writes no session, or rewrites it on every request: " \
+               "the session gate compares nothing" in result.stderr, result.stderr
         assert load.ok > 50 and load.failures == [], (load.ok, load.failures[:5])
         assert running(lab, "green") == ["0.2.0"] * 3 and running(lab, "blue") == ["0.1.0"] * 3
         upstream = (tmp_path / "nginx" / "upstream.conf").read_text()

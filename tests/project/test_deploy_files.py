@@ -259,3 +259,10 @@ def test_procfile_target_and_release_files(load):
     assert env_sh.get("ERL_FLAGS").conditional and not env_sh.get("RELEASE_DISTRIBUTION").conditional
     assert [(f.flag, f.value, f.line) for f in p.deploy.vm_args] == [("+sbwt", "none", 2),
                                                                        ("-kernel", "net_ticktime 30", 3)]
+
+
+def test_a_procfile_below_the_root_is_no_platform_target(load):
+    """Heroku, Gigalixir and Dokku read the root's Procfile; one kept elsewhere (rel/overlays_skip/)
+    describes nothing that runs."""
+    p = load({"rel/overlays_skip/Procfile": "web: mix phx.server\n"})
+    assert p.deploy.procfile_path is None and p.deploy.targets() == []

@@ -38,7 +38,6 @@ class Deployer:
     ssh: dict = field(default_factory=dict)  # known_hosts, identity
     sessions: dict[str, Session] = field(default_factory=dict)
     run: Run | None = None
-    commands: list[str] = field(default_factory=list)  # what --dry-run prints
     names: dict[str, str] = field(default_factory=dict)  # host label -> the node name it answered with
     node_facts: dict[tuple[str, str, str], beam.NodeFacts] = field(default_factory=dict)  # (host, version, colour)
     rpc_only: set[str] = field(default_factory=set)  # host labels whose node only `bin/<app> rpc` can ask
@@ -104,7 +103,7 @@ class Deployer:
         if facts := beam.parse_facts(said):
             self.node_facts[(host.label, version, color)] = facts
         deadline = asyncio.get_running_loop().time() + self.plan.ready_timeout
-        alive = f"kill -0 $(cat {host.root}/run/{color}.pid) 2>/dev/null && echo up || echo down"
+        alive = f"{remote.ALIVE}alive \"$(cat {host.root}/run/{color}.pid)\" && echo up || echo down"
         while True:
             try:
                 await gates.ready(host.url(port), self.plan.ready, timeout=2.0)
@@ -187,6 +186,11 @@ class Deployer:
         except beam.Unreachable as exc:
             raise gates.GateFailed(f"{host.label}: its node cannot be asked which nodes it sees: {exc}") from None
 
+    async def same_sessions(self, old_urls: list[str], new_url: str) -> None:
+        """The session gate; when it could compare nothing, the user is told why."""
+        if why := await gates.same_sessions(old_urls, new_url, self.plan.session_page):
+            self.say(why)
+
     async def stop(self, host: Host, color: str, *, drained: bool = False) -> None:
         """SIGTERM within the stop budget; a node the balancer `drained` is first seen to receive no
         new connection (the reload has taken effect), so nothing new reaches it while it stops."""
@@ -255,8 +259,8 @@ class Deployer:
         gated = [self.step(f"joined {h.label}", lambda h=h: self.joined(h, hosts)) for h in batch]
         old = [h for h in hosts if h not in batch and previous.get(h.label, {}).get(MAIN)]
         if old:
-            gated.append(self.step(f"sessions {names}", lambda: gates.same_sessions(
-                [h.url() for h in old], batch[0].url(), self.plan.session_page)))
+            gated.append(self.step(f"sessions {names}", lambda: self.same_sessions(
+                [h.url() for h in old], batch[0].url())))
         await every(gated)
         await self.step(f"undrain {names}", lambda: self.point([self.server(h, MAIN) for h in hosts]))
 
@@ -270,9 +274,8 @@ class Deployer:
                             lambda h=host: self.start(h, new, self.version, replace=True))
         live_old = [h for h in hosts if previous.get(h.label, {}).get(old)]
         if live_old:
-            await self.step("sessions", lambda: gates.same_sessions(
-                [h.url(self.port(h, old)) for h in live_old], hosts[0].url(self.port(hosts[0], new)),
-                self.plan.session_page))
+            await self.step("sessions", lambda: self.same_sessions(
+                [h.url(self.port(h, old)) for h in live_old], hosts[0].url(self.port(hosts[0], new))))
         await self.step(f"switch balancer to {new}", lambda: self.point([self.server(h, new) for h in hosts]))
         for host in hosts:
             await self.step(f"switch {host.label} to {new}", lambda h=host: self.session(h).run(

@@ -5,6 +5,7 @@ asset any live page references answers on every node."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import httpx
@@ -18,6 +19,7 @@ ASSET = lazy(r"""(?:src|href)=["'](/[^"'?#]*-[0-9a-f]{32}\.[a-z0-9]+)""")
 
 # A canary is "slower" only by a margin a user would feel: scheduler noise on a busy host is not a regression.
 MIN_SLOWDOWN_SECONDS = 0.25
+CANARY_MIN_SAMPLES = 5  # requests per side before the canary gate judges
 READY_POLL_SECONDS = 0.05  # a refused connection on loopback or the LAN costs next to nothing
 
 
@@ -77,17 +79,26 @@ async def accepts_session(url: str, jar: dict[str, str], issuer: str, page: str 
                          f"session salts differ, so the deploy logs every user out")
 
 
-async def same_sessions(old_urls: list[str], new_url: str, page: str = "/") -> None:
+def uncompared(url: str, page: str) -> str:
+    """Why the session gate could not judge: the page gave no session to carry to another version."""
+    return (f"{url}{page} writes no session, or rewrites it on every request: the session gate compares "
+            "nothing (set [deploy] session-page to a page that keeps its session)")
+
+
+async def same_sessions(old_urls: list[str], new_url: str, page: str = "/") -> str | None:
     """The new node reads a session an old one wrote (same secret_key_base and salts). The first old
-    node that answers issues it: one that is down (crashed, or lost with its host) has none to give."""
+    node that answers issues it: one that is down (crashed, or lost with its host) has none to give.
+    Returns why nothing was compared, when no old node gave a session to compare."""
     for old_url in old_urls:
         try:
             jar = await issued_session(old_url, page)
         except httpx.HTTPError:
             continue
-        if jar is not None:
-            await accepts_session(new_url, jar, old_url, page)
-        return
+        if jar is None:
+            return uncompared(old_url, page)
+        await accepts_session(new_url, jar, old_url, page)
+        return None
+    return f"no old node answered {page}: the session gate compares nothing"
 
 
 @record(frozen=True)
@@ -132,13 +143,18 @@ def joined(node: str, sees: set[str], others: set[str], waited: float) -> None:
 async def canary_healthy(canary: str, others: list[str], path: str, window: float, *, max_error_share: float = 0.01,
                          max_slowdown: float = 3.0) -> str:
     """Traffic to the canary and to the rest over `window` seconds: its 5xx share and median latency
-    must not be worse than the rest's by more than the limits. Returns the figures."""
+    must not be worse than the rest's by more than the limits. Returns the figures. Each node's
+    first answer is not counted (a node just booted loads code on it), and a side keeps sampling past
+    the window, up to three windows, until it has CANARY_MIN_SAMPLES: one slow request is no verdict."""
     async def sample(url: str) -> tuple[int, int, list[float]]:
         errors = total = 0
         times: list[float] = []
-        deadline = time.monotonic() + window
         async with httpx.AsyncClient(timeout=5.0) as client:
-            while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                await client.get(url + path)
+            started = time.monotonic()
+            while (elapsed := time.monotonic() - started) < window or (
+                    total < CANARY_MIN_SAMPLES and elapsed < 3 * window):
                 start = time.monotonic()
                 try:
                     status = (await client.get(url + path)).status_code

@@ -165,8 +165,7 @@ async def before(url: str | None, page: str, say) -> dict[str, str] | None:
         say(f"no session taken from the old version at {url}{page} ({type(exc).__name__}): the session gate is skipped")
         return None
     if jar is None:
-        say(f"{url}{page} writes no session, or rewrites it on every request: the session gate compares nothing "
-            "(set [deploy] session-page to a page that keeps its session)")
+        say(gates.uncompared(url, page))
     return jar
 
 

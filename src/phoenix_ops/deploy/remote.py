@@ -21,6 +21,10 @@ CLOSE_TIMEOUT = 5.0
 DRAIN_SECONDS = 5.0  # the longest a drained node's port may keep receiving new connections before SIGTERM
 MAIN_COLOR = "main"  # the one node of a host outside blue-green
 QUIET_TICKS = 4  # polls 50 ms apart without a new connection: the balancer sends the node nothing new
+# `alive PID`: the process runs. One that exited but is not reaped yet (a zombie, until init gets to
+# it; some container inits take seconds) answers `kill -0` all the same, so its state is read too.
+ALIVE = ('alive() { kill -0 "$1" 2>/dev/null || return 1; s=; { read -r s < "/proc/$1/stat"; } 2>/dev/null; '
+         'case "$s" in *") Z "*) return 1 ;; esac; }; ')
 
 
 class RemoteError(RuntimeError):
@@ -157,16 +161,14 @@ def quiet_script(port: int, bound: float = DRAIN_SECONDS) -> str:
 
 def stop_script(host: Host, color: str, timeout: float, quiet_port: int | None = None) -> str:
     """SIGTERM, wait up to `timeout` seconds, then SIGKILL the group; prints `stopped` or `killed`.
-    With `quiet_port`, first waits until the balancer sends that port nothing new (quiet_script).
-    A node that exited but is not reaped yet (a zombie, until init gets to it) counts as stopped."""
+    With `quiet_port`, first waits until the balancer sends that port nothing new (quiet_script)."""
     pidfile = f"{host.root}/run/{color}.pid"
     return ((quiet_script(quiet_port) if quiet_port else "") +
             f"f={_q(pidfile)}; [ -f \"$f\" ] || {{ echo absent; exit 0; }}; p=$(cat \"$f\"); "
-            "alive() { kill -0 \"$p\" 2>/dev/null || return 1; s=; { read -r s < /proc/$p/stat; } 2>/dev/null; "
-            'case "$s" in *") Z "*) return 1 ;; esac; }; '
+            f"{ALIVE}"
             f"kill -TERM \"$p\" 2>/dev/null || {{ rm -f \"$f\"; echo absent; exit 0; }}; {_timer(timeout, 'st')}"
-            "while alive && kill -0 $st 2>/dev/null; do sleep 0.1; done; kill $st 2>/dev/null; "
-            "if alive; then kill -KILL -\"$p\" 2>/dev/null; echo killed; else echo stopped; fi; "
+            "while alive \"$p\" && kill -0 $st 2>/dev/null; do sleep 0.1; done; kill $st 2>/dev/null; "
+            "if alive \"$p\"; then kill -KILL -\"$p\" 2>/dev/null; echo killed; else echo stopped; fi; "
             "rm -f \"$f\"")
 
 
@@ -179,12 +181,12 @@ def switch_script(host: Host, version: str, color: str | None = None) -> str:
 
 def state_script(host: Host) -> str:
     """The version `current` points at, the colour that serves (blue-green) and, per colour, the
-    version running (pid alive) or nothing."""
+    version running (`alive`) or nothing."""
     root = _q(host.root)
-    return (f"cd {root} 2>/dev/null || exit 0; echo current=$(basename \"$(readlink current 2>/dev/null)\"); "
+    return (f"cd {root} 2>/dev/null || exit 0; {ALIVE}echo current=$(basename \"$(readlink current 2>/dev/null)\"); "
             "if [ -f run/live ]; then echo live=$(cat run/live); fi; "
             f"for f in run/*.pid; do [ -f \"$f\" ] || continue; c=$(basename \"$f\" .pid); "
-            f"if kill -0 \"$(cat \"$f\")\" 2>/dev/null; then echo \"$c=$(cat run/$c.version)\"; fi; done")
+            f"if alive \"$(cat \"$f\")\"; then echo \"$c=$(cat run/$c.version)\"; fi; done")
 
 
 def migrate_script(plan: Plan, host: Host, version: str) -> str:

@@ -43,6 +43,17 @@ __all__ = ["CONVERSIONS", "ENV_FUNS", "Evaluator"]
 KNOWN_BANG_CALLS = {"env!", "source!"}
 
 
+# Node type -> the ev_<type> method of an evaluator class, found once per class rather than per node.
+_HANDLERS: dict[type, dict[str, Callable[..., Value]]] = {}
+
+
+def _handlers(cls: type) -> dict[str, Callable[..., Value]]:
+    found = _HANDLERS.get(cls)
+    if found is None:
+        found = _HANDLERS[cls] = {name[3:]: getattr(cls, name) for name in dir(cls) if name.startswith("ev_")}
+    return found
+
+
 class Evaluator(ControlFlow, EnvReads, Functions, Terms):
     """Evaluates expressions in a scope; subclasses handle statements such as `config`."""
 
@@ -62,6 +73,7 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
         self.depth = 0  # expressions and blocks being evaluated, outermost first
         self._origins: dict[tuple[str, int, str], Origin] = {}
         self.too_deep: list[tuple[str, int]] = []  # (file, line) where nesting past MAX_DEPTH was cut
+        self.handlers = _handlers(type(self))
 
     # -- provenance ---------------------------------------------------------------------------
     def origin(self, node: Node) -> Origin:
@@ -73,7 +85,8 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
 
     def mark(self, value: Value, node: Node) -> Value:
         if not value.depth:  # values nest through variables too (`a = [a]` again and again)
-            value.depth = 1 + max((v.depth for v in value.parts()), default=0)
+            parts = value.parts()
+            value.depth = 1 + max([v.depth for v in parts]) if parts else 1
             if value.depth > MAX_DEPTH:
                 value = self.cut(node)
         if value.origin is None:
@@ -159,15 +172,18 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
     def ev(self, node: Node | None, scope: dict[str, Value]) -> Value:
         if node is None:
             return Expr("")
-        self.budget.spend(1, self.file, line(node))
-        if self.budget.spent:
+        budget = self.budget
+        budget.left -= 1  # a step per node; its line is only looked up when the steps run out
+        if budget.left < 0:
+            budget.spend(0, self.file, line(node))
+        if budget.stopped_at is not None:
             return Expr("…", depth=1)
         if self.depth >= MAX_DEPTH:
             return self.cut(node)
-        method: Callable[[Node, dict[str, Value]], Value] | None = getattr(self, "ev_" + node.type, None)
+        method = self.handlers.get(node.type)
         self.depth += 1
         try:
-            value = method(node, scope) if method else self.opaque_expr(node, scope)
+            value = method(self, node, scope) if method is not None else self.opaque_expr(node, scope)
         finally:
             self.depth -= 1
         return self.mark(value, node)

@@ -51,7 +51,7 @@ def _snippet(node: Node) -> str:
 
 
 def text(node: Node) -> str:
-    return node.text.decode(errors="replace")
+    return node.text.decode("utf-8", "replace")
 
 
 def line(node: Node) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import posixpath
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from tree_sitter import Node
 
@@ -18,6 +20,7 @@ from phoenix_ops.reading import reading
 from phoenix_ops.record import field, record
 
 Path_ = tuple[str, ...]
+T = TypeVar("T")
 # Modules whose calls, as statements in a config file, set no application config.
 IMPORT_STEPS = 20  # what following an import costs beyond the nodes it evaluates
 PURE_MODULES = {"IO", "Logger", "Path", "File", "Code", "String", "Enum", "Kernel", "System", "Config", "Mix"}
@@ -49,6 +52,14 @@ class ConfigView:
     # cost what they touch, not every leaf (a config setting 60,000 keys stays linear).
     _below: dict[Path_, dict[Path_, None]] = field(default_factory=dict)
     _problem_keys: set[tuple[str, int, str]] = field(default_factory=set)
+    _derived: dict[Callable, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def derived(self, make: Callable[[ConfigView], T]) -> T:
+        """`make(self)`, computed once: what several rules derive from the whole view (every secret
+        leaf, the compile-time reads still in effect). A view is complete before any rule reads it."""
+        if make not in self._derived:
+            self._derived[make] = make(self)
+        return self._derived[make]
 
     def problem(self, problem: ConfigProblem) -> None:
         """Record a problem once, however often the evaluation passes by it."""

@@ -92,9 +92,12 @@ def has_runtime_config(project) -> bool:
     return project.config_provider() is not None  # a release config provider also reads config at boot
 
 
-def baked_reads(project):
+def baked_reads(project) -> list[EnvRead]:
     """Compile-time env reads whose value is still in effect in the release."""
-    view = project.config()
+    return project.config().derived(_baked_reads)
+
+
+def _baked_reads(view) -> list[EnvRead]:
     overridden: set[int] = set()
     for path, history in view.leaves.items():
         later = False  # a firm runtime value comes after this one: walked from the end, linear in the history

@@ -46,15 +46,20 @@ class SecretLeaf:
         return _name(self.path)
 
 
-def _secret_leaves(project):
-    view = project.config()
+def _secret_leaves(project) -> list[SecretLeaf]:
+    return project.config().derived(_find_secret_leaves)  # every SEC rule walks them: found once
+
+
+def _find_secret_leaves(view) -> list[SecretLeaf]:
+    leaves = []
     for path, history in view.leaves.items():
         if not (is_secret_key(path[-1]) or URL_KEY.search(path[-1])):
             continue
         unconditional = [i for i, v in enumerate(history) if not v.conditional]
         start = unconditional[-1] if unconditional else -1
         base = history[start] if start >= 0 else None
-        yield SecretLeaf(path, history, base, history[start + 1:], view.shadowed(*path, after=base))
+        leaves.append(SecretLeaf(path, history, base, history[start + 1:], view.shadowed(*path, after=base)))
+    return leaves
 
 
 def _committed(path, value) -> str | None:

@@ -117,7 +117,7 @@ def read_deploy(paths: list[str], read) -> Deploy:
             _unit(d, rel, read(rel))
         elif lower.endswith((".yml", ".yaml")):
             _yaml(d, rel, read)
-        elif name == "Procfile" and d.procfile_path is None:
+        elif rel == "Procfile":  # the platforms (Heroku, Gigalixir, Dokku) read the root's only
             from phoenix_ops.project.deploy.procfile import read_procfile
             d.procfile_path, d.procfile = rel, read_procfile(read(rel) or "")
         elif rel == "rel/env.sh.eex":
