@@ -119,6 +119,37 @@ def test_application_children_and_migrator_child(tmp_path):
     assert [m for m, _, _ in project.migrators] == ["Demo.Application"]
 
 
+def test_children_behind_conditions_are_read_with_their_condition(tmp_path):
+    application = '''
+defmodule Demo.Application do
+  use Application
+
+  def start(_type, _args) do
+    parent = FLAME.Parent.get()
+
+    children =
+      [
+        {Task.Supervisor, name: Demo.TaskSupervisor},
+        !parent && {DNSCluster, query: :ignore},
+        if(Application.get_env(:demo, :jobs), do: {Oban, []}),
+        Demo.Extra.enabled?() and Demo.Worker,
+        false && Demo.Never,
+        !parent && DemoWeb.Endpoint
+      ]
+      |> Enum.filter(& &1)
+
+    Supervisor.start_link(children, strategy: :one_for_one)
+  end
+end
+'''
+    project = load(tmp_path, {"lib/demo/application.ex": application})
+    assert project.children_complete
+    assert [(c.module, c.index, c.condition) for c in project.child_specs] == [
+        ("Task.Supervisor", 0, ""), ("DNSCluster", 1, "!parent"),
+        ("Oban", 2, "Application.get_env(:demo, :jobs)"), ("Demo.Worker", 3, "Demo.Extra.enabled?()"),
+        ("DemoWeb.Endpoint", 4, "!parent")]  # `false && Demo.Never` filtered out
+
+
 def test_lib_env_reads_carry_defaults_and_conversions(tmp_path):
     lib = '''
 defmodule Demo.Settings do

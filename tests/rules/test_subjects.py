@@ -1,7 +1,14 @@
 """What a rule judges, and what the checklist says when a project lacks it or its files cannot tell."""
 
 from project_shapes import GOOD
-from rules.test_clustering import APPLICATION, generated
+from rules.test_clustering import (
+    APPLICATION,
+    DEPLOYMENT,
+    K8S_TOPOLOGY,
+    LIBCLUSTER_APP,
+    generated,
+)
+from rules.test_web import router
 
 from phoenix_ops.catalog import catalog
 from phoenix_ops.check.pipeline import CheckOptions, run_check
@@ -126,13 +133,32 @@ def test_a_query_set_by_code_runtime_exs_calls_is_not_determined(fresh_project):
 
 
 def test_children_built_by_code_leave_the_cluster_child_undetermined(fresh_project):
-    conditional = APPLICATION.replace("      {DNSCluster,", "      !parent && {DNSCluster,").replace(
-        "    children = [", "    parent = FLAME.Parent.get()\n\n    children = [")
+    coded = APPLICATION.replace("      {DNSCluster, query: Application.get_env(:demo, :dns_cluster_query) || :ignore},\n",
+                                "").replace("    ]\n", "    ] ++ Demo.Cluster.children()\n")
     mix = GOOD["mix.exs"].replace('{:bandit, "~> 1.5"}', '{:bandit, "~> 1.5"}, {:dns_cluster, "~> 0.1"}')
-    na, nd = outcomes(fresh_project, {"lib/demo/application.ex": conditional, "mix.exs": mix}, "CLU00")
+    na, nd = outcomes(fresh_project, {"lib/demo/application.ex": coded, "mix.exs": mix}, "CLU00")
     assert nd.get("CLU003", "").startswith("an application's children are built by code"), (na, nd)
-    na, nd = outcomes(fresh_project, {"lib/demo/application.ex": conditional}, "CLU00")
+    na, nd = outcomes(fresh_project, {"lib/demo/application.ex": coded}, "CLU00")
     assert na["CLU003"] == "no application starts DNSCluster"  # no dns_cluster dependency: nothing to start
+
+
+def test_a_child_behind_a_condition_is_judged(fresh_project):
+    """`cond && child` (filtered with `Enum.filter(& &1)`) and `if cond, do: child` may start: the
+    DNSCluster child is judged (its query is never set here), never called absent or unknown."""
+    flame = APPLICATION.replace("      {DNSCluster,", "      !parent && {DNSCluster,").replace(
+        "    children = [", "    parent = FLAME.Parent.get()\n\n    children =\n      [").replace(
+        "    ]\n", "    ]\n      |> Enum.filter(& &1)\n")
+    inline_if = APPLICATION.replace("      {DNSCluster, query: Application.get_env(:demo, :dns_cluster_query) || :ignore},",
+                                    "      if(System.get_env(\"CLUSTER\"), do: {DNSCluster, query: "
+                                    "Application.get_env(:demo, :dns_cluster_query) || :ignore}),")
+    mix = GOOD["mix.exs"].replace('{:bandit, "~> 1.5"}', '{:bandit, "~> 1.5"}, {:dns_cluster, "~> 0.1"}')
+    for application, condition in ((flame, "!parent"), (inline_if, 'System.get_env("CLUSTER")')):
+        result = run_check(fresh_project({"lib/demo/application.ex": application, "mix.exs": mix}).root,
+                           CheckOptions(), [STATIC["CLU003"]])
+        assert "CLU003" not in result.not_applicable and "CLU003" not in result.not_determined
+        (finding,) = result.findings
+        assert finding.message.startswith(f"DNSCluster (started when `{condition}`) reads :demo, :dns_cluster_query")
+        assert "DNSCluster" in application.splitlines()[finding.location.line - 1]
 
 
 def test_release_rules_do_not_apply_to_an_app_run_with_mix(fresh_project):
@@ -148,3 +174,35 @@ def test_web_obs_and_sec_rules_with_a_subject_of_their_own(fresh_project):
     assert nd == {"SEC005": "not a git checkout: which files are committed is unknown"}
     na, nd = outcomes(fresh_project, {}, "SEC005")
     assert na == {"SEC005": "no .env-style file in the project"} and not nd
+
+
+def test_kubernetes_recipe_needs_a_kubernetes_topology_and_workload(fresh_project):
+    topology = {"lib/demo/application.ex": LIBCLUSTER_APP, "config/prod.exs": K8S_TOPOLOGY}
+    na, nd = outcomes(fresh_project, generated(**topology, **{"k8s/app.yaml": DEPLOYMENT}), "CLU009")
+    assert not na and not nd  # judged: it finds the recipe's gaps (test_clustering)
+    na, nd = outcomes(fresh_project, generated(**topology), "CLU009")
+    assert na == {"CLU009": "no Kubernetes Deployment, StatefulSet, Rollout or DaemonSet in the deploy files"}
+    na, nd = outcomes(fresh_project, generated(**{"k8s/app.yaml": DEPLOYMENT}), "CLU009")
+    assert na == {"CLU009": "no libcluster topology uses a Kubernetes strategy"} and not nd
+    mix = GOOD["mix.exs"].replace('{:bandit, "~> 1.5"}', '{:bandit, "~> 1.5"}, {:libcluster, "~> 3.3"}')
+    coded = GOOD["config/runtime.exs"] + "\nconfig :libcluster, topologies: Demo.Cluster.topologies()\n"
+    na, nd = outcomes(fresh_project, generated(**{"k8s/app.yaml": DEPLOYMENT, "mix.exs": mix,
+                                                  "config/runtime.exs": coded}), "CLU009")
+    assert nd["CLU009"].startswith("libcluster's topologies are set by code (config/runtime.exs:"), (na, nd)
+
+
+def test_metrics_endpoint_rule_needs_metrics_served_by_the_app(fresh_project):
+    na, nd = outcomes(fresh_project, {}, "OBS009")
+    assert na == {"OBS009": "no endpoint plug or route serves metrics (a separate metrics server is not judged)"}
+    behind_auth = router('''
+  scope "/" do
+    pipe_through :admin
+    forward "/metrics", PromEx.Plug, prom_ex_module: Demo.PromEx
+  end
+''')
+    na, nd = outcomes(fresh_project, {"lib/demo_web/router.ex": behind_auth}, "OBS009")
+    assert not na and not nd  # served, behind authentication: passed
+    own = GOOD["lib/demo_web/endpoint.ex"].replace("  plug Plug.Telemetry", "  plug DemoWeb.MetricsExporter\n  plug Plug.Telemetry")
+    na, nd = outcomes(fresh_project, {"lib/demo_web/endpoint.ex": own}, "OBS009")
+    assert nd == {"OBS009": "DemoWeb.Endpoint plugs DemoWeb.MetricsExporter, which may serve metrics: "
+                            "the audit does not read it"} and not na

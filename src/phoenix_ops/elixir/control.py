@@ -163,6 +163,14 @@ class ControlFlow:
         return UNKNOWN
 
     # -- expressions --------------------------------------------------------------------------
+    def guarded(self, test: Value, cond_node: Node, value_node: Node, scope: dict[str, Value], node: Node) -> Value:
+        """`cond && value` with `cond` undecided: the value (conditional on it) or nothing, as
+        `if cond, do: value` would give; `test` is the condition already evaluated."""
+        names = tuple(dict.fromkeys(r.name for r in test.reads()))
+        with _Under(self, Condition(text(cond_node), names)):
+            value = self.ev(value_node, scope)
+        return Choice(text(node), [value, Lit(None)], test=test)
+
     def inline_if(self, fun: str, node: Node, args: list[Node], scope) -> Value:
         block = do_block(node)
         branches = block_parts(block)[:2] if block is not None else inline_branches(node)

@@ -229,8 +229,10 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
         left = self.ev(left_node, scope)
         if op in ("||", "or") and isinstance(left, Lit):
             return left if truthy(left.value) else self.ev(right_node, scope)
-        if op in ("&&", "and") and isinstance(left, Lit):
-            return self.ev(right_node, scope) if truthy(left.value) else left
+        if op in ("&&", "and"):
+            if isinstance(left, Lit):
+                return self.ev(right_node, scope) if truthy(left.value) else left
+            return self.guarded(left, left_node, right_node, scope, node)
         right = self.ev(right_node, scope)
         if op == "||" and isinstance(left, EnvRead):
             if isinstance(right, Expr) and right.raises:

@@ -196,6 +196,8 @@ class Functions:
             return self.apply(f"{mod}.{fun}" if mod else str(fun), clauses, args, node, module.attributes, module)
         if mod in ("Enum", "Keyword") and len(args) == 2 and isinstance(args[1], Fn):
             return self.enum_call(fun, args[0], args[1], node)
+        if mod == "Enum" and fun in ("filter", "reject") and len(args) == 2 and isinstance(args[1], Expr):
+            return captured_filter(fun, args[0], args[1])
         if mod is None and fun == "is_nil" and len(args) == 1:
             return is_nil(args[0])
         return None
@@ -215,6 +217,22 @@ class Functions:
             elif truthy(result.value) != (fun == "reject"):
                 out.append(element)
         return list_value(out)
+
+
+# Captures that keep exactly the truthy items: `Enum.filter(& &1)`, `Enum.reject(&is_nil/1)` and kin.
+_KEEP_TRUTHY = {"filter": ("&&1", "&(&1)"), "reject": ("&is_nil/1", "&(&1==nil)", "&is_nil(&1)", "&(!&1)")}
+
+
+def captured_filter(fun: str, items: Value, predicate: Expr) -> Value | None:
+    """`list |> Enum.filter(& &1)` (a children list of `cond && child` items): the items that may be
+    truthy, an item undecided kept as it is (its falsy option is nothing); another capture keeps every
+    item under its predicate."""
+    elements = list_items(items)
+    if elements is None:
+        return None
+    if "".join(predicate.text.split()) in _KEEP_TRUTHY[fun]:
+        return list_value([e for e in elements if not (isinstance(e, Lit) and not truthy(e.value))])
+    return list_value([_under_predicate(e, predicate, reject=fun == "reject") for e in elements])
 
 
 def _under_predicate(element: Value, predicate: Value, *, reject: bool) -> Value:

@@ -198,11 +198,13 @@ class Child:
     arg: Value | None = None  # `opts` of `{Module, opts}`, evaluated
     index: int = 0  # start position in its children list
     group: int = 0  # which possible children list (a `case` or function clause may choose among several)
+    condition: str = ""  # `parent && {Mod, opts}`, `if cond, do: Mod`: what decides at boot whether it starts
 
 
 def application_children(mod: Module, file: str, env: str) -> tuple[list[Child], bool]:
     """The children of `start/2`, in start order, and whether the list was read completely
-    (helper functions of the module are followed; code beyond the evaluator makes it partial)."""
+    (helper functions of the module are followed; code beyond the evaluator makes it partial).
+    A child behind a condition (`cond && child`, an inline `if`) may start: it is read, with its condition."""
     ev = _module_evaluator(env, file)
     module = ev.enter_module(mod.body)
     bodies = mod.functions("start")
@@ -221,14 +223,23 @@ def application_children(mod: Module, file: str, env: str) -> tuple[list[Child],
             complete = False
             continue
         complete = complete and not getattr(children, "partial", False)
-        for index, child in enumerate(items):
-            tuple_ = isinstance(child, Seq) and child.kind == "tuple" and child.items
-            head = child.items[0] if tuple_ else child
-            name = getattr(plain(head), "name", None) or getattr(head, "text", "")
-            if not isinstance(plain(head), Atom):
-                complete = False  # `Sequin.PubSub.child_spec()`: a spec built by code, its module unknown
-            if name:
-                arg = child.items[1] if tuple_ and len(child.items) > 1 else None
-                where_ = child.origin or (arg.origin if arg is not None else None)
-                out.append(Child(str(name), file, where_.line if where_ else default, arg, index, group))
+        for index, item in enumerate(items):
+            for child in alternatives(item):
+                if isinstance(child, Lit) and not child.value:
+                    continue  # the branch where `cond && child` starts nothing
+                tuple_ = isinstance(child, Seq) and child.kind == "tuple" and child.items
+                head = child.items[0] if tuple_ else child
+                name = getattr(plain(head), "name", None) or getattr(head, "text", "")
+                if not isinstance(plain(head), Atom):
+                    complete = False  # `Sequin.PubSub.child_spec()`: a spec built by code, its module unknown
+                if name:
+                    arg = child.items[1] if tuple_ and len(child.items) > 1 else None
+                    where_ = child.origin or (arg.origin if arg is not None else None)
+                    out.append(Child(str(name), file, where_.line if where_ else default, arg, index, group,
+                                     " and ".join(c.text for c in _own_conditions(child, children))))
     return out, complete
+
+
+def _own_conditions(child: Value, children: Value):
+    """The conditions a child is started under, beyond those of its whole list (an `if` around it)."""
+    return [c for c in child.conditions if c not in children.conditions]

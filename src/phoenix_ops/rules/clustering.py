@@ -6,7 +6,14 @@ from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Seq, plain
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.project.cluster import cluster_discovery
 from phoenix_ops.rule import Subject, rule
-from phoenix_ops.rules.facts import children_of, config_read, endpoint_before, where
+from phoenix_ops.rules.facts import (
+    children_of,
+    config_read,
+    endpoint_before,
+    started,
+    where,
+)
+from phoenix_ops.rules.platforms import K8S_WORKLOADS
 from phoenix_ops.rules.subjects import RELEASE
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
@@ -160,7 +167,7 @@ def dns_cluster_query_unset(project):
         others = sorted(a for a in view.keys() if a != app and view.get(a, key) is not None)
         where_else = f"; it is set under :{others[0]} instead" if others else ""
         yield dns_cluster_query_unset.finding(
-            f"DNSCluster reads :{app}, :{key}, which no config sets for {view.env}{where_else}: the query is "
+            f"{started(child)} reads :{app}, :{key}, which no config sets for {view.env}{where_else}: the query is "
             f":ignore and the nodes never connect", Location(path=child.file, line=child.line), key=f"{app}.{key}",
             severity=Severity.ERROR if others else None, confidence=H if others else None)
 
@@ -203,7 +210,7 @@ def started_after_endpoint(project):
         endpoint = endpoint_before(project, child)
         if endpoint is not None:
             yield started_after_endpoint.finding(
-                f"{child.module} starts after {endpoint.module} (line {endpoint.line})",
+                f"{started(child)} starts after {endpoint.module} (line {endpoint.line})",
                 Location(path=child.file, line=child.line), key=child.module)
 
 
@@ -354,7 +361,19 @@ def _pod_ip_from_field_ref(project, target) -> bool:
                any(e.source == "fieldRef" for c in w.containers for e in c.env) for w in project.deploy.workloads())
 
 
-@rule("CLU009", "kubernetes-cluster-recipe", Severity.WARNING, M,
+def _k8s_topologies_unread(project) -> str | None:
+    shadow = project.config().shadowed("libcluster", "topologies") if project.has_dep("libcluster") else None
+    if shadow is None:
+        return None
+    at = f" ({shadow.origin.file}:{shadow.origin.line})" if shadow.origin else ""
+    return f"libcluster's topologies are set by code{at} the audit does not read"
+
+
+K8S_TOPOLOGY = Subject("no libcluster topology uses a Kubernetes strategy",
+                       lambda project: any(_k8s_topologies(project)), _k8s_topologies_unread)
+
+
+@rule("CLU009", "kubernetes-cluster-recipe", Severity.WARNING, M, subject=K8S_TOPOLOGY & K8S_WORKLOADS,
       title="libcluster's Kubernetes strategy lacks what it needs in the manifests",
       why="""
       libcluster on Kubernetes finds pods through a headless Service (Kubernetes.DNS, DNSSRV) or the
@@ -366,12 +385,9 @@ def _pod_ip_from_field_ref(project, target) -> bool:
           "`fieldRef: status.podIP` with `RELEASE_DISTRIBUTION=name` and `RELEASE_NODE=app@$(POD_IP)`, and a "
           "Role allowing get/list/watch on pods bound to the pod's ServiceAccount for the API strategy.")
 def kubernetes_cluster_recipe(project):
-    topologies = list(_k8s_topologies(project))
     workloads = [t for t in project.deploy.targets() if t.platform == "kubernetes"]
-    if not topologies or not workloads:
-        return
     kinds = {o.kind for o in project.deploy.k8s}
-    for name, strategy, mode, anchor in topologies:
+    for name, strategy, mode, anchor in _k8s_topologies(project):
         gaps = []
         if strategy.endswith(("DNS", "DNSSRV")) and not _headless(project):
             gaps.append("no headless Service (clusterIP: None) to resolve the pods")

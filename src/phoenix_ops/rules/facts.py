@@ -126,6 +126,11 @@ def children_of(project, *names: str):
     return [c for c in project.child_specs if c.module in names]
 
 
+def started(child) -> str:
+    """How a finding names a child: with the condition it starts under, when it has one."""
+    return f"{child.module} (started when `{child.condition}`)" if child.condition else child.module
+
+
 def endpoint_before(project, child):
     """The endpoint started earlier in the same children list as `child`, if any."""
     endpoints = {e.module for e in project.endpoints} or {c.module for c in project.child_specs

@@ -8,7 +8,13 @@ from phoenix_ops.elixir.values import KW, Atom, Expr, Lit, Seq, Value, plain
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.patterns import lazy
 from phoenix_ops.rule import rule
-from phoenix_ops.rules.facts import children_of, config_read, endpoint_before, where
+from phoenix_ops.rules.facts import (
+    children_of,
+    config_read,
+    endpoint_before,
+    started,
+    where,
+)
 from phoenix_ops.rules.subjects import dependency
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
@@ -74,7 +80,7 @@ def oban_after_endpoint(project):
     for child in children_of(project, "Oban"):
         endpoint = endpoint_before(project, child)
         if endpoint is not None:
-            yield oban_after_endpoint.finding(f"Oban starts after {endpoint.module} (line {endpoint.line})",
+            yield oban_after_endpoint.finding(f"{started(child)} starts after {endpoint.module} (line {endpoint.line})",
                                               Location(path=child.file, line=child.line), key=child.file)
 
 

@@ -206,7 +206,33 @@ def prometheus_drops_summaries(project):
                 f"drops them", Location(path=metrics.file, line=metrics.summaries[0]), key=metrics.module)
 
 
-@rule("OBS009", "metrics-endpoint-public", Severity.WARNING, M,
+METRICS_PLUGS = ("PromEx.Plug", "TelemetryMetricsPrometheus")
+
+
+def _metrics_plugs(project):
+    """(endpoint, plug) for each plug serving metrics, on any endpoint."""
+    return [(e, p) for e in project.endpoints for p in e.plugs if p.module.startswith(METRICS_PLUGS)]
+
+
+def _metrics_routes(project):
+    """(router, route) for each route to a metrics plug or controller (LiveDashboard's pages are not a scrape)."""
+    return [(r, route) for r in project.routers for route in r.routes
+            if "metrics" in route.path and METRICS_TARGET.search(route.target) and route.verb != "live_dashboard"]
+
+
+def _metrics_plug_unread(project) -> str | None:
+    """An endpoint plug of the app's own named for metrics (a module calling a Prometheus exporter)."""
+    plug = next(((e, p) for e in project.endpoints for p in e.plugs if METRICS_TARGET.search(p.module)), None)
+    return f"{plug[0].module} plugs {plug[1].module}, which may serve metrics: the audit does not read it" \
+        if plug else None
+
+
+METRICS_SERVED = Subject("no endpoint plug or route serves metrics (a separate metrics server is not judged)",
+                         lambda project: bool(_metrics_plugs(project) or _metrics_routes(project)),
+                         _metrics_plug_unread)
+
+
+@rule("OBS009", "metrics-endpoint-public", Severity.WARNING, M, subject=METRICS_SERVED,
       title="The metrics endpoint is served on the public endpoint without authentication",
       why="""
       /metrics shows request paths, queue names, database timings and sometimes tenant names. Mounted
@@ -216,19 +242,14 @@ def prometheus_drops_summaries(project):
           "the route behind authentication.")
 def metrics_endpoint_public(project):
     public = {c.module for c in endpoint_configs(project) if c.serves_app}
-    for endpoint in project.endpoints:
-        for plug in endpoint.plugs:
-            if endpoint.module in public and plug.module.startswith(("PromEx.Plug", "TelemetryMetricsPrometheus")) \
-                    and not dev_only(plug.guard):
-                yield metrics_endpoint_public.finding(
-                    f"{endpoint.module} plugs {plug.module}: metrics are served to anyone reaching the app",
-                    Location(path=endpoint.file, line=plug.line), key=f"{endpoint.module}:{plug.module}")
-    for router in project.routers:
-        for route in router.routes:
-            if "metrics" not in route.path or not METRICS_TARGET.search(route.target) or AUTH_PLUG.search(route.target):
-                continue
-            if dev_only(route.guard) or authenticated(router, route) or route.verb == "live_dashboard":
-                continue
+    for endpoint, plug in _metrics_plugs(project):
+        if endpoint.module in public and not dev_only(plug.guard):
             yield metrics_endpoint_public.finding(
-                f"{router.module} serves {route.path} ({route.target}) with no authentication in its pipelines",
-                Location(path=router.file, line=route.line), key=f"{router.module}:{route.path}")
+                f"{endpoint.module} plugs {plug.module}: metrics are served to anyone reaching the app",
+                Location(path=endpoint.file, line=plug.line), key=f"{endpoint.module}:{plug.module}")
+    for router, route in _metrics_routes(project):
+        if AUTH_PLUG.search(route.target) or dev_only(route.guard) or authenticated(router, route):
+            continue
+        yield metrics_endpoint_public.finding(
+            f"{router.module} serves {route.path} ({route.target}) with no authentication in its pipelines",
+            Location(path=router.file, line=route.line), key=f"{router.module}:{route.path}")
