@@ -9,7 +9,8 @@ A rule that judges something a project may not have (Oban, clustering, migration
 it as its `subject`: the check runs only when the subject is present, and a report says "not
 applicable" with the subject's words otherwise, so that condition is written once. When the files
 cannot tell (a query set by code the evaluator does not read), the subject's `unknown` says why and
-the report says "not determined": the rule is not run, and no absence is claimed.
+the report says "not determined": the rule is not run, and no absence is claimed. A live rule's
+subject reads what the command looked at instead of a project (a cluster view, a scrape, a probed site).
 
 A check that builds its findings inline (a probe step, an env-file check) declares its rule the same
 way without decorating anything: `UNREACHABLE = rule("WEB140", ..., kind="probe")`. Nothing is
@@ -52,8 +53,10 @@ KINDS = {
     "deploy": ("a rollout in progress (`deploy`)", _LIVE),
     "cluster": ("BEAM nodes over the distribution protocol (`cluster`)", _CLUSTER),
 }
-_ID = lazy(r"^([A-Z]{3})(\d{3})$")
-_NAME = lazy(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# What ids (an area and three digits) and kebab-case names are made of: checked for every rule
+# declared, on every run, where a regular expression would cost more than the check.
+_DIGITS = frozenset("0123456789")
+_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _BLANK_LINE = lazy(r"\n[ \t]*\n")
 
 
@@ -165,19 +168,34 @@ class Rule:
         )
 
 
+def standings(rules: Iterable[Rule], models: Iterable) -> dict[str, dict[str, str]]:
+    """What a report's checklist says of the rules whose subject is missing from what they judged
+    (`models`: the project, or each view a live command took): rule id -> why, under
+    "not_applicable" and "not_determined". A rule applies when any model has its subject; else one
+    model that cannot tell makes it not determined."""
+    models = list(models)
+    out: dict[str, dict[str, str]] = {"not_applicable": {}, "not_determined": {}}
+    for r in rules:
+        found = [r.standing(m) for m in models]
+        if found and all(found):
+            state, why = min(found, key=lambda s: s[0] != NOT_DETERMINED)
+            out["not_applicable" if state == NOT_APPLICABLE else "not_determined"][r.id] = why
+    return out
+
+
 def rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *,
          title: str, why: str, fix: str, kind: str = "static", raised: str = "",
          informational: bool = False, subject: Subject | None = None) -> Rule:
     """Declare a rule; decorate its check with the result, or keep it to build findings from."""
-    m = _ID.match(rule_id)
-    if not m or m.group(1) not in AREAS:
+    area, number = rule_id[:3], rule_id[3:]
+    if area not in AREAS or len(number) != 3 or not _DIGITS.issuperset(number):
         raise ValueError(f"bad rule id {rule_id!r}")
     if kind not in KINDS:
         raise ValueError(f"{rule_id}: unknown kind {kind!r}")
     numbers = KINDS[kind][1]
-    if int(m.group(2)) not in numbers:
+    if int(number) not in numbers:
         raise ValueError(f"{rule_id}: {kind} rules use numbers {numbers.start}-{numbers.stop - 1}")
-    if not _NAME.match(name):
+    if not all(part and _NAME_CHARACTERS.issuperset(part) for part in name.split("-")):
         raise ValueError(f"{rule_id}: rule names are kebab-case, not {name!r}")
     return Rule(rule_id, name, severity, confidence, title.strip(), why, fix, kind,
                 raised_text=raised, informational=informational, subject=subject)
