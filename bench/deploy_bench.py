@@ -16,6 +16,10 @@ time goes, phase by phase.
 the first node is drained, and a restart of what already runs has nothing to ship. The upload is
 printed apart (`upload s`), and `whole` is the ratio with it in. The canary's metric window is a
 configured wait (`canary-window`), not overhead: it is left out of both.
+
+Measured on 2 shared cores, load average 7-15, 3 runs each: 0 failed requests; ratio rolling 1.23,
+blue-green 1.24, canary 1.19; whole 1.56, 1.79, 1.62 (the uploads 2.4-3.1 s: here the three hosts
+unpack on the same two cores at once).
 """
 
 from __future__ import annotations
