@@ -27,7 +27,7 @@ from typing import TextIO
 from phoenix_ops.findings import Finding, Severity
 from phoenix_ops.record import field, record
 from phoenix_ops.report import FORMATS
-from phoenix_ops.rule import Rule
+from phoenix_ops.rule import Rule, standings
 
 
 class UsageError(ValueError):
@@ -244,6 +244,12 @@ class Tail:
 
     def gate(self, findings: Iterable[Finding], rules: Mapping[str, Rule] | None = None) -> int:
         return gate(findings, self.fail_level, rules)
+
+
+def checked(rules: Iterable[Rule], judged: Iterable, not_run: Mapping[str, str] | None = None) -> dict:
+    """The facts a report's checklist is built from (JSON and HTML): the rules that did not run, with
+    why, and those whose subject is missing from what they judged (each view a live command took)."""
+    return {"not_run": dict(not_run or {}), **standings(rules, judged)}
 
 
 def from_here(root: Path) -> str:

@@ -9,7 +9,8 @@ A rule that judges something a project may not have (Oban, clustering, migration
 it as its `subject`: the check runs only when the subject is present, and a report says "not
 applicable" with the subject's words otherwise, so that condition is written once. When the files
 cannot tell (a query set by code the evaluator does not read), the subject's `unknown` says why and
-the report says "not determined": the rule is not run, and no absence is claimed.
+the report says "not determined": the rule is not run, and no absence is claimed. A live rule's
+subject reads what the command looked at instead of a project (a cluster view, a scrape, a probed site).
 
 A check that builds its findings inline (a probe step, an env-file check) declares its rule the same
 way without decorating anything: `UNREACHABLE = rule("WEB140", ..., kind="probe")`. Nothing is
@@ -165,6 +166,21 @@ class Rule:
             location=location,
             key=key,
         )
+
+
+def standings(rules: Iterable[Rule], models: Iterable) -> dict[str, dict[str, str]]:
+    """What a report's checklist says of the rules whose subject is missing from what they judged
+    (`models`: the project, or each view a live command took): rule id -> why, under
+    "not_applicable" and "not_determined". A rule applies when any model has its subject; else one
+    model that cannot tell makes it not determined."""
+    models = list(models)
+    out: dict[str, dict[str, str]] = {"not_applicable": {}, "not_determined": {}}
+    for r in rules:
+        found = [r.standing(m) for m in models]
+        if found and all(found):
+            state, why = min(found, key=lambda s: s[0] != NOT_DETERMINED)
+            out["not_applicable" if state == NOT_APPLICABLE else "not_determined"][r.id] = why
+    return out
 
 
 def rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *,

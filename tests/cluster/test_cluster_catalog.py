@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from phoenix_ops.catalog import catalog
 from phoenix_ops.cluster.diagnosis import diagnose
 from phoenix_ops.cluster.facts import NodeFacts
+from phoenix_ops.cluster.phoenix import PhoenixFacts
 from phoenix_ops.cluster.picture import (
     MAX_WIDTH,
     render_html,
@@ -15,6 +16,7 @@ from phoenix_ops.cluster.picture import (
 )
 from phoenix_ops.cluster.table import render_table
 from phoenix_ops.cluster.view import ClusterView, NodeReport
+from phoenix_ops.rule import standings
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -155,3 +157,22 @@ def test_partitions_without_a_shared_node_name_may_be_two_applications():
     same_app = ClusterView(nodes=[member("shop@a", []), member("shop@b", [])])
     (g,) = rules_of(same_app)["CLU150"]
     assert "separate applications" not in g.message and g.confidence.label == "high"
+
+
+def test_checklist_says_what_a_cluster_had_nothing_for():
+    rules = catalog("cluster")
+    nobody = standings(rules, [ClusterView(nodes=[NodeReport("a@10.0.0.1", "10.0.0.1", 9100, "hosts",
+                                                                  error_kind="unreachable")])])
+    assert nobody["not_determined"] == dict.fromkeys(["CLU172", "CLU173", "CLU174", "CLU175"], "no node answered")
+    assert nobody["not_applicable"]["CLU165"] == "no --expect N given"
+    assert nobody["not_applicable"]["CLU166"].startswith("no host was asked through EPMD")
+    plain = ClusterView(nodes=[member("a@10.0.0.1", ["b@10.0.0.1"]), member("b@10.0.0.1", ["a@10.0.0.1"])],
+                        expected=2)
+    judged = standings(rules, [plain])
+    assert judged["not_applicable"]["CLU172"] == "no node reached runs Phoenix.PubSub" and not judged["not_determined"]
+    assert "CLU165" not in judged["not_applicable"] and rules_of(plain) == {}
+    pubsub = PhoenixFacts(pubsub={"Demo.PubSub": ["a@10.0.0.1"]}, failed={"trackers": "timeout"})
+    plain.nodes[0].facts.phoenix = pubsub
+    judged = standings(rules, [plain])
+    assert "CLU172" not in judged["not_applicable"]
+    assert judged["not_determined"]["CLU173"] == "a@10.0.0.1 could not be asked for its trackers: timeout"

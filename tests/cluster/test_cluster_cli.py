@@ -12,6 +12,8 @@ import pytest
 from beam_nodes import LOOPBACK, NodeSpec
 from conftest import COOKIE
 
+from phoenix_ops.catalog import catalog
+
 
 def cli(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "phoenix_ops.cli", "cluster", *args], capture_output=True,
@@ -28,6 +30,7 @@ def test_text_json_picture_and_exit_codes(zoo, cookie_file, tmp_path):
     a, b = (", ".join(f"{n}@{LOOPBACK}" for n in group) for group in (("a1", "a2", "a3"), ("b1", "b2")))
     assert f"partitions (2): {{{a}}} | {{{b}}}" in text.stdout
     assert "CLU153 [cookie-mismatch]" in text.stdout
+    assert any(line.startswith("CLU: ") and line.endswith(" not applicable") for line in text.stdout.splitlines())
     assert text.stderr == ""  # no progress output when stderr is not a terminal
     ET.parse(tmp_path / "c.svg")
 
@@ -37,6 +40,11 @@ def test_text_json_picture_and_exit_codes(zoo, cookie_file, tmp_path):
     assert {f["rule_id"] for f in doc["findings"]} >= {"CLU150", "CLU152", "CLU153", "CLU155", "CLU158", "CLU160"}
     cookie_finding = next(f for f in doc["findings"] if f["rule_id"] == "CLU153")
     assert cookie_finding["location"] == {"node": f"odd@{LOOPBACK}"}
+    checks = {r["id"]: r for r in doc["checklist"]["CLU"]["rules"]}
+    assert set(checks) == catalog("cluster").ids() and checks["CLU150"]["status"] == "failed"
+    assert checks["CLU165"] == {"id": "CLU165", "name": "fewer-nodes-than-expected", "status": "not applicable",
+                                "reason": "no --expect N given"}
+    assert checks["CLU166"]["status"] == "passed"  # every host's EPMD answered
 
     sarif = json.loads(cli(*common, "--format", "sarif").stdout)
     results = sarif["runs"][0]["results"]

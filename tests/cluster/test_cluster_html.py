@@ -29,3 +29,4 @@ def test_cluster_report_in_a_browser(zoo, cookie_file, browser, tmp_path):
     assert dom["svg_nodes"] == nodes["rows"]  # members in their rings, the others in the row below
     assert {rule for rule, _ in dom["checks"]} == catalog("cluster").ids()
     assert dict(dom["checks"])["CLU150"] == "failed"  # the split
+    assert dict(dom["checks"])["CLU165"] == "not applicable"  # no --expect given

@@ -12,9 +12,11 @@ from dns_server import DnsServer
 from phoenix_fixture import PhoenixLab
 from test_cluster_cli import cli
 
+from phoenix_ops.catalog import catalog
 from phoenix_ops.cluster.command import run_doctor
 from phoenix_ops.cluster.discovery import parse_hosts
 from phoenix_ops.cluster.doctor import DoctorOptions
+from phoenix_ops.rule import standings
 
 pytestmark = pytest.mark.slow
 SECRET = "s" * 64
@@ -92,6 +94,8 @@ def test_libcluster_trio_passes_every_check(libcluster_trio):
         assert set(shard.replicas.values()) == {"up"}
         assert online(view, member.name) == {"room:lobby": 3, "room:other": 1}
         assert list(phoenix.secret_digests) == ["phx_fixture PhxFixtureWeb.Endpoint"]
+    judged = standings(catalog("cluster"), [view])  # PubSub, Presence and the endpoint: each judged, and passed
+    assert not {"CLU172", "CLU173", "CLU174", "CLU175"} & {*judged["not_applicable"], *judged["not_determined"]}
 
 
 def test_secret_digest_never_reaches_the_report(libcluster_trio):

@@ -14,6 +14,9 @@ import time
 import psycopg
 import pytest
 from oban_planter import SECRET_ARG
+from report_pages import assert_good_page, look
+
+from phoenix_ops.catalog import catalog
 
 pytestmark = pytest.mark.slow
 
@@ -33,6 +36,7 @@ def test_text_json_sarif_and_exit_codes(oban):
     assert lines[0].startswith(f"{oban.dsn} · schema public · Oban schema v12 · leader: app@10.0.0.1 (Oban)")
     assert lines[2].split() == ["queue", "available", "oldest", "due", "scheduled", "late", "executing", "retryable"]
     assert "JOB102 [oban-queue-stalled] queue mailers: 2 available job(s)" in text.stdout
+    assert lines[-3] == "JOB: 1 failed, 9 passed, 1 not applicable"  # JOB110 without --project
     assert text.stderr == ""
 
     doc = json.loads(cli("--database-url", oban.dsn, "-f", "json").stdout)
@@ -42,6 +46,27 @@ def test_text_json_sarif_and_exit_codes(oban):
     assert sarif["runs"][0]["results"][0]["ruleId"] == "JOB102"
     assert cli("--database-url", oban.dsn, "--stall", "3600").returncode == 0
     assert cli("--database-url", oban.dsn, "--fail-level", "error").returncode == 1  # JOB102 is an error
+
+
+def test_checklist_in_json_and_in_a_browser(oban, browser, tmp_path):
+    oban.peer("app@10.0.0.1")
+    oban.job("available", queue="mailers", scheduled=1200, count=2)
+    doc = json.loads(cli("--database-url", oban.dsn, "-f", "json").stdout)
+    checks = {r["id"]: r for r in doc["checklist"]["JOB"]["rules"]}
+    assert set(checks) == catalog("jobs").ids()
+    assert checks["JOB102"]["status"] == "failed" and checks["JOB101"]["status"] == "passed"
+    assert checks["JOB110"] == {"id": "JOB110", "name": "oban-schema-behind", "status": "not applicable",
+                                "reason": "the Oban version in use is unknown: --project reads it from mix.lock"}
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "mix.lock").write_text('%{\n  "oban": {:hex, :oban, "2.18.3", "0a", [:mix], [], "hexpm", "1b"},\n}\n')
+    report = tmp_path / "jobs.html"
+    assert cli("--database-url", oban.dsn, "--project", str(project), "-f", "html", "-o", str(report)).returncode == 1
+    page = look(browser, report, "jobs")
+    assert_good_page(page, report)
+    checks = dict(page.desktop["checks"])
+    assert set(checks) == catalog("jobs").ids() and checks["JOB102"] == "failed"
+    assert checks["JOB110"] == "passed"  # the schema the lock's Oban expects
 
 
 def test_database_url_from_the_environment_and_in_ecto_form(oban):

@@ -27,5 +27,7 @@ def test_probe_report_in_a_browser(lab, browser, tmp_path):
     assert checks["WEB120"] == "failed" and checks["HLT100"] == "failed" and checks["WEB100"] == "passed"
     assert checks["WEB123"] == "not run" and checks["WEB119"] == "not run"  # only with --active, --ws-idle
     assert "WEB149" not in checks and "rule-WEB120" in dom["rule_pages"]
+    in_json = {r["id"]: r["status"] for area in doc["checklist"].values() for r in area["rules"]}
+    assert in_json.pop("WEB149") == "noted" and in_json == checks  # one checklist: the grade is the card there
     labels = dict(zip(dom["labels"], dom["values"]))
     assert labels["TLS version"] == "TLSv1.3" and labels["Strict Content-Security-Policy"] in ("yes", "no")

@@ -8,7 +8,7 @@ import pytest
 from phoenix_ops.catalog import catalog
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.live.assets import cache_problem
-from phoenix_ops.live.command import not_applicable, not_run, summary
+from phoenix_ops.live.command import not_run, summary
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.cookies import check_cookies, parse_set_cookie
 from phoenix_ops.live.grade import grade, worst_of
@@ -30,6 +30,7 @@ from phoenix_ops.live.target import (
     parse_resolve,
 )
 from phoenix_ops.report.html import render_html
+from phoenix_ops.rule import standings
 
 
 @pytest.mark.parametrize("policy, problems", [
@@ -211,6 +212,7 @@ def test_checklist_says_which_probe_rules_could_not_run_or_had_nothing_to_judge(
     assert not_run(answered, ProbeOptions(active=True, ws_idle=1.0)).keys() == {"SEC101", "AST104"}
     down = not_run([result("https://a.example/")], ProbeOptions(active=True))
     assert set(down.values()) == {"no target answered"} and "WEB140" not in down and "WEB100" in down
-    assert set(not_applicable(answered)) == {"WEB117", "WEB118", "WEB119", "WEB126"}
+    rules = catalog("probe")
+    assert set(standings(rules, answered)["not_applicable"]) == {"WEB117", "WEB118", "WEB119", "WEB126"}
     live = result("https://a.example/", sockets=["/live/websocket"], liveview="phx-F1")
-    assert not_applicable([live]) == {}
+    assert standings(rules, [*answered, live]) == {"not_applicable": {}, "not_determined": {}}  # one target has them

@@ -9,7 +9,10 @@ import sys
 import time
 
 import pytest
+from report_pages import assert_good_page, look
 from test_metrics_rules import PROMEX, tmp_scrape
+
+from phoenix_ops.catalog import catalog
 
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -23,10 +26,29 @@ def test_text_json_and_exit_codes(serve):
     assert text.returncode == 1, text.stderr
     assert text.stdout.startswith(f"{url}: ")
     assert "OBS100 [beam-resource-near-limit] process count 240000" in text.stdout
+    assert text.stdout.splitlines()[-3] == "OBS: 3 failed, 7 passed"  # what was checked, above the totals
     doc = json.loads(cli(url, "--interval", "0", "-f", "json").stdout)
     assert doc["metrics"][0]["url"] == url and doc["metrics"][0]["interval"] is None
     assert {f["rule_id"] for f in doc["findings"]} == {"OBS100", "OBS102"}
     assert cli(serve(tmp_scrape()), "--interval", "0").returncode == 0
+
+
+@pytest.mark.slow
+def test_checklist_in_json_and_in_a_browser(serve, browser, tmp_path):
+    url = serve(PROMEX)
+    doc = json.loads(cli(url, "--interval", "0", "-f", "json").stdout)
+    checks = {r["id"]: r for r in doc["checklist"]["OBS"]["rules"]}
+    assert set(checks) == catalog("metrics").ids() and checks["OBS100"]["status"] == "failed"
+    assert checks["OBS108"]["reason"] == "one scrape only (--interval 0): no request rate to judge"
+    assert checks["OBS101"] == {"id": "OBS101", "name": "beam-memory-near-container-limit",
+                                "status": "not applicable", "reason": "no --memory-limit given"}
+    report = tmp_path / "metrics.html"
+    assert cli(url, "--interval", "0.1", "--memory-limit", "1Gi", "-f", "html", "-o", str(report)).returncode == 1
+    page = look(browser, report, "metrics")
+    assert_good_page(page, report)
+    checks = dict(page.desktop["checks"])
+    assert set(checks) == catalog("metrics").ids() and checks["OBS100"] == "failed"
+    assert checks["OBS101"] != "not applicable" and checks["OBS108"] != "not applicable"  # both judged
 
 
 def test_headers_reach_the_endpoint(serve):

@@ -17,7 +17,7 @@ from phoenix_ops.check.settings import Settings, load_settings
 from phoenix_ops.check.suppressions import apply_suppressions
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.record import field, record
-from phoenix_ops.rule import NOT_APPLICABLE, Rule, rule
+from phoenix_ops.rule import Rule, rule, standings
 from phoenix_ops.rules.budgets import shutdown_rows
 
 if TYPE_CHECKING:
@@ -164,10 +164,10 @@ def _run_rule(rule, project, not_applicable: dict[str, str], not_determined: dic
     A rule whose subject the project lacks is noted in `not_applicable`, one whose subject the files
     cannot tell in `not_determined`, with why."""
     try:
-        standing = rule.standing(project)
-        if standing is not None:
-            state, why = standing
-            (not_applicable if state == NOT_APPLICABLE else not_determined)[rule.id] = why
+        judged = standings([rule], [project])
+        if any(judged.values()):
+            not_applicable.update(judged["not_applicable"])
+            not_determined.update(judged["not_determined"])
             return []
         return list(rule.check(project))
     except Exception as exc:  # noqa: BLE001 - reported as a finding, with the rule and the error

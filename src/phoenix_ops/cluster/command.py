@@ -13,7 +13,7 @@ from phoenix_ops.cluster.doctor import DoctorOptions, examine, tls_context
 from phoenix_ops.cluster.epmd import DEFAULT_PORT as DEFAULT_EPMD_PORT
 from phoenix_ops.cluster.project_seeds import from_project
 from phoenix_ops.cluster.view import ClusterView
-from phoenix_ops.command import NoProgress, Progress, Tail
+from phoenix_ops.command import NoProgress, Progress, Tail, checked
 from phoenix_ops.findings import Finding
 from phoenix_ops.record import record
 
@@ -90,11 +90,14 @@ def finish(tail: Tail, view: ClusterView, findings: list[Finding]) -> int:
     from phoenix_ops.cluster.table import render_table
     from phoenix_ops.report import render
 
+    rules = catalog("cluster")
+    judged = checked(rules, [view])
+
     def text(color: bool) -> str:
-        return render_table(view) + "\n" + render(findings, "text", color=color)
+        return render_table(view) + "\n" + render(findings, "text", color=color, extra=judged, rules=rules)
 
     extra = html_facts(view) if tail.fmt == "html" else {"cluster": view.to_dict()}
-    return tail.finish(findings, tool="cluster", rules=catalog("cluster"), extra=extra, text=text)
+    return tail.finish(findings, tool="cluster", rules=rules, extra=extra | judged, text=text)
 
 
 def html_facts(view: ClusterView) -> dict:

@@ -10,7 +10,7 @@ from phoenix_ops.cluster.phoenix import PhoenixFacts, short
 from phoenix_ops.cluster.ruledef import H, M, at
 from phoenix_ops.cluster.view import ClusterView, NodeReport, describe_groups
 from phoenix_ops.findings import Finding, Severity
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 
 TOPICS_SHOWN = 20
 
@@ -21,12 +21,28 @@ def phoenix_members(view: ClusterView) -> Iterator[tuple[NodeReport, PhoenixFact
             yield n, n.facts.phoenix
 
 
+def _phoenix_part(part: str, absent: str) -> Subject:
+    """What a Phoenix rule judges: PubSub groups, Presence trackers or endpoints on the members, read
+    where the node runs Phoenix.PubSub. Unknown when no node answered or one could not say."""
+    def unknown(view: ClusterView) -> str | None:
+        if not view.members():
+            return "no node answered"
+        failed = next(((n.name, ph.failed[part]) for n, ph in phoenix_members(view) if part in ph.failed), None)
+        return f"{failed[0]} could not be asked for its {part}: {failed[1]}" if failed else None
+    return Subject(absent, lambda view: any(getattr(ph, part) for _, ph in phoenix_members(view)), unknown)
+
+
+PUBSUB = _phoenix_part("pubsub", "no node reached runs Phoenix.PubSub")
+PRESENCE = _phoenix_part("trackers", "no node reached runs a Phoenix.Presence tracker")
+ENDPOINTS = _phoenix_part("secret_digests", "no node reached runs a Phoenix endpoint")
+
+
 def _connected(node: NodeReport, other: str) -> str:
     return other if other in (node.facts.visible or ()) else f"{other} (not connected)"
 
 
 @rule(
-    "CLU172", "pubsub-not-reaching", Severity.ERROR, H, kind="cluster",
+    "CLU172", "pubsub-not-reaching", Severity.ERROR, H, kind="cluster", subject=PUBSUB,
     title="A node's Phoenix.PubSub does not reach every node that runs it",
     why="""
         Phoenix.PubSub (the PG2 adapter) sends a broadcast to the members of its `:pg` group on
@@ -61,7 +77,7 @@ def pubsub_not_reaching(view: ClusterView) -> Iterable[Finding]:
 
 
 @rule(
-    "CLU173", "presence-replica-unreachable", Severity.WARNING, H, kind="cluster",
+    "CLU173", "presence-replica-unreachable", Severity.WARNING, H, kind="cluster", subject=PRESENCE,
     title="A Phoenix.Presence tracker holds another node's replica as down, or never heard of it",
     why="""
         Each Phoenix.Tracker shard (one per Presence module and pool slot) replicates its
@@ -106,7 +122,7 @@ def presence_replicas(view: ClusterView) -> Iterable[Finding]:
 
 
 @rule(
-    "CLU174", "presence-counts-differ", Severity.WARNING, M, kind="cluster",
+    "CLU174", "presence-counts-differ", Severity.WARNING, M, kind="cluster", subject=PRESENCE,
     title="A topic's presence count differs from node to node",
     why="""
         `Presence.list(topic)` should answer the same on every node once the trackers have
@@ -149,7 +165,7 @@ def count_differences(view: ClusterView) -> dict[str, tuple[dict[str, dict[str, 
 
 
 @rule(
-    "CLU175", "secret-key-base-differs", Severity.ERROR, H, kind="cluster",
+    "CLU175", "secret-key-base-differs", Severity.ERROR, H, kind="cluster", subject=ENDPOINTS,
     title="An endpoint's secret_key_base differs between nodes",
     why="""
         The secret_key_base signs and encrypts session cookies, CSRF tokens and LiveView session

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from phoenix_ops.cluster.ruledef import H, M, at, failure_rule
 from phoenix_ops.cluster.view import ClusterView, HostReport
 from phoenix_ops.findings import Finding, Location, Severity
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 
 node_unreachable = failure_rule(
     "CLU152", "node-unreachable", Severity.ERROR, H,
@@ -130,6 +130,10 @@ node_stalled = failure_rule(
 )
 
 
+EPMD = Subject("no host was asked through EPMD (nodes named with --node-basename and --dist-port)",
+                lambda view: bool(view.hosts))
+
+
 def _hosts(view: ClusterView, *, failed: bool) -> Iterator[tuple[HostReport, Location]]:
     """Hosts whose EPMD failed (failed=True), or answered with an empty list (failed=False)."""
     for h in view.hosts:
@@ -138,7 +142,7 @@ def _hosts(view: ClusterView, *, failed: bool) -> Iterator[tuple[HostReport, Loc
 
 
 @rule(
-    "CLU166", "epmd-unreachable", Severity.ERROR, H, kind="cluster",
+    "CLU166", "epmd-unreachable", Severity.ERROR, H, kind="cluster", subject=EPMD,
     title="A host's EPMD does not answer, or something else answers on its port",
     why="""
         Peers find a node's distribution port by asking EPMD on its host. Without EPMD, nodes
@@ -156,7 +160,7 @@ def epmd_unreachable(view: ClusterView) -> Iterable[Finding]:
 
 
 @rule(
-    "CLU167", "epmd-empty", Severity.WARNING, H, kind="cluster",
+    "CLU167", "epmd-empty", Severity.WARNING, H, kind="cluster", subject=EPMD,
     title="A host's EPMD lists no nodes",
     why="""
         EPMD answers but no node is registered: the application is not running on that host, or

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from phoenix_ops.cluster.ruledef import H, M, at
 from phoenix_ops.cluster.view import ClusterView, describe_groups
 from phoenix_ops.findings import Finding, Severity
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 
 
 @rule(
@@ -63,6 +63,7 @@ def asymmetric(view: ClusterView) -> Iterable[Finding]:
 
 @rule(
     "CLU165", "fewer-nodes-than-expected", Severity.ERROR, H, kind="cluster",
+    subject=Subject("no --expect N given", lambda view: view.expected is not None),
     title="Fewer cluster members than expected (--expect)",
     why="""
         A node that never started, crashed, or cannot be reached shrinks the cluster quietly:
@@ -75,7 +76,7 @@ def asymmetric(view: ClusterView) -> Iterable[Finding]:
 )
 def expected_count(view: ClusterView) -> Iterable[Finding]:
     members = view.members()
-    if view.expected is not None and len(members) < view.expected:
+    if len(members) < view.expected:
         names = [n.name for n in members]
         yield expected_count.finding(
             f"{len(members)} of {view.expected} expected nodes answered"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from phoenix_ops.catalog import catalog
-from phoenix_ops.command import Tail
+from phoenix_ops.command import Tail, checked
 from phoenix_ops.findings import Finding
 from phoenix_ops.jobs.reader import JobsError, read_view
 from phoenix_ops.jobs.view import JobsView, Limits
@@ -51,16 +51,21 @@ def _text(view: JobsView, findings: list[Finding]):
     from phoenix_ops.jobs.table import render_table
     from phoenix_ops.report import render
 
+    rules = catalog("jobs")
+
     def text(color: bool) -> str:
-        return render_table(view) + "\n" + render(findings, "text", color=color)
+        return render_table(view) + "\n" + render(findings, "text", color=color, extra=checked(rules, [view]),
+                                                   rules=rules)
     return text
 
 
 def finish(tail: Tail, view: JobsView, findings: list[Finding]) -> int:
     """Text: the queue table then the findings; the other formats through the shared reporters."""
+    rules = catalog("jobs")
     extra = {"jobs": view.to_dict()} if tail.fmt != "html" else \
         {"database": view.database, "schema": view.schema_version, "queues": len(view.queues)}
-    return tail.finish(findings, tool="jobs", rules=catalog("jobs"), extra=extra, text=_text(view, findings))
+    return tail.finish(findings, tool="jobs", rules=rules, extra=extra | checked(rules, [view]),
+                       text=_text(view, findings))
 
 
 def watch_loop(args: JobsArgs, seconds: float, tail: Tail) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.jobs.view import COUNT_CAP, MIN_DEAD, JobsView, duration, size
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 
 H, M = Confidence.HIGH, Confidence.MEDIUM
 
@@ -141,6 +141,8 @@ def wanted_schema(version: str) -> int | None:
 
 @rule(
     "JOB110", "oban-schema-behind", Severity.ERROR, H, kind="jobs",
+    subject=Subject("the Oban version in use is unknown: --project reads it from mix.lock",
+                    lambda view: bool(view.lock_version)),
     title="The database's Oban schema is older than the Oban the project uses",
     why="""
         Each Oban release expects its migrations to have run: a schema left behind misses
@@ -153,7 +155,7 @@ def wanted_schema(version: str) -> int | None:
     """,
 )
 def schema_behind(view: JobsView) -> Iterator[Finding]:
-    wanted = wanted_schema(view.lock_version) if view.lock_version else None
+    wanted = wanted_schema(view.lock_version)
     if wanted is None:
         return
     if view.schema_version is None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.jobs.view import JobsView, duration
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 
 H, M = Confidence.HIGH, Confidence.MEDIUM
 
@@ -44,6 +44,7 @@ def orphans(view: JobsView) -> Iterator[Finding]:
 
 @rule(
     "JOB101", "oban-no-live-leader", Severity.ERROR, H, kind="jobs",
+    subject=Subject("no oban_peers table (Oban before 2.11 elects no leader there)", lambda view: view.peers is not None),
     title="No live Oban leader: Cron, Pruner, Lifeline and the Stager are not running",
     why="""
         Oban elects one leader per instance through `oban_peers`; only the leader runs the
@@ -58,7 +59,7 @@ def orphans(view: JobsView) -> Iterator[Finding]:
     """,
 )
 def no_leader(view: JobsView) -> Iterator[Finding]:
-    if view.peers is None or view.live_peers() or not (view.queues or view.finished):
+    if view.live_peers() or not (view.queues or view.finished):
         return
     if view.peers:
         last = max(view.peers, key=lambda p: p.expires_at)

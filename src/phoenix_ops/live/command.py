@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from phoenix_ops.catalog import catalog
-from phoenix_ops.command import NoProgress, Progress, Tail, write_file
+from phoenix_ops.command import NoProgress, Progress, Tail, checked, write_file
 from phoenix_ops.findings import Finding, Location, redact_url
 from phoenix_ops.live.context import UNREACHABLE
 from phoenix_ops.live.grade import GRADE, grade_label, worst_of
@@ -96,11 +96,12 @@ class ProbeRun:
         return [f for r in self.results for f in r.findings]
 
     def facts(self, *, html: bool = False) -> dict:
-        facts = {"targets": summary(self.results), "grade": worst_of(*(r.grade for r in self.results))}
-        if html:  # the grade as the page's card and beside each site's heading; what could not run
+        """The report's facts, with what its checklist needs: what could not run, what had nothing to judge."""
+        facts = {"targets": summary(self.results), "grade": worst_of(*(r.grade for r in self.results)),
+                 **checked(catalog("probe"), self.results, not_run(self.results, self.opts))}
+        if html:  # the grade as the page's card and beside each site's heading
             facts |= {"section_grades": {_section(r.target): r.grade for r in self.results},
-                      "grade_rule": GRADE.id, "not_run": not_run(self.results, self.opts),
-                      "not_applicable": not_applicable(self.results)}
+                      "grade_rule": GRADE.id}
         return facts
 
     def text(self, color: bool) -> str:
@@ -137,21 +138,6 @@ def not_run(results: list[TargetResult], opts: ProbeOptions) -> dict[str, str]:
     if len({r.target.name for r in results}) == len(results):
         skipped |= dict.fromkeys(_rule_ids(replay) | _rule_ids(skew), "needs several nodes of one site (--resolve)")
     return skipped
-
-
-def not_applicable(results: list[TargetResult]) -> dict[str, str]:
-    """Rules that ran but found nothing to judge: no target mounts a Phoenix socket, or no page is
-    a LiveView."""
-    from phoenix_ops.live import liveview, socket
-
-    out: dict[str, str] = {}
-    for module, fact, why in ((socket, "sockets", "no Phoenix socket answers at /live/websocket or /socket/websocket"),
-                              (liveview, "liveview", "no probed page is a LiveView (data-phx-main)")):
-        ids = _rule_ids(module)
-        if not any(r.facts.get(fact) for r in results) and \
-                not any(f.rule_id in ids for r in results for f in r.findings):
-            out |= dict.fromkeys(ids, why)
-    return out
 
 
 def _rule_ids(module) -> set[str]:

@@ -17,10 +17,11 @@ from phoenix_ops.live.cookies import session_cookie
 from phoenix_ops.live.socket import SocketRefused, open_socket
 from phoenix_ops.patterns import lazy
 from phoenix_ops.record import record
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 
 LIVEVIEW_JOIN = rule(
     "WEB126", "liveview-join-fails", Severity.ERROR, Confidence.HIGH, kind="probe",
+    subject=Subject("no probed page is a LiveView (data-phx-main)", lambda result: bool(result.facts.get("liveview"))),
     title="The page's LiveView does not join over its socket",
     why="""
     A LiveView page is first rendered as plain HTML; it only becomes live when the browser joins

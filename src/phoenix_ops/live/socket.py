@@ -15,10 +15,14 @@ from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.http import ProbeError
 from phoenix_ops.live.target import authority
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
+
+# What the socket checks judge, read from each target's facts (a TargetResult).
+SOCKET = Subject("no Phoenix socket answers at /live/websocket or /socket/websocket",
+                 lambda result: bool(result.facts.get("sockets")))
 
 WS_FOREIGN_ORIGIN = rule(
-    "WEB117", "websocket-foreign-origin", Severity.ERROR, Confidence.HIGH, kind="probe",
+    "WEB117", "websocket-foreign-origin", Severity.ERROR, Confidence.HIGH, kind="probe", subject=SOCKET,
     title="A Phoenix socket accepts connections from a foreign Origin",
     why="""
     Cross-site WebSocket hijacking: a page on any site opens the LiveView or channel socket with the
@@ -35,7 +39,7 @@ WS_FOREIGN_ORIGIN = rule(
 )
 
 WS_BROKEN = rule(
-    "WEB118", "websocket-broken", Severity.ERROR, Confidence.HIGH, kind="probe",
+    "WEB118", "websocket-broken", Severity.ERROR, Confidence.HIGH, kind="probe", subject=SOCKET,
     title="A same-origin Phoenix socket does not upgrade or does not answer a heartbeat",
     why="""
     When the proxy does not pass the upgrade (missing `Upgrade`/`Connection` headers in nginx, an
@@ -54,7 +58,7 @@ WS_BROKEN = rule(
 )
 
 WS_IDLE = rule(
-    "WEB119", "websocket-idle-drop", Severity.WARNING, Confidence.HIGH, kind="probe",
+    "WEB119", "websocket-idle-drop", Severity.WARNING, Confidence.HIGH, kind="probe", subject=SOCKET,
     title="The WebSocket is dropped while idle (proxy read timeout)",
     why="""
     The Phoenix JavaScript client sends a heartbeat every 30 seconds. A proxy whose read timeout is

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from phoenix_ops.catalog import catalog
-from phoenix_ops.command import Tail
+from phoenix_ops.command import Tail, checked
 from phoenix_ops.findings import Finding
 from phoenix_ops.metrics import names
 from phoenix_ops.metrics.scrape import MetricsError, Snapshot, fetch, parse
@@ -88,10 +88,12 @@ def finish(tail: Tail, views: list[MetricsView], findings: list[Finding]) -> int
         head = "".join(f"{s['url']}: {s['series_names']} series names, {s['bytes']} bytes"
                        f"{', two scrapes ' + str(s['interval']) + ' s apart' if s['interval'] else ''}\n"
                        for s in map(summary, views))
-        return head + "\n" + render(findings, "text", color=color)
+        return head + "\n" + render(findings, "text", color=color, extra=judged, rules=rules)
 
+    rules = catalog("metrics")
+    judged = checked(rules, views)
     extra = {"metrics": [summary(v) for v in views]} if tail.fmt != "html" else {"endpoints": len(views)}
-    return tail.finish(findings, tool="metrics", rules=catalog("metrics"), extra=extra, text=text)
+    return tail.finish(findings, tool="metrics", rules=rules, extra=extra | judged, text=text)
 
 
 _UNITS = {"": 1, "k": 1e3, "ki": 2**10, "m": 1e6, "mi": 2**20, "g": 1e9, "gi": 2**30, "t": 1e12, "ti": 2**40}

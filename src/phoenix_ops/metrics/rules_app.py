@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.metrics import names
 from phoenix_ops.metrics.view import MetricsView
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 
@@ -131,6 +131,7 @@ def ecto_query_time(view: MetricsView) -> Iterator[Finding]:
 
 @rule(
     "OBS108", "http-5xx-share-high", Severity.ERROR, H, kind="metrics",
+    subject=Subject("one scrape only (--interval 0): no request rate to judge", lambda view: view.second is not None),
     title="A large share of requests end in a 5xx error",
     why="""
         Server errors between two scrapes are what users are getting right now: crashes in
@@ -142,8 +143,6 @@ def ecto_query_time(view: MetricsView) -> Iterator[Finding]:
     """,
 )
 def http_errors(view: MetricsView) -> Iterator[Finding]:
-    if view.second is None:
-        return
     by_name: dict[str, tuple[float, float]] = {}
     for s in view.find(names.REQUESTS):
         status = next((s.label(k) for k in names.STATUS_LABELS if s.label(k)), None)

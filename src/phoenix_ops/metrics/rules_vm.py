@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.metrics import names
 from phoenix_ops.metrics.view import MetricsView
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 
 H, M = Confidence.HIGH, Confidence.MEDIUM
 
@@ -49,6 +49,7 @@ def near_limit(view: MetricsView) -> Iterator[Finding]:
 
 @rule(
     "OBS101", "beam-memory-near-container-limit", Severity.ERROR, H, kind="metrics",
+    subject=Subject("no --memory-limit given", lambda view: bool(view.limits.memory_limit)),
     title="The node's memory is near the container's limit",
     why="""
         A container that crosses its memory limit is killed by the kernel's OOM killer, with no
