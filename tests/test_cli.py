@@ -3,11 +3,14 @@
 import json
 import re
 
+import pytest
 from cli_run import invoke
 
 from phoenix_ops import __version__
 from phoenix_ops.catalog import catalog
+from phoenix_ops.findings import Confidence, Severity
 from phoenix_ops.rule import KINDS
+from phoenix_ops.rule import rule as declare_rule
 
 
 def test_secret_has_the_shape_of_phx_gen_secret():
@@ -41,6 +44,19 @@ def test_every_rule_has_a_full_page_and_an_id_in_its_kinds_range():
     for rule in catalog():
         assert rule.title and len(rule.why) > 40 and len(rule.fix) > 20, rule.id
         assert int(rule.id[3:]) in KINDS[rule.kind][1], rule.id
+
+
+def test_a_rule_is_declared_with_an_area_id_in_its_kinds_range_and_a_kebab_case_name():
+    def declare(rule_id, name, kind="static"):
+        return declare_rule(rule_id, name, Severity.INFO, Confidence.LOW, title="t", why="w", fix="f", kind=kind)
+
+    assert declare("SEC099", "a-b2-c").id == "SEC099"
+    for rule_id, name, kind in (("XYZ001", "a", "static"), ("SEC01", "a", "static"), ("SEC0011", "a", "static"),
+                                ("SEC0a1", "a", "static"), ("SEC100", "a", "static"), ("SEC001", "a", "probe"),
+                                ("SEC001", "a-", "static"), ("SEC001", "A", "static"), ("SEC001", "a--b", "static"),
+                                ("SEC001", "a_b", "static"), ("SEC001", "", "static")):
+        with pytest.raises(ValueError):
+            declare(rule_id, name, kind)
 
 
 def test_version():

@@ -4,7 +4,14 @@ from functools import cached_property
 
 import pytest
 
-from phoenix_ops.record import FrozenInstanceError, asdict, field, record, replace
+from phoenix_ops.record import (
+    Derived,
+    FrozenInstanceError,
+    asdict,
+    field,
+    record,
+    replace,
+)
 
 
 @record(frozen=True)
@@ -65,3 +72,22 @@ def test_replace_and_asdict():
     p = replace(Point(1, 2, ["t"]), y=5)
     assert (p.x, p.y, p.tags) == (1, 5, ["t"])
     assert asdict({"p": [Point(1)]}) == {"p": [{"x": 1, "y": 0, "tags": []}]}
+
+
+@record
+class Facts(Derived):
+    items: list
+    _derived: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+def test_a_derived_fact_is_computed_once_per_record_and_stays_out_of_equality():
+    made = []
+
+    def total(facts):
+        made.append(facts)
+        return sum(facts.items)
+
+    facts = Facts([1, 2])
+    assert facts.derived(total) == 3 and facts.derived(total) == 3 and made == [facts]
+    assert Facts([5]).derived(total) == 5 and len(made) == 2  # each record its own
+    assert facts == Facts([1, 2]) and repr(facts) == "Facts(items=[1, 2])"

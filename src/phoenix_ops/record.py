@@ -22,9 +22,11 @@ equality), assignment refused on frozen ones, `replace` and `asdict`. Instances 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 _MISSING = object()
+T = TypeVar("T")
 
 
 class FrozenInstanceError(AttributeError):
@@ -164,3 +166,16 @@ def asdict(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {asdict(k): asdict(v) for k, v in obj.items()}
     return obj
+
+
+class Derived:
+    """Mixed into a record that many readers ask the same questions of (its class declares
+    `_derived: dict = field(default_factory=dict, repr=False, compare=False)`): `derived(make)` is
+    `make(self)`, computed once. The record must be complete before its readers start."""
+
+    _derived: dict[Callable, Any]
+
+    def derived(self, make: Callable[[Any], T]) -> T:
+        if make not in self._derived:
+            self._derived[make] = make(self)
+        return self._derived[make]

@@ -53,8 +53,10 @@ KINDS = {
     "deploy": ("a rollout in progress (`deploy`)", _LIVE),
     "cluster": ("BEAM nodes over the distribution protocol (`cluster`)", _CLUSTER),
 }
-_ID = lazy(r"^([A-Z]{3})(\d{3})$")
-_NAME = lazy(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# What ids (an area and three digits) and kebab-case names are made of: checked for every rule
+# declared, on every run, where a regular expression would cost more than the check.
+_DIGITS = frozenset("0123456789")
+_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _BLANK_LINE = lazy(r"\n[ \t]*\n")
 
 
@@ -185,15 +187,15 @@ def rule(rule_id: str, name: str, severity: Severity, confidence: Confidence, *,
          title: str, why: str, fix: str, kind: str = "static", raised: str = "",
          informational: bool = False, subject: Subject | None = None) -> Rule:
     """Declare a rule; decorate its check with the result, or keep it to build findings from."""
-    m = _ID.match(rule_id)
-    if not m or m.group(1) not in AREAS:
+    area, number = rule_id[:3], rule_id[3:]
+    if area not in AREAS or len(number) != 3 or not _DIGITS.issuperset(number):
         raise ValueError(f"bad rule id {rule_id!r}")
     if kind not in KINDS:
         raise ValueError(f"{rule_id}: unknown kind {kind!r}")
     numbers = KINDS[kind][1]
-    if int(m.group(2)) not in numbers:
+    if int(number) not in numbers:
         raise ValueError(f"{rule_id}: {kind} rules use numbers {numbers.start}-{numbers.stop - 1}")
-    if not _NAME.match(name):
+    if not all(part and _NAME_CHARACTERS.issuperset(part) for part in name.split("-")):
         raise ValueError(f"{rule_id}: rule names are kebab-case, not {name!r}")
     return Rule(rule_id, name, severity, confidence, title.strip(), why, fix, kind,
                 raised_text=raised, informational=informational, subject=subject)

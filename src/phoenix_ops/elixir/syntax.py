@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from tree_sitter import Node
 
 from phoenix_ops.elixir.parser import text
 
 
-def named(node: Node) -> Iterator[Node]:
-    """The named children one at a time (a million-item list is not materialised as Node objects)."""
+def named(node: Node) -> Iterable[Node]:
+    """The named children; a long list one at a time (a million items are not materialised as Node objects)."""
+    if node.named_child_count <= SHORT:
+        return node.named_children
+    return _one_at_a_time(node)
+
+
+SHORT = 64  # children of a node that cost less listed at once than walked with a cursor
+
+
+def _one_at_a_time(node: Node) -> Iterator[Node]:
     cursor = node.walk()
     if not cursor.goto_first_child():
         return

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from phoenix_ops.elixir.evaluate import ENV_FUNS
 from phoenix_ops.elixir.limits import PROJECT_BUDGET, Budget
@@ -38,7 +40,7 @@ from phoenix_ops.project.web import (
     read_router,
 )
 from phoenix_ops.reading import read_regular, reading
-from phoenix_ops.record import field, record
+from phoenix_ops.record import Derived, field, record
 
 # Byte markers of the lib files worth a parse tree; all other files are never parsed.
 LIB_TRIGGERS = (b"Phoenix.Endpoint", b"Phoenix.Router", b":router", b"use Application", b"Ecto.Migrator",
@@ -77,7 +79,7 @@ class Repo:
 
 
 @record
-class Project:
+class Project(Derived):
     root: Path
     files: FileSet
     mix: MixProject
@@ -103,6 +105,9 @@ class Project:
     _views: dict[str, ConfigView] = field(default_factory=dict)
     # Evaluation steps left for the whole project (mix.exs files, then each environment's config).
     work: Budget = field(default_factory=lambda: Budget(PROJECT_BUDGET))
+    # Facts many rules and their subjects ask (health paths, the Dockerfiles that build the release),
+    # derived once when first asked: see Derived.
+    _derived: dict[Callable, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def config(self, env: str | None = None) -> ConfigView:
         env = env or self.env

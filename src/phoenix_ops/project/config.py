@@ -6,7 +6,7 @@ import bisect
 import fnmatch
 import posixpath
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from tree_sitter import Node
 
@@ -17,10 +17,9 @@ from phoenix_ops.elixir.syntax import call_args, call_parts
 from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Lit, Origin, Value, plain
 from phoenix_ops.project.files import FileSet
 from phoenix_ops.reading import reading
-from phoenix_ops.record import field, record
+from phoenix_ops.record import Derived, field, record
 
 Path_ = tuple[str, ...]
-T = TypeVar("T")
 # Modules whose calls, as statements in a config file, set no application config.
 IMPORT_STEPS = 20  # what following an import costs beyond the nodes it evaluates
 PURE_MODULES = {"IO", "Logger", "Path", "File", "Code", "String", "Enum", "Kernel", "System", "Config", "Mix"}
@@ -36,7 +35,7 @@ class ConfigProblem:
 
 
 @record
-class ConfigView:
+class ConfigView(Derived):
     """What `config` calls leave behind for one Mix environment, compile time then runtime."""
 
     env: str
@@ -52,14 +51,9 @@ class ConfigView:
     # cost what they touch, not every leaf (a config setting 60,000 keys stays linear).
     _below: dict[Path_, dict[Path_, None]] = field(default_factory=dict)
     _problem_keys: set[tuple[str, int, str]] = field(default_factory=set)
+    # What several rules derive from the whole view (every secret leaf, the compile-time reads
+    # still in effect), computed once: see Derived.
     _derived: dict[Callable, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    def derived(self, make: Callable[[ConfigView], T]) -> T:
-        """`make(self)`, computed once: what several rules derive from the whole view (every secret
-        leaf, the compile-time reads still in effect). A view is complete before any rule reads it."""
-        if make not in self._derived:
-            self._derived[make] = make(self)
-        return self._derived[make]
 
     def problem(self, problem: ConfigProblem) -> None:
         """Record a problem once, however often the evaluation passes by it."""

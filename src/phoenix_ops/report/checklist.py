@@ -32,8 +32,10 @@ class Area:
 
     def tally(self) -> dict[str, int]:
         """Outcome -> rows, in OUTCOMES order, zero counts left out."""
-        counts = {o: sum(1 for r in self.rows if r.outcome == o) for o in OUTCOMES}
-        return {o: n for o, n in counts.items() if n}
+        counts: dict[str, int] = {}
+        for r in self.rows:
+            counts[r.outcome] = counts.get(r.outcome, 0) + 1
+        return {o: counts[o] for o in OUTCOMES if o in counts}
 
     @property
     def worst(self) -> str:
@@ -65,6 +67,7 @@ def build_checklist(findings: Sequence[Finding], rules: Mapping[str, Rule], not_
     the last three with why. A finding wins over any of those: a finding whose rule was not handed in
     still gets a row, so the list never hides a failure."""
     skipped = {NOT_RUN: not_run, NOT_DETERMINED: not_determined or {}, NOT_APPLICABLE: not_applicable or {}}
+    skip_outcome = {rule_id: o for o, ids in reversed(skipped.items()) for rule_id in ids}  # the first one named wins
     by_rule: dict[str, list[Finding]] = {}
     for f in findings:
         by_rule.setdefault(f.rule_id, []).append(f)
@@ -79,7 +82,7 @@ def build_checklist(findings: Sequence[Finding], rules: Mapping[str, Rule], not_
         elif rule_id in by_rule:
             outcome = SUPPRESSED
         else:
-            outcome = next((o for o, ids in skipped.items() if rule_id in ids), PASSED)
+            outcome = skip_outcome.get(rule_id, PASSED)
         code = rule_id[:3]
         area = areas.setdefault(code, Area(code, AREAS.get(code, code)))
         area.rows.append(Row(rule_id, rule.name if rule else names.get(rule_id, ""), rule.title if rule else "",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from typing import TYPE_CHECKING
 
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.patterns import lazy
@@ -15,6 +16,9 @@ from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.assets import ASSETS
 from phoenix_ops.rules.budgets import otp_release
 from phoenix_ops.rules.facts import is_secret_key
+
+if TYPE_CHECKING:
+    from phoenix_ops.project.deploy.dockerfile import Dockerfile, Stage
 
 W, E, I = Severity.WARNING, Severity.ERROR, Severity.INFO
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
@@ -32,23 +36,35 @@ _MIX_RELEASE = lazy(r"\bmix\b[^\n;&|]*(?<![\w.])release(?![\w.])")
 _ASSETS = lazy(r"assets\.(deploy|build|setup)|phx\.digest|esbuild|tailwind|npm run|yarn|pnpm|bun run")
 
 
-def production_dockerfiles(project):
+def production_dockerfiles(project) -> list[Dockerfile]:
+    return project.derived(_production_dockerfiles)  # every DEP rule on Dockerfiles and its subject asks
+
+
+def _production_dockerfiles(project) -> list[Dockerfile]:
     used = {t.dockerfile.path for t in project.deploy.targets() if t.dockerfile is not None}
+    found = []
     for d in project.deploy.dockerfiles:
         if d.error or not d.stages:
             continue
         name = d.path.rsplit("/", 1)[-1]
         builds_release = any(_MIX_RELEASE.search(i.script) for s in d.stages for i in s.all("RUN"))
         if (d.path in used or builds_release) and not _DEV_NAME.search(name.removeprefix("Dockerfile")):
-            yield d
+            found.append(d)
+    return found
 
 
-def _releases(project):
+def _releases(project) -> list[tuple[Dockerfile, Stage]]:
     """Production Dockerfiles with the stage that runs `mix release`."""
+    return project.derived(_release_stages)
+
+
+def _release_stages(project) -> list[tuple[Dockerfile, Stage]]:
+    found = []
     for d in production_dockerfiles(project):
         stage = next((s for s in d.stages for i in s.all("RUN") if _MIX_RELEASE.search(i.script)), None)
         if stage is not None:
-            yield d, stage
+            found.append((d, stage))
+    return found
 
 
 def _unparsed(project) -> str | None:
@@ -69,8 +85,9 @@ def _other_project(project, d) -> bool:
     return folder not in {project.mix.dir, *(a.dir for a in project.apps)} and project.exists(f"{folder}/mix.exs")
 
 
-def _first(stage, pattern: str):
-    return next((i for i in stage.all("RUN") if re.search(pattern, i.script)), None)
+def _first(stage, *words: str):
+    """The first RUN of the stage whose script holds one of `words`."""
+    return next((i for i in stage.all("RUN") if any(w in i.script for w in words)), None)
 
 
 @rule("DEP001", "docker-single-stage", W, H, subject=DOCKER_RELEASE,
@@ -103,7 +120,7 @@ def docker_mix_env(project):
         value = stage.env.get("MIX_ENV", (None, 0))[0] or stage.args.get("MIX_ENV", (None, 0))[0]
         inline = any(re.search(r"MIX_ENV=[\"']?prod\b", i.script) for i in stage.all("RUN"))
         if value != "prod" and not inline:
-            release = _first(stage, r"mix release")
+            release = _first(stage, "mix release")
             yield docker_mix_env.finding(f"{d.path}: the stage running `mix release` has MIX_ENV "
                                          f"{value or 'unset'}", Location(path=d.path, line=release.line), key=d.path)
 
@@ -116,7 +133,7 @@ def docker_deps_all(project):
     for d, stage in _releases(project):
         for i in stage.all("RUN"):
             for line in i.script.splitlines():
-                if re.search(r"mix deps\.get", line) and "--only" not in line:
+                if "mix deps.get" in line and "--only" not in line:
                     yield docker_deps_all.finding(f"{d.path}: `mix deps.get` without --only", Location(
                         path=d.path, line=i.line), key=d.path)
                     break
@@ -133,9 +150,9 @@ def docker_deps_all(project):
 def docker_order(project):
     for d, stage in _releases(project):
         runs = stage.all("RUN")
-        index = {name: next((n for n, i in enumerate(runs) if re.search(pattern, i.script)), None)
-                 for name, pattern in (("deps", r"mix deps\.get"), ("compile", r"mix compile"),
-                                       ("assets", r"assets\.deploy|phx\.digest"), ("release", r"mix release"))}
+        index = {name: next((n for n, i in enumerate(runs) if any(w in i.script for w in words)), None)
+                 for name, words in (("deps", ("mix deps.get",)), ("compile", ("mix compile",)),
+                                     ("assets", ("assets.deploy", "phx.digest")), ("release", ("mix release",)))}
         deps, release = index["deps"], index["release"]
         later = [n for n in ("compile", "assets") if index[n] is not None]
         if deps is not None and any(index[n] < deps for n in later):

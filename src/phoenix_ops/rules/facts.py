@@ -73,7 +73,7 @@ def generated_at_boot(value: Value | None) -> bool:
     if not isinstance(value, Expr):
         return False
     code = _STRINGS.sub('""', value.text)
-    return bool(re.search(r"strong_rand_bytes|:rand\.|random_bytes|Ecto\.UUID\.generate", code))
+    return any(call in code for call in ("strong_rand_bytes", ":rand.", "random_bytes", "Ecto.UUID.generate"))
 
 
 def runtime_value(history: list[Value]) -> Value | None:

@@ -35,6 +35,10 @@ class HealthPath:
 
 def health_paths(project) -> list[HealthPath]:
     """Health-like paths the app answers: router routes, and plugs in an endpoint that match the path themselves."""
+    return project.derived(_health_paths)  # every HLT rule and its subject asks
+
+
+def _health_paths(project) -> list[HealthPath]:
     found = [HealthPath(r.path, r.module or r.target, Location(path=router.file, line=r.line), router, r)
              for router in project.routers for r in router.routes
              if HEALTH_PATH.search(r.path) and r.verb in ("get", "head", "match", "forward")]
