@@ -1,16 +1,21 @@
 """Deploy three loopback hosts behind nginx with each strategy, under load, and print the failed
 requests (must be 0), the deploy's wall time, and its overhead against a bare restart of the same
-nodes: per batch, the deploy's time against the stop, boot and health of a bare restart (goal: at
+nodes: per batch, the rollout's time against the stop, boot and health of a bare restart (goal: at
 most 1.3x).
 
     python bench/deploy_bench.py [--runs N] [STRATEGY...]   # builds the fixture release once (cached)
 
 The nodes run distributed (libcluster joins them), so the join gate is part of every batch. Each
-run is a pair, under the same steady load through nginx: a bare restart of every node (stop, start,
-ready path 200; for blue-green the colour beside the live one), then a deploy of the other version.
-The ratio is taken pair by pair, so a machine whose speed drifts (it is shared) moves both sides
-alike; the medians over the runs are printed. The canary's metric window is a configured wait
-(`canary-window`), not overhead: it is printed apart and left out of the ratio.
+run is a pair, under the same steady load through nginx: a bare restart of every node, node after
+node (stopped, then started until the ready path answers 200; for blue-green the colour beside the
+live one, on every host at once, as the deploy starts it), then a deploy of the other version. The ratio is taken pair by pair, so a machine whose speed drifts (it
+is shared) moves both sides alike; the medians over the runs are printed, with where the deploy's
+time goes, phase by phase.
+
+`ratio` leaves the upload out: the release is shipped to and unpacked on every host once, before
+the first node is drained, and a restart of what already runs has nothing to ship. The upload is
+printed apart (`upload s`), and `whole` is the ratio with it in. The canary's metric window is a
+configured wait (`canary-window`), not overhead: it is left out of both.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ import json
 import os
 import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,49 +54,80 @@ class Run:
     deploy: float  # wall seconds, the canary window left out
     stop: float  # the bare restart's stops
     boot: float  # the bare restart's starts: boot until the ready path answers 200
-    failed: int
+    failed: list[str]  # what each failed request got: a status, or the error
     requests: int
-    steps: dict[str, float] = field(default_factory=dict)  # seconds per kind of step, from the journal
+    batches: int
+    bare_failed: int  # requests the bare restart lost: it drains nothing
+    steps: dict[str, float] = field(default_factory=dict)  # wall seconds per kind of step (phases)
+
+    @property
+    def upload(self) -> float:
+        return self.steps.get("install", 0.0)
 
     @property
     def ratio(self) -> float:
+        """The rollout against the bare restart: the upload, which a restart of what runs needs not, apart."""
+        return (self.deploy - self.upload) / (self.stop + self.boot)
+
+    @property
+    def whole(self) -> float:
         return self.deploy / (self.stop + self.boot)
 
 
-async def bare_restart(lab: Lab, project: Path, strategy: str) -> tuple[float, float]:
+async def bare_restart(lab: Lab, project: Path, strategy: str) -> tuple[float, float, int]:
     """What any restart costs, with the deploy's own stop and start (boot plus readiness), node after
-    node: each node stopped and started on what it runs; for blue-green, the colour beside the live
-    one stopped (when it still runs) and started. Returns the seconds of the stops and of the starts."""
+    node on what each runs; for blue-green, the colour beside the live one stopped (when it still
+    runs) and started, on every host at once. Returns the seconds of the stops and of the starts,
+    and the number of batches the strategy groups the nodes in (Deployer.batches)."""
     plan = load_plan(project)
     d = Deployer(plan, Journal(project / "bare.jsonl"), "phx_fixture", Path(), "", lambda _: None,
                  {"known_hosts": str(lab.known_hosts), "identity": str(lab.identity)})
     await d.connect()
     stops = starts = 0.0
     try:
-        for host in plan.hosts:
-            state = await d.state(host)
-            colour = MAIN if strategy != "blue-green" else (GREEN if live_colour(state) == BLUE else BLUE)
+        # The deploy starts blue-green's new colours at once, and restarts a batch node after node.
+        for batch in d.batches() if strategy == "blue-green" else [[h] for b in d.batches() for h in b]:
+            states = await asyncio.gather(*(d.state(h) for h in batch))
+            colours = [MAIN if strategy != "blue-green" else (GREEN if live_colour(s) == BLUE else BLUE)
+                       for s in states]
             t0 = time.monotonic()
-            if state.get(colour):
-                await d.stop(host, colour)
+            await asyncio.gather(*(d.stop(h, c) for h, c, s in zip(batch, colours, states) if s.get(c)))
             t1 = time.monotonic()
-            await d.start(host, colour, state["current"])
+            await asyncio.gather(*(d.start(h, c, s["current"]) for h, c, s in zip(batch, colours, states)))
             stops, starts = stops + t1 - t0, starts + time.monotonic() - t1
-        return stops, starts
+        return stops, starts, len(d.batches())
     finally:
         await d.close()
 
 
-def step_seconds(journal: Path) -> dict[str, float]:
-    """Seconds per kind of step of the last deploy (`start`, `stop`, `drain`...), from the journal's
-    timestamps: each step took the time since the event before it."""
+def phases(said: dict[str, float], journal: Path, began: float, ended: float) -> dict[str, float]:
+    """Wall seconds per kind of step of the last deploy (`install`, `drain`, `stop`, `start`...): the
+    time during which at least one step of that kind ran, from its announcement to its journal entry
+    (steps of one kind may run together). Besides: `setup` before the first step (the release's
+    listing, connecting, reading the hosts' state), `close` after the last one (the last journal
+    entry, closing the connections), `other` what no step covers in between."""
     events = [json.loads(line) for line in journal.read_text().splitlines()]
     last = max(i for i, e in enumerate(events) if e["event"] == "start")
-    spent: dict[str, float] = {}
-    for before, event in zip(events[last:], events[last + 1:]):
-        kind = event.get("step", event["event"]).split(" ")[0]
-        spent[kind] = spent.get(kind, 0.0) + event["at"] - before["at"]
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for event in events[last:]:
+        if event["event"] == "step" and event["step"] in said:
+            spans.setdefault(event["step"].split(" ")[0], []).append((said[event["step"]], event["at"]))
+    every = [s for kind in spans.values() for s in kind]
+    spent = {kind: covered(s) for kind, s in spans.items()}
+    spent["setup"] = min(s[0] for s in every) - began
+    spent["close"] = ended - max(s[1] for s in every)
+    spent["other"] = ended - began - covered(every) - spent["setup"] - spent["close"]
     return spent
+
+
+def covered(spans: list[tuple[float, float]]) -> float:
+    """The length of the union of the time spans."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > max(start, reach):  # a step journaled within the millisecond it began spans nothing
+            total += end - max(start, reach)
+            reach = end
+    return total
 
 
 def runs_of(strategy: str, builds, count: int) -> list[Run]:
@@ -110,22 +148,26 @@ def runs_of(strategy: str, builds, count: int) -> list[Run]:
             deploy(project, builds[0].tarball, resume=False, say=lambda _: None, ssh=ssh)
             runs = []
             for i in range(count):
-                with Load(f"http://127.0.0.1:{lab.nginx_port}/"):  # the same traffic as during the deploy
-                    stop, boot = asyncio.run(bare_restart(lab, project, strategy))
+                with Load(f"http://127.0.0.1:{lab.nginx_port}/") as bare:  # the same traffic as the deploy's
+                    stop, boot, batches = asyncio.run(bare_restart(lab, project, strategy))
+                # A bare restart drains nothing: nginx counts each node it found down as failed for
+                # fail_timeout (10 s), and while it counts every node failed it answers 502 without
+                # trying any. Reloaded, its workers count nothing: the deploy finds it as it would.
+                subprocess.run(lab.reload.split(), check=True, capture_output=True)
+                time.sleep(1)
+                said: dict[str, float] = {}
                 with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
-                    start = time.monotonic()
-                    deploy(project, builds[(i + 1) % 2].tarball, resume=False, say=lambda _: None, ssh=ssh)
-                    wall = time.monotonic() - start
-                steps = step_seconds(project / ".phoenix-ops" / "deploy.jsonl")
+                    began = time.time()
+                    deploy(project, builds[(i + 1) % 2].tarball, resume=False, ssh=ssh,
+                           say=lambda message: said.setdefault(message, time.time()))
+                    wall = time.time() - began
+                steps = phases(said, project / ".phoenix-ops" / "deploy.jsonl", began, began + wall)
                 window = CANARY_WINDOW if strategy == "canary" else 0.0
-                runs.append(Run(wall - window, stop, boot, len(load.failures), load.ok + len(load.failures), steps))
+                runs.append(Run(wall - window, stop, boot, load.failures, load.ok + len(load.failures),
+                                batches, len(bare.failures), steps))
             return runs
         finally:
             lab.close()
-
-
-def batches(strategy: str, hosts: int = 3) -> int:
-    return {"blue-green": 1, "canary": 2}.get(strategy, hosts)  # rolling: batches of one
 
 
 def main() -> None:
@@ -138,27 +180,34 @@ def main() -> None:
     builds = build_fixture(1), build_fixture(2)
     med = statistics.median
     print(f"3 hosts, {args.runs} runs per strategy (medians; a run pairs a bare restart and a deploy under load)")
-    print(f"{'strategy':<11} {'batches':>7} {'requests':>8} {'failed':>6} {'deploy s':>8} {'bare s':>6} "
-          f"{'stop s':>6} {'boot+health s':>13} {'per batch s':>14} {'ratio':>5}  1.3x   load avg")
+    print(f"{'strategy':<11} {'batches':>7} {'requests':>8} {'failed':>6} {'deploy s':>8} {'upload s':>8} "
+          f"{'bare s':>6} {'stop s':>6} {'boot+health s':>13} {'per batch s':>14} {'ratio':>5} {'whole':>5}  "
+          "1.3x   load avg")
     spent = {}
     for strategy in args.strategies or STRATEGIES:
         before = os.getloadavg()[0]
         runs = runs_of(strategy, builds, args.runs)
         after = os.getloadavg()[0]
-        n = batches(strategy)
-        deploy_s, stop_s, boot_s = med(r.deploy for r in runs), med(r.stop for r in runs), med(r.boot for r in runs)
+        n = runs[0].batches
+        deploy_s, upload_s = med(r.deploy for r in runs), med(r.upload for r in runs)
+        stop_s, boot_s = med(r.stop for r in runs), med(r.boot for r in runs)
         ratio = med(r.ratio for r in runs)
-        print(f"{strategy:<11} {n:>7} {med(r.requests for r in runs):>8.0f} {sum(r.failed for r in runs):>6} "
-              f"{deploy_s:>8.1f} {stop_s + boot_s:>6.1f} {stop_s:>6.1f} {boot_s:>13.1f} "
-              f"{deploy_s / n:>6.1f} vs {(stop_s + boot_s) / n:>4.1f} {ratio:>5.2f}  "
-              f"{'met' if ratio <= 1.3 else 'not':<5}  {before:.1f} -> {after:.1f}", flush=True)
+        print(f"{strategy:<11} {n:>7} {med(r.requests for r in runs):>8.0f} {sum(len(r.failed) for r in runs):>6} "
+              f"{deploy_s:>8.1f} {upload_s:>8.1f} {stop_s + boot_s:>6.1f} {stop_s:>6.1f} {boot_s:>13.1f} "
+              f"{(deploy_s - upload_s) / n:>6.1f} vs {(stop_s + boot_s) / n:>4.1f} {ratio:>5.2f} "
+              f"{med(r.whole for r in runs):>5.2f}  {'met' if ratio <= 1.3 else 'not':<5}  "
+              f"{before:.1f} -> {after:.1f}", flush=True)
+        if failed := Counter(f for r in runs for f in r.failed):
+            print(f"{'':<11} failed requests got: " + ", ".join(f"{k} x{v}" for k, v in failed.most_common(5)))
+        print(f"{'':<11} the bare restarts, draining nothing, lost {sum(r.bare_failed for r in runs)} requests")
         kinds = sorted({k for r in runs for k in r.steps})
         spent[strategy] = {k: med(r.steps.get(k, 0.0) for r in runs) for k in kinds}
         if strategy == "canary":
             print(f"{'':<11} canary window: {CANARY_WINDOW:g} s more, a configured wait (canary-window), "
                   "left out of deploy s and the ratio")
-    print("\nwhere the deploy's time goes (median s per kind of step, from the journal; the canary gate "
-          "includes its window):")
+    print("\nwhere the deploy's time goes (median wall s per kind of step, from its start to its journal entry, "
+          "steps of a kind that run together counted once; setup before the first step, close after the last, "
+          "other between steps; the canary gate includes its window):")
     for strategy, kinds in spent.items():
         print(f"{strategy:<11} " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
 

@@ -191,12 +191,15 @@ class Lab:
         return path
 
     def faulty(self, env_file: Path, host: SshHost, version: str, **knobs: str) -> Path:
-        """`env_file` plus `knobs` for one release on one host only: the start script sources the env
-        file from that release's directory, so a `case` on the working directory picks it out."""
+        """`env_file` plus `knobs` for one release on one host only."""
+        return self.only_on(env_file, host, version, " ".join(f"{k}={v}" for k, v in knobs.items()))
+
+    def only_on(self, env_file: Path, host: SshHost, version: str, shell: str) -> Path:
+        """`env_file` plus `shell`, run for one release on one host only: the start script sources the
+        env file from that release's directory, so a `case` on the working directory picks it out."""
         path = self.tmp / "faulty.env"
-        assignments = " ".join(f"{k}={v}" for k, v in knobs.items())
         path.write_text(env_file.read_text() + f'case "$PWD" in */{host.root.name}/releases/{version}) '
-                        f"{assignments};; esac\n")
+                        f"{shell};; esac\n")
         return path
 
     @property

@@ -27,9 +27,13 @@ def journal_for(root: Path) -> Journal:
 
 
 def _release_of(tarball: Path) -> tuple[str, str]:
+    _must_exist(tarball)
+    return identify(tarball)
+
+
+def _must_exist(tarball: Path) -> None:
     if not tarball.is_file():
         raise UsageError(f"{tarball}: no release tarball (build one with `mix release`; it is in _build/prod/)")
-    return identify(tarball)
 
 
 def dry_run(root: Path, tarball: Path) -> str:
@@ -72,29 +76,36 @@ def deploy(root: Path, tarball: Path | None, *, resume: bool, say: Callable[[str
         tarball = Path(run.tarball)
     if tarball is None:
         raise UsageError("deploy needs the release tarball (or --resume)")
-    app, version = _release_of(tarball.resolve())
+    _must_exist(tarball.resolve())
     gate = None if allow_unsafe_migrations or not plan.migrate else root
-    return asyncio.run(_deploy(plan, journal, app, tarball.resolve(), version, run, say, ssh or {}, gate))
+    return asyncio.run(_deploy(plan, journal, tarball.resolve(), run, say, ssh or {}, gate))
 
 
-async def _deploy(plan: Plan, journal: Journal, app: str, tarball: Path, version: str, run: Run | None,
-                  say, ssh: dict, migration_gate: Path | None) -> str:
-    d = Deployer(plan, journal, app, tarball, version, say, ssh)
+async def _deploy(plan: Plan, journal: Journal, tarball: Path, run: Run | None, say, ssh: dict,
+                  migration_gate: Path | None) -> str:
+    d = Deployer(plan, journal, "", tarball, "", say, ssh)
     started = time.monotonic()
     try:
-        await _connect(d)
+        # The release's listing (a second or more on a busy machine) is read while the hosts connect
+        # and say what they run; a tarball that is no release ends the command at once.
+        connecting = asyncio.ensure_future(_connect_and_read(d) if run is None else _connect(d))
+        try:
+            app, version = d.app, d.version = await asyncio.to_thread(identify, tarball)
+        except BaseException:
+            connecting.cancel()
+            await asyncio.gather(connecting, return_exceptions=True)
+            raise
+        previous = await connecting
         if run is None:
             if migration_gate is not None:
                 await _refuse_unsafe_migrations(d, migration_gate, tarball)
-            states = await asyncio.gather(*(d.state(h) for h in plan.hosts))
-            previous = {h.label: state for h, state in zip(plan.hosts, states)}
             run = Run(f"{int(time.time())}-{version}", str(tarball), version, previous, strategy=plan.strategy,
                       app=app)
             journal.write(deploy=run.id, event="start", tarball=run.tarball, version=version, previous=previous,
                           strategy=plan.strategy, app=app)
         d.run = run
         try:
-            await d.upload()
+            await d.upload(run.previous)
         except (RemoteError, OSError) as exc:
             journal.write(deploy=run.id, event="end", result="failed", reason=str(exc))
             raise DeployFailed(f"{exc}; no host was switched, every node runs what it ran before; once the "
@@ -133,6 +144,13 @@ async def _refuse_unsafe_migrations(d: Deployer, project: Path, tarball: Path) -
         raise DeployFailed(f"refused: {len(unsafe)} pending migration finding(s) break the old code that keeps "
                            f"serving during a {d.plan.strategy} deploy ({listed}); split the migration, or pass "
                            f"--allow-unsafe-migrations; nothing was changed", True)
+
+
+async def _connect_and_read(d: Deployer) -> dict[str, dict[str, str]]:
+    """Every host connected, and what each one runs (by host label)."""
+    await _connect(d)
+    states = await asyncio.gather(*(d.state(h) for h in d.plan.hosts))
+    return {h.label: state for h, state in zip(d.plan.hosts, states)}
 
 
 async def _connect(d: Deployer) -> None:

@@ -41,6 +41,8 @@ class Deployer:
     names: dict[str, str] = field(default_factory=dict)  # host label -> the node name it answered with
     node_facts: dict[tuple[str, str, str], beam.NodeFacts] = field(default_factory=dict)  # (host, version, colour)
     rpc_only: set[str] = field(default_factory=set)  # host labels whose node only `bin/<app> rpc` can ask
+    issued: asyncio.Future | None = None  # (issuer URL, jar) of a session an old node issued, or None
+    naming: asyncio.Future | None = None  # the running nodes' names being learned while the release uploads
 
     # --- plumbing -------------------------------------------------------------------------------
 
@@ -157,6 +159,14 @@ class Deployer:
             return None  # a node that cannot be asked is not waited for
         return view[0] if view else None
 
+    async def learn_names(self, hosts: list[Host]) -> None:
+        """The names of the hosts' running nodes that are not known yet, asked and remembered."""
+        unknown = [h for h in hosts if h.label not in self.names]
+        states = await asyncio.gather(*(self.state(h) for h in unknown))
+        running = [(h, state[MAIN]) for h, state in zip(unknown, states) if state.get(MAIN)]
+        asked = await asyncio.gather(*(self.peer_name(h, version) for h, version in running))
+        self.names.update((h.label, n) for (h, _), n in zip(running, asked) if n)
+
     async def joined(self, host: Host, hosts: list[Host]) -> None:
         """With distribution on, the new node must list every other running node in erlang:nodes(): one
         that booted outside the cluster would serve on its own (PubSub, Presence, global names). A
@@ -165,13 +175,11 @@ class Deployer:
             view = await self.cluster_view(host, self.version)
             if view is None:
                 return
+            if self.naming:
+                await asyncio.wait([self.naming])  # what it could not learn is asked again below
             own, seen = view
             self.names[host.label] = own
-            unknown = [h for h in hosts if h != host and h.label not in self.names]
-            states = dict(zip((h.label for h in unknown), await asyncio.gather(*(self.state(h) for h in unknown))))
-            running = [h for h in unknown if states[h.label].get(MAIN)]
-            asked = await asyncio.gather(*(self.peer_name(h, states[h.label][MAIN]) for h in running))
-            self.names.update((h.label, n) for h, n in zip(running, asked) if n)
+            await self.learn_names([h for h in hosts if h != host])
             names = {self.names[h.label] for h in hosts if h != host and h.label in self.names}
             loop = asyncio.get_running_loop()
             started = loop.time()
@@ -186,11 +194,6 @@ class Deployer:
         except beam.Unreachable as exc:
             raise gates.GateFailed(f"{host.label}: its node cannot be asked which nodes it sees: {exc}") from None
 
-    async def same_sessions(self, old_urls: list[str], new_url: str) -> None:
-        """The session gate; when it could compare nothing, the user is told why."""
-        if why := await gates.same_sessions(old_urls, new_url, self.plan.session_page):
-            self.say(why)
-
     async def stop(self, host: Host, color: str, *, drained: bool = False) -> None:
         """SIGTERM within the stop budget; a node the balancer `drained` is first seen to receive no
         new connection (the reload has taken effect), so nothing new reaches it while it stops."""
@@ -200,11 +203,35 @@ class Deployer:
 
     # --- strategies -----------------------------------------------------------------------------
 
-    async def upload(self) -> None:
+    async def upload(self, previous: dict[str, dict[str, str]]) -> None:
         """The release unpacked on every host at once, before any node is drained: a host whose disk
-        or release directory refuses it stops the deploy while every node still runs what it ran."""
+        or release directory refuses it stops the deploy while every node still runs what it ran.
+        Meanwhile, in the background, the running nodes are asked what the gates compare the new ones
+        against: a session one of them issues, and (rolling, canary) their node names; a node that
+        cannot be asked now is asked again by its gate."""
+        self.issued = background(gates.first_session(self.serving(previous), self.plan.session_page))
+        if self.plan.strategy != "blue-green":
+            self.naming = background(self.learn_names(list(self.plan.hosts)))
         await every([self.step(f"install {self.version} on {h.label}", lambda h=h: self.install(h))
                      for h in self.plan.hosts])
+
+    def serving(self, previous: dict[str, dict[str, str]]) -> list[str]:
+        """The URLs of the nodes that served when the deploy began."""
+        urls = []
+        for h in self.plan.hosts:
+            state = previous.get(h.label, {})
+            colour = live_colour(state) if self.plan.strategy == "blue-green" else MAIN
+            if colour and state.get(colour):
+                urls.append(h.url(self.port(h, colour)))
+        return urls
+
+    async def sessions_kept(self, old: list[str], new: str) -> None:
+        """The session gate: the new node reads a session an old one issued (same secret_key_base and
+        salts), the one taken while the release uploaded, or one asked for now. When it could
+        compare nothing, the user is told why."""
+        page = self.plan.session_page
+        if why := await gates.same_sessions(await (self.issued or gates.first_session(old, page)), new, page):
+            self.say(why)
 
     async def deploy(self, previous: dict[str, dict[str, str]]) -> None:
         hosts = list(self.plan.hosts)
@@ -214,17 +241,24 @@ class Deployer:
                 remote.migrate_script(self.plan, first, self.version), timeout=600))
         if self.plan.strategy == "blue-green":
             await self.blue_green(hosts, previous)
-        elif self.plan.strategy == "canary":
-            await self.rolling(hosts[:1], hosts, previous)
-            canary = hosts[0]
-            others = [h.url(self.port(h, MAIN)) for h in hosts[1:]]
-            await self.step("canary gate", lambda: self.canary_gate(canary, others))
-            await self.rolling(hosts[1:], hosts, previous)
         else:
-            for i in range(0, len(hosts), self.plan.batch):
-                await self.rolling(hosts[i:i + self.plan.batch], hosts, previous)
+            for i, batch in enumerate(self.batches()):
+                await self.rolling(batch, hosts, previous)
+                if self.plan.strategy == "canary" and i == 0:
+                    others = [h.url(self.port(h, MAIN)) for h in hosts[1:]]
+                    await self.step("canary gate", lambda: self.canary_gate(hosts[0], others))
         await self.step("assets on every node", lambda: gates.assets_everywhere(
             [h.url(self.port(h, self.live_color(h, previous))) for h in hosts]))
+
+    def batches(self) -> list[list[Host]]:
+        """The hosts each strategy takes out of the balancer together: the canary then the rest, or
+        batches of the plan's size; for blue-green, every host, its new colour started beside the old."""
+        hosts = list(self.plan.hosts)
+        if self.plan.strategy == "blue-green":
+            return [hosts]
+        if self.plan.strategy == "canary":
+            return [hosts[:1], hosts[1:]]
+        return [hosts[i:i + self.plan.batch] for i in range(0, len(hosts), self.plan.batch)]
 
     def live_color(self, host: Host, previous: dict[str, dict[str, str]]) -> str:
         if self.plan.strategy != "blue-green":
@@ -252,6 +286,8 @@ class Deployer:
         rest = [self.server(h, MAIN) for h in hosts if h not in batch]
         if rest:
             await self.step(f"drain {names}", lambda: self.point(rest))
+        # Node after node: a failure leaves the batch's later nodes untouched, so the rollback can
+        # drain what it restarts behind them.
         for host in batch:
             await self.step(f"stop {host.label}", lambda h=host: self.stop(h, MAIN, drained=bool(rest)))
             await self.step(f"start {host.label} on {self.version}",  # `current` switched first
@@ -259,8 +295,8 @@ class Deployer:
         gated = [self.step(f"joined {h.label}", lambda h=h: self.joined(h, hosts)) for h in batch]
         old = [h for h in hosts if h not in batch and previous.get(h.label, {}).get(MAIN)]
         if old:
-            gated.append(self.step(f"sessions {names}", lambda: self.same_sessions(
-                [h.url() for h in old], batch[0].url())))
+            gated.append(self.step(f"sessions {names}", lambda: self.sessions_kept([h.url() for h in old],
+                                                                                   batch[0].url())))
         await every(gated)
         await self.step(f"undrain {names}", lambda: self.point([self.server(h, MAIN) for h in hosts]))
 
@@ -269,17 +305,15 @@ class Deployer:
         ran as the new colour (the previous deploy's old colour, kept for `rollback`, or what an
         interrupted deploy started) is stopped first."""
         old, new = self.colors(previous)
-        for host in hosts:
-            await self.step(f"start {host.label} {new}",
-                            lambda h=host: self.start(h, new, self.version, replace=True))
+        await every([self.step(f"start {h.label} {new}", lambda h=h: self.start(h, new, self.version, replace=True))
+                     for h in hosts])  # the old colour serves everything meanwhile
         live_old = [h for h in hosts if previous.get(h.label, {}).get(old)]
         if live_old:
-            await self.step("sessions", lambda: self.same_sessions(
-                [h.url(self.port(h, old)) for h in live_old], hosts[0].url(self.port(hosts[0], new))))
+            await self.step("sessions", lambda: self.sessions_kept([h.url(self.port(h, old)) for h in live_old],
+                                                                   hosts[0].url(self.port(hosts[0], new))))
         await self.step(f"switch balancer to {new}", lambda: self.point([self.server(h, new) for h in hosts]))
-        for host in hosts:
-            await self.step(f"switch {host.label} to {new}", lambda h=host: self.session(h).run(
-                remote.switch_script(h, self.version, new)))
+        await every([self.step(f"switch {h.label} to {new}", lambda h=h: self.session(h).run(
+            remote.switch_script(h, self.version, new))) for h in hosts])
 
     async def reach(self, host: Host) -> bool:
         """Whether the host answers over SSH now; a connection lost on the way is opened again, once."""
@@ -367,6 +401,14 @@ def live_colour(state: dict[str, str]) -> str | None:
     running = [c for c in (BLUE, GREEN) if state.get(c)]
     current = [c for c in running if state[c] == state.get("current")]
     return next((found[0] for found in (running, current) if len(found) == 1), None)
+
+
+def background(work: Awaitable[object]) -> asyncio.Future:
+    """`work` under way as a task; a failure is raised to whoever awaits it, and never reported as
+    unretrieved when nobody does (the deploy ended first, or a gate asks again)."""
+    task = asyncio.ensure_future(work)
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
 
 
 async def every(steps: list[Awaitable[object]]) -> None:

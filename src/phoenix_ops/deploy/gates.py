@@ -85,20 +85,29 @@ def uncompared(url: str, page: str) -> str:
             "nothing (set [deploy] session-page to a page that keeps its session)")
 
 
-async def same_sessions(old_urls: list[str], new_url: str, page: str = "/") -> str | None:
-    """The new node reads a session an old one wrote (same secret_key_base and salts). The first old
-    node that answers issues it: one that is down (crashed, or lost with its host) has none to give.
-    Returns why nothing was compared, when no old node gave a session to compare."""
-    for old_url in old_urls:
+async def first_session(urls: list[str], page: str = "/") -> tuple[str, dict[str, str] | None] | None:
+    """The first of `urls` that answers, and the session it issues (None when its page writes none to
+    compare); None when no node answers: one that is down (crashed, or lost with its host) has none
+    to give."""
+    for url in urls:
         try:
-            jar = await issued_session(old_url, page)
+            return url, await issued_session(url, page)
         except httpx.HTTPError:
             continue
-        if jar is None:
-            return uncompared(old_url, page)
-        await accepts_session(new_url, jar, old_url, page)
-        return None
-    return f"no old node answered {page}: the session gate compares nothing"
+    return None
+
+
+async def same_sessions(issued: tuple[str, dict[str, str] | None] | None, new_url: str,
+                        page: str = "/") -> str | None:
+    """The new node reads the session an old one wrote, as first_session took it (same secret_key_base
+    and salts). Returns why nothing was compared, when no old node gave a session to compare."""
+    if issued is None:
+        return f"no old node answered {page}: the session gate compares nothing"
+    old_url, jar = issued
+    if jar is None:
+        return uncompared(old_url, page)
+    await accepts_session(new_url, jar, old_url, page)
+    return None
 
 
 @record(frozen=True)

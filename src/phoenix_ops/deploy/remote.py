@@ -20,7 +20,7 @@ KEEPALIVE_SECONDS, KEEPALIVE_COUNT = 5.0, 3
 CLOSE_TIMEOUT = 5.0
 DRAIN_SECONDS = 5.0  # the longest a drained node's port may keep receiving new connections before SIGTERM
 MAIN_COLOR = "main"  # the one node of a host outside blue-green
-QUIET_TICKS = 4  # polls 50 ms apart without a new connection: the balancer sends the node nothing new
+QUIET_SECONDS = 0.2  # this long without a new connection: the balancer sends the node nothing new
 # `alive PID`: the process runs. One that exited but is not reaped yet (a zombie, until init gets to
 # it; some container inits take seconds) answers `kill -0` all the same, so its state is read too.
 ALIVE = ('alive() { kill -0 "$1" 2>/dev/null || return 1; s=; { read -r s < "/proc/$1/stat"; } 2>/dev/null; '
@@ -145,18 +145,21 @@ def _timer(seconds: float, name: str) -> str:
 
 
 def quiet_script(port: int, bound: float = DRAIN_SECONDS) -> str:
-    """Wait until no new TCP connection reaches `port` for QUIET_TICKS polls (at most `bound` seconds):
-    the balancer has finished its reload and sends the node nothing new; what it still serves ends
-    within the graceful stop. `ss` filters in the kernel (a busy host holds thousands of sockets) and
-    the peers are compared with shell builtins, so each poll forks little. Without `ss`, waits the
-    whole bound."""
-    return (f"if command -v ss >/dev/null; then nl='\n'; peers() {{ ss -Htn state established "
-            f"'( sport = :{port} )' | while read -r _ _ _ peer _; do echo \"$peer\"; done; }}; "
-            f"seen=$(peers); q=0; {_timer(bound, 'qt')}"
-            f"while [ $q -lt {QUIET_TICKS} ] && kill -0 $qt 2>/dev/null; do sleep 0.05; "
-            "now=$(peers); q=$((q+1)); IFS=$nl; "
-            'for c in $now; do case "$nl$seen$nl" in *"$nl$c$nl"*) ;; *) q=0 ;; esac; done; '
-            f"unset IFS; seen=$now; done; kill $qt 2>/dev/null || :; else sleep {bound:g}; fi; ")
+    """Wait until no new TCP connection has reached `port` for QUIET_SECONDS, over two polls or more
+    (at most `bound` seconds): the balancer has finished its reload and sends the node nothing new;
+    what it still serves ends within the graceful stop. Each poll is one `ss`, filtering in the
+    kernel; on a host holding thousands of sockets (TIME_WAIT included) one takes a tenth of a second
+    or more, so the poll forks nothing else: the peers are read with shell builtins, and one
+    background sleep per quiet period keeps the time. Without `ss`, waits the whole bound."""
+    return (f"if command -v ss >/dev/null; then nl='\n'; set -f; peers() {{ p=; IFS=$nl; "
+            f"for l in $(ss -Htn state established '( sport = :{port} )'); do IFS=' '; set -- $l; "
+            'p="$p$4$nl"; IFS=$nl; done; unset IFS; }; '
+            f"peers; seen=$p; n=0; new=0; {_timer(bound, 'qt')}{_timer(QUIET_SECONDS, 'qq')}"
+            "while kill -0 $qt 2>/dev/null; do peers; n=$((n+1)); IFS=$nl; "
+            'for c in $p; do case "$nl$seen$nl" in *"$nl$c$nl"*) ;; *) new=1 ;; esac; done; unset IFS; seen=$p; '
+            "if ! kill -0 $qq 2>/dev/null; then [ $new = 0 ] && [ $n -ge 2 ] && break; "
+            f"n=0; new=0; {_timer(QUIET_SECONDS, 'qq')}fi; done; kill $qt $qq 2>/dev/null || :; set +f; "
+            f"else sleep {bound:g}; fi; ")
 
 
 def stop_script(host: Host, color: str, timeout: float, quiet_port: int | None = None) -> str:

@@ -41,12 +41,18 @@ def open_release(path: Path, scratch: Path) -> Release:
 
 def identify(tarball: Path) -> tuple[str, str]:
     """A release tarball's name and version, from its listing: nothing is unpacked (a deploy streams
-    the tarball to the hosts and needs no copy of its own)."""
+    the tarball to the hosts and needs no copy of its own). Read as a stream, in one pass: going back
+    for a member of a compressed tarball decompresses it again from the start."""
+    files: set[str] = set()
+    start_erl = None
     try:
-        with tarfile.open(tarball) as tar:
-            files = {m.name.removeprefix("./"): m for m in tar.getmembers() if m.isfile()}
-            data = files.get("releases/start_erl.data")
-            start_erl = tar.extractfile(data).read().decode("utf-8", "replace") if data else None
+        with tarfile.open(tarball, "r|*") as tar:
+            for member in tar:
+                name = member.name.removeprefix("./")
+                if member.isfile():
+                    files.add(name)
+                    if name == "releases/start_erl.data":
+                        start_erl = tar.extractfile(member).read().decode("utf-8", "replace")
     except (tarfile.TarError, OSError) as exc:
         raise ReleaseError(f"{tarball}: cannot read: {exc}") from None
     scripts = [f.removeprefix("bin/") for f in files if f.startswith("bin/") and f.count("/") == 1]
