@@ -3,6 +3,7 @@ command uses it (check, env, env check, probe, cluster)."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -319,3 +320,15 @@ def test_the_html_renderer_runs_only_when_html_is_asked_for(monkeypatch, tmp_pat
     assert invoke("check", EXAMPLE, "-f", "json").exit_code == 1
     with pytest.raises(AssertionError, match="without being asked"):
         run.finish(Tail(fmt="json"), html=tmp_path / "r.html")
+
+
+def test_check_turns_garbage_collection_back_on_when_the_entry_point_held_it_off():
+    # __main__ holds collection off while the modules load; the command line turns it back on,
+    # with what start-up made frozen (a collection never scans it), and check freezes its own imports too.
+    gc.disable()
+    try:
+        assert invoke("check", EXAMPLE, "-q").exit_code == 1
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.enable()
+        gc.unfreeze()

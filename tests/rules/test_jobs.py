@@ -205,3 +205,21 @@ def test_children_joined_with_an_undecided_if_are_read_in_their_place(fresh_proj
     project = fresh_project(oban(**{"lib/demo/application.ex": app}))
     assert project.children_complete and "Oban" in [c.module for c in project.child_specs]
     assert findings(project, "JOB001") == []
+
+
+def test_a_child_guarded_by_a_condition_counts_as_started(fresh_project, findings):
+    """`enabled? && {Oban, ...}` filtered with `Enum.filter(& &1)`: Oban may start, so it is never
+    called unsupervised, and its place before the Endpoint is judged with its condition named."""
+    guarded = with_children("""    jobs? = Application.get_env(:demo, :jobs?)
+
+    children =
+      [
+        {Phoenix.PubSub, name: Demo.PubSub},
+        DemoWeb.Endpoint,
+        jobs? && {Oban, Application.fetch_env!(:demo, Oban)}
+      ]
+      |> Enum.filter(& &1)""")
+    project = fresh_project(guarded)
+    assert project.children_complete and findings(project, "JOB001") == []
+    (late,) = findings(project, "JOB002")
+    assert late.message.startswith("Oban (started when `jobs?`) starts after DemoWeb.Endpoint")

@@ -183,7 +183,13 @@ def test_kubernetes_recipe_needs_a_kubernetes_topology_and_workload(fresh_projec
     na, nd = outcomes(fresh_project, generated(**topology), "CLU009")
     assert na == {"CLU009": "no Kubernetes Deployment, StatefulSet, Rollout or DaemonSet in the deploy files"}
     na, nd = outcomes(fresh_project, generated(**{"k8s/app.yaml": DEPLOYMENT}), "CLU009")
-    assert na == {"CLU009": "no libcluster topology uses a Kubernetes strategy"} and not nd
+    assert na == {"CLU009": "no libcluster topology in the config uses a Kubernetes strategy"} and not nd
+    own_key = {"lib/demo/application.ex": LIBCLUSTER_APP.replace("get_env(:libcluster, :topologies)",
+                                                                 "get_env(:demo, :topologies)"),
+               "config/prod.exs": K8S_TOPOLOGY.replace("config :libcluster,", "config :demo,"),
+               "k8s/app.yaml": DEPLOYMENT}
+    result = run_check(fresh_project(generated(**own_key)).root, CheckOptions(), [STATIC["CLU009"]])
+    assert not result.not_applicable and result.findings  # the topologies the child reads, under the app's key
     mix = GOOD["mix.exs"].replace('{:bandit, "~> 1.5"}', '{:bandit, "~> 1.5"}, {:libcluster, "~> 3.3"}')
     coded = GOOD["config/runtime.exs"] + "\nconfig :libcluster, topologies: Demo.Cluster.topologies()\n"
     na, nd = outcomes(fresh_project, generated(**{"k8s/app.yaml": DEPLOYMENT, "mix.exs": mix,

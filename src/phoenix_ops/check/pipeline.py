@@ -7,6 +7,7 @@ from, or applied to, what the comments left; the gate counts only what is still 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -97,6 +98,8 @@ def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckRes
     # A bad baseline is a usage error: say so before the (slower) audit runs. Writing a baseline
     # records everything found now, so an old one given alongside is not applied.
     baselined = load_baseline(opts.baseline) if opts.baseline and not opts.write_baseline else None
+    if gc.get_freeze_count():  # the entry point froze what start-up made (cli.main): so with check's imports
+        gc.freeze()
     project = load_project(path, env=opts.env)
     rules = list(rules)
     known = {r.id for r in rules}

@@ -338,17 +338,28 @@ def fly_cluster_recipe(project):
 K8S_STRATEGIES = {"Cluster.Strategy.Kubernetes", "Cluster.Strategy.Kubernetes.DNS", "Cluster.Strategy.Kubernetes.DNSSRV"}
 
 
+def _topology_keys(project) -> list[tuple[str, str]]:
+    """Where libcluster's topologies are configured: `config :libcluster, topologies:`, and the key each
+    Cluster.Supervisor child reads them from (`Application.get_env(:my_app, :topologies)`)."""
+    keys = [("libcluster", "topologies")]
+    for child in children_of(project, "Cluster.Supervisor"):
+        read = config_read(child.arg.items[0] if isinstance(child.arg, Seq) and child.arg.items else child.arg)
+        if read and read not in keys:
+            keys.append(read)
+    return keys
+
+
 def _k8s_topologies(project):
     view = project.config()
-    for name in sorted({p[2] for p in view.subtree("libcluster", "topologies") if len(p) > 2}):
-        strategy = plain(view.get("libcluster", "topologies", name, "strategy"))
-        if isinstance(strategy, Atom) and strategy.name in K8S_STRATEGIES:
-            mode = plain(view.get("libcluster", "topologies", name, "config", "mode"))
-            mode = mode.name if isinstance(mode, Atom) and mode.name in NODE_FORMS else "ip"
-            if strategy.name.endswith("DNSSRV"):
-                mode = "hostname"  # SRV records name each pod by its StatefulSet hostname
-            yield name, strategy.name, mode, \
-                view.get("libcluster", "topologies", name, "strategy")
+    for app, key in _topology_keys(project):
+        for name in sorted({p[2] for p in view.subtree(app, key) if len(p) > 2}):
+            strategy = plain(view.get(app, key, name, "strategy"))
+            if isinstance(strategy, Atom) and strategy.name in K8S_STRATEGIES:
+                mode = plain(view.get(app, key, name, "config", "mode"))
+                mode = mode.name if isinstance(mode, Atom) and mode.name in NODE_FORMS else "ip"
+                if strategy.name.endswith("DNSSRV"):
+                    mode = "hostname"  # SRV records name each pod by its StatefulSet hostname
+                yield name, strategy.name, mode, view.get(app, key, name, "strategy")
 
 
 def _headless(project, with_ports: bool = False) -> bool:
@@ -362,14 +373,17 @@ def _pod_ip_from_field_ref(project, target) -> bool:
 
 
 def _k8s_topologies_unread(project) -> str | None:
-    shadow = project.config().shadowed("libcluster", "topologies") if project.has_dep("libcluster") else None
+    if not project.has_dep("libcluster"):
+        return None
+    view = project.config()
+    shadow = next(filter(None, (view.shadowed(*key) for key in _topology_keys(project))), None)
     if shadow is None:
         return None
     at = f" ({shadow.origin.file}:{shadow.origin.line})" if shadow.origin else ""
     return f"libcluster's topologies are set by code{at} the audit does not read"
 
 
-K8S_TOPOLOGY = Subject("no libcluster topology uses a Kubernetes strategy",
+K8S_TOPOLOGY = Subject("no libcluster topology in the config uses a Kubernetes strategy",
                        lambda project: any(_k8s_topologies(project)), _k8s_topologies_unread)
 
 
