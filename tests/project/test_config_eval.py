@@ -130,3 +130,22 @@ def test_keyword_lists_joined_with_unreadable_parts_shadow_earlier_keys(tmp_path
     host = view.get("demo", "DemoWeb.Endpoint", "url", "host")
     assert host.name == "H" and view.settled("demo", "DemoWeb.Endpoint", "url", "host") is host
     assert view.shadowed("demo", "Demo.Repo", "url") is not None
+
+
+def test_reads_through_a_capture_of_system_get_env(tmp_path):
+    """`env = &System.get_env/1` then `env.("NAME")`, also inside another fn: each read is listed,
+    with its default and whether it raises when unset."""
+    view = view_of(tmp_path, {"config/runtime.exs": '''
+import Config
+env = &System.get_env/1
+fetch = &System.fetch_env!/1
+on? = fn name -> env.(name) in ~w(1 true) end
+if on?.("PHX_SERVER"), do: config(:demo, Demo.Endpoint, server: true)
+secret = env.("SECRET_KEY_BASE") || raise "SECRET_KEY_BASE is missing"
+config :demo, Demo.Endpoint, secret_key_base: secret, url: [host: env.("PHX_HOST") || "example.com"]
+config :demo, :token, fetch.("API_TOKEN")
+'''})
+    reads = {r.name: r for r in view.reads}
+    assert set(reads) == {"PHX_SERVER", "SECRET_KEY_BASE", "PHX_HOST", "API_TOKEN"}, reads
+    assert reads["API_TOKEN"].required and reads["SECRET_KEY_BASE"].required and not reads["PHX_HOST"].required
+    assert view.get("demo", "Demo.Endpoint", "url", "host").default.value == "example.com"

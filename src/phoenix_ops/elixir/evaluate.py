@@ -13,7 +13,14 @@ from tree_sitter import Node
 
 from phoenix_ops.elixir.control import ControlFlow
 from phoenix_ops.elixir.env_reads import CONVERSIONS, ENV_FUNS, EnvReads
-from phoenix_ops.elixir.functions import Fn, Functions, LocalModule, fn_clauses
+from phoenix_ops.elixir.functions import (
+    ENV_CAPTURES,
+    EnvCapture,
+    Fn,
+    Functions,
+    LocalModule,
+    fn_clauses,
+)
 from phoenix_ops.elixir.limits import MAX_DEPTH, Budget
 from phoenix_ops.elixir.literals import UNKNOWN, boolean_words, concat, fold
 from phoenix_ops.elixir.parser import line, text
@@ -193,6 +200,7 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
         inner = [self.ev(c, scope) for c in named(node) if not self.budget.spent
                  and c.type not in ("comment", "identifier", "do_block", "stab_clause", "keyword", "operator_identifier")]
         return Expr(text(node), [v for v in inner if v.reads()])
+
     def ev_block(self, node: Node, scope) -> Value:
         children = [c for c in node.named_children if c.type != "comment"]
         return self.ev(children[-1], scope) if len(children) == 1 else self.opaque_expr(node, scope)
@@ -211,6 +219,8 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
         if op == "@" and operand is not None:
             _, name = call_parts(operand) if operand.type == "call" else (None, text(operand))
             return scope.get("@" + (name or ""), Expr(text(node)))
+        if op == "&" and (fun := ENV_CAPTURES.get("".join(text(operand).split()))):
+            return EnvCapture(fun, text(node))  # `env = &System.get_env/1`, then `env.("PORT")`
         value = self.ev(operand, scope)
         if isinstance(value, Lit):
             if op == "-" and isinstance(value.value, (int, float)):
@@ -277,12 +287,9 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
         mod, fun = call_parts(node)
         args = call_args(node)
         if mod == "System" and fun in ENV_FUNS and args:
-            name = self.ev(args[0], scope)
-            if isinstance(name, Lit) and isinstance(name.value, str):
-                default = self.ev(args[1], scope) if len(args) > 1 and fun == "get_env" else None
-                return self.env_read(node, name.value, how=f"System.{fun}", required=fun == "fetch_env!",
-                                     default=default)
-            self.note_opaque(node)  # a read whose name is computed: the contract cannot list it
+            read = self.system_env(node, fun, [self.ev(a, scope) for a in args[:2 if fun == "get_env" else 1]])
+            if read is not None:
+                return read
         if mod is None and fun and fun.endswith("!") and fun not in KNOWN_BANG_CALLS:
             self.note_opaque(node)  # helper macros (`compile_config!(:key)`) hide env reads
         if mod is None and fun in ("env!", "env") and args:  # Dotenvy
@@ -307,6 +314,17 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
             if value is not None:
                 return value
         return self.opaque_expr(node, scope)
+
+    def system_env(self, node: Node, fun: str, args: list[Value]) -> EnvRead | None:
+        """`System.get_env(name, default)`, `fetch_env!(name)`, `fetch_env(name)`, called or through a
+        capture; None when the name is computed (the contract cannot list that read)."""
+        name = args[0] if args else None
+        if isinstance(name, Lit) and isinstance(name.value, str):
+            default = args[1] if len(args) > 1 and fun == "get_env" else None
+            return self.env_read(node, name.value, how=f"System.{fun}", required=fun == "fetch_env!",
+                                 default=default)
+        self.note_opaque(node)
+        return None
 
     def ev_anonymous_function(self, node: Node, scope) -> Value:
         return Fn(fn_clauses(node), dict(scope), text(node))

@@ -41,6 +41,19 @@ class Fn(Value):
     text: str = ""
 
 
+@record(eq=False)
+class EnvCapture(Value):
+    """`&System.get_env/1` (or /2, `fetch_env!/1`, `fetch_env/1`): a function that reads the environment."""
+
+    fun: str
+    text: str = ""
+
+
+# What `&` captures of System's env functions, written without spaces.
+ENV_CAPTURES = {f"System.{fun}/{arity}": fun for fun, arity in
+                (("get_env", 1), ("get_env", 2), ("fetch_env!", 1), ("fetch_env", 1))}
+
+
 def fn_clauses(node: Node) -> list[Clause]:
     """The clauses of `fn a, b when guard -> body end`."""
     out: list[Clause] = []
@@ -189,6 +202,8 @@ class Functions:
             callee = self.ev(target.child_by_field_name("left"), scope)
             if isinstance(callee, Fn):  # `f.(x)`
                 return self.apply(callee.text, callee.clauses, args, node, callee.scope)
+            if isinstance(callee, EnvCapture):  # `env.("PORT")` after `env = &System.get_env/1`
+                return self.system_env(node, callee.fun, args[:2 if callee.fun == "get_env" else 1])
             return None
         found = self.lookup(mod, fun)
         if found is not None:
