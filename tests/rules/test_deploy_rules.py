@@ -220,6 +220,11 @@ def test_dep013_dockerignore(dep):
     whole = DOCKERFILE.replace("COPY lib lib", "COPY . .")
     assert ids(dep({"Dockerfile": whole, ".dockerignore": "_build\ndeps\n"}, "DEP013")) == ["DEP013"]
     assert ids(dep({".dockerignore": "_build\ndeps\n"}, "DEP013")) == []  # named folders only: .env never copied
+    # Two Dockerfiles beside one .dockerignore: one finding on it; one below the root uses the root's.
+    (got,) = dep({"Dockerfile.prod": DOCKERFILE, ".dockerignore": "_build\n"}, "DEP013")
+    assert got.location.path == ".dockerignore" and "deps" in got.message
+    (got,) = dep({"Dockerfile": None, "deploy/Dockerfile": DOCKERFILE, ".dockerignore": "_build\n"}, "DEP013")
+    assert got.location.path == ".dockerignore"
 
 
 def test_dep020_no_migration_on_release(dep):

@@ -400,9 +400,12 @@ def _copies_context(d) -> bool:
       """,
       fix="Add a .dockerignore beside the Dockerfile listing at least `_build/`, `deps/`, `.env*` and `*.pem`.")
 def docker_context(project):
+    said = set()  # Dockerfiles beside each other share one .dockerignore: one finding on it
     for d in production_dockerfiles(project):
         folder = d.path.rpartition("/")[0]
-        patterns = project.deploy.dockerignore.get(folder, project.deploy.dockerignore.get(""))
+        if folder not in project.deploy.dockerignore:
+            folder = ""  # built with the project as the context, as `docker build -f dir/Dockerfile .`
+        patterns = project.deploy.dockerignore.get(folder)
         if patterns is None:
             yield docker_context.finding(f"{d.path}: no .dockerignore", Location(path=d.path, line=1), key=d.path)
             continue
@@ -410,7 +413,8 @@ def docker_context(project):
         whole = _copies_context(d)
         wanted = _IGNORED if whole else _IGNORED[:2]
         missing = [n for n in wanted if not _ignored(n, patterns)]
-        if missing:
+        if missing and (folder, whole) not in said:
+            said.add((folder, whole))
             # Without `COPY . .` they only slow every build down: nothing reaches the image.
             yield docker_context.finding(f".dockerignore does not exclude {', '.join(missing)}"
                                          + ("" if whole else " (the Dockerfile copies named folders only)"),
