@@ -81,12 +81,6 @@ DOCKER_RELEASE = Subject("no production Dockerfile runs `mix release`", lambda p
                          _unparsed)
 
 
-def _other_project(project, d) -> bool:
-    """A Dockerfile beside the mix.exs of another Mix project (a helper app in a subfolder) builds that one."""
-    folder = d.path.rpartition("/")[0]
-    return folder not in {project.mix.dir, *(a.dir for a in project.apps)} and project.exists(f"{folder}/mix.exs")
-
-
 def _release_run(stage):
     """The stage's RUN that builds the release (`mix release`, or `mix do ..., release`)."""
     return next((i for i in stage.all("RUN") if _MIX_RELEASE.search(i.script)), None)
@@ -180,8 +174,6 @@ def docker_order(project):
       fix="`RUN mix assets.deploy` in the build stage after copying assets/ and before `mix release`.")
 def docker_assets(project):
     for d, stage in _releases(project):
-        if _other_project(project, d):
-            continue  # its assets, if any, are not the ones this project builds
         if not any(_ASSETS.search(i.script) for s in d.stages for i in s.all("RUN")):
             yield docker_assets.finding(f"{d.path} builds a release without building assets",
                                         Location(path=d.path, line=stage.line), key=d.path)
