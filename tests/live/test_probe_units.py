@@ -20,6 +20,7 @@ from phoenix_ops.live.headers import (
     phoenix_generation,
 )
 from phoenix_ops.live.http import Reply
+from phoenix_ops.live.probe import checks
 from phoenix_ops.live.target import (
     ProbeOptions,
     ProbeUsageError,
@@ -205,13 +206,19 @@ def test_checklist_says_which_probe_rules_could_not_run_or_had_nothing_to_judge(
     def result(url: str, **facts) -> TargetResult:
         return TargetResult(Target(url, "a.example"), facts=facts)
 
-    answered = [result("https://a.example/", page_url="https://a.example/")]
+    every_check = {"check_seconds": dict.fromkeys(name for name, _, _ in checks(ProbeOptions(active=True)))}
+    answered = [result("https://a.example/", page_url="https://a.example/", **every_check)]
     skipped = not_run(answered, ProbeOptions())
     assert skipped["WEB123"] == "only with --active" and skipped["WEB119"] == "only with --ws-idle"
     assert "several nodes" in skipped["SEC101"] and "WEB100" not in skipped
     assert not_run(answered, ProbeOptions(active=True, ws_idle=1.0)).keys() == {"SEC101", "AST104"}
     down = not_run([result("https://a.example/")], ProbeOptions(active=True))
     assert set(down.values()) == {"no target answered"} and "WEB140" not in down and "WEB100" in down
+    # A check that completed on no target (out of time, or a redirect loop first) judged none of its rules.
+    looped = not_run([result("https://a.example/", page_url="https://a.example/")], ProbeOptions(active=True))
+    assert looped["WEB109"] == "the headers check did not complete" and looped["HLT100"].startswith("the health")
+    assert "WEB140" not in looped and "WEB141" not in looped
+    answered = [result("https://a.example/", page_url="https://a.example/")]
     rules = catalog("probe")
     assert standings(rules, answered)["not_determined"] == {
         **dict.fromkeys(["WEB105", "WEB106", "WEB107", "WEB108"], "no TLS handshake completed"),
@@ -236,7 +243,9 @@ def test_text_ends_with_the_checklist_of_every_target_as_other_live_commands_do(
 
     def result(url: str, *findings: Finding) -> TargetResult:
         grade_finding = rules["WEB149"].finding("grade A", Location(url=url))
-        return TargetResult(Target(url, "a.example"), [*findings, grade_finding], "A", 95, {"page_url": url})
+        done = {name: 0.1 for name, _, _ in checks(ProbeOptions())}
+        return TargetResult(Target(url, "a.example"), [*findings, grade_finding], "A", 95,
+                            {"page_url": url, "check_seconds": done})
 
     hsts = rules["WEB103"].finding("no Strict-Transport-Security", Location(url="https://a.example/"))
     one = ProbeRun([result("https://a.example/", hsts)], ProbeOptions()).text(False)
