@@ -340,7 +340,8 @@ def _read_lib(project: Project) -> None:
 
 def _read_handlers(project: Project) -> None:
     """Read the modules that answer health paths, and the endpoints' own plugs (they may answer paths too)."""
-    wanted = {r.module for router in project.routers for r in router.routes if r.module and has_segment(r.path, HEALTH_SEGMENTS)}
+    wanted = {r.module for router in project.routers for r in router.routes
+              if r.module and has_segment(r.path, HEALTH_SEGMENTS)}
     wanted |= {p.module for e in project.endpoints for p in e.plugs
                if p.module[:1].isupper() and not p.module.startswith(("Plug.", "Phoenix."))}
     for name in wanted:

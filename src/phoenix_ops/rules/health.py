@@ -120,7 +120,8 @@ def health_route_behind_auth(project):
         if item.route is None:
             continue
         plugs = pipelines_of(item.router, item.route)
-        blocking = [p.module for p in plugs if mentions(p.module, REQUIRES_AUTH) or p.module in ("Plug.SSL", ":force_ssl")]
+        blocking = [p.module for p in plugs
+                    if mentions(p.module, REQUIRES_AUTH) or p.module in ("Plug.SSL", ":force_ssl")]
         session = [p.module for p in plugs if p.module in SESSION_PLUGS]
         if blocking:
             yield health_route_behind_auth.finding(
