@@ -149,3 +149,22 @@ config :demo, :token, fetch.("API_TOKEN")
     assert set(reads) == {"PHX_SERVER", "SECRET_KEY_BASE", "PHX_HOST", "API_TOKEN"}, reads
     assert reads["API_TOKEN"].required and reads["SECRET_KEY_BASE"].required and not reads["PHX_HOST"].required
     assert view.get("demo", "Demo.Endpoint", "url", "host").default.value == "example.com"
+
+
+def test_cons_lists_and_keyword_lists_chosen_by_a_condition(tmp_path):
+    """`[{:http, opts} | base]` is a keyword list, and a keyword list picked by an undecidable `if`
+    sets each of its keys under that branch's condition, over what config.exs said."""
+    view = view_of(tmp_path, {
+        "config/config.exs": 'import Config\nconfig :demo, DemoWeb.Endpoint, url: [host: "localhost"]\n',
+        "config/runtime.exs": '''import Config
+base = [url: [host: System.fetch_env!("PHX_HOST")]]
+endpoint = if System.get_env("PORT"), do: [{:http, [port: 4000]} | base], else: [{:server, false} | base]
+config :demo, DemoWeb.Endpoint, endpoint
+config :demo, :tail, [:a | unknown()]
+'''})
+    host = view.settled("demo", "DemoWeb.Endpoint", "url", "host")
+    assert isinstance(host, EnvRead) and host.name == "PHX_HOST" and host.conditional
+    assert view.get("demo", "DemoWeb.Endpoint", "http", "port").value == 4000
+    assert view.get("demo", "DemoWeb.Endpoint", "server").value is False
+    tail = view.get("demo", "tail")
+    assert tail.partial and [i.value for i in tail.items] == [Atom("a")]

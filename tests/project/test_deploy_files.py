@@ -266,3 +266,21 @@ def test_a_procfile_below_the_root_is_no_platform_target(load):
     describes nothing that runs."""
     p = load({"rel/overlays_skip/Procfile": "web: mix phx.server\n"})
     assert p.deploy.procfile_path is None and p.deploy.targets() == []
+
+
+@pytest.mark.parametrize("dev", ['ARG MIX_ENV=dev\nFROM elixir:1.17\n', 'FROM elixir:1.17 AS dev\nENV MIX_ENV="test"\n'])
+def test_an_image_built_for_dev_or_test_is_no_deploy_target(load, dev):
+    prod = "FROM elixir:1.17 AS build\nENV MIX_ENV=prod\nRUN mix release\nFROM debian:bookworm-slim\n"
+    p = load({"dev.Dockerfile": dev + 'CMD ["mix", "phx.server"]\n', "Dockerfile": prod})
+    assert [t.path for t in p.deploy.targets()] == ["Dockerfile"]
+
+
+def test_deploy_files_of_another_mix_project_in_a_subfolder_are_not_this_ones(load):
+    """A helper app with its own mix.exs (livebook's iframe/) deploys itself: its fly.toml and
+    Dockerfile say nothing of the main project."""
+    helper = {"iframe/mix.exs": 'defmodule Iframe.MixProject do\n  use Mix.Project\nend\n',
+              "iframe/fly.toml": 'app = "iframe"\nkill_timeout = 5\n',
+              "iframe/Dockerfile": "FROM elixir:1.17 AS build\nRUN mix release\nFROM alpine:3.20\n"}
+    p = load({**helper, "fly.toml": 'app = "demo"\n'})
+    assert [t.path for t in p.deploy.targets()] == ["fly.toml"]
+    assert p.deploy.dockerfiles == []

@@ -155,6 +155,17 @@ def test_dep004_step_order_either_1_7_or_1_8_is_right(dep):
     assert ids(dep({"Dockerfile": after}, "DEP004")) == ["DEP004"]
 
 
+def test_a_release_built_by_mix_do_is_read_as_the_release_step(dep):
+    chained = DOCKERFILE.replace("RUN mix release", "RUN mix do sentry.package_source_code, release")
+    assert ids(dep({"Dockerfile": chained})) == ids(dep({"Dockerfile": DOCKERFILE}))
+    late = chained.replace("RUN mix assets.deploy\n", "").replace(
+        "RUN mix do sentry.package_source_code, release", "RUN mix do sentry.package_source_code + release\nRUN mix assets.deploy")
+    assert ids(dep({"Dockerfile": late}, "DEP004")) == ["DEP004"]
+    unset = chained.replace('ENV MIX_ENV="prod"\n', "")
+    (got,) = dep({"Dockerfile": unset}, "DEP002")
+    assert got.location.line == unset.splitlines().index("RUN mix do sentry.package_source_code, release") + 1
+
+
 def test_dep005_assets_never_built(dep):
     assert ids(dep({"Dockerfile": DOCKERFILE.replace("RUN mix assets.deploy\n", "")}, "DEP005")) == ["DEP005"]
     assert ids(dep({"Dockerfile": DOCKERFILE.replace("RUN mix assets.deploy\n", ""), "assets/package.json": None},
@@ -194,11 +205,26 @@ def test_dep011_alpine_spellings(dep):
     assert "run on alpine 3.18" in dep({"Dockerfile": older}, "DEP012")[0].message  # musl releases differ too
 
 
+def test_dep011_reads_the_install_script_the_runtime_stage_copies_in(dep):
+    alpine = "FROM elixir:1.17.3-otp-27-alpine AS build\nRUN mix release\nFROM alpine:3.20 AS app\n" \
+             "COPY --link deps.sh ./\nRUN sh deps.sh\n"
+    assert dep({"Dockerfile": alpine, "deps.sh": "apk add --no-cache \\\n  libstdc++ ncurses-libs\n"}, "DEP011") == []
+    (got,) = dep({"Dockerfile": alpine, "deps.sh": "apk add --no-cache bash curl\n"}, "DEP011")
+    assert got.message.endswith("installs no libstdc++")  # bash brings ncurses-libs on Alpine
+    (got,) = dep({"Dockerfile": alpine, "deps.sh": "apk add --no-cache curl\n"}, "DEP011")
+    assert got.message.endswith("installs no ncurses, libstdc++")
+
+
 def test_dep013_dockerignore(dep):
     assert ids(dep({".dockerignore": None}, "DEP013")) == ["DEP013"]
     whole = DOCKERFILE.replace("COPY lib lib", "COPY . .")
     assert ids(dep({"Dockerfile": whole, ".dockerignore": "_build\ndeps\n"}, "DEP013")) == ["DEP013"]
     assert ids(dep({".dockerignore": "_build\ndeps\n"}, "DEP013")) == []  # named folders only: .env never copied
+    # Two Dockerfiles beside one .dockerignore: one finding on it; one below the root uses the root's.
+    (got,) = dep({"Dockerfile.prod": DOCKERFILE, ".dockerignore": "_build\n"}, "DEP013")
+    assert got.location.path == ".dockerignore" and "deps" in got.message
+    (got,) = dep({"Dockerfile": None, "deploy/Dockerfile": DOCKERFILE, ".dockerignore": "_build\n"}, "DEP013")
+    assert got.location.path == ".dockerignore"
 
 
 def test_dep020_no_migration_on_release(dep):
@@ -271,6 +297,7 @@ def test_systemd_rules(dep):
     assert unit(no_phx, "DEP033") == ["DEP033"]
     unknown = dep({"rel/demo.service": UNIT.replace("Environment=PHX_SERVER=true\n", ""), "fly.toml": None}, "DEP033")
     assert unknown[0].confidence.label == "low"  # the EnvironmentFile may set it
+    assert unknown[0].message.endswith("without PHX_SERVER (unless EnvironmentFile /etc/demo/env sets it)")
     assert unit(UNIT.replace("LimitNOFILE=65536\n", ""), "DEP034") == ["DEP034"]
 
 

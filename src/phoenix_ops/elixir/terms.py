@@ -5,9 +5,9 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from phoenix_ops.elixir.limits import MAX_STRING, bounded
-from phoenix_ops.elixir.literals import UNKNOWN, to_int, to_string, unescape
+from phoenix_ops.elixir.literals import UNKNOWN, concat, to_int, to_string, unescape
 from phoenix_ops.elixir.parser import text
-from phoenix_ops.elixir.syntax import named
+from phoenix_ops.elixir.syntax import binary_op, named
 from phoenix_ops.elixir.values import KW, Atom, Expr, Lit, Seq, Value, list_value
 
 
@@ -74,18 +74,23 @@ class Terms:
     def ev_list(self, node: Node, scope) -> Value:
         items: list[Value] = []
         pairs: list[tuple[str, Value]] = []
+        tail = None
         for child in named(node):
             if self.budget.spent:
                 break
             if child.type == "keywords":
                 pairs.extend(self.keywords(child, scope))
+            elif child.type == "binary_operator" and binary_op(child) == "|":  # `[head | tail]`
+                items.append(self.ev(child.child_by_field_name("left"), scope))
+                tail = self.ev(child.child_by_field_name("right"), scope)
             elif child.type != "comment":
                 items.append(self.ev(child, scope))
         if self.budget.spent:  # the rest is unread: the list is unknown, not shorter
             return Expr(text(node))
         if pairs and not items:
             return KW(pairs)
-        return list_value(items + [Seq("tuple", [Lit(Atom(k)), v]) for k, v in pairs])
+        head = list_value(items + [Seq("tuple", [Lit(Atom(k)), v]) for k, v in pairs])
+        return head if tail is None else concat(head, tail, text(node))
 
     def keywords(self, node: Node, scope) -> list[tuple[str, Value]]:
         out = []

@@ -276,6 +276,14 @@ def _read_or_empty(path: Path) -> bytes:
 
 
 
+def _other_projects(fs, apps: list[MixProject]) -> tuple[str, ...]:
+    """Folders holding a Mix project of their own beside this one (a helper app): their deploy files
+    deploy that project, not this one."""
+    own = {a.dir for a in apps}
+    return tuple(f"{folder}/" for rel in fs.files if rel.endswith("/mix.exs")
+                 if (folder := rel.rpartition("/")[0]) not in own)
+
+
 def load_project(path: Path, env: str = "prod") -> Project:
     root = find_root(Path(path))
     fs = scan(root)
@@ -304,7 +312,9 @@ def load_project(path: Path, env: str = "prod") -> Project:
     project.problems.extend(Problem(*p) for m in [mix, *apps] for p in m.problems)
     _read_handlers(project)
     read_client(project.usage, {rel: project.text(rel) for rel in CLIENT_FILES if rel in fs.others})
-    project.deploy = read_deploy([*fs.others, *(p for p in fs.files if p.startswith("rel/"))], project.text)
+    others = _other_projects(fs, apps)
+    project.deploy = read_deploy([p for p in [*fs.others, *(p for p in fs.files if p.startswith("rel/"))]
+                                  if not p.startswith(others)], project.text)
     project.problems.extend(Problem("syntax", rel, line, message) for rel, line, message in project.deploy.problems)
     project.tracked, project.repo_prefix = _git_tracked(root)
     project.config()

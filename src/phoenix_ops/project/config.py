@@ -14,7 +14,18 @@ from phoenix_ops.elixir.evaluate import Evaluator
 from phoenix_ops.elixir.limits import MAX_DEPTH, PROJECT_BUDGET, Budget, describe
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts
-from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Lit, Origin, Value, plain
+from phoenix_ops.elixir.values import (
+    KW,
+    Atom,
+    Choice,
+    EnvRead,
+    Expr,
+    Lit,
+    Origin,
+    Value,
+    alternatives,
+    plain,
+)
 from phoenix_ops.project.files import FileSet
 from phoenix_ops.reading import reading
 from phoenix_ops.record import Derived, field, record
@@ -82,6 +93,13 @@ class ConfigView(Derived):
                 if value.conditions and not item.conditions:
                     item.conditions = value.conditions
                 self.put(path + (key,), item)
+            return
+        if isinstance(value, Choice) and any(isinstance(o, KW) for o in alternatives(value)):
+            for option in alternatives(value):  # `config :app, Key, if(c, do: [a: 1], else: [a: 2])`
+                if isinstance(option, KW):
+                    self.put(path, option)
+                else:
+                    self.shadow(path, option)
             return
         if isinstance(value, Expr):
             self.shadow(path, value)  # perhaps a keyword list built by code: keep what it may not replace

@@ -7,6 +7,7 @@ and not the ones named for development (Dockerfile.dev, .gitpod, CI images).
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ _RUNTIME_LIBS = {
     "libstdc++": lazy(r"\blibstdc\+\+\w*"),
     "ca-certificates": lazy(r"\bca-certificates\b"),
 }
+_ALPINE_BASH = lazy(r"\bapk\b[^\n;&|]*\badd\b[^\n;&|]*\sbash(?:\s|$)")
 _INSTALL = lazy(r"\b(apt-get|apt|apk|microdnf|dnf|yum)\b[^\n;&|]*\b(install|add)\b")
 _BARE_OS = lazy(r"^(?:docker\.io/)?(?:library/)?(debian|ubuntu|alpine)(?::|@|$)")
 # `mix release`, also as a step of `mix do a + release` (not `mix phx.gen.release` or `release.init`).
@@ -61,7 +63,7 @@ def _releases(project) -> list[tuple[Dockerfile, Stage]]:
 def _release_stages(project) -> list[tuple[Dockerfile, Stage]]:
     found = []
     for d in production_dockerfiles(project):
-        stage = next((s for s in d.stages for i in s.all("RUN") if _MIX_RELEASE.search(i.script)), None)
+        stage = next((s for s in d.stages if _release_run(s)), None)
         if stage is not None:
             found.append((d, stage))
     return found
@@ -79,10 +81,9 @@ DOCKER_RELEASE = Subject("no production Dockerfile runs `mix release`", lambda p
                          _unparsed)
 
 
-def _other_project(project, d) -> bool:
-    """A Dockerfile beside the mix.exs of another Mix project (a helper app in a subfolder) builds that one."""
-    folder = d.path.rpartition("/")[0]
-    return folder not in {project.mix.dir, *(a.dir for a in project.apps)} and project.exists(f"{folder}/mix.exs")
+def _release_run(stage):
+    """The stage's RUN that builds the release (`mix release`, or `mix do ..., release`)."""
+    return next((i for i in stage.all("RUN") if _MIX_RELEASE.search(i.script)), None)
 
 
 def _first(stage, *words: str):
@@ -120,7 +121,7 @@ def docker_mix_env(project):
         value = stage.env.get("MIX_ENV", (None, 0))[0] or stage.args.get("MIX_ENV", (None, 0))[0]
         inline = any(re.search(r"MIX_ENV=[\"']?prod\b", i.script) for i in stage.all("RUN"))
         if value != "prod" and not inline:
-            release = _first(stage, "mix release")
+            release = _release_run(stage)
             yield docker_mix_env.finding(f"{d.path}: the stage running `mix release` has MIX_ENV "
                                          f"{value or 'unset'}", Location(path=d.path, line=release.line), key=d.path)
 
@@ -152,8 +153,8 @@ def docker_order(project):
         runs = stage.all("RUN")
         index = {name: next((n for n, i in enumerate(runs) if any(w in i.script for w in words)), None)
                  for name, words in (("deps", ("mix deps.get",)), ("compile", ("mix compile",)),
-                                     ("assets", ("assets.deploy", "phx.digest")), ("release", ("mix release",)))}
-        deps, release = index["deps"], index["release"]
+                                     ("assets", ("assets.deploy", "phx.digest")))}
+        deps, release = index["deps"], runs.index(_release_run(stage))
         later = [n for n in ("compile", "assets") if index[n] is not None]
         if deps is not None and any(index[n] < deps for n in later):
             yield docker_order.finding(f"{d.path}: `mix deps.get` comes after compile or assets", Location(
@@ -173,8 +174,6 @@ def docker_order(project):
       fix="`RUN mix assets.deploy` in the build stage after copying assets/ and before `mix release`.")
 def docker_assets(project):
     for d, stage in _releases(project):
-        if _other_project(project, d):
-            continue  # its assets, if any, are not the ones this project builds
         if not any(_ASSETS.search(i.script) for s in d.stages for i in s.all("RUN")):
             yield docker_assets.finding(f"{d.path} builds a release without building assets",
                                         Location(path=d.path, line=stage.line), key=d.path)
@@ -302,7 +301,9 @@ def docker_runtime_libs(project):
         final = d.final
         if final is stage or not _BARE_OS.match(final.image):
             continue
-        installs = " ".join(i.script for i in final.all("RUN") if _INSTALL.search(i.script))
+        installs = " ".join(script for script in _run_scripts(project, d, final) if _INSTALL.search(script))
+        if "alpine" in final.image and _ALPINE_BASH.search(installs):
+            installs += " ncurses-libs"  # Alpine's bash depends on readline, which brings ncurses-libs
         # Alpine's base image already holds libcrypto/libssl and the CA bundle (apk needs them); Debian's
         # and Ubuntu's hold libstdc++ (apt is C++) and libtinfo, the part of ncurses ERTS links (bash needs it).
         wanted = ("ncurses", "libstdc++") if "alpine" in final.image else ("openssl", "ca-certificates")
@@ -315,6 +316,21 @@ def docker_runtime_libs(project):
             yield docker_runtime_libs.finding(f"{d.path}: the runtime stage ({final.image}) installs no "
                                               f"{', '.join(missing)}", Location(path=d.path, line=final.line),
                                               key=d.path, severity=severity)
+
+
+def _run_scripts(project, d: Dockerfile, stage: Stage) -> list[str]:
+    """The stage's RUN scripts, each followed by the scripts it runs that a COPY took from the context
+    (`COPY deps.sh ./` then `RUN sh deps.sh`): what they install is installed by the stage."""
+    folder = os.path.dirname(d.path)
+    copied = {os.path.basename(src): os.path.normpath(os.path.join(folder, src))
+              for i in stage.all("COPY") if not any(a.startswith("--from") for a in i.args)
+              for src in [a for a in i.args if not a.startswith("--")][:-1]}
+    scripts = []
+    for i in stage.all("RUN"):
+        scripts.append(i.script)
+        words = {os.path.basename(w) for w in i.script.split()}
+        scripts += [text for name, path in copied.items() if name in words and (text := project.text(path))]
+    return [script.replace("\\\n", " ") for script in scripts]  # a script file's continued lines, joined
 
 
 def distribution(image: str) -> tuple[str, str] | None:
@@ -376,9 +392,12 @@ def _copies_context(d) -> bool:
       """,
       fix="Add a .dockerignore beside the Dockerfile listing at least `_build/`, `deps/`, `.env*` and `*.pem`.")
 def docker_context(project):
+    said = set()  # Dockerfiles beside each other share one .dockerignore: one finding on it
     for d in production_dockerfiles(project):
         folder = d.path.rpartition("/")[0]
-        patterns = project.deploy.dockerignore.get(folder, project.deploy.dockerignore.get(""))
+        if folder not in project.deploy.dockerignore:
+            folder = ""  # built with the project as the context, as `docker build -f dir/Dockerfile .`
+        patterns = project.deploy.dockerignore.get(folder)
         if patterns is None:
             yield docker_context.finding(f"{d.path}: no .dockerignore", Location(path=d.path, line=1), key=d.path)
             continue
@@ -386,7 +405,8 @@ def docker_context(project):
         whole = _copies_context(d)
         wanted = _IGNORED if whole else _IGNORED[:2]
         missing = [n for n in wanted if not _ignored(n, patterns)]
-        if missing:
+        if missing and (folder, whole) not in said:
+            said.add((folder, whole))
             # Without `COPY . .` they only slow every build down: nothing reaches the image.
             yield docker_context.finding(f".dockerignore does not exclude {', '.join(missing)}"
                                          + ("" if whole else " (the Dockerfile copies named folders only)"),

@@ -86,7 +86,8 @@ def systemd_phx_server(project):
             continue
         if t.command[-1] != "start" or "phx.server" in " ".join(t.command):
             continue
-        yield systemd_phx_server.finding(f"{t.path} starts {t.command[0]} without PHX_SERVER", _at_unit(t),
+        unless = f" (unless {' or '.join(t.open_env)} sets it)" if t.open_env else ""
+        yield systemd_phx_server.finding(f"{t.path} starts {t.command[0]} without PHX_SERVER{unless}", _at_unit(t),
                                          key=t.path, confidence=L if t.open_env else None)
 
 

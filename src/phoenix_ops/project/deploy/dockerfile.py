@@ -82,6 +82,12 @@ class Dockerfile:
             names |= set(s.env) | set(s.args)
         return names
 
+    def builds_for_dev(self) -> bool:
+        """MIX_ENV is set (by ENV, or an ARG's default) and never to prod: a development image."""
+        values = {v for v, _ in [self.global_args.get("MIX_ENV", (None, 0)),
+                                 *(s.env.get("MIX_ENV", s.args.get("MIX_ENV", (None, 0))) for s in self.stages)] if v}
+        return bool(values) and "prod" not in values
+
 
 def read_dockerfile(path: str, text: str) -> Dockerfile:
     import dockerfile as buildkit

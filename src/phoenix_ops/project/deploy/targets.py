@@ -69,7 +69,7 @@ def targets(deploy) -> list[Target]:
            *_procfile(deploy)]
     used = {t.dockerfile.path for t in out if t.dockerfile is not None}
     for d in deploy.dockerfiles:
-        if d.path not in used and d.final is not None and "/" not in d.path:
+        if d.path not in used and d.final is not None and "/" not in d.path and not d.builds_for_dev():
             out.append(_docker(deploy, d))
     return out
 
