@@ -77,7 +77,7 @@ def contents(tarball: Path) -> Contents:
 def _read(tarball: Path, hashed: bool) -> Contents:
     """Read as a stream, in one pass: going back for a member of a compressed tarball decompresses it
     again from the start."""
-    files: list[File] = []
+    files: dict[str, File] = {}  # a path the tarball holds twice is unpacked as its last member
     others: list[str] = []
     listed = True
     start_erl = None
@@ -88,18 +88,18 @@ def _read(tarball: Path, hashed: bool) -> Contents:
                 listed = listed and _plain(name) and (member.isfile() or member.isdir() or member.issym())
                 if not member.isfile():
                     others.append(member.name)
+                    files.pop(name, None)
                     continue
                 data = tar.extractfile(member).read() if hashed or name == "releases/start_erl.data" else b""
-                files.append(File(name, hashlib.sha256(data).hexdigest() if hashed else "", member.mode & 0o7777,
-                                  member.size))
+                files[name] = File(name, hashlib.sha256(data).hexdigest() if hashed else "", member.mode & 0o7777,
+                                   member.size)
                 if name == "releases/start_erl.data":
                     start_erl = data.decode("utf-8", "replace")
     except (tarfile.TarError, OSError) as exc:
         raise ReleaseError(f"{tarball}: cannot read: {exc}") from None
-    paths = {f.path for f in files}
-    scripts = [f.removeprefix("bin/") for f in paths if f.startswith("bin/") and f.count("/") == 1]
-    name, version = _identity(tarball, start_erl, scripts, paths.__contains__)
-    return Contents(name, version, tuple(files), tuple(others), listed)
+    scripts = [f.removeprefix("bin/") for f in files if f.startswith("bin/") and f.count("/") == 1]
+    name, version = _identity(tarball, start_erl, scripts, files.__contains__)
+    return Contents(name, version, tuple(files.values()), tuple(others), listed)
 
 
 def _plain(name: str) -> bool:
