@@ -366,7 +366,7 @@ def release_verify(a: Namespace) -> int:
         with tail.progress(f"verifying {a.release}") as progress:
             result = verify_release(opts, progress)
         return tail.finish(result.findings, tool="release verify", rules=catalog("release", "envfile", "probe"),
-                           extra={"release": result.facts})
+                           extra={"release": result.facts, **result.checked})
 
 
 def _ssh_options(a: Namespace) -> dict:

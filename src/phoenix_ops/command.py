@@ -209,11 +209,11 @@ class Tail:
         """The report in the chosen format. `text(color)` renders a command's own text layout (a node
         table, per-target blocks); `base` is the project root as seen from the current directory;
         `heading` (which project) opens a text report read at a terminal."""
-        if self.fmt == "text":
-            from phoenix_ops.report.text import render_text
-            body = text(self.color) if text is not None else render_text(findings, color=self.color, base=base)
-            return f"{heading}\n{body}" if heading and self.on_terminal else body
         from phoenix_ops.report import render
+        if self.fmt == "text":
+            body = text(self.color) if text is not None else \
+                render(findings, "text", color=self.color, extra=extra, rules=rules, base=base)
+            return f"{heading}\n{body}" if heading and self.on_terminal else body
         return render(findings, self.fmt, tool=tool, color=self.color, extra=extra, rules=rules, base=base)
 
     def emit(self, report: str) -> None:
@@ -246,9 +246,11 @@ class Tail:
         return gate(findings, self.fail_level, rules)
 
 
-def checked(rules: Iterable[Rule], judged: Iterable, not_run: Mapping[str, str] | None = None) -> dict:
+def checked(rules: Iterable[Rule], judged: Iterable | Mapping[str, Iterable],
+            not_run: Mapping[str, str] | None = None) -> dict:
     """The facts a report's checklist is built from (JSON and HTML): the rules that did not run, with
-    why, and those whose subject is missing from what they judged (each view a live command took)."""
+    why, and those whose subject is missing from what they judged (each view a live command took, or
+    those views by rule kind when rules of several kinds judge different things)."""
     return {"not_run": dict(not_run or {}), **standings(rules, judged)}
 
 

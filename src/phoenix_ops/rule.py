@@ -20,7 +20,7 @@ registered on import: `phoenix_ops.catalog` collects the rules of the modules it
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.patterns import lazy
@@ -168,15 +168,17 @@ class Rule:
         )
 
 
-def standings(rules: Iterable[Rule], models: Iterable) -> dict[str, dict[str, str]]:
+def standings(rules: Iterable[Rule], models: Iterable | Mapping[str, Iterable]) -> dict[str, dict[str, str]]:
     """What a report's checklist says of the rules whose subject is missing from what they judged
-    (`models`: the project, or each view a live command took): rule id -> why, under
-    "not_applicable" and "not_determined". A rule applies when any model has its subject; else one
-    model that cannot tell makes it not determined."""
-    models = list(models)
+    (`models`: the project, or each view a live command took; or those by rule kind, when rules of
+    several kinds judge different things): rule id -> why, under "not_applicable" and
+    "not_determined". A rule applies when any model has its subject; else one model that cannot tell
+    makes it not determined."""
+    by_kind = {kind: list(views) for kind, views in models.items()} if isinstance(models, Mapping) else None
+    models = [] if by_kind is not None else list(models)
     out: dict[str, dict[str, str]] = {"not_applicable": {}, "not_determined": {}}
     for r in rules:
-        found = [r.standing(m) for m in models]
+        found = [r.standing(m) for m in (by_kind.get(r.kind, []) if by_kind is not None else models)]
         if found and all(found):
             state, why = min(found, key=lambda s: s[0] != NOT_DETERMINED)
             out["not_applicable" if state == NOT_APPLICABLE else "not_determined"][r.id] = why

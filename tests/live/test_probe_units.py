@@ -8,7 +8,7 @@ import pytest
 from phoenix_ops.catalog import catalog
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.live.assets import cache_problem
-from phoenix_ops.live.command import not_run, summary
+from phoenix_ops.live.command import ProbeRun, not_run, summary
 from phoenix_ops.live.context import Context
 from phoenix_ops.live.cookies import check_cookies, parse_set_cookie
 from phoenix_ops.live.grade import grade, worst_of
@@ -216,3 +216,23 @@ def test_checklist_says_which_probe_rules_could_not_run_or_had_nothing_to_judge(
     assert set(standings(rules, answered)["not_applicable"]) == {"WEB117", "WEB118", "WEB119", "WEB126"}
     live = result("https://a.example/", sockets=["/live/websocket"], liveview="phx-F1")
     assert standings(rules, [*answered, live]) == {"not_applicable": {}, "not_determined": {}}  # one target has them
+
+
+def test_text_ends_with_the_checklist_of_every_target_as_other_live_commands_do():
+    rules = catalog("probe")
+
+    def result(url: str, *findings: Finding) -> TargetResult:
+        grade_finding = rules["WEB149"].finding("grade A", Location(url=url))
+        return TargetResult(Target(url, "a.example"), [*findings, grade_finding], "A", 95, {"page_url": url})
+
+    hsts = rules["WEB103"].finding("no Strict-Transport-Security", Location(url="https://a.example/"))
+    one = ProbeRun([result("https://a.example/", hsts)], ProbeOptions()).text(False)
+    head, checklist, totals = one.split("\n\n")
+    assert head.startswith("== https://a.example/: grade A (95/100)\nhttps://a.example/: error WEB103")
+    lines = checklist.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["SEC", "WEB", "AST", "HLT"]  # areas in the usual order
+    assert lines[1].startswith("WEB: 1 failed, ") and lines[1].endswith(" not run") and "noted" not in checklist
+    assert totals == "1 error, 0 warnings, 0 infos\n"  # the grade is the heading, not a finding counted
+    two = ProbeRun([result("https://a.example/", hsts), result("https://b.example/")], ProbeOptions()).text(False)
+    assert two.count("\nWEB: 1 failed, ") == 1 and two.endswith("\n\n== 2 targets: 1 error, 0 warnings, 0 infos\n")
+    assert two.index("== https://b.example/") < two.index("\nWEB: 1 failed") < two.index("== 2 targets")

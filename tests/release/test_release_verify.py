@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from cli_run import invoke
+from report_pages import assert_good_page, look
 
 pytestmark = pytest.mark.slow
 
@@ -163,3 +164,25 @@ def test_tzdata_that_cannot_write_its_data_directory(tmp_path, phoenix_build):
     assert tz and "/dev/null/tzdata" in tz[0]["message"]
     code, found = verify(phoenix_build.release, "--env-file", env_file(tmp_path), "--no-probe")
     assert "REL104" not in ids(found)
+
+
+def test_the_text_report_ends_with_the_checklist_of_what_was_judged(tmp_path, phoenix_build):
+    result = invoke(["release", "verify", str(phoenix_build.release), "--env-file", str(env_file(tmp_path)),
+                     "--no-probe"])
+    assert result.exit_code == 0, result.output
+    # REL110 notes the boot; tzdata is not in the fixture; the env contract needs --project; the
+    # probe's areas, all left out by --no-probe, say nothing.
+    assert result.stdout.endswith("\n\nREL: 1 noted, 9 passed, 1 not applicable, 13 not run\n\n0 errors, 0 warnings, "
+                                  "1 info\n")
+
+
+def test_the_html_report_shows_the_checklist_in_a_browser(tmp_path, phoenix_build, browser):
+    report = tmp_path / "verify.html"
+    result = invoke(["release", "verify", str(phoenix_build.tarball), "--env-file", str(env_file(tmp_path)),
+                     "--health", "/health", "--format", "html", "-o", str(report)])
+    assert result.exit_code == 1, result.output  # the probe's findings (the fixture's /metrics is open)
+    page = look(browser, report, "release-verify")
+    assert_good_page(page, report)
+    checks = dict(page.desktop["checks"])
+    assert checks["WEB121"] == "failed" and checks["REL108"] == "passed" and checks["REL104"] == "not applicable"
+    assert checks["WEB103"] == checks["REL050"] == "not run"  # HSTS on loopback; the contract without --project

@@ -287,7 +287,7 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
         mod, fun = call_parts(node)
         args = call_args(node)
         if mod == "System" and fun in ENV_FUNS and args:
-            read = self.system_env(node, fun, [self.ev(a, scope) for a in args[:2 if fun == "get_env" else 1]])
+            read = self.system_env(node, fun, [self.ev(a, scope) for a in args])
             if read is not None:
                 return read
         if mod is None and fun and fun.endswith("!") and fun not in KNOWN_BANG_CALLS:

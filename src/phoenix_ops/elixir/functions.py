@@ -203,7 +203,7 @@ class Functions:
             if isinstance(callee, Fn):  # `f.(x)`
                 return self.apply(callee.text, callee.clauses, args, node, callee.scope)
             if isinstance(callee, EnvCapture):  # `env.("PORT")` after `env = &System.get_env/1`
-                return self.system_env(node, callee.fun, args[:2 if callee.fun == "get_env" else 1])
+                return self.system_env(node, callee.fun, args)
             return None
         found = self.lookup(mod, fun)
         if found is not None:

@@ -106,14 +106,21 @@ class ProbeRun:
 
     def text(self, color: bool) -> str:
         """One block per target (URL via node), headed by its grade, so nodes of one URL stay apart;
-        with several targets, a last line counts them all as the JSON summary does."""
-        from phoenix_ops.report.text import render_text, summary_line
-        blocks = [f"== {r.target.label}: {grade_label(r.grade, r.score)}\n"
-                  + render_text([f for f in r.findings if f.rule_id != GRADE.id], color=color) for r in self.results]
-        if len(self.results) > 1:
-            everything = [f for f in self.findings if f.rule_id != GRADE.id]
-            blocks.append(f"== {len(self.results)} targets: {summary_line(everything)}\n")
-        return "\n".join(blocks)
+        then the checklist of every target, a line per area (the grade is in the headings); with
+        several targets, a last line counts them all as the JSON summary does."""
+        from phoenix_ops.report.checklist import checklist_of
+        from phoenix_ops.report.text import checklist_lines, render_text, summary_line
+
+        def block(r: TargetResult, checklist=()) -> str:
+            return f"== {r.target.label}: {grade_label(r.grade, r.score)}\n" + render_text(
+                [f for f in r.findings if f.rule_id != GRADE.id], color=color, checklist=checklist)
+
+        everything = [f for f in self.findings if f.rule_id != GRADE.id]
+        checklist = checklist_of(everything, [r for r in catalog("probe") if r.id != GRADE.id], self.facts())
+        if len(self.results) == 1:
+            return block(self.results[0], checklist)
+        return "\n".join([*map(block, self.results), *checklist_lines(checklist, color=color), "",
+                          f"== {len(self.results)} targets: {summary_line(everything)}\n"])
 
     def finish(self, tail: Tail, html: Path | None = None) -> int:
         rules = catalog("probe")

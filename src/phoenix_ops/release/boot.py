@@ -15,9 +15,13 @@ from phoenix_ops.findings import Confidence, Finding, Location, Severity, redact
 from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
 from phoenix_ops.release.artifact import Release
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 
 H = Confidence.HIGH
+# What the boot checks judge, read from the verification: a VM still up after boot, a port answering.
+RUNNING = Subject(present=lambda run: not run.booted.exited, unknown=lambda run: "the release exited while booting")
+LISTENING = Subject(present=lambda run: run.booted.listened,
+                    unknown=lambda run: "the release never listened on its port")
 # How Elixir reports a compile-time value that runtime config changed (the release then refuses to boot).
 COMPILE_ENV = lazy(r"the application :(\w+) has a different value set for key :?(\S+) during runtime")
 
@@ -43,7 +47,7 @@ CRASHED = rule(
     fix="Read the last lines of the boot log quoted in the finding; `env check` names missing variables.")
 
 NEVER_LISTENS = rule(
-    "REL107", "release-never-listens", Severity.ERROR, H, kind="release",
+    "REL107", "release-never-listens", Severity.ERROR, H, kind="release", subject=RUNNING,
     title="The release runs but does not listen on its HTTP port within the time limit",
     why="""
     The VM is up, so a process supervisor sees a healthy service, but no HTTP answers: the
@@ -54,7 +58,7 @@ NEVER_LISTENS = rule(
         "in runtime.exs, and bind `http: [ip: {0, 0, 0, 0, 0, 0, 0, 0}]`.")
 
 HEALTH_FAILING = rule(
-    "REL108", "release-health-failing", Severity.ERROR, H, kind="release",
+    "REL108", "release-health-failing", Severity.ERROR, H, kind="release", subject=LISTENING,
     title="A health or readiness path of the booted release does not answer 200",
     why="""
     Load balancers and platforms route traffic by these answers. A path that answers 404 (not
@@ -65,7 +69,7 @@ HEALTH_FAILING = rule(
         "readiness path check only what this node needs to serve.")
 
 SLOW_STOP = rule(
-    "REL109", "graceful-stop-over-budget", Severity.ERROR, H, kind="release",
+    "REL109", "graceful-stop-over-budget", Severity.ERROR, H, kind="release", subject=RUNNING,
     title="The release does not stop on SIGTERM within the shutdown budget",
     why="""
     Platforms send SIGTERM, wait their grace period (Fly kill_timeout, Kubernetes
@@ -92,6 +96,8 @@ class Booted:
     boot_seconds: float | None = None
     stop_seconds: float | None = None
     answers: dict[str, int] = field(default_factory=dict)
+    exited: bool = False  # the release exited while booting
+    listened: bool = False  # something answered on its port
 
 
 def free_port() -> int:
@@ -142,6 +148,7 @@ def boot_and_stop(release: Release, env: dict[str, str], port: int, paths: list[
     try:
         while not _listening(port):
             if proc.poll() is not None:
+                out.exited = True
                 said = _settled(log)
                 tail = failure_reason(said)
                 mismatch = COMPILE_ENV.search(said)
@@ -159,6 +166,7 @@ def boot_and_stop(release: Release, env: dict[str, str], port: int, paths: list[
                     where, key="port"))
                 return out
             time.sleep(0.05)
+        out.listened = True
         url = f"http://127.0.0.1:{port}"
         for path in paths:
             status = _wait_for_answer(url + path, start + timeout)

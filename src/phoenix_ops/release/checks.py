@@ -8,7 +8,7 @@ from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.record import record
 from phoenix_ops.release.artifact import Release
 from phoenix_ops.release.boot import failure_reason
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
 
 MARK = "phoenix-ops-check"
 # One Elixir program, run by the release's own VM: each check prints `MARK name ok|error detail`.
@@ -58,6 +58,11 @@ end)
 '''.replace("MARK", MARK)
 
 H = Confidence.HIGH
+# What the runtime checks judge, read from the verification: the release's answers to `eval`.
+EVALUATED = Subject(present=lambda run: run.evaluated.ran,
+                    unknown=lambda run: "`bin/<app> eval` did not run the checks (REL100)")
+TZDATA_USED = Subject("tzdata is not in the release", lambda run: bool(run.evaluated.tzdata_used),
+                      lambda run: None if run.evaluated.ran else "`bin/<app> eval` did not run the checks (REL100)")
 
 EVAL_FAILED = rule(
     "REL100", "release-eval-failed", Severity.ERROR, H, kind="release",
@@ -75,7 +80,7 @@ EVAL_FAILED = rule(
     """)
 
 CRYPTO = rule(
-    "REL101", "crypto-nif-unavailable", Severity.ERROR, H, kind="release",
+    "REL101", "crypto-nif-unavailable", Severity.ERROR, H, kind="release", subject=EVALUATED,
     title="The crypto NIF does not load (OpenSSL missing or of another version)",
     why="""
     Phoenix signs cookies, Plug hashes tokens, TLS to the database and `:crypto.strong_rand_bytes`
@@ -87,7 +92,7 @@ CRYPTO = rule(
         "the runner image, and build on the same distribution release.")
 
 CACERTS = rule(
-    "REL102", "ca-store-unreadable", Severity.WARNING, H, kind="release",
+    "REL102", "ca-store-unreadable", Severity.WARNING, H, kind="release", subject=EVALUATED,
     title="The OS certificate store is empty or unreadable (`:public_key.cacerts_get/0` fails)",
     why="""
     Since OTP 25 the VM verifies TLS peers against the OS store. Without CA certificates every
@@ -97,7 +102,7 @@ CACERTS = rule(
     fix="Install `ca-certificates` in the runner image (Debian and Alpine use that name).")
 
 ENCODING = rule(
-    "REL103", "filename-encoding-latin1", Severity.WARNING, H, kind="release",
+    "REL103", "filename-encoding-latin1", Severity.WARNING, H, kind="release", subject=EVALUATED,
     title="The VM's file name encoding is latin1: the release runs without a UTF-8 locale",
     why="""
     The BEAM picks its native file name encoding from the locale at start. Under the C/POSIX locale
@@ -108,7 +113,7 @@ ENCODING = rule(
         "`+fnu` in `rel/vm.args.eex`.")
 
 TZDATA = rule(
-    "REL104", "tzdata-dir-read-only", Severity.WARNING, H, kind="release",
+    "REL104", "tzdata-dir-read-only", Severity.WARNING, H, kind="release", subject=TZDATA_USED,
     title="tzdata is used but cannot write its data directory",
     why="""
     The tzdata library downloads new time zone releases at run time into its data directory, by
@@ -125,6 +130,8 @@ _RULES = {"crypto": CRYPTO, "cacerts": CACERTS, "encoding": ENCODING, "tzdata": 
 class EvalResult:
     findings: list[Finding]
     passed: list[str]  # checks that passed, with what they found
+    ran: bool = True  # False when `eval` failed before answering
+    tzdata_used: bool | None = None  # tzdata is in the release (None: eval could not say)
 
 
 def run_eval_checks(release: Release, env: dict[str, str], timeout: float) -> EvalResult:
@@ -134,17 +141,19 @@ def run_eval_checks(release: Release, env: dict[str, str], timeout: float) -> Ev
                               text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return EvalResult([EVAL_FAILED.finding(f"`bin/{release.name} eval` did not finish within {timeout:g} s",
-                                               where, key="timeout")], [])
+                                               where, key="timeout")], [], ran=False)
     lines = [line.split(" ", 3)[1:] for line in proc.stdout.splitlines() if line.startswith(MARK + " ")]
     if proc.returncode != 0 or not lines:
         tail = failure_reason(proc.stdout + "\n" + proc.stderr)
         return EvalResult([EVAL_FAILED.finding(f"`bin/{release.name} eval` exited with {proc.returncode}: {tail}",
-                                               where, key="exit")], [])
-    findings, passed = [], []
+                                               where, key="exit")], [], ran=False)
+    result = EvalResult([], [])
     for parts in lines:
         name, status, text = (parts + ["", ""])[:3]
+        if name == "tzdata":
+            result.tzdata_used = not (status == "ok" and text == "not used")
         if status == "ok":
-            passed.append(f"{name}: {text}")
+            result.passed.append(f"{name}: {text}")
         elif name in _RULES:
-            findings.append(_RULES[name].finding(f"{name}: {text}", where, key=name))
-    return EvalResult(findings, passed)
+            result.findings.append(_RULES[name].finding(f"{name}: {text}", where, key=name))
+    return result

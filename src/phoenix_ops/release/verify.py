@@ -11,8 +11,8 @@ from pathlib import Path
 from phoenix_ops.findings import Finding, Location
 from phoenix_ops.record import field, record
 from phoenix_ops.release.artifact import open_release
-from phoenix_ops.release.boot import BOOTED, boot_and_stop, free_port
-from phoenix_ops.release.checks import run_eval_checks
+from phoenix_ops.release.boot import BOOTED, Booted, boot_and_stop, free_port
+from phoenix_ops.release.checks import EvalResult, run_eval_checks
 
 DEFAULT_BUDGET = 30.0  # seconds a platform waits after SIGTERM when nothing says otherwise
 # Probe rules that need TLS, a public name or a proxy in front: meaningless on a loopback port
@@ -36,6 +36,9 @@ class VerifyOptions:
 class Verification:
     findings: list[Finding]
     facts: dict
+    evaluated: EvalResult  # what the release's runtime checks judged (their rules' subject)
+    booted: Booted  # what the boot judged
+    checked: dict = field(default_factory=dict)  # the checklist's facts: rules not run, or with nothing to judge
 
 
 def _env_file_entries(opts: VerifyOptions) -> tuple[dict[str, str], object]:
@@ -67,13 +70,42 @@ def _contract_findings(opts: VerifyOptions, env_set) -> tuple[list[Finding], lis
     return findings, [facts.health_path] if facts.health_path else [], float(facts.stop_seconds)
 
 
-def _probe(url: str, paths: list[str]) -> list[Finding]:
-    from phoenix_ops.live.probe import probe_target
-    from phoenix_ops.live.target import ProbeOptions, build_targets
+class LoopbackProbe:
+    """The probe of the booted release: its findings for the boot's report, its result for the checklist."""
 
-    options = ProbeOptions(timeout=3.0, health_paths=tuple(paths))
-    result = asyncio.run(probe_target(build_targets([url + "/"], options)[0], options))
-    return [f for f in result.findings if f.rule_id not in NOT_ON_LOOPBACK]
+    def __init__(self, paths: list[str]):
+        from phoenix_ops.live.target import ProbeOptions
+
+        self.options = ProbeOptions(timeout=3.0, health_paths=tuple(paths))
+        self.results: list = []
+
+    def __call__(self, url: str) -> list[Finding]:
+        from phoenix_ops.live.probe import probe_target
+        from phoenix_ops.live.target import build_targets
+
+        result = asyncio.run(probe_target(build_targets([url + "/"], self.options)[0], self.options))
+        self.results.append(result)
+        return [f for f in result.findings if f.rule_id not in NOT_ON_LOOPBACK]
+
+
+def checklist_facts(opts: VerifyOptions, run: Verification, probe: LoopbackProbe | None) -> dict:
+    """What the checklist says did not run, or had nothing to judge, and why."""
+    from phoenix_ops.catalog import catalog
+    from phoenix_ops.command import checked
+    from phoenix_ops.live.command import not_run as probe_not_run
+
+    rules = catalog("release", "envfile", "probe")
+    probe_rules = catalog("probe").ids()
+    skipped = {} if opts.project and opts.env_files else \
+        dict.fromkeys(catalog("envfile").ids(), "needs --project (the env contract) and --env-file")
+    if probe is None:
+        skipped |= dict.fromkeys(probe_rules, "--no-probe")
+    elif not probe.results:
+        skipped |= dict.fromkeys(probe_rules, "the release never answered on its port")
+    else:
+        skipped |= probe_not_run(probe.results, probe.options)
+        skipped |= dict.fromkeys(NOT_ON_LOOPBACK, "needs TLS, a public name or a proxy: not judged on loopback")
+    return checked(rules, {"release": [run], "probe": probe.results if probe else []}, skipped)
 
 
 def verify_release(opts: VerifyOptions, progress) -> Verification:
@@ -94,9 +126,9 @@ def verify_release(opts: VerifyOptions, progress) -> Verification:
         evaluated = run_eval_checks(release, env, timeout=opts.timeout)
         findings += evaluated.findings
         progress.update(f"booting {release.name} {release.version} on 127.0.0.1:{port}")
+        probe = LoopbackProbe(paths) if opts.probe else None
         booted = boot_and_stop(release, env, port, paths, timeout=opts.timeout, budget=budget,
-                               log=scratch_dir / "boot.log",
-                               while_up=(lambda url: _probe(url, paths)) if opts.probe else None)
+                               log=scratch_dir / "boot.log", while_up=probe)
         findings += booted.findings
     answers = ", ".join(f"{p} {s or 'no answer'}" for p, s in booted.answers.items()) or "none asked"
     boot = f"booted in {booted.boot_seconds:g} s" if booted.boot_seconds is not None else "did not boot"
@@ -107,4 +139,6 @@ def verify_release(opts: VerifyOptions, progress) -> Verification:
     facts = {"release": release.name, "version": release.version, "boot_seconds": booted.boot_seconds,
              "stop_seconds": booted.stop_seconds, "budget_seconds": budget, "answers": booted.answers,
              "runtime_checks": evaluated.passed}
-    return Verification(sorted(findings, key=Finding.sort_key), facts)
+    run = Verification(sorted(findings, key=Finding.sort_key), facts, evaluated, booted)
+    run.checked = checklist_facts(opts, run, probe)
+    return run

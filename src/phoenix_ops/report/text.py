@@ -24,9 +24,7 @@ def render_text(findings: Sequence[Finding], *, color: bool = False, base: str =
     (title, rows) of facts a command prints after the findings; `checklist` what was checked, one
     line per area above the totals ("CLU: 1 failed, 3 passed, 4 not applicable"), but for an area
     whose rules were all left out (--select)."""
-    def paint(code: str, text: str) -> str:
-        return f"{code}{text}{_RESET}" if color else text
-
+    paint = _painter(color)
     shown = sorted((f for f in findings if not f.suppressed), key=Finding.sort_key)
     shared = _shared_hints(shown)
     lines = []
@@ -47,11 +45,21 @@ def render_text(findings: Sequence[Finding], *, color: bool = False, base: str =
         lines.append(paint(_DIM, f"    fix: {hint}"))
     for title, rows in tables:
         lines += ["", paint(_BOLD, title), *table(rows)]
-    checked = [area_line(a, paint) for a in checklist if a.worst != NOT_RUN]  # not a whole area left out
+    checked = checklist_lines(checklist, color=color)
     if checked:
         lines += [*([""] if lines else []), *checked]
     lines.append(("\n" if lines else "") + summary_line(findings))
     return "\n".join(lines) + "\n"
+
+
+def checklist_lines(checklist: Sequence[Area], *, color: bool = False) -> list[str]:
+    """A line per area of the checklist, but for an area whose rules were all left out (--select)."""
+    return [area_line(a, _painter(color)) for a in checklist if a.worst != NOT_RUN]
+
+
+def _painter(color: bool):
+    """paint(code, text): the text in that terminal colour, or as it is without colour."""
+    return lambda code, text: f"{code}{text}{_RESET}" if color else text
 
 
 def area_line(area: Area, paint) -> str:
