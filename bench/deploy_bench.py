@@ -29,6 +29,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -48,6 +49,7 @@ from phoenix_ops.deploy.command import deploy  # noqa: E402
 from phoenix_ops.deploy.engine import BLUE, GREEN, MAIN, Deployer, live_colour  # noqa: E402
 from phoenix_ops.deploy.journal import Journal  # noqa: E402
 from phoenix_ops.deploy.plan import load_plan  # noqa: E402
+from phoenix_ops.release.artifact import identify  # noqa: E402
 
 CANARY_WINDOW = 5.0
 STRATEGIES = ("rolling", "blue-green", "canary")
@@ -160,9 +162,13 @@ def runs_of(strategy: str, builds, count: int) -> list[Run]:
                 subprocess.run(lab.reload.split(), check=True, capture_output=True)
                 time.sleep(1)
                 said: dict[str, float] = {}
+                tarball = builds[(i + 1) % 2].tarball
+                for h in lab.hosts:  # a release new to the hosts: what it shares with the running one is reused
+                    if (held := h.root / "releases" / identify(tarball)[1]).exists():
+                        shutil.rmtree(held)
                 with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
                     began = time.time()
-                    deploy(project, builds[(i + 1) % 2].tarball, resume=False, ssh=ssh,
+                    deploy(project, tarball, resume=False, ssh=ssh,
                            say=lambda message: said.setdefault(message, time.time()))
                     wall = time.time() - began
                 steps = phases(said, project / ".phoenix-ops" / "deploy.jsonl", began, began + wall)

@@ -241,6 +241,7 @@ def test_dry_run_prints_the_plan_and_connects_to_nothing(lab, tmp_path, env_file
     result = run(lab, proj, "deploy", phoenix_build.tarball, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "strategy rolling" in result.stdout and "tar -xzf" in result.stdout and "kill -TERM" in result.stdout
+    assert "only the files it lacks are sent" in result.stdout and "cat \"$r/.manifest\"" in result.stdout
     assert not (proj / ".phoenix-ops").exists()
 
 

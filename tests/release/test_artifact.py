@@ -1,12 +1,13 @@
 """A release tarball's name and version, read from its listing (as `deploy` does, without unpacking)
 and from the unpacked directory (as `release verify` does): both agree."""
 
+import hashlib
 import io
 import tarfile
 
 import pytest
 
-from phoenix_ops.release.artifact import ReleaseError, identify, open_release
+from phoenix_ops.release.artifact import ReleaseError, contents, identify, open_release
 
 
 def tarball(tmp_path, files: dict[str, str], prefix: str = ""):
@@ -40,3 +41,19 @@ def test_a_tarball_that_is_no_release_says_so(tmp_path):
     (tmp_path / "junk.tar.gz").write_bytes(b"not gzip")
     with pytest.raises(ReleaseError, match="cannot read"):
         identify(tmp_path / "junk.tar.gz")
+
+
+def test_contents_hash_each_path_once_as_tar_unpacks_it(tmp_path):
+    """A path the tarball holds twice (`mix release` adds overlays beside the directories that hold
+    them) is one file on disk, its last member's content."""
+    path = tmp_path / "shop-1.2.3.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name, text in [*RELEASE.items(), ("bin/server", "#!/bin/sh\nexec start\n")]:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(text.encode()), 0o755
+            tar.addfile(info, io.BytesIO(text.encode()))
+    release = contents(path)
+    assert (release.name, release.version, release.listed) == ("shop", "1.2.3", True)
+    assert [f.path for f in release.files] == list(RELEASE)
+    server = next(f for f in release.files if f.path == "bin/server")
+    assert server.digest == hashlib.sha256(b"#!/bin/sh\nexec start\n").hexdigest() and server.mode == 0o755

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from phoenix_ops.command import UsageError
-from phoenix_ops.deploy import migrations, platform, remote
+from phoenix_ops.deploy import migrations, platform, remote, upload
 from phoenix_ops.deploy.engine import Deployer, DeployFailed
 from phoenix_ops.deploy.gates import GateFailed
 from phoenix_ops.deploy.journal import Journal, Run
 from phoenix_ops.deploy.plan import Plan, load_plan
 from phoenix_ops.deploy.remote import RemoteError
-from phoenix_ops.release.artifact import identify
+from phoenix_ops.release.artifact import contents
 
 JOURNAL = ".phoenix-ops/deploy.jsonl"
 # A host the rollback could not reach is left as it was, out of the balancer, until it answers again.
@@ -26,11 +26,6 @@ def journal_for(root: Path) -> Journal:
     return Journal(root / JOURNAL)
 
 
-def _release_of(tarball: Path) -> tuple[str, str]:
-    _must_exist(tarball)
-    return identify(tarball)
-
-
 def _must_exist(tarball: Path) -> None:
     if not tarball.is_file():
         raise UsageError(f"{tarball}: no release tarball (build one with `mix release`; it is in _build/prod/)")
@@ -38,7 +33,9 @@ def _must_exist(tarball: Path) -> None:
 
 def dry_run(root: Path, tarball: Path) -> str:
     plan = load_plan(root)
-    app, version = _release_of(tarball)
+    _must_exist(tarball)
+    release = contents(tarball)
+    app, version = release.name, release.version
     host = plan.hosts[0]
     lines = [f"deploy {app} {version} to {len(plan.hosts)} host(s), strategy {plan.strategy}"
              + (f", batches of {plan.batch}" if plan.strategy == "rolling" else ""),
@@ -51,7 +48,13 @@ def dry_run(root: Path, tarball: Path) -> str:
              + ("; with distribution on, the new node lists the running ones in erlang:nodes()"
                 if plan.strategy != "blue-green" else ""),
              "", f"commands on each host (shown for {host.label}):",
-             f"  install ({tarball} streamed to it): {remote.install_script(host, version)}"]
+             f"  install: which release there says what it holds: {upload.base_script(host, version)}",
+             f"    when one does, only the files it lacks are sent, as a small tar, and the rest of the release's "
+             f"{len(release.files):,} files ({sum(f.size for f in release.files) / 1e6:.1f} MB) hard-linked from it "
+             "(one `cp -l --parents` per pair of directories), their hashes checked, the release renamed into place",
+             f"    otherwise ({tarball}, {tarball.stat().st_size / 1e6:.1f} MB, streamed to it): "
+             f"{upload.full_script(host, version, release)}"
+             + (f"; then its manifest: {upload.manifest_script(host, version, release)}" if release.listed else "")]
     if plan.migrate:
         lines.append(f"  migrate (first host only): {remote.migrate_script(plan, host, version)}")
     lines += [f"  stop: {remote.stop_script(host, 'main', plan.stop_timeout, quiet_port=host.port)}",
@@ -86,11 +89,12 @@ async def _deploy(plan: Plan, journal: Journal, tarball: Path, run: Run | None, 
     d = Deployer(plan, journal, "", tarball, "", say, ssh)
     started = time.monotonic()
     try:
-        # The release's listing (a second or more on a busy machine) is read while the hosts connect
+        # The release's listing and content hashes (a second or more on a busy machine) are read while the hosts connect
         # and say what they run; a tarball that is no release ends the command at once.
         connecting = asyncio.ensure_future(_connect_and_read(d) if run is None else _connect(d))
         try:
-            app, version = d.app, d.version = await asyncio.to_thread(identify, tarball)
+            d.contents = await asyncio.to_thread(contents, tarball)
+            app, version = d.app, d.version = d.contents.name, d.contents.version
         except BaseException:
             connecting.cancel()
             await asyncio.gather(connecting, return_exceptions=True)

@@ -7,12 +7,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from phoenix_ops.deploy import balancer, beam, gates, remote
+from phoenix_ops.deploy import balancer, beam, gates, remote, upload
 from phoenix_ops.deploy.journal import Journal, Run
 from phoenix_ops.deploy.journal import step as journaled_step
 from phoenix_ops.deploy.plan import Host, Plan
 from phoenix_ops.deploy.remote import RemoteError, Session
 from phoenix_ops.record import field, record
+from phoenix_ops.release.artifact import Contents
 
 BLUE, GREEN, MAIN = "blue", "green", "main"
 JOIN_SECONDS = 30.0  # a started node has this long to connect to the running ones (libcluster, dns_cluster)
@@ -43,6 +44,8 @@ class Deployer:
     rpc_only: set[str] = field(default_factory=set)  # host labels whose node only `bin/<app> rpc` can ask
     issued: asyncio.Future | None = None  # (issuer URL, jar) of a session an old node issued, or None
     naming: asyncio.Future | None = None  # the running nodes' names being learned while the release uploads
+    contents: Contents | None = None  # the release's files by content, read with its name and version
+    packed: dict[tuple[str, str], asyncio.Future] = field(default_factory=dict)  # (base, its manifest) -> small tar
 
     # --- plumbing -------------------------------------------------------------------------------
 
@@ -86,8 +89,21 @@ class Deployer:
     # --- node operations ------------------------------------------------------------------------
 
     async def install(self, host: Host) -> None:
-        """The tarball streamed into tar on the host: one command, unpacking while it arrives."""
-        await self.session(host).run(remote.install_script(host, self.version), stdin=str(self.tarball))
+        """The release on the host, sending only what it lacks (upload); what was sent is said and journaled."""
+        sent = await upload.install(self.session(host), self.version, self.contents, self.tarball, self.pack)
+        self.say(f"{host.label}: {upload.describe(sent, self.contents)}")
+        if self.run:
+            self.journal.write(deploy=self.run.id, event="upload", host=host.label, sent=sent.bytes,
+                               files=sent.files, reused=sent.reused, base=sent.base)
+
+    async def pack(self, base: str, held: str) -> tuple[bytes, upload.Reuse]:
+        """The small tar for hosts holding `base` with manifest `held`: made once, off the event loop."""
+        def make() -> tuple[bytes, upload.Reuse]:
+            reuse = upload.plan_reuse(self.contents, base, held)
+            return upload.small_tar(self.tarball, self.contents, reuse), reuse
+        if (base, held) not in self.packed:
+            self.packed[(base, held)] = background(asyncio.to_thread(make))
+        return await self.packed[(base, held)]
 
     async def start(self, host: Host, color: str, version: str, *, switch: bool = False,
                     replace: bool = False) -> None:

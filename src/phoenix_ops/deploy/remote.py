@@ -36,12 +36,15 @@ class Session:
     host: Host
     conn: object  # asyncssh.SSHClientConnection
 
-    async def run(self, script: str, timeout: float = COMMAND_TIMEOUT, stdin: str | None = None) -> str:
-        """The script's output; `stdin` names a local file fed to it (a tarball for tar)."""
+    async def run(self, script: str, timeout: float = COMMAND_TIMEOUT, stdin: str | None = None,
+                  input: bytes | None = None) -> str:
+        """The script's output; `stdin` names a local file fed to it (a tarball for tar), `input` is
+        fed from memory."""
         import asyncssh
+        feed = {"stdin": stdin} if stdin else {"input": input} if input is not None else {}
         try:
             result = await asyncio.wait_for(self.conn.run(script, check=False, **(
-                {"stdin": stdin, "encoding": None} if stdin else {})), timeout)
+                feed | {"encoding": None} if feed else {})), timeout)
         except asyncio.TimeoutError:
             raise RemoteError(f"{self.host.label}: no answer within {timeout:g} s") from None
         except (OSError, asyncssh.Error) as exc:
@@ -82,12 +85,6 @@ async def connect(host: Host, *, known_hosts: str | None, identity: str | None, 
 
 def _q(text: str) -> str:
     return shlex.quote(text)
-
-
-def install_script(host: Host, version: str) -> str:
-    """Unpack the release tarball arriving on standard input."""
-    target = f"{host.root}/releases/{version}"
-    return f"set -e; mkdir -p {_q(target)} {_q(host.root)}/run {_q(host.root)}/log; tar -xzf - -C {_q(target)}"
 
 
 def env_prelude(plan: Plan) -> str:

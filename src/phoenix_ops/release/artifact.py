@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -39,24 +40,71 @@ def open_release(path: Path, scratch: Path) -> Release:
     return Release(path, name, version)
 
 
+@record(frozen=True)
+class File:
+    """A regular file of a release tarball, by its content."""
+    path: str  # relative to the release root
+    digest: str  # sha256 of the content, hex
+    mode: int  # permission bits
+    size: int
+
+
+@record(frozen=True)
+class Contents:
+    """A release tarball's name, version and regular files; `others` names its other members
+    (directories, symbolic links). `listed` is false when a member cannot be told apart by its
+    path on one line, or would land outside the release: it is then only ever unpacked whole."""
+    name: str
+    version: str
+    files: tuple[File, ...]
+    others: tuple[str, ...]
+    listed: bool
+
+
 def identify(tarball: Path) -> tuple[str, str]:
     """A release tarball's name and version, from its listing: nothing is unpacked (a deploy streams
-    the tarball to the hosts and needs no copy of its own). Read as a stream, in one pass: going back
-    for a member of a compressed tarball decompresses it again from the start."""
-    files: set[str] = set()
+    the tarball to the hosts and needs no copy of its own)."""
+    contents = _read(tarball, hashed=False)
+    return contents.name, contents.version
+
+
+def contents(tarball: Path) -> Contents:
+    """The tarball's name, version and the content hash of every regular file, in the one pass
+    `identify` makes (hashing adds a fifth to it)."""
+    return _read(tarball, hashed=True)
+
+
+def _read(tarball: Path, hashed: bool) -> Contents:
+    """Read as a stream, in one pass: going back for a member of a compressed tarball decompresses it
+    again from the start."""
+    files: dict[str, File] = {}  # a path the tarball holds twice is unpacked as its last member
+    others: list[str] = []
+    listed = True
     start_erl = None
     try:
         with tarfile.open(tarball, "r|*") as tar:
             for member in tar:
                 name = member.name.removeprefix("./")
-                if member.isfile():
-                    files.add(name)
-                    if name == "releases/start_erl.data":
-                        start_erl = tar.extractfile(member).read().decode("utf-8", "replace")
+                listed = listed and _plain(name) and (member.isfile() or member.isdir() or member.issym())
+                if not member.isfile():
+                    others.append(member.name)
+                    files.pop(name, None)
+                    continue
+                data = tar.extractfile(member).read() if hashed or name == "releases/start_erl.data" else b""
+                files[name] = File(name, hashlib.sha256(data).hexdigest() if hashed else "", member.mode & 0o7777,
+                                   member.size)
+                if name == "releases/start_erl.data":
+                    start_erl = data.decode("utf-8", "replace")
     except (tarfile.TarError, OSError) as exc:
         raise ReleaseError(f"{tarball}: cannot read: {exc}") from None
     scripts = [f.removeprefix("bin/") for f in files if f.startswith("bin/") and f.count("/") == 1]
-    return _identity(tarball, start_erl, scripts, files.__contains__)
+    name, version = _identity(tarball, start_erl, scripts, files.__contains__)
+    return Contents(name, version, tuple(files.values()), tuple(others), listed)
+
+
+def _plain(name: str) -> bool:
+    """A relative path on one line that stays below the release root."""
+    return not (name.startswith("/") or "\n" in name or "\\" in name or ".." in name.split("/"))
 
 
 def _identity(where: Path, start_erl: str | None, scripts: list[str], has: Callable[[str], bool]) -> tuple[str, str]:
