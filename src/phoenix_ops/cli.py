@@ -34,6 +34,10 @@ from phoenix_ops.command import Tail, UsageError, format_help
 from phoenix_ops.report import FORMATS
 
 Namespace = argparse.Namespace
+# argparse passes its own words ("options", "show this help message and exit") through gettext, whose
+# first lookup imports `locale` and searches the disk for a catalogue: there is none for them, and
+# phoenix-ops speaks English. They are taken as written.
+argparse._ = str
 PROG = "phoenix-ops"
 SUMMARY = "Production readiness for Elixir/Phoenix applications."
 USAGE_EXIT = 2
@@ -153,6 +157,17 @@ class Command:
         for flags, settings in self.arguments:
             parser.add_argument(*flags, **settings)
         return parser
+
+    def parse(self, args: Sequence[str]) -> Namespace:
+        """The arguments given. Positional ones may stand among the options (`gen docker --write app`):
+        only argparse's intermixed parsing sorts them out when a command takes several, or any
+        number, of them. It formats the usage text first, whether an error needs it or not: a command
+        taking at most one is parsed plainly."""
+        parser = self.parser()
+        positional = [settings for flags, settings in self.arguments if not flags[0].startswith("-")]
+        if len(positional) > 1 or any(settings.get("nargs") == "*" for settings in positional):
+            return parser.parse_intermixed_args(args)
+        return parser.parse_args(args)
 
 
 COMMANDS: dict[str, Command] = {}
@@ -592,7 +607,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not gc.isenabled():  # held off by the entry point while the modules loaded (__main__)
         gc.freeze()  # those objects stay to the end: no collection needs to scan them again
         gc.enable()
-    return found.run(found.parser().parse_intermixed_args(args[len(name.split()):])) or 0
+    return found.run(found.parse(args[len(name.split()):])) or 0
 
 
 def run() -> None:

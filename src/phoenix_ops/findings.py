@@ -105,10 +105,16 @@ def redact(text: str) -> str:
     and values (whatever their length), and long random-looking tokens (keeping only their length)."""
     if not text:
         return text
-    text = _URL_PASSWORD.sub(lambda m: f"://{m.group(1)}:***@", text)
-    text = _QUERY_PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}=…" if credential_name(m.group(2)) and m.group(3)
-                            else m.group(0), text)
-    text = _NAMED_VALUE.sub(_named_value, text)
+    # Each pattern needs what most texts lack (`://`, `=`, a quote, 32 characters): without it, it is not run.
+    if "://" in text:
+        text = _URL_PASSWORD.sub(lambda m: f"://{m.group(1)}:***@", text)
+    if "=" in text:
+        text = _QUERY_PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}=…" if credential_name(m.group(2)) and m.group(3)
+                                else m.group(0), text)
+    if '"' in text or "'" in text:
+        text = _NAMED_VALUE.sub(_named_value, text)
+    if len(text) < 32:
+        return text
     return _TOKEN.sub(
         lambda m: m.group(0) if _IDENTIFIER.match(m.group(0)) or _PATH.match(m.group(0))
         else f"<redacted {len(m.group(0))} chars>", text)

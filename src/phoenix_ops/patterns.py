@@ -26,3 +26,10 @@ class LazyPattern:
 
 def lazy(pattern: str, flags: int = 0) -> re.Pattern:
     return LazyPattern(pattern, flags)  # type: ignore[return-value]  (it answers as a Pattern does)
+
+
+def mentions(text: str, words: tuple[str, ...]) -> bool:
+    """Whether `text`, in any case, contains one of the lower-case `words`: what searching for
+    `word|word|...` ignoring case answers, with no pattern to compile."""
+    lowered = text.lower()
+    return any(word in lowered for word in words)

@@ -23,7 +23,6 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
-from phoenix_ops.patterns import lazy
 from phoenix_ops.record import record, replace
 
 AREAS = {
@@ -57,7 +56,6 @@ KINDS = {
 # declared, on every run, where a regular expression would cost more than the check.
 _DIGITS = frozenset("0123456789")
 _NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-_BLANK_LINE = lazy(r"\n[ \t]*\n")
 
 
 NOT_APPLICABLE, NOT_DETERMINED = "not applicable", "not determined"
@@ -144,7 +142,9 @@ class Rule:
     @property
     def hint(self) -> str:
         """The first paragraph of the fix, on one line: the default hint of a finding."""
-        return " ".join(_BLANK_LINE.split(self.fix_text.strip(), maxsplit=1)[0].split())
+        lines = self.fix_text.strip().split("\n")
+        end = next((i for i, line in enumerate(lines) if i and not line.strip(" \t")), len(lines))
+        return " ".join(" ".join(lines[:end]).split())
 
     def finding(
         self,

@@ -18,7 +18,6 @@ from phoenix_ops.project.files import FileSet, SourceFile
 from phoenix_ops.record import field, record
 
 _FOLDER = lazy(r"(^|/)priv/([\w.-]+/)*[\w.-]*migrations/")
-_VERSION = lazy(r"^(\d+)_")
 _SQL_TABLE = lazy(r"\b(?:ON|ALTER\s+TABLE|UPDATE|INTO|FROM)\s+(?:ONLY\s+|IF\s+EXISTS\s+)?([\w.\"]+)", re.I)
 _SCHEMA_OPS = {"create", "create_if_not_exists", "alter", "drop", "drop_if_exists", "rename", "execute", "flush"}
 _COLUMN_OPS = {"add", "add_if_not_exists", "remove", "remove_if_exists", "modify", "timestamps"}
@@ -37,7 +36,10 @@ class Op:
 
     def option(self, key: str) -> str | None:
         """The source text of a keyword option (`null: false` -> "false")."""
-        m = re.search(rf"(?:^|[\s,\[(]){re.escape(key)}:\s*([^,\]\n]+)", " ".join(self.args))
+        written = " ".join(self.args)
+        if f"{key}:" not in written:  # most options are absent: no pattern to build for them
+            return None
+        m = re.search(rf"(?:^|[\s,\[(]){re.escape(key)}:\s*([^,\]\n]+)", written)
         return m.group(1).strip() if m else None
 
 
@@ -65,8 +67,8 @@ def migration_files(fs: FileSet, extra_dirs: list[str]) -> list[SourceFile]:
 
 def read_migration(src: SourceFile) -> Migration:
     name = src.path.rsplit("/", 1)[-1]
-    m = _VERSION.match(name)
-    mig = Migration(src.path, m.group(1) if m else "")
+    digits, underscore, _ = name.partition("_")
+    mig = Migration(src.path, digits if underscore and digits.isdecimal() else "")
     for node in _walk_defs(src.tree.root_node):
         kind = call_parts(node)[1]
         if kind == "@":
@@ -78,8 +80,11 @@ def read_migration(src: SourceFile) -> Migration:
         fname = call_parts(head[0])[1] if head and head[0].type == "call" else text(head[0]) if head else ""
         if fname in ("change", "up"):
             _statements(mig, body.named_children, {}, mig.created)
-    mig.disable_ddl_transaction = bool(re.search(rb"@disable_ddl_transaction\s+true", src.data))
-    mig.disable_migration_lock = bool(re.search(rb"@disable_migration_lock\s+true", src.data))
+    # (Most migrations set neither: the byte test spares their search.)
+    mig.disable_ddl_transaction = b"@disable_ddl_transaction" in src.data and bool(
+        re.search(rb"@disable_ddl_transaction\s+true", src.data))
+    mig.disable_migration_lock = b"@disable_migration_lock" in src.data and bool(
+        re.search(rb"@disable_migration_lock\s+true", src.data))
     return mig
 
 

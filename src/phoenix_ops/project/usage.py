@@ -6,8 +6,6 @@ the prefilter already parses, plus the few files that define a health handler or
 
 from __future__ import annotations
 
-import re
-
 from phoenix_ops.elixir.modules import Module, has_alias, walk_calls
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts
@@ -27,10 +25,18 @@ RATE_LIMITERS = (b"Hammer", b"PlugAttack", b"ExRated", b"ateLimit", b"ate_limit"
 USAGE_TRIGGERS = (b"Telemetry.Metrics",)
 PROMETHEUS_REPORTERS = ("TelemetryMetricsPrometheus", "TelemetryMetricsPrometheus.Core")
 # Paths platforms and load balancers probe; a route or plug answering one is a health endpoint.
-HEALTH_PATH = lazy(r"(^|/)(_?health(z|check|_check|-check)?|livez?|liveness|readyz?|readiness|ready|status"
-                         r"|ping|up|heartbeat)(/|$)", re.I)
-READY_PATH = lazy(r"(^|/)(readyz?|readiness|ready)(/|$)", re.I)
+# (Path segments, any case: /api/healthz and /_health/ are health paths, /healthy is not.)
+LIVE_SEGMENTS = frozenset({"live", "livez", "liveness"})
+READY_SEGMENTS = frozenset({"ready", "readyz", "readiness"})
+HEALTH_SEGMENTS = frozenset({f"{underscore}health{end}" for underscore in ("", "_")
+                             for end in ("", "z", "check", "_check", "-check")}
+                            | LIVE_SEGMENTS | READY_SEGMENTS | {"status", "ping", "up", "heartbeat"})
 DATABASE_CALLS = lazy(r"\bRepo\.|Ecto\.Adapters\.SQL|Postgrex\.|\.query[!(]")
+
+
+def has_segment(path: str, segments: frozenset[str]) -> bool:
+    """Whether a segment of the URL path `path`, in any case, is one of `segments`."""
+    return not segments.isdisjoint(path.lower().split("/"))
 
 
 @record

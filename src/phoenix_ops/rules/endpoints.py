@@ -7,13 +7,15 @@ from collections.abc import Iterator
 
 from phoenix_ops.elixir.values import KW, Lit, Value, plain
 from phoenix_ops.findings import Location
-from phoenix_ops.patterns import lazy
+from phoenix_ops.patterns import lazy, mentions
 from phoenix_ops.record import record
 
 # Plug names that authenticate whoever passes (a pipeline holding one is not public).
-AUTH_PLUG = lazy(r"auth|basic|require|admin|token|login|ensure|verify|guardian|api_key|session_required", re.I)
+AUTH_PLUG = ("auth", "basic", "require", "admin", "token", "login", "ensure", "verify", "guardian", "api_key",
+             "session_required")  # any case, anywhere in the name (see patterns.mentions)
 # Plug names that refuse a request without credentials (an auth plug that only loads the user does not).
-REQUIRES_AUTH = lazy(r"require|ensure|basic_?auth|authenticated|admin|protected|session_required", re.I)
+REQUIRES_AUTH = ("require", "ensure", "basicauth", "basic_auth", "authenticated", "admin", "protected",
+                 "session_required")
 # A guard that keeps code out of prod: `compile_env(:app, :dev_routes)`, `Mix.env() in [:dev, :test]`, `is_env?(:dev)`.
 DEV_GUARD = lazy(r"dev_routes|:dev\b|\bdev\b|code_reloading\?|:test\b", re.I)
 
@@ -84,8 +86,8 @@ def pipelines_of(router, route) -> list:
 
 
 def authenticated(router, route) -> bool:
-    return any(AUTH_PLUG.search(p.module) for p in pipelines_of(router, route)) or bool(
-        route.verb == "live_dashboard" and route.target and AUTH_PLUG.search(route.target))
+    return any(mentions(p.module, AUTH_PLUG) for p in pipelines_of(router, route)) or bool(
+        route.verb == "live_dashboard" and route.target and mentions(route.target, AUTH_PLUG))
 
 
 def dev_only(guard: str | None) -> bool:

@@ -9,14 +9,19 @@ from phoenix_ops.elixir.values import KW, Choice, EnvRead, Expr, Lit, Value
 from phoenix_ops.findings import Confidence, Location
 from phoenix_ops.patterns import lazy
 
-# Config keys that hold credentials. Signing and encryption *salts* are not secrets in Phoenix.
-SECRET_KEY = lazy(r"(^|_)(secret|password|passwd|token|api_key|apikey|private_key|access_key|secret_key|"
-                        r"signing_key|secret_key_base|credentials?|auth_key|client_secret|encryption_key)$", re.I)
-URL_KEY = lazy(r"(^|_)(url|uri)$", re.I)
-SALT_KEY = lazy(r"salt$", re.I)
+
+def _names(*words: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Key names made of one of `words`, or ending in `_` and one of them (`db_password`): see `named`."""
+    return frozenset(words), tuple(f"_{w}" for w in words)
+
+
+# Config keys that hold credentials (signing and encryption *salts*, not secrets in Phoenix, end otherwise).
+SECRET_NAMES = _names("secret", "password", "passwd", "token", "api_key", "apikey", "private_key", "access_key",
+                      "secret_key", "signing_key", "secret_key_base", "credential", "credentials", "auth_key",
+                      "client_secret", "encryption_key")
+URL_NAMES = _names("url", "uri")
 URL_PASSWORD = lazy(r"^[a-z][a-z0-9+.-]*://[^:/@\s]*:([^@\s]+)@", re.I)
-# Values that are obviously not a committed credential.
-PLACEHOLDER = lazy(r"^(\$\{[A-Z0-9_]+\}|\$[A-Z0-9_]+|<[^>]*>|)$")
+_ENV_NAME_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 # Well-known development credentials: a committed copy is a leftover, not a leaked secret.
@@ -27,7 +32,7 @@ _URL_PARTS = lazy(r"^[a-z][a-z0-9+.-]*://[^:/@\s]*:([^@\s]*)@\[?([^/:\]?\s]+)", 
 
 def dev_default(key: str, text: str) -> bool:
     """postgres/postgres on localhost and the like: a development default, not a real credential."""
-    if URL_KEY.search(key):
+    if is_url_key(key):
         m = _URL_PARTS.match(text)
         return bool(m) and m.group(1) in DEV_PASSWORDS and m.group(2).lower() in DEV_HOSTS
     return text in DEV_PASSWORDS
@@ -44,16 +49,42 @@ def where(value: Value | None, fallback: str = "mix.exs", line: int | None = Non
     return Location(path=fallback, line=line)
 
 
+def named(key: str, names: tuple[frozenset[str], tuple[str, ...]]) -> bool:
+    """Whether `key`, in any case, is one of the `names` made by `_names`."""
+    lowered = key.lower()
+    words, endings = names
+    return lowered in words or lowered.endswith(endings)
+
+
 @functools.cache  # every secrets rule asks it of every config key
 def is_secret_key(key: str) -> bool:
-    return bool(SECRET_KEY.search(key)) and not SALT_KEY.search(key)
+    return named(key, SECRET_NAMES)
+
+
+def is_url_key(key: str) -> bool:
+    return named(key, URL_NAMES)
 
 
 def literal_secret(value: Value | None) -> str | None:
     """The committed secret text when the value is a literal credential."""
-    if isinstance(value, Lit) and isinstance(value.value, str) and not PLACEHOLDER.match(value.value.strip()):
+    if isinstance(value, Lit) and isinstance(value.value, str) and not _placeholder(value.value.strip()):
         return value.value
     return None
+
+
+def _placeholder(text: str) -> bool:
+    """Obviously not a committed credential: nothing, `${NAME}`, `$NAME` or `<something>`."""
+    if text.startswith("${") and text.endswith("}") and _env_name(text[2:-1]):
+        return True
+    if text.startswith("$"):
+        return _env_name(text[1:])
+    if text.startswith("<") and text.endswith(">"):
+        return ">" not in text[1:-1]
+    return not text
+
+
+def _env_name(text: str) -> bool:
+    return bool(text) and _ENV_NAME_CHARACTERS.issuperset(text)
 
 
 def env_names(value: Value | None) -> set[str]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from phoenix_ops.elixir.values import plain
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.patterns import lazy
-from phoenix_ops.project.usage import HEALTH_PATH, READY_PATH
+from phoenix_ops.patterns import mentions
+from phoenix_ops.project.usage import (
+    HEALTH_SEGMENTS,
+    LIVE_SEGMENTS,
+    READY_SEGMENTS,
+    has_segment,
+)
 from phoenix_ops.record import record
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.endpoints import (
@@ -20,7 +23,6 @@ from phoenix_ops.rules.platform import health_checks, liveness_paths
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 HEALTH_DEPS = ("plug_checkup", "plug_health_check", "health_checkup", "phoenix_health", "healthchex")
-LIVE_PATH = lazy(r"(^|/)(livez?|liveness)(/|$)", re.I)
 SESSION_PLUGS = (":fetch_session", ":protect_from_forgery")
 
 
@@ -41,10 +43,10 @@ def health_paths(project) -> list[HealthPath]:
 def _health_paths(project) -> list[HealthPath]:
     found = [HealthPath(r.path, r.module or r.target, Location(path=router.file, line=r.line), router, r)
              for router in project.routers for r in router.routes
-             if HEALTH_PATH.search(r.path) and r.verb in ("get", "head", "match", "forward")]
+             if has_segment(r.path, HEALTH_SEGMENTS) and r.verb in ("get", "head", "match", "forward")]
     for handler in project.usage.handlers.values():
         found += [HealthPath(p, handler.module, Location(path=handler.file, line=handler.line))
-                  for p in handler.paths if HEALTH_PATH.search(p)]
+                  for p in handler.paths if has_segment(p, HEALTH_SEGMENTS)]
     return found
 
 
@@ -91,7 +93,7 @@ def no_readiness_endpoint(project):
     paths = health_paths(project)
     if not (project.repos or project.repo_keys()):
         return
-    ready = [p for p in paths if READY_PATH.search(p.path)]
+    ready = [p for p in paths if has_segment(p.path, READY_SEGMENTS)]
     for item in ready:
         handler = project.usage.handlers.get(item.module)
         if handler is not None and not handler.queries_database:
@@ -118,7 +120,8 @@ def health_route_behind_auth(project):
         if item.route is None:
             continue
         plugs = pipelines_of(item.router, item.route)
-        blocking = [p.module for p in plugs if REQUIRES_AUTH.search(p.module) or p.module in ("Plug.SSL", ":force_ssl")]
+        blocking = [p.module for p in plugs
+                    if mentions(p.module, REQUIRES_AUTH) or p.module in ("Plug.SSL", ":force_ssl")]
         session = [p.module for p in plugs if p.module in SESSION_PLUGS]
         if blocking:
             yield health_route_behind_auth.finding(
@@ -142,9 +145,9 @@ def liveness_queries_database(project):
     probed = {c.path for c in liveness_paths(project)}
     for item in health_paths(project):
         handler = project.usage.handlers.get(item.module)
-        if handler is None or not handler.queries_database or READY_PATH.search(item.path):
+        if handler is None or not handler.queries_database or has_segment(item.path, READY_SEGMENTS):
             continue
-        if LIVE_PATH.search(item.path) or item.path in probed:
+        if has_segment(item.path, LIVE_SEGMENTS) or item.path in probed:
             yield liveness_queries_database.finding(
                 f"liveness path {item.path} is answered by {handler.module}, which queries the database",
                 Location(path=handler.file, line=handler.line), key=item.path)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from phoenix_ops.elixir.values import KW, plain
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.patterns import lazy
-from phoenix_ops.project.usage import HEALTH_PATH
+from phoenix_ops.project.usage import HEALTH_SEGMENTS, has_segment
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.endpoints import endpoint_configs
 
@@ -16,9 +13,15 @@ RATE_LIMIT_DEPS = ("hammer", "hammer_plug", "plug_attack", "ex_rated", "rate_lim
 REMOTE_IP_DEPS = ("remote_ip", "plug_cloudflare")
 # Paths that take credentials (phx.gen.auth writes /users/log_in, 1.8 /users/log-in); an OAuth
 # redirect (/auth/github) takes none.
-LOGIN_PATH = lazy(r"log[_-]?in|sign[_-]?in|sign[_-]?up|register|reset[_-]password|(^|/)session(/|$)|"
-                        r"(^|/)token(/|$)|magic[_-]link", re.I)
+LOGIN_WORDS = ("login", "log_in", "log-in", "signin", "sign_in", "sign-in", "signup", "sign_up", "sign-up",
+               "register", "reset_password", "reset-password", "magic_link", "magic-link")  # any case
+LOGIN_SEGMENTS = frozenset({"session", "token"})
 LARGE_BODY = 64 * 1024 * 1024
+
+
+def _login_path(path: str) -> bool:
+    lowered = path.lower()
+    return any(word in lowered for word in LOGIN_WORDS) or has_segment(path, LOGIN_SEGMENTS)
 
 
 def _rate_limited(project) -> bool:
@@ -37,10 +40,10 @@ def no_rate_limiting(project):
     if _rate_limited(project):
         return
     for router in project.routers:
-        logins = sorted((r for r in router.routes if LOGIN_PATH.search(r.path) and r.verb != "live_dashboard"),
+        logins = sorted((r for r in router.routes if _login_path(r.path) and r.verb != "live_dashboard"),
                         key=lambda r: r.verb != "post")  # the form's POST is what guesses hit
         api = [r for r in router.routes if ("api" in r.pipelines or r.path.startswith("/api"))
-               and not HEALTH_PATH.search(r.path)]
+               and not has_segment(r.path, HEALTH_SEGMENTS)]
         if logins:
             yield no_rate_limiting.finding(f"{router.module} routes {logins[0].path} (login) and nothing limits "
                                            f"request rates", Location(path=router.file, line=logins[0].line),

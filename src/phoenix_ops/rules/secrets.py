@@ -10,12 +10,12 @@ from phoenix_ops.patterns import lazy
 from phoenix_ops.record import record
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.facts import (
-    URL_KEY,
     URL_PASSWORD,
     baked_reads,
     dev_default,
     generated_at_boot,
     is_secret_key,
+    is_url_key,
     literal_secret,
     secret_env_name,
     where,
@@ -53,7 +53,7 @@ def _secret_leaves(project) -> list[SecretLeaf]:
 def _find_secret_leaves(view) -> list[SecretLeaf]:
     leaves = []
     for path, history in view.leaves.items():
-        if not (is_secret_key(path[-1]) or URL_KEY.search(path[-1])):
+        if not (is_secret_key(path[-1]) or is_url_key(path[-1])):
             continue
         unconditional = [i for i, v in enumerate(history) if not v.conditional]
         start = unconditional[-1] if unconditional else -1
@@ -67,7 +67,7 @@ def _committed(path, value) -> str | None:
     text = literal_secret(value)
     if text is None or text.startswith(PUBLIC_PREFIXES) or "public" in path[-1] or "publishable" in path[-1]:
         return None
-    if URL_KEY.search(path[-1]):
+    if is_url_key(path[-1]):
         m = URL_PASSWORD.match(text)
         return m.group(1) if m and not m.group(1).startswith("$") else None
     return text

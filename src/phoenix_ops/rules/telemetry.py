@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from phoenix_ops.elixir.values import Atom, EnvRead, Expr, Lit, Seq, plain
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.patterns import lazy
+from phoenix_ops.patterns import mentions
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.endpoints import (
     AUTH_PLUG,
@@ -29,7 +27,7 @@ TRACERS = ("opentelemetry_phoenix", "opentelemetry_bandit", "opentelemetry_cowbo
 JSON_LOGGERS = ("logger_json", "logstash_logger_formatter", "logger_logstash_backend", "ink", "logfmt_ex",
                 "logger_formatter_json")
 PROMETHEUS_DEPS = ("telemetry_metrics_prometheus", "telemetry_metrics_prometheus_core")
-METRICS_TARGET = lazy(r"PromEx|Prometheus|Metrics", re.I)
+METRICS_TARGET = ("promex", "prometheus", "metrics")  # any case (see patterns.mentions)
 
 
 def _mix(project) -> Location:
@@ -217,12 +215,12 @@ def _metrics_plugs(project):
 def _metrics_routes(project):
     """(router, route) for each route to a metrics plug or controller (LiveDashboard's pages are not a scrape)."""
     return [(r, route) for r in project.routers for route in r.routes
-            if "metrics" in route.path and METRICS_TARGET.search(route.target) and route.verb != "live_dashboard"]
+            if "metrics" in route.path and mentions(route.target, METRICS_TARGET) and route.verb != "live_dashboard"]
 
 
 def _metrics_plug_unread(project) -> str | None:
     """An endpoint plug of the app's own named for metrics (a module calling a Prometheus exporter)."""
-    plug = next(((e, p) for e in project.endpoints for p in e.plugs if METRICS_TARGET.search(p.module)), None)
+    plug = next(((e, p) for e in project.endpoints for p in e.plugs if mentions(p.module, METRICS_TARGET)), None)
     return f"{plug[0].module} plugs {plug[1].module}, which may serve metrics: the audit does not read it" \
         if plug else None
 
@@ -248,7 +246,7 @@ def metrics_endpoint_public(project):
                 f"{endpoint.module} plugs {plug.module}: metrics are served to anyone reaching the app",
                 Location(path=endpoint.file, line=plug.line), key=f"{endpoint.module}:{plug.module}")
     for router, route in _metrics_routes(project):
-        if AUTH_PLUG.search(route.target) or dev_only(route.guard) or authenticated(router, route):
+        if mentions(route.target, AUTH_PLUG) or dev_only(route.guard) or authenticated(router, route):
             continue
         yield metrics_endpoint_public.finding(
             f"{router.module} serves {route.path} ({route.target}) with no authentication in its pipelines",
