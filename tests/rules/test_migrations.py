@@ -136,6 +136,8 @@ def test_check_says_how_to_leave_out_long_applied_migrations(make_project):
     text = invoke(["check", str(root), "--select", "MIG"]).output
     assert text.count("start-after") == 1 and text.endswith(f"0 errors, 13 warnings, 0 infos\nhint: {result.hint}\n")
     assert json.loads(invoke(["check", str(root), "--select", "MIG", "-f", "json"]).output)["hint"] == result.hint
+    every = invoke(["check", str(root.parent), "--all", "--select", "MIG"]).output
+    assert every.endswith(f"0 errors, 13 warnings, 0 infos\nhint: {result.hint}\n")  # each project's report
     (root / ".phoenix-ops.toml").write_text('start-after = "20190112000000"\n')
     told = run_check(root, CheckOptions(select=["MIG"]), rules)
     assert [f.location.path for f in told.findings] == [f"{DIR}/20240301000000_new.exs"] and told.hint == ""
