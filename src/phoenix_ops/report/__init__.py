@@ -27,7 +27,7 @@ def render(findings: Sequence[Finding], fmt: str, *, tool: str = "check", color:
     if fmt == "text":
         from phoenix_ops.report.text import render_text
         return render_text(findings, color=color, base=base, checklist=_checklist(findings, rules, extra or {}),
-                           hint=(extra or {}).get("hint", ""))
+                           note=(extra or {}).get("hint", ""))
     if fmt == "html":
         from phoenix_ops.report.html import render_html
         return render_html(findings, tool=tool, facts=extra, rules=rules)
@@ -42,7 +42,7 @@ def render_each(reports: Sequence[tuple[Sequence[Finding], dict, str, str]], fmt
     rules = rules or {}
     if fmt == "text":
         from phoenix_ops.report.text import render_text
-        return "\n".join(f"{heading}\n" + render_text(findings, color=color, base=base, hint=extra.get("hint", ""),
+        return "\n".join(f"{heading}\n" + render_text(findings, color=color, base=base, note=extra.get("hint", ""),
                                                       checklist=_checklist(findings, rules, extra))
                          for findings, extra, base, heading in reports)
     if fmt == "json":
