@@ -1,6 +1,7 @@
 """MIG rules on migrations written here in the shapes real projects use."""
 
 import json
+import shutil
 
 import pytest
 from cli_run import invoke
@@ -125,7 +126,7 @@ def history(count: int, year: int = 2019) -> dict[str, str]:
     return {**files, f"{DIR}/20240301000000_new.exs": migration("create index(:users, [:email])")}
 
 
-def test_check_says_how_to_leave_out_long_applied_migrations(make_project):
+def test_check_says_how_to_leave_out_long_applied_migrations(make_project, tmp_path_factory):
     rules = catalog("static", "audit")
     root = make_project(history(12)).root
     result = run_check(root, CheckOptions(select=["MIG"]), rules)
@@ -136,6 +137,9 @@ def test_check_says_how_to_leave_out_long_applied_migrations(make_project):
     text = invoke(["check", str(root), "--select", "MIG"]).output
     assert text.count("start-after") == 1 and text.endswith(f"0 errors, 13 warnings, 0 infos\nhint: {result.hint}\n")
     assert json.loads(invoke(["check", str(root), "--select", "MIG", "-f", "json"]).output)["hint"] == result.hint
+    alone = shutil.copytree(root, tmp_path_factory.mktemp("apps") / "demo").parent
+    every = invoke(["check", str(alone), "--all", "--select", "MIG"]).output
+    assert every.endswith(f"0 errors, 13 warnings, 0 infos\nhint: {result.hint}\n")  # each project's report
     (root / ".phoenix-ops.toml").write_text('start-after = "20190112000000"\n')
     told = run_check(root, CheckOptions(select=["MIG"]), rules)
     assert [f.location.path for f in told.findings] == [f"{DIR}/20240301000000_new.exs"] and told.hint == ""

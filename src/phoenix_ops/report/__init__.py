@@ -15,7 +15,8 @@ def render(findings: Sequence[Finding], fmt: str, *, tool: str = "check", color:
     """Render findings in one of FORMATS. `extra` carries per-command facts (summary, target);
     `rules` the catalog of the command's kinds (SARIF, JSON and HTML describe each rule that
     appears); `base` the project root as seen from the current directory (text paths start there).
-    Text ends with the checklist's line per area when `extra` says which rules did not run or apply."""
+    Text ends with the checklist's line per area when `extra` says which rules did not run or apply,
+    and with `extra["hint"]` after the totals."""
     rules = rules or {}
     if fmt == "json":
         from phoenix_ops.report.json import render_json
@@ -25,7 +26,8 @@ def render(findings: Sequence[Finding], fmt: str, *, tool: str = "check", color:
         return sarif_log([(findings, (extra or {}).get("project") or {})], rules)
     if fmt == "text":
         from phoenix_ops.report.text import render_text
-        return render_text(findings, color=color, base=base, checklist=_checklist(findings, rules, extra or {}))
+        return render_text(findings, color=color, base=base, checklist=_checklist(findings, rules, extra or {}),
+                           note=(extra or {}).get("hint", ""))
     if fmt == "html":
         from phoenix_ops.report.html import render_html
         return render_html(findings, tool=tool, facts=extra, rules=rules)
@@ -40,7 +42,7 @@ def render_each(reports: Sequence[tuple[Sequence[Finding], dict, str, str]], fmt
     rules = rules or {}
     if fmt == "text":
         from phoenix_ops.report.text import render_text
-        return "\n".join(f"{heading}\n" + render_text(findings, color=color, base=base,
+        return "\n".join(f"{heading}\n" + render_text(findings, color=color, base=base, note=extra.get("hint", ""),
                                                       checklist=_checklist(findings, rules, extra))
                          for findings, extra, base, heading in reports)
     if fmt == "json":

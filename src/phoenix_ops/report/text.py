@@ -19,11 +19,13 @@ _SUBJECTS_SHOWN = 12
 
 
 def render_text(findings: Sequence[Finding], *, color: bool = False, base: str = "",
-                tables: Sequence[tuple[str, Sequence[dict]]] = (), checklist: Sequence[Area] = ()) -> str:
+                tables: Sequence[tuple[str, Sequence[dict]]] = (), checklist: Sequence[Area] = (),
+                note: str = "") -> str:
     """`base` is prefixed to file paths so they open from the current directory; `tables` are
     (title, rows) of facts a command prints after the findings; `checklist` what was checked, one
     line per area above the totals ("CLU: 1 failed, 3 passed, 4 not applicable"), but for an area
-    whose rules were all left out (--select)."""
+    whose rules were all left out (--select); `note` a hint after the totals on a setting that would
+    help, as ruff's on --fix."""
     paint = _painter(color)
     shown = sorted((f for f in findings if not f.suppressed), key=Finding.sort_key)
     shared = _shared_hints(shown)
@@ -49,6 +51,8 @@ def render_text(findings: Sequence[Finding], *, color: bool = False, base: str =
     if checked:
         lines += [*([""] if lines else []), *checked]
     lines.append(("\n" if lines else "") + summary_line(findings))
+    if note:
+        lines.append(f"hint: {note}")
     return "\n".join(lines) + "\n"
 
 
