@@ -280,7 +280,8 @@ def docker_secret(project):
 def docker_locale(project):
     for d in production_dockerfiles(project):
         env = d.final.env
-        if not any(re.search(r"utf-?8", env.get(k, ("", 0))[0] or "", re.I) for k in ("LANG", "LC_ALL")):
+        locale = " ".join((env.get(k, ("", 0))[0] or "").lower() for k in ("LANG", "LC_ALL"))
+        if "utf8" not in locale and "utf-8" not in locale:
             yield docker_locale.finding(f"{d.path}: the final stage sets neither LANG nor LC_ALL to UTF-8",
                                         Location(path=d.path, line=d.final.line), key=d.path)
 
