@@ -39,6 +39,13 @@ AREAS = {
     "OPS": "the audit itself: unparsable files, suppressions, settings",
 }
 
+# What every rule page of an area adds after its own fix.
+AREA_NOTES = {
+    "MIG": "Migrations that ran in production long ago are history: `start-after = \"20240101000000\"`\n"
+           "in `.phoenix-ops.toml` leaves out every migration up to that version. `check` suggests one\n"
+           "when most of these findings come from migrations more than a year older than the newest.",
+}
+
 _STATIC, _LIVE, _CLUSTER = range(1, 100), range(100, 150), range(150, 200)
 # What a kind of rule judges, and the id numbers it uses (so parallel areas never collide).
 KINDS = {
@@ -127,7 +134,8 @@ class Rule:
 
     @property
     def fix(self) -> str:
-        return _dedent(self.fix_text)
+        note = AREA_NOTES.get(self.area)
+        return f"{_dedent(self.fix_text)}\n\n{note}" if note else _dedent(self.fix_text)
 
     @property
     def raised(self) -> str:

@@ -163,7 +163,13 @@ def test_checklist_says_what_a_cluster_had_nothing_for():
     rules = catalog("cluster")
     nobody = standings(rules, [ClusterView(nodes=[NodeReport("a@10.0.0.1", "10.0.0.1", 9100, "hosts",
                                                                   error_kind="unreachable")])])
-    assert nobody["not_determined"] == dict.fromkeys(["CLU172", "CLU173", "CLU174", "CLU175"], "no node answered")
+    # Nothing a member would tell is passed: the node's failure is judged, the rest is not determined.
+    assert nobody["not_determined"] == dict.fromkeys(["CLU150", "CLU151", "CLU159", "CLU160", "CLU161", "CLU162",
+                                                      "CLU163", "CLU164", "CLU169", "CLU170", "CLU171", "CLU172",
+                                                      "CLU173", "CLU174", "CLU175"], "no node answered")
+    assert nobody["not_applicable"]["CLU168"] == "no DNS name was asked (nodes named with --hosts)"
+    assert standings(rules, [ClusterView()])["not_determined"]["CLU152"] == "no node was found to connect to"
+    assert "CLU168" not in standings(rules, [ClusterView(queried=["shop.internal"])])["not_applicable"]
     assert nobody["not_applicable"]["CLU165"] == "no --expect N given"
     assert nobody["not_applicable"]["CLU166"].startswith("no host was asked through EPMD")
     plain = ClusterView(nodes=[member("a@10.0.0.1", ["b@10.0.0.1"]), member("b@10.0.0.1", ["a@10.0.0.1"])],

@@ -162,3 +162,13 @@ end
     before = endpoint.read_text()
     assert invoke("gen", "all", bare, "--target", "docker", "--write").exit_code == 0
     assert endpoint.read_text() == before
+
+
+def test_gen_never_decides_which_migrations_are_history(bare):
+    old = "defmodule Demo.Repo.Migrations.M{n} do\n  use Ecto.Migration\n  def change do\n" \
+          "    create index(:t{n}, [:c])\n  end\nend\n"
+    write(bare, {f"priv/repo/migrations/201901{n + 1:02d}000000_m{n}.exs": old.format(n=n) for n in range(11)})
+    write(bare, {"priv/repo/migrations/20240301000000_new.exs": old.format(n=99)})
+    assert invoke("gen", "all", bare, "--target", "systemd", "--write").exit_code == 0
+    assert not (bare / ".phoenix-ops.toml").exists()  # the hint names a version; the team decides
+    assert 'start-after = "20190111000000"' in invoke("check", bare).stdout

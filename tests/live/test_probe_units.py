@@ -213,9 +213,22 @@ def test_checklist_says_which_probe_rules_could_not_run_or_had_nothing_to_judge(
     down = not_run([result("https://a.example/")], ProbeOptions(active=True))
     assert set(down.values()) == {"no target answered"} and "WEB140" not in down and "WEB100" in down
     rules = catalog("probe")
-    assert set(standings(rules, answered)["not_applicable"]) == {"WEB117", "WEB118", "WEB119", "WEB126"}
-    live = result("https://a.example/", sockets=["/live/websocket"], liveview="phx-F1")
-    assert standings(rules, [*answered, live]) == {"not_applicable": {}, "not_determined": {}}  # one target has them
+    assert standings(rules, answered)["not_determined"] == {
+        **dict.fromkeys(["WEB105", "WEB106", "WEB107", "WEB108"], "no TLS handshake completed"),
+        "WEB104": "the headers check did not finish", "WEB110": "the headers check did not finish",
+        "SEC100": "the cookies check did not finish", "HLT101": "the health check did not finish",
+        **dict.fromkeys(["AST100", "AST101", "AST102"], "the assets check did not finish")}
+    finished = {"check_seconds": dict.fromkeys(["tls", "headers", "cookies", "assets", "health"], 0.1)}
+    bare = [result("https://a.example/", page_url="https://a.example/", tls_version="TLSv1.3", **finished)]
+    assert set(standings(rules, bare)["not_applicable"]) == {"WEB117", "WEB118", "WEB119", "WEB126", "WEB104",
+                                                             "WEB110", "SEC100", "AST100", "AST101", "AST102",
+                                                             "HLT101"}
+    plain = result("http://a.example/", page_url="http://a.example/", **finished)
+    assert standings(rules, [plain])["not_applicable"]["WEB107"] == "the page is served over plain HTTP: no TLS to judge"
+    live = result("https://a.example/", page_url="https://a.example/", sockets=["/live/websocket"], liveview="phx-F1",
+                  tls_version="TLSv1.3", hsts_max_age=31536000, csp_strong=True, session_cookie="_shop_key",
+                  digested_assets=3, health_paths=["/health"], **finished)
+    assert standings(rules, [*bare, live]) == {"not_applicable": {}, "not_determined": {}}  # one target has them
 
 
 def test_text_ends_with_the_checklist_of_every_target_as_other_live_commands_do():

@@ -1,6 +1,7 @@
 """MIG rules on migrations written here in the shapes real projects use."""
 
 import pytest
+from cli_run import invoke
 from project_shapes import ids
 
 from phoenix_ops.catalog import catalog
@@ -114,3 +115,40 @@ def test_start_after_and_suppression_comments(make_project):
     result = run_check(root, CheckOptions(select=["MIG"]), catalog("static", "audit"))
     assert [(f.rule_id, f.location.path, bool(f.suppressed)) for f in result.findings] == [
         ("MIG008", f"{DIR}/20240101000000_new.exs", True)]
+
+
+def history(count: int, year: int = 2019) -> dict[str, str]:
+    """`count` migrations of `year`, each adding an index the unsafe way, and one of 2024."""
+    files = {f"{DIR}/{year}01{n + 1:02d}000000_m{n}.exs": migration(f"create index(:t{n}, [:c])") for n in range(count)}
+    return {**files, f"{DIR}/20240301000000_new.exs": migration("create index(:users, [:email])")}
+
+
+def test_check_says_how_to_leave_out_long_applied_migrations(make_project):
+    rules = catalog("static", "audit")
+    root = make_project(history(12)).root
+    result = run_check(root, CheckOptions(select=["MIG"]), rules)
+    assert len(result.findings) == 13  # nothing left out without the setting
+    assert result.hint == ("hint: 12 of 13 migration findings are in migrations more than a year older than the "
+                           "newest (20240301000000); if those ran long ago, `start-after = \"20190112000000\"` in "
+                           ".phoenix-ops.toml leaves them out")
+    text = invoke(["check", str(root), "--select", "MIG"]).output
+    assert text.count("start-after") == 1 and text.endswith(f"0 errors, 13 warnings, 0 infos\n{result.hint}\n")
+    (root / ".phoenix-ops.toml").write_text('start-after = "20190112000000"\n')
+    told = run_check(root, CheckOptions(select=["MIG"]), rules)
+    assert [f.location.path for f in told.findings] == [f"{DIR}/20240301000000_new.exs"] and told.hint == ""
+
+
+@pytest.mark.parametrize("files", [
+    history(9),  # too few to hint at
+    {**history(11), **{f"{DIR}/202401{n + 1:02d}000000_n{n}.exs": migration(f"create index(:u{n}, [:c])")
+                       for n in range(14)}},  # most findings are recent
+    {f"{DIR}/{n:03d}_m.exs": migration(f"create index(:t{n}, [:c])") for n in range(1, 13)},  # no timestamps
+])
+def test_no_hint_when_old_migrations_are_not_the_bulk(make_project, files):
+    assert run_check(make_project(files).root, CheckOptions(select=["MIG"]), catalog("static", "audit")).hint == ""
+
+
+def test_the_rule_pages_say_how_to_leave_out_history():
+    page = invoke(["explain", "MIG006"]).output
+    assert 'start-after = "20240101000000"' in page and page.index("How to fix") < page.index("start-after")
+    assert "start-after" not in catalog()["MIG006"].hint  # a finding's hint stays the rule's own fix

@@ -43,8 +43,9 @@ def run(path: Path, opts: CheckOptions, tail: Tail, *, all_projects: bool = Fals
         tables = [("Shutdown per deploy target", result.shutdown)] if result.shutdown else []
         def text(color: bool) -> str:
             from phoenix_ops.report.checklist import checklist_of
-            return render_text(result.findings, color=color, base=from_here(result.root), tables=tables,
+            body = render_text(result.findings, color=color, base=from_here(result.root), tables=tables,
                                checklist=checklist_of(result.findings, rules, _outcomes(result)))
+            return body + (f"{result.hint}\n" if result.hint else "")  # after the totals, as ruff's --fix note
         extra = {"project": result.summary, **_outcomes(result)}
         return tail.finish(result.findings, tool="check", rules=rules, extra=extra, text=text,
                            base=from_here(result.root), heading=_heading(result))

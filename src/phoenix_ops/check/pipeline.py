@@ -88,6 +88,7 @@ class CheckResult:
     not_applicable: dict[str, str] = field(default_factory=dict)  # rule id -> the subject the project lacks
     not_determined: dict[str, str] = field(default_factory=dict)  # rule id -> why the files cannot tell
     shutdown: list[dict] = field(default_factory=list)  # one row per deploy target: how it stops the BEAM
+    hint: str = ""  # how to leave out long-applied migrations, when most MIG findings come from them
 
 
 def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckResult:
@@ -138,8 +139,9 @@ def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckRes
         settings.apply_severity(f)
     findings.sort(key=Finding.sort_key)
     not_run = {r.id: _why_not(r.id, opts, settings) for r in rules if r.id not in ran}
+    hint = "" if settings.start_after else start_after_hint(findings, project)
     return CheckResult(findings, {**project.summary(), "disabled_rules": settings.disabled}, project.root, not_run,
-                       not_applicable, not_determined, shutdown_rows(project) if project.deploy.present else [])
+                       not_applicable, not_determined, shutdown_rows(project) if project.deploy.present else [], hint)
 
 
 def _target_env(project) -> list[Finding]:
@@ -152,9 +154,47 @@ def _target_env(project) -> list[Finding]:
 
 def _before(finding: Finding, version: str) -> bool:
     """A migration finding in a migration up to `start-after`: history, not reported."""
-    name = (finding.location.path or "").rsplit("/", 1)[-1]
-    digits = name.split("_", 1)[0]
-    return finding.rule_id.startswith("MIG") and digits.isdigit() and int(digits) <= int(version)
+    found = _version(finding)
+    return found is not None and int(found) <= int(version)
+
+
+def _version(finding: Finding) -> str | None:
+    """The version of the migration a MIG finding is in (the digits its file name starts with)."""
+    digits = (finding.location.path or "").rsplit("/", 1)[-1].split("_", 1)[0]
+    return digits if finding.rule_id.startswith("MIG") and digits.isdigit() else None
+
+
+HISTORY_DAYS = 365  # a migration this much older than the newest one ran in production long ago
+HISTORY_FINDINGS = 10  # fewer findings in such migrations than this are read, not hinted away
+
+
+def start_after_hint(findings: list[Finding], project) -> str:
+    """When most shown MIG findings (and at least HISTORY_FINDINGS) are in migrations HISTORY_DAYS
+    older than the newest one, the line that says how `start-after` leaves them out; else ''.
+    Nothing is hidden until the team sets it."""
+    import datetime as dt
+
+    def stamp(version: str) -> dt.datetime | None:
+        try:
+            return dt.datetime.strptime(version[:14], "%Y%m%d%H%M%S") if len(version) >= 14 else None
+        except ValueError:
+            return None
+
+    versions = [v for f in findings if not f.suppressed and (v := _version(f))]
+    if len(versions) < HISTORY_FINDINGS:
+        return ""
+    stamps = {m.version: stamp(m.version) for m in project.migrations}
+    newest = max(((s, v) for v, s in stamps.items() if s), default=None)
+    if newest is None:
+        return ""
+    cutoff = newest[0] - dt.timedelta(days=HISTORY_DAYS)
+    old = [v for v in versions if (s := stamps.get(v) or stamp(v)) and s < cutoff]
+    if len(old) < HISTORY_FINDINGS or 2 * len(old) < len(versions):
+        return ""
+    last_old = max(v for v, s in stamps.items() if s and s < cutoff)
+    return (f"hint: {len(old)} of {len(versions)} migration findings are in migrations more than a year older "
+            f"than the newest ({newest[1]}); if those ran long ago, `start-after = \"{last_old}\"` in "
+            f".phoenix-ops.toml leaves them out")
 
 
 def _why_not(rule_id: str, opts: CheckOptions, settings: Settings) -> str:

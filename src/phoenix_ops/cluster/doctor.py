@@ -46,6 +46,7 @@ async def examine(opts: DoctorOptions, progress: Progress | None = None) -> Clus
     seeds = list(opts.seeds)
     say = progress or (lambda step, done, total: None)
     if opts.dns or opts.srv:
+        view.queried = [*opts.dns, *opts.srv]
         say("asking DNS", 0, len(opts.dns) + len(opts.srv))
         resolver = make_resolver(opts.nameserver, opts.timeout)
         lookups = [from_dns(resolver, q, opts.basename, opts.dist_port) for q in opts.dns]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from phoenix_ops.cluster.ruledef import H, M, at, usage_rule
+from phoenix_ops.cluster.ruledef import MEMBERS, H, M, at, usage_rule
 from phoenix_ops.cluster.view import ClusterView
 from phoenix_ops.findings import Finding, Severity
 from phoenix_ops.rule import rule
@@ -37,7 +37,7 @@ ROLLING = "expected while a rolling deploy is under way; a problem if it lasts"
 
 
 @rule(
-    "CLU159", "otp-version-skew", Severity.WARNING, M, kind="cluster",
+    "CLU159", "otp-version-skew", Severity.WARNING, M, kind="cluster", subject=MEMBERS,
     title="Nodes run different OTP releases or ERTS versions",
     why="""
         Mixed OTP versions work during a rolling upgrade, which is what they usually mean. Left in
@@ -59,7 +59,7 @@ def otp_skew(view: ClusterView) -> Iterable[Finding]:
 
 
 @rule(
-    "CLU160", "app-version-skew", Severity.WARNING, M, kind="cluster",
+    "CLU160", "app-version-skew", Severity.WARNING, M, kind="cluster", subject=MEMBERS,
     title="An application is loaded at different versions on different nodes",
     why="""
         Two versions of your application (or of a dependency) in one cluster exchange messages
@@ -111,7 +111,7 @@ atom_limit_near = usage_rule(
 
 
 @rule(
-    "CLU163", "run-queue-high", Severity.WARNING, M, kind="cluster",
+    "CLU163", "run-queue-high", Severity.WARNING, M, kind="cluster", subject=MEMBERS,
     title="A node's run queue is more than twice its online schedulers",
     why="""
         Processes waiting to run mean the node is CPU bound: latency grows for every request, and
@@ -131,7 +131,7 @@ def run_queue(view: ClusterView) -> Iterable[Finding]:
 
 
 @rule(
-    "CLU164", "net-ticktime-mismatch", Severity.WARNING, H, kind="cluster",
+    "CLU164", "net-ticktime-mismatch", Severity.WARNING, H, kind="cluster", subject=MEMBERS,
     title="Nodes disagree on net_ticktime",
     why="""
         net_ticktime decides how long a silent peer is kept before it is declared down. Nodes
@@ -153,7 +153,7 @@ def ticktime(view: ClusterView) -> Iterable[Finding]:
 
 
 @rule(
-    "CLU169", "remote-call-failed", Severity.WARNING, M, kind="cluster",
+    "CLU169", "remote-call-failed", Severity.WARNING, M, kind="cluster", subject=MEMBERS,
     title="A remote call on a reachable node failed, so part of its picture is missing",
     why="""
         The doctor asks each node through rex, the standard rpc server. A failing call means a

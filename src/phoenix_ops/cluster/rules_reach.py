@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from phoenix_ops.cluster.ruledef import H, M, at, failure_rule
+from phoenix_ops.cluster.ruledef import NODES, H, M, at, failure_rule
 from phoenix_ops.cluster.view import ClusterView, HostReport
 from phoenix_ops.findings import Finding, Location, Severity
 from phoenix_ops.rule import Subject, rule
@@ -27,7 +27,7 @@ node_unreachable = failure_rule(
 
 
 @rule(
-    "CLU153", "cookie-mismatch", Severity.ERROR, H, kind="cluster",
+    "CLU153", "cookie-mismatch", Severity.ERROR, H, kind="cluster", subject=NODES,
     title="A node rejects the cluster cookie",
     why="""
         Nodes only connect when they share the cookie. A node deployed with another cookie (a
@@ -178,6 +178,7 @@ def epmd_empty(view: ClusterView) -> Iterable[Finding]:
 
 @rule(
     "CLU168", "discovery-failed", Severity.ERROR, H, kind="cluster",
+    subject=Subject("no DNS name was asked (nodes named with --hosts)", lambda view: bool(view.queried)),
     title="A discovery query returned no nodes",
     why="""
         The DNS name that libcluster (DNSPoll, Kubernetes DNSSRV) or dns_cluster polls does not

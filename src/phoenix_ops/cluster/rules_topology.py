@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from phoenix_ops.cluster.ruledef import H, M, at
+from phoenix_ops.cluster.ruledef import MEMBERS, H, M, at
 from phoenix_ops.cluster.view import ClusterView, describe_groups
 from phoenix_ops.findings import Finding, Severity
 from phoenix_ops.rule import Subject, rule
 
 
 @rule(
-    "CLU150", "cluster-partitioned", Severity.ERROR, H, kind="cluster",
+    "CLU150", "cluster-partitioned", Severity.ERROR, H, kind="cluster", subject=MEMBERS,
     title="The cluster is split: some nodes cannot see the others",
     why="""
         Phoenix.PubSub broadcasts and Presence only reach nodes that are connected. In a split
@@ -43,7 +43,7 @@ def partitioned(view: ClusterView) -> Iterable[Finding]:
 
 
 @rule(
-    "CLU151", "asymmetric-visibility", Severity.WARNING, M, kind="cluster",
+    "CLU151", "asymmetric-visibility", Severity.WARNING, M, kind="cluster", subject=MEMBERS,
     title="A node sees a peer that does not see it back",
     why="""
         Erlang connections are two-way, so a one-way view means a connection is half set up or
@@ -84,7 +84,7 @@ def expected_count(view: ClusterView) -> Iterable[Finding]:
 
 
 @rule(
-    "CLU170", "node-not-discovered", Severity.INFO, M, kind="cluster",
+    "CLU170", "node-not-discovered", Severity.INFO, M, kind="cluster", subject=MEMBERS,
     title="A node is connected to the cluster but discovery did not return it",
     why="""
         A member that discovery no longer returns is usually stale DNS, or a node connected by
@@ -101,7 +101,7 @@ def not_discovered(view: ClusterView) -> Iterable[Finding]:
 
 
 @rule(
-    "CLU171", "partial-mesh", Severity.WARNING, H, kind="cluster",
+    "CLU171", "partial-mesh", Severity.WARNING, H, kind="cluster", subject=MEMBERS,
     title="Nodes of one partition are not all connected to each other",
     why="""
         Erlang clusters are meant to be a full mesh: PubSub broadcasts go straight from the

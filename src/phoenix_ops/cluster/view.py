@@ -62,6 +62,7 @@ class ClusterView:
     nodes: list[NodeReport] = field(default_factory=list)
     hosts: list[HostReport] = field(default_factory=list)
     problems: list[DiscoveryProblem] = field(default_factory=list)
+    queried: list[str] = field(default_factory=list)  # the DNS names asked for nodes (A/AAAA, SRV)
     expected: int | None = None
     seconds: float = 0.0
     cookie_source: str = "the given cookie"

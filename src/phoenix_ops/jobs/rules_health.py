@@ -142,7 +142,9 @@ def wanted_schema(version: str) -> int | None:
 @rule(
     "JOB110", "oban-schema-behind", Severity.ERROR, H, kind="jobs",
     subject=Subject("the Oban version in use is unknown: --project reads it from mix.lock",
-                    lambda view: bool(view.lock_version)),
+                    lambda view: bool(view.lock_version) and wanted_schema(view.lock_version) is not None,
+                    lambda view: f"no schema version is known for Oban {view.lock_version}" if view.lock_version
+                    else None),
     title="The database's Oban schema is older than the Oban the project uses",
     why="""
         Each Oban release expects its migrations to have run: a schema left behind misses
@@ -156,8 +158,6 @@ def wanted_schema(version: str) -> int | None:
 )
 def schema_behind(view: JobsView) -> Iterator[Finding]:
     wanted = wanted_schema(view.lock_version)
-    if wanted is None:
-        return
     if view.schema_version is None:
         yield schema_behind.finding(
             f"oban_jobs carries no schema version comment; Oban {view.lock_version} expects v{wanted}",

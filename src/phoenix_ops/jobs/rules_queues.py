@@ -9,6 +9,10 @@ from phoenix_ops.jobs.view import JobsView, duration
 from phoenix_ops.rule import Subject, rule
 
 H, M = Confidence.HIGH, Confidence.MEDIUM
+PEERS_TABLE = Subject("no oban_peers table (Oban before 2.11 elects no leader there)", lambda view: view.peers is not None)
+# Queues are judged while Oban runs them: without a live leader JOB101 says why nothing moves.
+RUNNING = Subject("no live Oban leader: nothing runs the queues (JOB101 says why)", lambda view: bool(view.live_peers()),
+                  lambda view: "no oban_peers table: whether Oban runs cannot be told" if view.peers is None else None)
 
 
 @rule(
@@ -44,7 +48,8 @@ def orphans(view: JobsView) -> Iterator[Finding]:
 
 @rule(
     "JOB101", "oban-no-live-leader", Severity.ERROR, H, kind="jobs",
-    subject=Subject("no oban_peers table (Oban before 2.11 elects no leader there)", lambda view: view.peers is not None),
+    subject=PEERS_TABLE & Subject("no job in oban_jobs: nothing for a leader to run",
+                                  lambda view: bool(view.queues or view.finished)),
     title="No live Oban leader: Cron, Pruner, Lifeline and the Stager are not running",
     why="""
         Oban elects one leader per instance through `oban_peers`; only the leader runs the
@@ -59,7 +64,7 @@ def orphans(view: JobsView) -> Iterator[Finding]:
     """,
 )
 def no_leader(view: JobsView) -> Iterator[Finding]:
-    if view.live_peers() or not (view.queues or view.finished):
+    if view.live_peers():
         return
     if view.peers:
         last = max(view.peers, key=lambda p: p.expires_at)
@@ -70,7 +75,7 @@ def no_leader(view: JobsView) -> Iterator[Finding]:
 
 
 @rule(
-    "JOB102", "oban-queue-stalled", Severity.ERROR, H, kind="jobs",
+    "JOB102", "oban-queue-stalled", Severity.ERROR, H, kind="jobs", subject=RUNNING,
     title="A queue's available jobs are past due while Oban is running",
     why="""
         Available jobs whose time has come long ago, while a leader is alive, mean no running
@@ -83,8 +88,6 @@ def no_leader(view: JobsView) -> Iterator[Finding]:
     """,
 )
 def stalled(view: JobsView) -> Iterator[Finding]:
-    if not view.live_peers():
-        return  # JOB101 says why nothing runs
     for q in view.queues:
         if q.available and q.overdue > view.limits.stall:
             yield stalled.finding(

@@ -8,13 +8,15 @@ import re
 from urllib.parse import urljoin, urlsplit
 
 from phoenix_ops.findings import Confidence, Finding, Severity
-from phoenix_ops.live.context import INCOMPLETE, Context
+from phoenix_ops.live.context import INCOMPLETE, Context, on_page
 from phoenix_ops.live.http import ProbeError
 from phoenix_ops.patterns import lazy
 from phoenix_ops.rule import rule
 
+DIGESTED = on_page("the page references no digested asset", "assets", lambda facts: bool(facts.get("digested_assets")))
+
 ASSET_MISSING = rule(
-    "AST100", "digested-asset-missing", Severity.ERROR, Confidence.HIGH, kind="probe",
+    "AST100", "digested-asset-missing", Severity.ERROR, Confidence.HIGH, kind="probe", subject=DIGESTED,
     title="A digested asset referenced by the page is not served",
     why="""
     A page that names `app-3f2a.js?vsn=d` which then answers 404 is usually a load balancer mixing two
@@ -30,7 +32,7 @@ ASSET_MISSING = rule(
 )
 
 ASSET_CACHE = rule(
-    "AST101", "asset-cache-headers", Severity.WARNING, Confidence.HIGH, kind="probe",
+    "AST101", "asset-cache-headers", Severity.WARNING, Confidence.HIGH, kind="probe", subject=DIGESTED,
     title="Digested assets are not cached long-term",
     why="""
     Digested names change with content, so they can be cached forever: without a long public
@@ -46,7 +48,7 @@ ASSET_CACHE = rule(
 )
 
 ASSET_COMPRESSION = rule(
-    "AST102", "asset-compression", Severity.WARNING, Confidence.MEDIUM, kind="probe",
+    "AST102", "asset-compression", Severity.WARNING, Confidence.MEDIUM, kind="probe", subject=DIGESTED,
     title="Text assets are sent uncompressed or without Vary: Accept-Encoding",
     why="""
     JavaScript and CSS shrink 3 to 5 times with gzip or brotli. Without `Vary: Accept-Encoding` a

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urljoin
 
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.live.http import Http, Reply
 from phoenix_ops.live.target import ProbeOptions, Target
 from phoenix_ops.record import field, record
-from phoenix_ops.rule import rule
+from phoenix_ops.rule import Subject, rule
+
+
+def on_page(absent: str, check: str, present: Callable[[dict], bool]) -> Subject:
+    """What a probe rule judges on a target: `present(facts)` of what its `check` recorded, unknown
+    when that check did not finish (WEB141 then says why), so neither a pass nor an absence is claimed."""
+    return Subject(absent, lambda result: present(result.facts),
+                   lambda result: None if check in result.facts.get("check_seconds", {}) else
+                   f"the {check} check did not finish")
+
+
+HTTPS = Subject("the page is served over plain HTTP: no TLS to judge",
+                lambda result: result.facts.get("page_url", "").startswith("https://"))
+# The TLS rules judge a handshake: a failed one is WEB140's finding, and says nothing of the rest.
+TLS = HTTPS & Subject(present=lambda result: "tls_version" in result.facts,
+                      unknown=lambda result: "no TLS handshake completed")
+
 
 UNREACHABLE = rule(
     "WEB140", "target-unreachable", Severity.ERROR, Confidence.HIGH, kind="probe",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from phoenix_ops.findings import Confidence, Finding, Severity
-from phoenix_ops.live.context import Context
+from phoenix_ops.live.context import Context, on_page
 from phoenix_ops.live.http import Reply
 from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
@@ -11,6 +11,7 @@ from phoenix_ops.rule import rule
 
 SESSION_COOKIE = rule(
     "SEC100", "session-cookie-insecure", Severity.ERROR, Confidence.HIGH, kind="probe",
+    subject=on_page("the page set no Phoenix session cookie", "cookies", lambda facts: "session_cookie" in facts),
     title="The Phoenix session cookie lacks Secure, HttpOnly or SameSite",
     why="""
     The session cookie is the login. Without Secure it is sent over plain HTTP; without HttpOnly any

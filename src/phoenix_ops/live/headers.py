@@ -7,11 +7,11 @@ import re
 import httpx
 
 from phoenix_ops.findings import Confidence, Finding, Severity
-from phoenix_ops.live.context import Context
+from phoenix_ops.live.context import HTTPS, Context, on_page
 from phoenix_ops.rule import rule
 
 HSTS_MISSING = rule(
-    "WEB103", "hsts-missing", Severity.ERROR, Confidence.HIGH, kind="probe",
+    "WEB103", "hsts-missing", Severity.ERROR, Confidence.HIGH, kind="probe", subject=HTTPS,
     title="HTTPS answers carry no Strict-Transport-Security header",
     why="""
     Without HSTS every visit starts over plain HTTP and can be downgraded by anyone on the path
@@ -28,6 +28,8 @@ HSTS_MISSING = rule(
 
 HSTS_WEAK = rule(
     "WEB104", "hsts-weak", Severity.WARNING, Confidence.HIGH, kind="probe",
+    subject=HTTPS & on_page("no Strict-Transport-Security header (WEB103)", "headers",
+                            lambda facts: "hsts_max_age" in facts),
     title="HSTS is sent twice, malformed or with a short max-age",
     why="""
     Two HSTS headers (proxy and app both adding one) are invalid and browsers may ignore both. A
@@ -62,6 +64,7 @@ CSP_MISSING = rule(
 
 CSP_WEAK = rule(
     "WEB110", "csp-weak", Severity.WARNING, Confidence.HIGH, kind="probe",
+    subject=on_page("no Content-Security-Policy (WEB109)", "headers", lambda facts: "csp_strong" in facts),
     title="The Content-Security-Policy does not restrict scripts",
     why="""
     `'unsafe-inline'` in script-src lets injected `<script>` run, `'unsafe-eval'` allows eval, and a

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from phoenix_ops.findings import Confidence, Finding, Severity
-from phoenix_ops.live.context import Context
+from phoenix_ops.live.context import Context, on_page
 from phoenix_ops.live.http import ProbeError, Reply
 from phoenix_ops.live.redirects import http_url
 from phoenix_ops.rule import rule
@@ -29,6 +29,7 @@ HEALTH_MISSING = rule(
 
 HEALTH_BAD = rule(
     "HLT101", "health-endpoint-unhealthy", Severity.ERROR, Confidence.HIGH, kind="probe",
+    subject=on_page("no health endpoint answered (HLT100)", "health", lambda facts: "health_paths" in facts),
     title="The health endpoint is slow, failing, or only reachable through a redirect",
     why="""
     Platforms probe health over plain HTTP inside the network. With `force_ssl` the check gets a

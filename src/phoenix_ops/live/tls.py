@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 from cryptography import x509
 
 from phoenix_ops.findings import Confidence, Finding, Severity
-from phoenix_ops.live.context import INCOMPLETE, UNREACHABLE, Context
+from phoenix_ops.live.context import INCOMPLETE, TLS, UNREACHABLE, Context
 from phoenix_ops.live.http import untrusted_hint
 from phoenix_ops.record import record
 from phoenix_ops.rule import rule
 
 TLS_OLD_PROTOCOL = rule(
-    "WEB105", "tls-old-protocol", Severity.ERROR, Confidence.HIGH, kind="probe",
+    "WEB105", "tls-old-protocol", Severity.ERROR, Confidence.HIGH, kind="probe", subject=TLS,
     title="The server accepts TLS 1.0 or TLS 1.1",
     why="""
     TLS 1.0 and 1.1 are deprecated (RFC 8996): they rely on SHA-1 and CBC constructions with known
@@ -37,7 +37,7 @@ TLS_OLD_PROTOCOL = rule(
 )
 
 TLS_CERT_INVALID = rule(
-    "WEB106", "tls-certificate-invalid", Severity.ERROR, Confidence.HIGH, kind="probe",
+    "WEB106", "tls-certificate-invalid", Severity.ERROR, Confidence.HIGH, kind="probe", subject=TLS,
     title="The certificate does not verify: untrusted chain, wrong host name or expired",
     why="""
     Browsers stop with a full-page warning; API clients and mobile apps fail. A missing intermediate
@@ -54,7 +54,7 @@ TLS_CERT_INVALID = rule(
 )
 
 TLS_CERT_EXPIRING = rule(
-    "WEB107", "tls-certificate-expiring", Severity.WARNING, Confidence.HIGH, kind="probe",
+    "WEB107", "tls-certificate-expiring", Severity.WARNING, Confidence.HIGH, kind="probe", subject=TLS,
     title="The certificate expires soon",
     why="""
     Renewal jobs fail silently (a changed DNS record, a rate limit, a container that lost its
@@ -68,7 +68,7 @@ TLS_CERT_EXPIRING = rule(
 )
 
 TLS_WEAK_CIPHERS = rule(
-    "WEB108", "tls-weak-ciphers", Severity.WARNING, Confidence.HIGH, kind="probe",
+    "WEB108", "tls-weak-ciphers", Severity.WARNING, Confidence.HIGH, kind="probe", subject=TLS,
     title="The server accepts weak TLS 1.2 cipher suites",
     why="""
     Suites with RSA key exchange have no forward secrecy (a stolen key decrypts recorded traffic);

@@ -27,7 +27,7 @@ class MetricsArgs:
 @record
 class ProjectFacts:
     expected: tuple[str, ...] = ("vm", "phoenix")
-    dropped: list[str] = field(default_factory=list)
+    dropped: list[str] | None = None  # None: no project read
 
 
 def project_facts(path: Path | None) -> ProjectFacts:

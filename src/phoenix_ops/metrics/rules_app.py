@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.metrics import names
-from phoenix_ops.metrics.view import MetricsView
+from phoenix_ops.metrics.view import MetricsView, scraped
 from phoenix_ops.rule import Subject, rule
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
@@ -41,6 +41,8 @@ def series_missing(view: MetricsView) -> Iterator[Finding]:
 
 @rule(
     "OBS104", "cowboy-metrics-on-bandit", Severity.WARNING, M, kind="metrics",
+    subject=Subject("the scrape declares no Cowboy series",
+                    lambda view: any(names.COWBOY.search(n) for n in view.latest.declared)),
     title="Cowboy metrics are declared but empty: the app serves with Bandit",
     why="""
         Phoenix 1.7.11+ apps serve with Bandit. A Cowboy metrics plugin left in place (PromEx's
@@ -63,6 +65,8 @@ def cowboy_on_bandit(view: MetricsView) -> Iterator[Finding]:
 
 @rule(
     "OBS105", "telemetry-summary-dropped", Severity.WARNING, H, kind="metrics",
+    subject=Subject(present=lambda view: view.dropped is not None,
+                    unknown=lambda view: "the telemetry module is read with --project"),
     title="A telemetry `summary` metric is defined but never exported",
     why="""
         telemetry_metrics_prometheus does not support `summary`: it logs a warning at boot and
@@ -83,12 +87,14 @@ def summary_dropped(view: MetricsView) -> Iterator[Finding]:
                 view.at(exported), key=metric)
 
 
+def _observed(pattern, what: str) -> Subject:
+    return scraped(f"{what} histogram with observations",
+                   lambda view: view.quantile(pattern, view.limits.quantile) is not None)
+
+
 def _timing(declared, view: MetricsView, pattern, limit: float, what: str) -> Iterator[Finding]:
     q = view.limits.quantile
-    found = view.quantile(pattern, q)
-    if found is None:
-        return
-    value, observed, name = found
+    value, observed, name = view.quantile(pattern, q)
     seconds = value * names.unit_scale(name)
     if seconds > limit:
         yield declared.finding(
@@ -98,6 +104,7 @@ def _timing(declared, view: MetricsView, pattern, limit: float, what: str) -> It
 
 @rule(
     "OBS106", "ecto-queue-time-high", Severity.WARNING, H, kind="metrics",
+    subject=_observed(names.ECTO_QUEUE, "Ecto queue time"),
     title="Queries wait long for a database connection: the Ecto pool is too small",
     why="""
         Queue time is how long a query waited for a free connection from the repo's pool. High
@@ -115,6 +122,7 @@ def ecto_queue_time(view: MetricsView) -> Iterator[Finding]:
 
 @rule(
     "OBS107", "ecto-query-time-high", Severity.WARNING, H, kind="metrics",
+    subject=_observed(names.ECTO_QUERY, "Ecto query time"),
     title="Database queries are slow",
     why="""
         Slow queries hold pool connections, so they slow every other query too, and they are
@@ -129,9 +137,23 @@ def ecto_query_time(view: MetricsView) -> Iterator[Finding]:
     yield from _timing(ecto_query_time, view, names.ECTO_QUERY, view.limits.ecto_query, "Ecto query time")
 
 
+def _requests(view: MetricsView) -> dict[str, tuple[float, float]]:
+    """Series name -> (requests, 5xx answers) between the scrapes, of the counters with a status label."""
+    by_name: dict[str, tuple[float, float]] = {}
+    for s in view.find(names.REQUESTS):
+        status = next((s.label(k) for k in names.STATUS_LABELS if s.label(k)), None)
+        increase = view.delta(s)
+        if status is None or increase is None:
+            continue
+        total, errors = by_name.get(s.name, (0.0, 0.0))
+        by_name[s.name] = (total + increase, errors + increase * status.startswith("5"))
+    return by_name
+
+
 @rule(
     "OBS108", "http-5xx-share-high", Severity.ERROR, H, kind="metrics",
-    subject=Subject("one scrape only (--interval 0): no request rate to judge", lambda view: view.second is not None),
+    subject=Subject("one scrape only (--interval 0): no request rate to judge", lambda view: view.second is not None)
+    & scraped("request counter with a status label", lambda view: bool(_requests(view))),
     title="A large share of requests end in a 5xx error",
     why="""
         Server errors between two scrapes are what users are getting right now: crashes in
@@ -143,18 +165,8 @@ def ecto_query_time(view: MetricsView) -> Iterator[Finding]:
     """,
 )
 def http_errors(view: MetricsView) -> Iterator[Finding]:
-    by_name: dict[str, tuple[float, float]] = {}
-    for s in view.find(names.REQUESTS):
-        status = next((s.label(k) for k in names.STATUS_LABELS if s.label(k)), None)
-        increase = view.delta(s)
-        if status is None or increase is None:
-            continue
-        total, errors = by_name.get(s.name, (0.0, 0.0))
-        by_name[s.name] = (total + increase, errors + increase * status.startswith("5"))
-    if not by_name:
-        return
     # Several series may count the same requests (a counter and a histogram): judge the fullest.
-    name, (total, errors) = max(by_name.items(), key=lambda item: (item[1][0], item[0]))
+    name, (total, errors) = max(_requests(view).items(), key=lambda item: (item[1][0], item[0]))
     if total >= view.limits.min_requests and errors > view.limits.error_share * total:
         yield http_errors.finding(
             f"{errors:.0f} of {total:.0f} requests in {view.interval:.0f} s were 5xx ({errors / total:.0%}; "
@@ -163,6 +175,7 @@ def http_errors(view: MetricsView) -> Iterator[Finding]:
 
 @rule(
     "OBS109", "oban-queue-length-high", Severity.WARNING, H, kind="metrics",
+    subject=scraped("Oban queue length", lambda view: bool(view.find(names.OBAN_QUEUE))),
     title="An Oban queue reported by the node is long",
     why="""
         The queue length the node exports is the backlog of work not yet started; a long one

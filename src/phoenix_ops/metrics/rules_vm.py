@@ -6,10 +6,15 @@ from collections.abc import Iterator
 
 from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.metrics import names
-from phoenix_ops.metrics.view import MetricsView
+from phoenix_ops.metrics.view import MetricsView, scraped
 from phoenix_ops.rule import Subject, rule
 
 H, M = Confidence.HIGH, Confidence.MEDIUM
+
+
+def _schedulers(view: MetricsView) -> float | None:
+    online = view.find(names.SCHEDULERS)
+    return online[0].value if online else view.limits.schedulers
 
 
 def _mib(n: float) -> str:
@@ -18,6 +23,8 @@ def _mib(n: float) -> str:
 
 @rule(
     "OBS100", "beam-resource-near-limit", Severity.ERROR, H, kind="metrics",
+    subject=scraped("process, atom, port or ETS count",
+                    lambda view: any(view.find(names.COUNTS[r]) for r in names.RESOURCES)),
     title="Processes, atoms, ports or ETS tables are near the VM's limit",
     why="""
         The BEAM has fixed ceilings: 262,144 processes, 1,048,576 atoms and 65,536 ports by
@@ -49,7 +56,8 @@ def near_limit(view: MetricsView) -> Iterator[Finding]:
 
 @rule(
     "OBS101", "beam-memory-near-container-limit", Severity.ERROR, H, kind="metrics",
-    subject=Subject("no --memory-limit given", lambda view: bool(view.limits.memory_limit)),
+    subject=Subject("no --memory-limit given", lambda view: bool(view.limits.memory_limit))
+    & scraped("BEAM memory total", lambda view: bool(view.find(names.MEMORY))),
     title="The node's memory is near the container's limit",
     why="""
         A container that crosses its memory limit is killed by the kernel's OOM killer, with no
@@ -64,8 +72,6 @@ def near_limit(view: MetricsView) -> Iterator[Finding]:
 def memory_near_limit(view: MetricsView) -> Iterator[Finding]:
     cap = view.limits.memory_limit
     found = view.find(names.MEMORY)
-    if not cap or not found:
-        return
     used = names.memory_bytes(found[0].name, found[0].value)
     if used > view.limits.memory_share * cap:
         yield memory_near_limit.finding(
@@ -75,6 +81,8 @@ def memory_near_limit(view: MetricsView) -> Iterator[Finding]:
 
 @rule(
     "OBS102", "beam-run-queue-long", Severity.WARNING, M, kind="metrics",
+    subject=scraped("run queue length, or no scheduler count (give --schedulers)",
+                    lambda view: bool(view.find(names.RUN_QUEUE)) and bool(_schedulers(view))),
     title="The run queue is long for the number of schedulers: the node is CPU-bound",
     why="""
         Processes waiting in the run queue are ready to run but get no CPU. A queue that stays
@@ -88,11 +96,7 @@ def memory_near_limit(view: MetricsView) -> Iterator[Finding]:
     """,
 )
 def run_queue(view: MetricsView) -> Iterator[Finding]:
-    queue = view.find(names.RUN_QUEUE)
-    online = view.find(names.SCHEDULERS)
-    schedulers = online[0].value if online else view.limits.schedulers
-    if not queue or not schedulers:
-        return
+    queue, schedulers = view.find(names.RUN_QUEUE), _schedulers(view)
     if queue[0].value > view.limits.run_queue_factor * schedulers:
         yield run_queue.finding(
             f"run queue {queue[0].value:.0f} with {schedulers:.0f} scheduler(s) (threshold "

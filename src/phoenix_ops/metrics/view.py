@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 from phoenix_ops.findings import Location
 from phoenix_ops.metrics.scrape import Labels, Snapshot
 from phoenix_ops.record import field, record
+from phoenix_ops.rule import Subject
 
 
 @record(frozen=True)
@@ -44,7 +46,7 @@ class MetricsView:
     second: Snapshot | None  # None with --interval 0: no rates
     limits: Limits = field(default_factory=Limits)
     expected: tuple[str, ...] = ("vm", "phoenix")  # series groups the node should export
-    dropped: list[str] = field(default_factory=list)  # telemetry summaries the reporter cannot export
+    dropped: list[str] | None = None  # telemetry summaries the reporter cannot export (None: no project read)
 
     @property
     def latest(self) -> Snapshot:
@@ -88,6 +90,11 @@ class MetricsView:
 
     def at(self, what: str = "") -> Location:
         return Location(url=self.url + (f"#{what}" if what else ""))
+
+
+def scraped(what: str, present: Callable[[MetricsView], bool]) -> Subject:
+    """What a rule judges in the scrape: when the series are not there, the rule cannot tell (not a pass)."""
+    return Subject(present=present, unknown=lambda view: f"the scrape has no {what}")
 
 
 def _buckets(series: dict[Labels, float]) -> dict[float, float]:
