@@ -192,7 +192,7 @@ def start_after_hint(findings: list[Finding], project) -> str:
     if len(old) < HISTORY_FINDINGS or 2 * len(old) < len(versions):
         return ""
     last_old = max(v for v, s in stamps.items() if s and s < cutoff)
-    return (f"hint: {len(old)} of {len(versions)} migration findings are in migrations more than a year older "
+    return (f"{len(old)} of {len(versions)} migration findings are in migrations more than a year older "
             f"than the newest ({newest[1]}); if those ran long ago, `start-after = \"{last_old}\"` in "
             f".phoenix-ops.toml leaves them out")
 
