@@ -20,6 +20,7 @@ from phoenix_ops.live.headers import (
     phoenix_generation,
 )
 from phoenix_ops.live.http import Reply
+from phoenix_ops.live.probe import checks
 from phoenix_ops.live.target import (
     ProbeOptions,
     ProbeUsageError,
@@ -205,29 +206,37 @@ def test_checklist_says_which_probe_rules_could_not_run_or_had_nothing_to_judge(
     def result(url: str, **facts) -> TargetResult:
         return TargetResult(Target(url, "a.example"), facts=facts)
 
-    answered = [result("https://a.example/", page_url="https://a.example/")]
+    every_check = {"check_seconds": dict.fromkeys(name for name, _, _ in checks(ProbeOptions(active=True)))}
+    answered = [result("https://a.example/", page_url="https://a.example/", **every_check)]
     skipped = not_run(answered, ProbeOptions())
     assert skipped["WEB123"] == "only with --active" and skipped["WEB119"] == "only with --ws-idle"
     assert "several nodes" in skipped["SEC101"] and "WEB100" not in skipped
     assert not_run(answered, ProbeOptions(active=True, ws_idle=1.0)).keys() == {"SEC101", "AST104"}
     down = not_run([result("https://a.example/")], ProbeOptions(active=True))
     assert set(down.values()) == {"no target answered"} and "WEB140" not in down and "WEB100" in down
+    # A check that completed on no target (out of time, or a redirect loop first) judged none of its rules.
+    looped = not_run([result("https://a.example/", page_url="https://a.example/")], ProbeOptions(active=True))
+    assert looped["WEB109"] == "the headers check did not complete" and looped["HLT100"].startswith("the health")
+    assert "WEB140" not in looped and "WEB141" not in looped
+    answered = [result("https://a.example/", page_url="https://a.example/")]
     rules = catalog("probe")
     assert standings(rules, answered)["not_determined"] == {
         **dict.fromkeys(["WEB105", "WEB106", "WEB107", "WEB108"], "no TLS handshake completed"),
         "WEB104": "the headers check did not finish", "WEB110": "the headers check did not finish",
-        "SEC100": "the cookies check did not finish", "HLT101": "the health check did not finish",
-        **dict.fromkeys(["AST100", "AST101", "AST102"], "the assets check did not finish")}
-    finished = {"check_seconds": dict.fromkeys(["tls", "headers", "cookies", "assets", "health"], 0.1)}
+        "SEC100": "the cookies check did not finish", "WEB115": "the cookies check did not finish",
+        "HLT101": "the health check did not finish", "WEB101": "the redirects check did not finish",
+        **dict.fromkeys(["AST100", "AST101", "AST102", "AST103"], "the assets check did not finish")}
+    finished = {"check_seconds": dict.fromkeys(["redirects", "tls", "headers", "cookies", "assets", "health"], 0.1)}
     bare = [result("https://a.example/", page_url="https://a.example/", tls_version="TLSv1.3", **finished)]
     assert set(standings(rules, bare)["not_applicable"]) == {"WEB117", "WEB118", "WEB119", "WEB126", "WEB104",
                                                              "WEB110", "SEC100", "AST100", "AST101", "AST102",
-                                                             "HLT101"}
+                                                             "HLT101", "WEB101", "WEB115", "AST103"}
     plain = result("http://a.example/", page_url="http://a.example/", **finished)
     assert standings(rules, [plain])["not_applicable"]["WEB107"] == "the page is served over plain HTTP: no TLS to judge"
     live = result("https://a.example/", page_url="https://a.example/", sockets=["/live/websocket"], liveview="phx-F1",
                   tls_version="TLSv1.3", hsts_max_age=31536000, csp_strong=True, session_cookie="_shop_key",
-                  digested_assets=3, health_paths=["/health"], **finished)
+                  digested_assets=3, health_paths=["/health"], https_redirect=1, cookies=1, plain_static=2,
+                  **finished)
     assert standings(rules, [*bare, live]) == {"not_applicable": {}, "not_determined": {}}  # one target has them
 
 
@@ -236,7 +245,9 @@ def test_text_ends_with_the_checklist_of_every_target_as_other_live_commands_do(
 
     def result(url: str, *findings: Finding) -> TargetResult:
         grade_finding = rules["WEB149"].finding("grade A", Location(url=url))
-        return TargetResult(Target(url, "a.example"), [*findings, grade_finding], "A", 95, {"page_url": url})
+        done = {name: 0.1 for name, _, _ in checks(ProbeOptions())}
+        return TargetResult(Target(url, "a.example"), [*findings, grade_finding], "A", 95,
+                            {"page_url": url, "check_seconds": done})
 
     hsts = rules["WEB103"].finding("no Strict-Transport-Security", Location(url="https://a.example/"))
     one = ProbeRun([result("https://a.example/", hsts)], ProbeOptions()).text(False)

@@ -44,7 +44,8 @@ def test_a_booted_release_without_tzdata_and_its_loopback_probe():
     run = Verification([], {}, EvalResult([], ["tzdata: not used"], tzdata_used=False), Booted(listened=True))
     probe = LoopbackProbe(["/health"])
     probe.results.append(TargetResult(Target("http://127.0.0.1:4000/", "127.0.0.1"),
-                                      facts={"page_url": "http://127.0.0.1:4000/"}))
+                                      facts={"page_url": "http://127.0.0.1:4000/",
+                                             "check_seconds": {"exposure": 0.1, "liveview": 0.1}}))
     opts = VerifyOptions(Path("rel"), [Path("prod.env")], Path("."))
     found = outcomes(opts, run, probe)
     assert found["REL104"] == ("not applicable", "tzdata is not in the release")

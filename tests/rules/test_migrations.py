@@ -1,5 +1,7 @@
 """MIG rules on migrations written here in the shapes real projects use."""
 
+import json
+
 import pytest
 from cli_run import invoke
 from project_shapes import ids
@@ -128,11 +130,12 @@ def test_check_says_how_to_leave_out_long_applied_migrations(make_project):
     root = make_project(history(12)).root
     result = run_check(root, CheckOptions(select=["MIG"]), rules)
     assert len(result.findings) == 13  # nothing left out without the setting
-    assert result.hint == ("hint: 12 of 13 migration findings are in migrations more than a year older than the "
+    assert result.hint == ("12 of 13 migration findings are in migrations more than a year older than the "
                            "newest (20240301000000); if those ran long ago, `start-after = \"20190112000000\"` in "
                            ".phoenix-ops.toml leaves them out")
     text = invoke(["check", str(root), "--select", "MIG"]).output
-    assert text.count("start-after") == 1 and text.endswith(f"0 errors, 13 warnings, 0 infos\n{result.hint}\n")
+    assert text.count("start-after") == 1 and text.endswith(f"0 errors, 13 warnings, 0 infos\nhint: {result.hint}\n")
+    assert json.loads(invoke(["check", str(root), "--select", "MIG", "-f", "json"]).output)["hint"] == result.hint
     (root / ".phoenix-ops.toml").write_text('start-after = "20190112000000"\n')
     told = run_check(root, CheckOptions(select=["MIG"]), rules)
     assert [f.location.path for f in told.findings] == [f"{DIR}/20240301000000_new.exs"] and told.hint == ""

@@ -45,7 +45,7 @@ def run(path: Path, opts: CheckOptions, tail: Tail, *, all_projects: bool = Fals
             from phoenix_ops.report.checklist import checklist_of
             body = render_text(result.findings, color=color, base=from_here(result.root), tables=tables,
                                checklist=checklist_of(result.findings, rules, _outcomes(result)))
-            return body + (f"{result.hint}\n" if result.hint else "")  # after the totals, as ruff's --fix note
+            return body + (f"hint: {result.hint}\n" if result.hint else "")  # after the totals, as ruff's --fix note
         extra = {"project": result.summary, **_outcomes(result)}
         return tail.finish(result.findings, tool="check", rules=rules, extra=extra, text=text,
                            base=from_here(result.root), heading=_heading(result))
@@ -57,9 +57,10 @@ def run(path: Path, opts: CheckOptions, tail: Tail, *, all_projects: bool = Fals
 
 
 def _outcomes(result: CheckResult) -> dict:
-    """The rules that did not run, had nothing to judge or could not tell, with why: the checklist's facts."""
+    """The rules that did not run, had nothing to judge or could not tell, with why: the checklist's facts;
+    and the hint on long-applied migrations, when there is one."""
     return {"not_run": result.not_run, "not_applicable": result.not_applicable,
-            "not_determined": result.not_determined}
+            "not_determined": result.not_determined, **({"hint": result.hint} if result.hint else {})}
 
 
 def _heading(result: CheckResult) -> str:

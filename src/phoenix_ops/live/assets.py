@@ -65,6 +65,8 @@ ASSET_COMPRESSION = rule(
 
 STATIC_ETAG = rule(
     "AST103", "static-revalidation", Severity.INFO, Confidence.MEDIUM, kind="probe",
+    subject=on_page("neither /robots.txt nor /favicon.ico is served", "assets",
+                    lambda facts: bool(facts.get("plain_static"))),
     title="A non-digested static file cannot be revalidated (no ETag or no 304)",
     why="""
     Files like /robots.txt and /favicon.ico are fetched often; without ETag and 304 answers every
@@ -134,6 +136,7 @@ async def _plain(ctx: Context, path: str) -> list[Finding]:
         first = await ctx.http.get(url, max_body=1)
         if first.status != 200:
             return []
+        ctx.facts["plain_static"] = ctx.facts.get("plain_static", 0) + 1
         etag = first.headers.get("etag")
         if not etag:
             return [STATIC_ETAG.finding("static file has no ETag", ctx.at(url))]

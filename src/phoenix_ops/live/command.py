@@ -7,7 +7,7 @@ from pathlib import Path
 from phoenix_ops.catalog import catalog
 from phoenix_ops.command import NoProgress, Progress, Tail, checked, write_file
 from phoenix_ops.findings import Finding, Location, redact_url
-from phoenix_ops.live.context import UNREACHABLE
+from phoenix_ops.live.context import INCOMPLETE, UNREACHABLE
 from phoenix_ops.live.grade import GRADE, grade_label, worst_of
 from phoenix_ops.live.probe import run_probe
 from phoenix_ops.live.socket import WS_IDLE
@@ -144,11 +144,25 @@ def not_run(results: list[TargetResult], opts: ProbeOptions) -> dict[str, str]:
         skipped[WS_IDLE.id] = "only with --ws-idle"
     if len({r.target.name for r in results}) == len(results):
         skipped |= dict.fromkeys(_rule_ids(replay) | _rule_ids(skew), "needs several nodes of one site (--resolve)")
-    return skipped
+    return unfinished(results, opts) | skipped
+
+
+def unfinished(results: list[TargetResult], opts: ProbeOptions) -> dict[str, str]:
+    """The rules of each check that completed on no target (it ran out of time, or a redirect loop
+    stopped the probe first): neither passed nor failed, WEB141 or WEB102 says why."""
+    import sys
+
+    from phoenix_ops.live.probe import checks
+
+    done = set().union(*(r.facts.get("check_seconds", {}) for r in results))
+    return {rule_id: f"the {name} check did not complete" for name, check, _ in checks(opts) if name not in done
+            for rule_id in _rule_ids(sys.modules[check.__module__])}
 
 
 def _rule_ids(module) -> set[str]:
-    return {v.id for v in vars(module).values() if isinstance(v, Rule) and v.kind == "probe"}
+    """The probe rules a check module judges (not those of every check it imports: WEB140, WEB141)."""
+    return {v.id for v in vars(module).values() if isinstance(v, Rule) and v.kind == "probe"} - \
+        {UNREACHABLE.id, INCOMPLETE.id}
 
 
 def _section(target: Target) -> str:

@@ -29,6 +29,7 @@ SESSION_COOKIE = rule(
 
 COOKIE_NOT_SECURE = rule(
     "WEB115", "cookie-not-secure", Severity.WARNING, Confidence.HIGH, kind="probe",
+    subject=on_page("the page set no cookie besides the session's", "cookies", lambda facts: bool(facts.get("cookies"))),
     title="A cookie is set without the Secure attribute",
     why="""
     A cookie without Secure is sent on any plain HTTP request to the host, where anyone on the path
@@ -89,6 +90,7 @@ def check_cookies(ctx: Context) -> list[Finding]:
     """Cookies set anywhere on the way to the page (a login redirect sets them too), last one wins."""
     out = []
     cookies = {c.name: c for reply in ctx.chain for c in cookies_of(reply)}
+    ctx.facts["cookies"] = sum(1 for c in cookies.values() if not c.is_session)
     for c in cookies.values():
         if c.is_session:
             ctx.facts["session_cookie"] = c.name

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from phoenix_ops.findings import Confidence, Finding, Severity
-from phoenix_ops.live.context import Context
+from phoenix_ops.live.context import Context, on_page
 from phoenix_ops.live.http import ProbeError, Reply, chain_loops
 from phoenix_ops.live.target import authority
 from phoenix_ops.rule import rule
@@ -29,6 +29,8 @@ HTTPS_REDIRECT = rule(
 
 REDIRECT_HOPS = rule(
     "WEB101", "https-redirect-indirect", Severity.WARNING, Confidence.HIGH, kind="probe",
+    subject=on_page("plain HTTP does not redirect to HTTPS (WEB100)", "redirects",
+                    lambda facts: "https_redirect" in facts),
     title="The HTTPS redirect takes more than one hop, changes host or drops the path",
     why="""
     HSTS preload lists and browsers expect `http://host/` to go straight to `https://host/`. A chain
@@ -114,6 +116,7 @@ async def check_redirects(ctx: Context) -> list[Finding]:
     if not _is_https(hops[-1].location):
         return [HTTPS_REDIRECT.finding(f"plain HTTP redirects to {hops[0].location}, never to HTTPS",
                                          ctx.at(start))]
+    ctx.facts["https_redirect"] = len(hops)
     out = []
     target = urlsplit(hops[-1].location)
     if len(hops) > 1:

@@ -36,6 +36,9 @@ LABELS = {
     "health_paths": "Health endpoints answering",
     "sockets": "WebSocket endpoints",
     "digested_assets": "Digested assets",
+    "https_redirect": "Redirects from HTTP to HTTPS",
+    "cookies": "Other cookies set",
+    "plain_static": "Plain static files served (robots.txt, favicon.ico)",
     "check_seconds": "Checks finished",
 }
 _SKIP_EMPTY = {"apps"}  # the applications of an umbrella: nothing to say of a single app
