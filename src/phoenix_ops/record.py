@@ -113,7 +113,9 @@ def _init(self, *args: Any, **kwargs: Any) -> None:
         if len(args) > len(table.positional):
             raise TypeError(f"{type(self).__qualname__}() takes {len(table.positional)} positional arguments "
                             f"but {len(args)} were given")
-        values.update(zip(table.positional, args))
+        positional = table.positional
+        for i, value in enumerate(args):  # (cheaper than updating from a zip of so few)
+            values[positional[i]] = value
     if kwargs:
         if not kwargs.keys() <= table.names or (args and not kwargs.keys().isdisjoint(table.positional[:len(args)])):
             raise TypeError(f"{type(self).__qualname__}() got an unexpected or repeated argument "

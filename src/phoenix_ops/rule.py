@@ -23,7 +23,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
-from phoenix_ops.record import record, replace
+from phoenix_ops.record import record
 
 AREAS = {
     "REL": "releases & runtime config",
@@ -114,16 +114,10 @@ class Rule:
     subject: Subject | None = None
 
     def __call__(self, check: Callable[..., Iterable[Finding]]) -> Rule:
-        """Used as a decorator: the check function becomes this rule's check (run only on its subject)."""
-        subject = self.subject
-        if subject is None:
-            return replace(self, check=check)
-
-        @functools.wraps(check)
-        def on_subject(project) -> Iterable[Finding]:
-            return check(project) if subject.standing(project) is None else ()
-
-        return replace(self, check=on_subject)
+        """Used as a decorator: the check function becomes this rule's check (run only on its subject).
+        The declaration is shared with nothing yet: it is completed in place rather than copied."""
+        object.__setattr__(self, "check", check if self.subject is None else _on_subject(check, self.subject))
+        return self
 
     def standing(self, project) -> tuple[str, str] | None:
         """None when the rule has its subject to judge in `project`; else (NOT_APPLICABLE or
@@ -174,6 +168,14 @@ class Rule:
             location=location,
             key=key,
         )
+
+
+def _on_subject(check: Callable[..., Iterable[Finding]], subject: Subject) -> Callable[..., Iterable[Finding]]:
+    @functools.wraps(check)
+    def on_subject(project) -> Iterable[Finding]:
+        return check(project) if subject.standing(project) is None else ()
+
+    return on_subject
 
 
 def standings(rules: Iterable[Rule], models: Iterable | Mapping[str, Iterable]) -> dict[str, dict[str, str]]:

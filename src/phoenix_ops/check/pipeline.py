@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from phoenix_ops.check.baseline import apply_baseline, load_baseline, write_baseline
 from phoenix_ops.check.settings import Settings, load_settings
 from phoenix_ops.check.suppressions import apply_suppressions
 from phoenix_ops.findings import Confidence, Finding, Location, Severity
@@ -98,7 +97,12 @@ def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckRes
 
     # A bad baseline is a usage error: say so before the (slower) audit runs. Writing a baseline
     # records everything found now, so an old one given alongside is not applied.
-    baselined = load_baseline(opts.baseline) if opts.baseline and not opts.write_baseline else None
+    baselined = None
+    if opts.baseline and not opts.write_baseline:
+        from phoenix_ops.check.baseline import (
+            load_baseline,  # (most runs use no baseline)
+        )
+        baselined = load_baseline(opts.baseline)
     if gc.get_freeze_count():  # the entry point froze what start-up made (cli.main): so with check's imports
         gc.freeze()
     project = load_project(path, env=opts.env)
@@ -124,8 +128,10 @@ def run_check(path: Path, opts: CheckOptions, rules: Iterable[Rule]) -> CheckRes
     findings += [f for f in directive_findings if opts.wants(f.rule_id, settings)]
 
     if opts.write_baseline:
+        from phoenix_ops.check.baseline import write_baseline
         write_baseline(opts.write_baseline, [f for f in findings if not f.suppressed])
     elif baselined is not None:
+        from phoenix_ops.check.baseline import apply_baseline
         apply_baseline(findings, baselined)
 
     findings = [f for f in findings if f.confidence >= opts.min_confidence]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 import shlex
 import tarfile
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from phoenix_ops.record import field, record
 from phoenix_ops.release.artifact import Contents, File
 
 MANIFEST = ".manifest"
+LINE = re.compile(r"([0-9a-f]{64}) ([0-7]{1,4}) (.+)")  # a manifest's line: sha256, mode, path
 
 
 @record
@@ -49,12 +51,12 @@ def manifest(contents: Contents) -> str:
 
 
 def parse_manifest(text: str) -> dict[tuple[str, int], list[str]]:
-    """(digest, mode) -> the paths holding that content."""
+    """(digest, mode) -> the paths holding that content; a line that does not read as one (a manifest
+    damaged on the host) is left out, and its file sent."""
     held: dict[tuple[str, int], list[str]] = {}
     for line in text.splitlines():
-        digest, mode, path = (line.split(" ", 2) + ["", ""])[:3]
-        if len(digest) == 64 and path:
-            held.setdefault((digest, int(mode, 8)), []).append(path)
+        if entry := LINE.fullmatch(line):
+            held.setdefault((entry[1], int(entry[2], 8)), []).append(entry[3])
     return held
 
 

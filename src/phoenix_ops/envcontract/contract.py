@@ -160,13 +160,20 @@ def _scan_leaf(contract: Contract, path: tuple[str, ...], history: list[Value]) 
         if path[-2:] == ("url", "host"):
             contract.url_host.update(r.name for r in value.reads())
         for cond in value.conditions:
-            match = _PRESENCE.match(cond.text)
-            if match and match.group(1) in contract.variables:
-                contract.variables[match.group(1)].presence_flag = True
+            tested = _presence_test(cond.text)
+            if tested in contract.variables:
+                contract.variables[tested].presence_flag = True
 
 
-# `if System.get_env("PHX_SERVER")`: a test for presence, where "false" counts as set.
-_PRESENCE = lazy(r'^(?:not )?System\.get_env\("([^"]+)"\)$')
+def _presence_test(code: str) -> str | None:
+    """The variable of `System.get_env("PHX_SERVER")` (or `not ...`) as a whole condition: a test for
+    presence, where "false" counts as set."""
+    call = code.removeprefix("not ").removesuffix("\n")
+    head, tail = 'System.get_env("', '")'
+    if not (call.startswith(head) and call.endswith(tail) and len(call) > len(head) + len(tail)):
+        return None
+    name = call[len(head):-len(tail)]
+    return name if '"' not in name else None
 
 
 def _condition(code: str) -> str:

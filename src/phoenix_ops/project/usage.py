@@ -31,7 +31,6 @@ READY_SEGMENTS = frozenset({"ready", "readyz", "readiness"})
 HEALTH_SEGMENTS = frozenset({f"{underscore}health{end}" for underscore in ("", "_")
                              for end in ("", "z", "check", "_check", "-check")}
                             | LIVE_SEGMENTS | READY_SEGMENTS | {"status", "ping", "up", "heartbeat"})
-DATABASE_CALLS = lazy(r"\bRepo\.|Ecto\.Adapters\.SQL|Postgrex\.|\.query[!(]")
 
 
 def has_segment(path: str, segments: frozenset[str]) -> bool:
@@ -103,6 +102,19 @@ def read_module(usage: Usage, mod: Module, rel: str) -> None:
     usage.metrics.append(found)
 
 
+def _queries_database(code: str) -> bool:
+    """Whether code calls a Repo (`Repo.one`, `MyApp.Repo.all`, not `FooRepo.x`), Ecto's SQL adapter,
+    Postgrex or a `.query`."""
+    if any(call in code for call in ("Ecto.Adapters.SQL", "Postgrex.", ".query!", ".query(")):
+        return True
+    at = code.find("Repo.")
+    while at >= 0:
+        if at == 0 or not (code[at - 1].isalnum() or code[at - 1] == "_"):
+            return True
+        at = code.find("Repo.", at + 1)
+    return False
+
+
 def read_handler(mod: Module, rel: str) -> Handler:
     """What a controller or plug module does: queries the database, matches paths itself."""
     body = text(mod.node)
@@ -119,7 +131,7 @@ def read_handler(mod: Module, rel: str) -> Handler:
                 paths.append("/" + "/".join(parts))
         elif name == "request_path" and value.type == "string":
             paths.append(text(value).strip('"'))
-    return Handler(mod.name, rel, line(mod.node), bool(DATABASE_CALLS.search(body)), sorted(set(paths)))
+    return Handler(mod.name, rel, line(mod.node), _queries_database(body), sorted(set(paths)))
 
 
 LONGPOLL_CLIENT = lazy(rb"longPollFallbackMs\s*:")

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.patterns import lazy
+from phoenix_ops.patterns import has_word, lazy, mentions
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.assets import ASSETS
 from phoenix_ops.rules.budgets import otp_release
@@ -23,16 +23,16 @@ if TYPE_CHECKING:
 
 W, E, I = Severity.WARNING, Severity.ERROR, Severity.INFO
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
-_DEV_NAME = lazy(r"dev|test|ci\b|gitpod|local|debug", re.I)
+# The packages each runtime library comes in (libssl3, libncurses6, ncurses-libs, libstdc++6), as
+# words of an install command.
 _RUNTIME_LIBS = {
-    "openssl": lazy(r"\b(openssl|libssl[\w.-]*)\b"),
-    "ncurses": lazy(r"\b(libncurses\w*|ncurses(-libs)?)\b"),
-    "libstdc++": lazy(r"\blibstdc\+\+\w*"),
-    "ca-certificates": lazy(r"\bca-certificates\b"),
+    "openssl": lambda script: has_word(script, "openssl") or has_word(script, "libssl", end=False),
+    "ncurses": lambda script: has_word(script, "libncurses", end=False) or has_word(script, "ncurses"),
+    "libstdc++": lambda script: has_word(script, "libstdc++", end=False),
+    "ca-certificates": lambda script: has_word(script, "ca-certificates"),
 }
 _ALPINE_BASH = lazy(r"\bapk\b[^\n;&|]*\badd\b[^\n;&|]*\sbash(?:\s|$)")
 _INSTALL = lazy(r"\b(apt-get|apt|apk|microdnf|dnf|yum)\b[^\n;&|]*\b(install|add)\b")
-_BARE_OS = lazy(r"^(?:docker\.io/)?(?:library/)?(debian|ubuntu|alpine)(?::|@|$)")
 # `mix release`, also as a step of `mix do a + release` (not `mix phx.gen.release` or `release.init`).
 _MIX_RELEASE = lazy(r"\bmix\b[^\n;&|]*(?<![\w.])release(?![\w.])")
 _ASSETS = ("assets.deploy", "assets.build", "assets.setup", "phx.digest", "esbuild", "tailwind", "npm run", "yarn",
@@ -51,9 +51,15 @@ def _production_dockerfiles(project) -> list[Dockerfile]:
             continue
         name = d.path.rsplit("/", 1)[-1]
         builds_release = any(_MIX_RELEASE.search(i.script) for s in d.stages for i in s.all("RUN"))
-        if (d.path in used or builds_release) and not _DEV_NAME.search(name.removeprefix("Dockerfile")):
+        if (d.path in used or builds_release) and not _development_name(name.removeprefix("Dockerfile")):
             found.append(d)
     return found
+
+
+def _development_name(suffix: str) -> bool:
+    """`.dev`, `-test`, `.ci`, `.local`: a Dockerfile name that says it builds no production image."""
+    lowered = suffix.lower()
+    return mentions(lowered, ("dev", "test", "gitpod", "local", "debug")) or has_word(lowered, "ci", start=False)
 
 
 def _releases(project) -> list[tuple[Dockerfile, Stage]]:
@@ -120,7 +126,8 @@ def docker_single_stage(project):
 def docker_mix_env(project):
     for d, stage in _releases(project):
         value = stage.env.get("MIX_ENV", (None, 0))[0] or stage.args.get("MIX_ENV", (None, 0))[0]
-        inline = any(re.search(r"MIX_ENV=[\"']?prod\b", i.script) for i in stage.all("RUN"))
+        inline = any(has_word(i.script, f"MIX_ENV={quote}prod", start=False) for i in stage.all("RUN")
+                     for quote in ("", '"', "'"))
         if value != "prod" and not inline:
             release = _release_run(stage)
             yield docker_mix_env.finding(f"{d.path}: the stage running `mix release` has MIX_ENV "
@@ -280,7 +287,8 @@ def docker_secret(project):
 def docker_locale(project):
     for d in production_dockerfiles(project):
         env = d.final.env
-        if not any(re.search(r"utf-?8", env.get(k, ("", 0))[0] or "", re.I) for k in ("LANG", "LC_ALL")):
+        locale = " ".join((env.get(k, ("", 0))[0] or "").lower() for k in ("LANG", "LC_ALL"))
+        if "utf8" not in locale and "utf-8" not in locale:
             yield docker_locale.finding(f"{d.path}: the final stage sets neither LANG nor LC_ALL to UTF-8",
                                         Location(path=d.path, line=d.final.line), key=d.path)
 
@@ -300,7 +308,7 @@ def docker_locale(project):
 def docker_runtime_libs(project):
     for d, stage in _releases(project):
         final = d.final
-        if final is stage or not _BARE_OS.match(final.image):
+        if final is stage or not _bare_os(final.image):
             continue
         installs = " ".join(script for script in _run_scripts(project, d, final) if _INSTALL.search(script))
         if "alpine" in final.image and _ALPINE_BASH.search(installs):
@@ -310,13 +318,19 @@ def docker_runtime_libs(project):
         wanted = ("ncurses", "libstdc++") if "alpine" in final.image else ("openssl", "ca-certificates")
         if (otp_release(project) or (99,))[0] < 24:
             wanted = tuple(lib for lib in wanted if lib != "libstdc++")  # no JIT before OTP 24
-        missing = [lib for lib in wanted if not _RUNTIME_LIBS[lib].search(installs)]
+        missing = [lib for lib in wanted if not _RUNTIME_LIBS[lib](installs)]
         if missing:
             # Without CA certificates the release boots; only verified TLS through the OS store fails.
             severity = W if missing == ["ca-certificates"] else None
             yield docker_runtime_libs.finding(f"{d.path}: the runtime stage ({final.image}) installs no "
                                               f"{', '.join(missing)}", Location(path=d.path, line=final.line),
                                               key=d.path, severity=severity)
+
+
+def _bare_os(image: str) -> bool:
+    """The distribution's own image (debian, ubuntu:24.04, docker.io/library/alpine@sha256:...)."""
+    name = image.removeprefix("docker.io/").removeprefix("library/")
+    return any(name == os or name.startswith((f"{os}:", f"{os}@")) for os in ("debian", "ubuntu", "alpine"))
 
 
 def _run_scripts(project, d: Dockerfile, stage: Stage) -> list[str]:

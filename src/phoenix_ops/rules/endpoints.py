@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from phoenix_ops.elixir.values import KW, Lit, Value, plain
 from phoenix_ops.findings import Location
-from phoenix_ops.patterns import lazy, mentions
+from phoenix_ops.patterns import has_word, mentions
 from phoenix_ops.record import record
 
 # Plug names that authenticate whoever passes (a pipeline holding one is not public).
@@ -16,8 +15,6 @@ AUTH_PLUG = ("auth", "basic", "require", "admin", "token", "login", "ensure", "v
 # Plug names that refuse a request without credentials (an auth plug that only loads the user does not).
 REQUIRES_AUTH = ("require", "ensure", "basicauth", "basic_auth", "authenticated", "admin", "protected",
                  "session_required")
-# A guard that keeps code out of prod: `compile_env(:app, :dev_routes)`, `Mix.env() in [:dev, :test]`, `is_env?(:dev)`.
-DEV_GUARD = lazy(r"dev_routes|:dev\b|\bdev\b|code_reloading\?|:test\b", re.I)
 
 
 @record
@@ -91,7 +88,13 @@ def authenticated(router, route) -> bool:
 
 
 def dev_only(guard: str | None) -> bool:
-    return bool(guard and DEV_GUARD.search(guard))
+    """A guard that keeps code out of prod: `compile_env(:app, :dev_routes)`, `Mix.env() in [:dev, :test]`,
+    `is_env?(:dev)`, `code_reloading?`."""
+    if not guard:
+        return False
+    lowered = guard.lower()
+    return mentions(lowered, ("dev_routes", "code_reloading?")) or has_word(lowered, "dev") \
+        or has_word(lowered, ":dev", start=False) or has_word(lowered, ":test", start=False)
 
 
 def _dig(value, keys):

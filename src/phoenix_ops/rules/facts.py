@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 
 from phoenix_ops.elixir.values import KW, Choice, EnvRead, Expr, Lit, Value
 from phoenix_ops.findings import Confidence, Location
@@ -20,22 +19,48 @@ SECRET_NAMES = _names("secret", "password", "passwd", "token", "api_key", "apike
                       "secret_key", "signing_key", "secret_key_base", "credential", "credentials", "auth_key",
                       "client_secret", "encryption_key")
 URL_NAMES = _names("url", "uri")
-URL_PASSWORD = lazy(r"^[a-z][a-z0-9+.-]*://[^:/@\s]*:([^@\s]+)@", re.I)
 _ENV_NAME_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 # Well-known development credentials: a committed copy is a leftover, not a leaked secret.
 DEV_PASSWORDS = {"postgres", "password", "secret", "root", "mysql", "changeme", "dev", "admin", "guest"}
 DEV_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "db", "postgres", "database", "host.docker.internal"}
-_URL_PARTS = lazy(r"^[a-z][a-z0-9+.-]*://[^:/@\s]*:([^@\s]*)@\[?([^/:\]?\s]+)", re.I)
+_SCHEME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789+.-")  # after a letter, any case
 
 
 def dev_default(key: str, text: str) -> bool:
     """postgres/postgres on localhost and the like: a development default, not a real credential."""
     if is_url_key(key):
-        m = _URL_PARTS.match(text)
-        return bool(m) and m.group(1) in DEV_PASSWORDS and m.group(2).lower() in DEV_HOSTS
+        credentials = url_password(text)
+        if credentials is None:
+            return False
+        password, rest = credentials
+        host = rest.removeprefix("[")
+        for end in "/:]?":
+            host = host.partition(end)[0]
+        return password in DEV_PASSWORDS and host.lower() in DEV_HOSTS
     return text in DEV_PASSWORDS
+
+
+def url_password(text: str) -> tuple[str, str] | None:
+    """(password, what follows it) of a URL that starts `scheme://user:password@`, the password perhaps
+    empty; None for any other text. Nothing of it up to the `@` is blank."""
+    scheme, sep, rest = text.partition("://")
+    if not (sep and scheme[:1].isascii() and scheme[:1].isalpha() and _SCHEME_CHARACTERS.issuperset(scheme.lower())):
+        return None
+    if not rest or rest[0].isspace():
+        return None
+    word = rest.split(None, 1)[0]
+    user_end = min((i for i in map(word.find, ":/@") if i >= 0), default=-1)
+    if user_end < 0 or word[user_end] != ":":
+        return None
+    password, at, after = word[user_end + 1:].partition("@")
+    return (password, after) if at else None
+
+
+def has_password(url: str) -> bool:
+    credentials = url_password(url)
+    return credentials is not None and credentials[0] != ""
 
 
 def secret_env_name(name: str) -> bool:
@@ -103,8 +128,13 @@ def generated_at_boot(value: Value | None) -> bool:
         return any(generated_at_boot(v) for v in value.options)
     if not isinstance(value, Expr):
         return False
+    if not any(call in value.text for call in _RANDOM_CALLS):
+        return False  # (nothing to take out of strings first)
     code = _STRINGS.sub('""', value.text)
-    return any(call in code for call in ("strong_rand_bytes", ":rand.", "random_bytes", "Ecto.UUID.generate"))
+    return any(call in code for call in _RANDOM_CALLS)
+
+
+_RANDOM_CALLS = ("strong_rand_bytes", ":rand.", "random_bytes", "Ecto.UUID.generate")
 
 
 def runtime_value(history: list[Value]) -> Value | None:
@@ -176,7 +206,7 @@ def config_read(value: Value | None) -> tuple[str, str] | None:
     if isinstance(value, KW):
         texts += [v.text for _, v in value.items if isinstance(v, Expr)]
     for text in texts:
-        m = _CONFIG_READ.search(text)
+        m = _CONFIG_READ.search(text) if "Application." in text else None
         if m:
             return m.group(1), m.group(2)
     return None

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from phoenix_ops.elixir.values import KW, Atom, Expr, Lit, Seq, Value, plain
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.patterns import lazy
+from phoenix_ops.patterns import has_word, lazy, mentions
 from phoenix_ops.rule import rule
 from phoenix_ops.rules.facts import (
     children_of,
@@ -20,7 +18,6 @@ from phoenix_ops.rules.subjects import dependency
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 DEFAULT_GRACE_MS = 15_000  # Oban's shutdown_grace_period when none is set
 _APP_START = lazy(r"mix\s+release|bin/server|phx\.server|bin/\w+\s+start")
-_POOLER = lazy(r":6543\b|pgbouncer|pooler\.supabase|-pooler\.", re.I)
 
 
 def _oban_configs(project):
@@ -259,6 +256,12 @@ def _app_targets(project):
         yield target
 
 
+def _pooler(url: str) -> bool:
+    """A transaction pooler's address: port 6543 (Supabase), PgBouncer, a `-pooler.` host (Neon)."""
+    lowered = url.lower()
+    return has_word(lowered, ":6543", start=False) or mentions(lowered, ("pgbouncer", "pooler.supabase", "-pooler."))
+
+
 def _pooled_urls(project):
     """Database URLs or ports that go through a transaction pooler, with where they are set."""
     view = project.config()
@@ -268,11 +271,11 @@ def _pooled_urls(project):
                 candidates = [value, getattr(value, "default", None)]
                 for c in candidates:
                     text = str(plain(c)) if c is not None and plain(c) is not None else ""
-                    if _POOLER.search(text) or text == "6543":
+                    if _pooler(text) or text == "6543":
                         yield f"{repo} {field_}", where(value)
     for target in project.deploy.targets():
         given = target.provides("DATABASE_URL")
-        if given is not None and given.value and _POOLER.search(given.value):
+        if given is not None and given.value and _pooler(given.value):
             yield f"{target.label} DATABASE_URL", Location(path=given.path, line=given.line)
 
 

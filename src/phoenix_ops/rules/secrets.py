@@ -10,14 +10,15 @@ from phoenix_ops.patterns import lazy
 from phoenix_ops.record import record
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.facts import (
-    URL_PASSWORD,
     baked_reads,
     dev_default,
     generated_at_boot,
+    has_password,
     is_secret_key,
     is_url_key,
     literal_secret,
     secret_env_name,
+    url_password,
     where,
 )
 
@@ -68,8 +69,9 @@ def _committed(path, value) -> str | None:
     if text is None or text.startswith(PUBLIC_PREFIXES) or "public" in path[-1] or "publishable" in path[-1]:
         return None
     if is_url_key(path[-1]):
-        m = URL_PASSWORD.match(text)
-        return m.group(1) if m and not m.group(1).startswith("$") else None
+        credentials = url_password(text)
+        password = credentials[0] if credentials else ""
+        return password if password and not password.startswith("$") else None
     return text
 
 
@@ -243,7 +245,7 @@ def committed_env_file(project):
             continue
         for e in project.deploy.env_files.get(rel, ([], []))[0]:
             if not SECRET_NAME.search(e.key) or not e.value or e.value.startswith("$") \
-                    or (e.key == "DATABASE_URL" and not URL_PASSWORD.match(e.value)):
+                    or (e.key == "DATABASE_URL" and not has_password(e.value)):
                 continue
             yield committed_env_file.finding(f"{rel} is tracked by git and sets {e.key}",
                                              Location(path=rel, line=e.line), key=e.key)

@@ -31,7 +31,6 @@ release, rollout strategy and CPU limit, so rules compare platforms without know
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from phoenix_ops.patterns import lazy
@@ -50,7 +49,6 @@ if TYPE_CHECKING:
     from phoenix_ops.project.deploy.systemd import Unit
     from phoenix_ops.project.dotenv import Entry, Malformed
 
-ENV_FILE = lazy(r"(^|/)(\.env(\.[\w.-]+)?|[\w.-]+\.env|\.envrc)$")
 _YAML_DIRS_SKIPPED = (".github/", ".gitlab/", ".circleci/", "assets/", "test/", ".buildkite/")
 _COMPOSE_NAME = lazy(r"(^|/)(docker-)?compose[\w.-]*\.ya?ml$")
 
@@ -111,7 +109,7 @@ def read_deploy(paths: list[str], read) -> Deploy:
             _dockerfile(d, rel, read(rel))
         elif name == ".dockerignore":
             d.dockerignore[rel.rpartition("/")[0]] = _patterns(read(rel) or "")
-        elif re.fullmatch(r"fly[\w.-]*\.toml", name):
+        elif name.startswith("fly") and name.endswith(".toml") and _name_characters(name[3:-5], empty=True):
             _fly(d, rel, read(rel))
         elif lower.endswith((".service", ".service.eex")):
             _unit(d, rel, read(rel))
@@ -128,10 +126,21 @@ def read_deploy(paths: list[str], read) -> Deploy:
             d.vm_args_path, d.vm_args = rel, read_vm_args(read(rel) or "")
         elif rel == "rel/overlays/bin/server":
             d.bin_server = read(rel)
-        elif ENV_FILE.search(rel):
+        elif env_file_name(name):
             from phoenix_ops.project.dotenv import parse_dotenv
             d.env_files[rel] = parse_dotenv((read(rel) or "").removeprefix("\ufeff"), rel)
     return d
+
+
+def env_file_name(name: str) -> bool:
+    """`.env`, `.env.prod`, `prod.env` or `.envrc`."""
+    return name in (".env", ".envrc") or (name.startswith(".env.") and _name_characters(name[5:])) \
+        or (name.endswith(".env") and _name_characters(name[:-4]))
+
+
+def _name_characters(text: str, *, empty: bool = False) -> bool:
+    """Letters, digits, `_`, `.` and `-` only (and at least one, unless `empty`)."""
+    return (empty or text != "") and all(c.isalnum() or c in "_.-" for c in text)
 
 
 def _dockerfile(d: Deploy, rel: str, text: str | None) -> None:

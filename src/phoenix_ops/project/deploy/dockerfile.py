@@ -7,7 +7,6 @@ from the same parser `docker build` uses, so a Dockerfile reads here as it build
 from __future__ import annotations
 
 import re
-import shlex
 
 from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
@@ -162,6 +161,8 @@ def expand(text: str, scope: dict[str, str | None]) -> str:
             default = re.match(r"\$\{[^:}]*:?-([^}]*)\}", m.group(0))
             return default.group(1) if default else m.group(0)
         return value
+    if "$" not in text:
+        return text
     for _ in range(5):  # ARGs built from ARGs
         new = _VAR.sub(sub, text)
         if new == text:
@@ -174,6 +175,8 @@ def command_words(ins: Instruction) -> list[str]:
     """CMD/ENTRYPOINT as words: the JSON array, or the shell line split as a shell would."""
     if ins.exec_form:
         return list(ins.args)
+    import shlex  # (most Dockerfiles use the exec form)
+
     try:
         return shlex.split(" ".join(ins.args))
     except ValueError:
