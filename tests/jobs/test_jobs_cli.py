@@ -77,11 +77,17 @@ def test_database_url_from_the_environment_and_in_ecto_form(oban):
     assert json.loads(done.stdout)["findings"] == []
 
 
+def _interruptible() -> None:
+    """Ctrl-C as on a terminal: a suite started in the background by a shell inherits SIGINT ignored,
+    and Python then never turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_watch_repeats_until_interrupted(oban):
     oban.job("available", scheduled=5)
     proc = subprocess.Popen([sys.executable, "-m", "phoenix_ops.cli", "jobs", "--database-url", oban.dsn,
                              "--watch", "0.2", "-f", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=_interruptible)
     lines: list[str] = []
     deadline = time.monotonic() + 60
     while sum(1 for line in lines if line == "}\n") < 2 and time.monotonic() < deadline:
