@@ -330,7 +330,7 @@ def docker_runtime_libs(project):
 def _bare_os(image: str) -> bool:
     """The distribution's own image (debian, ubuntu:24.04, docker.io/library/alpine@sha256:...)."""
     name = image.removeprefix("docker.io/").removeprefix("library/")
-    return any(name == os or name.startswith((f"{os}:", f"{os}@")) for os in ("debian", "ubuntu", "alpine"))
+    return any(name == distro or name.startswith((f"{distro}:", f"{distro}@")) for distro in ("debian", "ubuntu", "alpine"))
 
 
 def _run_scripts(project, d: Dockerfile, stage: Stage) -> list[str]:
