@@ -98,6 +98,8 @@ def lost_midway(lab, proj, tarball, step: str, lost) -> dict:
                 "upstream": (lab.tmp / "nginx" / "upstream.conf").read_text(),
                 "current": [(h.root / "current").resolve().name for h in lab.hosts]}
         seen["refused"] = [run(lab, proj, *args) for args in (("deploy", "--resume"), ("rollback",))]
+        journal = (proj / ".phoenix-ops" / "deploy.jsonl").read_text().splitlines()
+        print("deploy stderr:", err, "journal:", *journal[-12:], sep="\n")  # shown when the test fails
     finally:
         lost.thaw()
     return seen
