@@ -246,3 +246,24 @@ def test_a_host_refusing_the_upload_stops_the_deploy_before_any_node_changes(
     resumed = run(lab, proj, "deploy", "--resume")
     assert resumed.exit_code == 0, resumed.output
     assert running(lab) == ["0.2.0"] * 3
+
+
+def test_a_rollback_where_every_host_changed_drains_each_node_before_its_stop(lab, tmp_path, env_file, phoenix_build,
+                                                                            phoenix_build_v2):
+    """0.2.0 cannot start on the last host (its env file exits there): by then the first two run 0.2.0
+    and the last runs nothing, so every host changed and none is left untouched to serve alone. The
+    rollback puts 0.1.0 back node after node, each drained behind the nodes that serve meanwhile
+    (those still on 0.2.0 too): no request through nginx fails."""
+    faulty = lab.only_on(env_file, lab.hosts[2], "0.2.0", "echo 'this host refuses 0.2.0' >&2; exit 1")
+    proj = project(lab, tmp_path, faulty)
+    first_deploy(lab, proj, phoenix_build)
+    with Load(f"http://127.0.0.1:{lab.nginx_port}/") as load:
+        result = run(lab, proj, "deploy", phoenix_build_v2.tarball)
+        time.sleep(1)
+    assert result.exit_code == 1, result.output
+    assert "this host refuses 0.2.0" in result.stderr and "rolled back: the previous version serves" in result.stderr
+    assert running(lab) == ["0.1.0"] * 3
+    assert all((h.root / "current").resolve().name == "0.1.0" for h in lab.hosts)
+    upstream = (tmp_path / "nginx" / "upstream.conf").read_text()
+    assert all(f":{h.http_port};" in upstream for h in lab.hosts), upstream
+    assert load.ok > 50 and load.failures == [], (load.ok, load.failures[:5])

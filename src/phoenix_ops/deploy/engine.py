@@ -18,6 +18,7 @@ from phoenix_ops.release.artifact import Contents
 BLUE, GREEN, MAIN = "blue", "green", "main"
 JOIN_SECONDS = 30.0  # a started node has this long to connect to the running ones (libcluster, dns_cluster)
 JOIN_POLL_SECONDS = 0.2  # asking a node costs a few milliseconds through the SSH connection
+RECONNECT_SECONDS = 3.0  # a host that answered when the deploy began, asked again by the rollback
 
 
 class DeployFailed(RuntimeError):
@@ -332,15 +333,20 @@ class Deployer:
             remote.switch_script(h, self.version, new))) for h in hosts])
 
     async def reach(self, host: Host) -> bool:
-        """Whether the host answers over SSH now; a connection lost on the way is opened again, once."""
-        if host.label in self.sessions:
+        """Whether the host answers over SSH now; a connection lost on the way (known lost, or failing
+        to say the host's state) is opened again, once, within RECONNECT_SECONDS: a host that went
+        silent mid-deploy does not hold the rollback of the others for a whole connect timeout."""
+        session = self.sessions.get(host.label)
+        if session and not session.lost:
             try:
                 await self.state(host)
                 return True
             except RemoteError:
-                await self.sessions.pop(host.label).close()
+                pass
+        if session:
+            await self.sessions.pop(host.label).close()
         try:
-            self.sessions[host.label] = await remote.connect(host, **self.ssh)
+            self.sessions[host.label] = await remote.connect(host, **self.ssh, timeout=RECONNECT_SECONDS)
             return True
         except RemoteError:
             return False
@@ -359,18 +365,28 @@ class Deployer:
         failed: list[Host] = []
         try:
             states = await asyncio.gather(*(self.state(h) for h in hosts))
-            changed = [h for h, s in zip(hosts, states) if s.get(MAIN) != previous.get(h.label, {}).get(MAIN)]
-            unchanged = [self.server(h, MAIN) for h, s in zip(hosts, states) if h not in changed and s.get(MAIN)]
-            if changed and unchanged:
-                await self.point(unchanged)  # the nodes about to restart get nothing new while they stop
         except (RemoteError, OSError) as exc:
             return problems + [str(exc)], lost
+        changed = [h for h, s in zip(hosts, states) if s.get(MAIN) != previous.get(h.label, {}).get(MAIN)]
+        up = {h.label for h, s in zip(hosts, states) if s.get(MAIN)}  # a node serves there, whatever its version
+        good = {h.label for h in hosts if h not in changed and h.label in up}  # ... the one it ran before
+        pointed = None
         for h in changed:
+            # Node after node, each drained before its stop behind the nodes that run what they ran
+            # before, else (every host changed) behind those still on the new version.
             before = previous.get(h.label, {}).get(MAIN)
+            behind = [self.server(o, MAIN) for o in hosts if o != h and o.label in good] or \
+                [self.server(o, MAIN) for o in hosts if o != h and o.label in up]
             try:
-                await self.stop(h, MAIN, drained=bool(unchanged))
+                if h.label in up and behind and behind != pointed:
+                    await self.point(behind)
+                    pointed = behind
+                await self.stop(h, MAIN, drained=h.label in up and bool(behind))
+                up.discard(h.label)
                 if before:
                     await self.start(h, MAIN, before, switch=True)
+                    up.add(h.label)
+                    good.add(h.label)
             except (RemoteError, gates.GateFailed, OSError) as exc:
                 problems.append(str(exc))
                 failed.append(h)
@@ -400,11 +416,7 @@ class Deployer:
                 await self.session(h).run(remote.switch_script(h, previous[h.label][colors[h.label]],
                                                                colors[h.label]))
 
-        results = await asyncio.gather(*(restore(h) for h in hosts), return_exceptions=True)
-        failed = [r for r in results if isinstance(r, BaseException)]
-        for exc in failed:
-            if not isinstance(exc, (RemoteError, gates.GateFailed, OSError)):
-                raise exc
+        failed = await every([restore(h) for h in hosts], tolerate=(RemoteError, gates.GateFailed, OSError))
         return [str(exc) for exc in failed]
 
 
@@ -427,9 +439,12 @@ def background(work: Awaitable[object]) -> asyncio.Future:
     return task
 
 
-async def every(steps: list[Awaitable[object]]) -> None:
-    """Run the steps together; when one fails, the others still end before its error is raised."""
+async def every(steps: list[Awaitable[object]],
+                tolerate: tuple[type[BaseException], ...] = ()) -> list[BaseException]:
+    """Run the steps together, each to its end; then the first failure not of a `tolerate` kind is
+    raised, and the tolerated ones are returned."""
     results = await asyncio.gather(*steps, return_exceptions=True)
     failed = [r for r in results if isinstance(r, BaseException)]
-    if failed:
-        raise failed[0]
+    if untolerated := [exc for exc in failed if not isinstance(exc, tolerate)]:
+        raise untolerated[0]
+    return failed

@@ -35,6 +35,7 @@ class RemoteError(RuntimeError):
 class Session:
     host: Host
     conn: object  # asyncssh.SSHClientConnection
+    lost: bool = False  # a command found the connection gone, or the host silent past its bound
 
     async def run(self, script: str, timeout: float = COMMAND_TIMEOUT, stdin: str | None = None,
                   input: bytes | None = None) -> str:
@@ -46,12 +47,15 @@ class Session:
             result = await asyncio.wait_for(self.conn.run(script, check=False, **(
                 feed | {"encoding": None} if feed else {})), timeout)
         except asyncio.TimeoutError:
+            self.lost = True
             raise RemoteError(f"{self.host.label}: no answer within {timeout:g} s") from None
         except (OSError, asyncssh.Error) as exc:
+            self.lost = True
             raise RemoteError(f"{self.host.label}: connection lost ({exc})") from None
         out, err = (x.decode(errors="replace") if isinstance(x, bytes) else x or ""
                     for x in (result.stdout, result.stderr))
         if result.exit_status is None:  # the channel closed under the command: keepalive gave up, or the peer left
+            self.lost = True
             raise RemoteError(f"{self.host.label}: connection lost (the command ended without an exit status)")
         if result.exit_status != 0:
             said = (err or out).strip().splitlines()[-1:] or ["no output"]
@@ -59,7 +63,10 @@ class Session:
         return out
 
     async def close(self) -> None:
-        """Bounded: a host that went silent never acknowledges the close."""
+        """Bounded: a host that went silent never acknowledges the close; one known lost is not waited for."""
+        if self.lost:
+            self.conn.abort()
+            return
         self.conn.close()
         try:
             await asyncio.wait_for(self.conn.wait_closed(), CLOSE_TIMEOUT)
