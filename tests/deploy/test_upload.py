@@ -42,8 +42,10 @@ def test_a_second_deploy_sends_only_what_changed(lab, tmp_path, env_file, phoeni
     """0.1.0 goes whole to every host (none holds a manifest). Then, for 0.2.0: the first host has
     lost its manifest (a release from before manifests), one file of the second host's 0.1.0 was
     changed (the hashes of the linked files catch it): both get the whole tarball; the third gets
-    only the files that changed. Back to 0.1.0, every host reuses all it can."""
-    proj = project(lab, tmp_path, env_file)
+    only the files that changed. Back to 0.1.0, every host reuses all it can. Each deploy, once
+    finished, removes the releases beyond the last one kept (keep-releases = 1), never the one a
+    rollback would restore."""
+    proj = project(lab, tmp_path, env_file, **{"keep-releases": 1})
     labels = [f"127.0.0.1:{h.ssh_port}" for h in lab.hosts]
     v1, v2 = phoenix_build.tarball, phoenix_build_v2.tarball
     first = run(lab, proj, "deploy", v1)
@@ -56,6 +58,9 @@ def test_a_second_deploy_sends_only_what_changed(lab, tmp_path, env_file, phoeni
     text = changed.read_text()
     changed.unlink()  # a new file: the running node keeps what it read
     changed.write_text(text + "## edited\n")
+    stale = lab.hosts[2].root / "releases" / "0.0.9"
+    (stale / "bin").mkdir(parents=True)
+    os.utime(stale, (1_000_000, 1_000_000))
     second = run(lab, proj, "deploy", v2)
     assert second.exit_code == 0, second.output
     assert running(lab) == ["0.2.0"] * 3
@@ -66,9 +71,10 @@ def test_a_second_deploy_sends_only_what_changed(lab, tmp_path, env_file, phoeni
         in second.stderr, second.stderr
     assert re.search(rf"{labels[2]}: sent 0\.\d MB of 1\d\.\d MB \(\d\d files\); 1,6\d\d files reused from 0\.1\.0",
                      second.stderr), second.stderr
+    assert f"{labels[2]}: removed 1 old release(s): 0.0.9" in second.stderr, second.stderr
     for h in lab.hosts:
         same_as_unpacked(v2, h.root / "releases" / "0.2.0", tmp_path)
-        assert not [p for p in (h.root / "releases").iterdir() if p.name.startswith(".")]
+        assert sorted(p.name for p in (h.root / "releases").iterdir()) == ["0.1.0", "0.2.0"]
 
     back = run(lab, proj, "deploy", v1)
     assert back.exit_code == 0, back.output

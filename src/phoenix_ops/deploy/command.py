@@ -64,6 +64,9 @@ def dry_run(root: Path, tarball: Path) -> str:
         lines += [f"  joined: {remote.node_script(plan, host, app, version, 'main', host.port)}",
                   "    then, through this SSH connection, the host's EPMD and the node's distribution port: "
                   "erlang:nodes() asked as a hidden node with the release's cookie"]
+    if plan.keep_releases:
+        lines.append(f"  once finished, releases beyond the last {plan.keep_releases} removed (never one that runs, "
+                     f"`current`, or what a rollback restores): {remote.prune_script(host, plan.keep_releases, set())}")
     return "\n".join(lines) + "\n"
 
 
@@ -124,6 +127,7 @@ async def _deploy(plan: Plan, journal: Journal, tarball: Path, run: Run | None, 
                           problems=problems, unreachable=lost)
             raise DeployFailed(f"{exc}; " + (_incomplete(problems, lost) if problems
                                             else "rolled back: the previous version serves"), not problems) from None
+        await d.prune(run.previous)
         journal.write(deploy=run.id, event="end", result="finished")
         return f"deployed {app} {version} to {len(plan.hosts)} host(s) in {time.monotonic() - started:.1f} s\n"
     finally:

@@ -332,6 +332,25 @@ class Deployer:
         await every([self.step(f"switch {h.label} to {new}", lambda h=h: self.session(h).run(
             remote.switch_script(h, self.version, new))) for h in hosts])
 
+    async def prune(self, previous: dict[str, dict[str, str]]) -> None:
+        """Once the deploy finished: on every host, the releases beyond the plan's `keep_releases`
+        removed, never one that runs, `current`, or what a rollback would restore. A host that fails
+        is named; the deploy stays finished."""
+        if not self.plan.keep_releases:
+            return
+
+        async def prune(h: Host) -> None:
+            ran = {v for k, v in previous.get(h.label, {}).items() if k not in ("current", "live")}
+            removed = (await self.session(h).run(remote.prune_script(h, self.plan.keep_releases, ran),
+                                                 timeout=60)).split()
+            if removed:
+                self.say(f"{h.label}: removed {len(removed)} old release(s): {', '.join(removed)}")
+                if self.run:
+                    self.journal.write(deploy=self.run.id, event="prune", host=h.label, removed=removed)
+
+        for exc in await every([prune(h) for h in self.plan.hosts], tolerate=(RemoteError, OSError)):
+            self.say(f"old releases left in place: {exc}")
+
     async def reach(self, host: Host) -> bool:
         """Whether the host answers over SSH now; a connection lost on the way (known lost, or failing
         to say the host's state) is opened again, once, within RECONNECT_SECONDS: a host that went

@@ -13,6 +13,7 @@
     stop-timeout = 30                    # seconds between SIGTERM and SIGKILL
     canary-window = 30                   # canary: seconds of traffic the metric gate watches
     ready-timeout = 60                   # seconds a started release has to answer its ready path
+    keep-releases = 5                    # releases kept on each host after a deploy (0: every one)
     [[deploy.hosts]]
     ssh = "deploy@10.0.0.11:22"          # address = "10.0.0.11"; port, root override the defaults
     [deploy.balancer]
@@ -72,6 +73,7 @@ class Plan:
     ready_timeout: float = 60.0
     balancer: Balancer | None = None
     session_page: str = "/"
+    keep_releases: int = 5
     extra: dict = field(default_factory=dict)
 
 
@@ -104,7 +106,7 @@ def load_plan(root: Path) -> Plan:
 
 def plan_from(d: dict) -> Plan:
     known = {"strategy", "batch", "root", "port", "health", "ready", "session-page", "env-file", "migrate",
-             "stop-timeout", "canary-window", "ready-timeout", "hosts", "balancer",
+             "stop-timeout", "canary-window", "ready-timeout", "keep-releases", "hosts", "balancer",
              "url", "k8s", "fly"}  # the last three are read by `deploy --target k8s|fly` (platform.py)
     unknown = sorted(set(d) - known)
     if unknown:
@@ -136,7 +138,10 @@ def plan_from(d: dict) -> Plan:
     batch = int(d.get("batch", 1))
     if batch < 1:
         raise UsageError("[deploy] batch must be at least 1")
+    keep = d.get("keep-releases", 5)
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+        raise UsageError("[deploy] keep-releases is a number of releases (0 keeps every one)")
     return Plan(tuple(hosts), strategy, batch, d.get("health", "/health"), d.get("ready", d.get("health", "/health")),
                 d.get("env-file"), d.get("migrate", "bin/migrate"), float(d.get("stop-timeout", 30)),
                 float(d.get("canary-window", 30)), float(d.get("ready-timeout", 60)), balancer,
-                d.get("session-page", "/"))
+                d.get("session-page", "/"), keep)
