@@ -153,7 +153,7 @@ def test_a_host_lost_mid_rolling_deploy_is_left_out_until_it_answers_then_resume
     # The first host back on 0.1.0, the last never touched; the lost one runs 0.1.0 still, or nothing
     # when its stop began just before it went silent: `current` was not switched either way.
     assert ran[::2] == ["0.1.0"] * 2 and ran[1] in ("0.1.0", "") and seen["current"] == ["0.1.0"] * 3, \
-        (ran, seen["current"], seen["err"], seen["end"])
+        f"running {ran}, current {seen['current']}\n{seen['err']}\n{json.dumps(seen['end'])}"  # a str: shown whole
     assert f":{first.http_port};" in seen["upstream"] and f":{last.http_port};" in seen["upstream"]
 
     assert ended.exit_code == 0, ended.output
