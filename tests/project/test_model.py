@@ -158,11 +158,38 @@ defmodule Demo.Settings do
   def key, do: System.fetch_env!("STRIPE_KEY")
 end
 '''
-    project = load(tmp_path, {"lib/demo/settings.ex": lib})
+    uses = "defmodule Demo.Billing do\n  def charge, do: {Demo.Settings.key(), &Demo.Settings.port/0, :region}\nend\n"
+    project = load(tmp_path, {"lib/demo/settings.ex": lib, "lib/demo/billing.ex": uses})
     reads = {r.name: r for r in project.lib_reads}
     assert reads["METRICS_PORT"].convert == "integer" and reads["METRICS_PORT"].default.value == "9568"
     assert reads["FLY_REGION"].default.value == "local"
     assert reads["STRIPE_KEY"].required and reads["STRIPE_KEY"].origin.phase == "runtime"
+
+
+def test_reads_in_a_function_nothing_calls_are_left_out(tmp_path):
+    """An old endpoint's `load_from_system_env/1`, whose caller is gone: its read never runs, even
+    when a comment still names the function. A callback (`@impl`, or a name libraries call) runs
+    though nothing in the project calls it, and a function a release script calls runs too."""
+    endpoint = '''
+defmodule DemoWeb.Endpoint do
+  use Phoenix.Endpoint, otp_app: :demo
+
+  def load_from_system_env(config) do
+    port = System.get_env("PORT") || raise "expected the PORT environment variable to be set"
+    {:ok, Keyword.put(config, :http, port: port)}
+  end
+
+  @impl true
+  def prepare(config), do: Keyword.put(config, :region, System.fetch_env!("REGION"))
+
+  def init(_key, config), do: {:ok, Keyword.put(config, :host, System.fetch_env!("HOST"))}
+end
+'''
+    release = "defmodule Demo.Release do\n  def seed, do: System.fetch_env!(\"SEED_FILE\")\nend\n"
+    prod = GOOD["config/prod.exs"] + "# the port is read by DemoWeb.Endpoint.load_from_system_env/1\n"
+    project = load(tmp_path, {"lib/demo_web/endpoint.ex": endpoint, "lib/demo/release.ex": release,
+                              "config/prod.exs": prod, "rel/overlays/bin/seed": 'exec ./demo eval "Demo.Release.seed()"\n'})
+    assert sorted(r.name for r in project.lib_reads) == ["HOST", "REGION", "SEED_FILE"]
 
 
 def test_project_found_in_a_subdirectory(tmp_path):

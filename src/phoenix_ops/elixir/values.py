@@ -103,6 +103,7 @@ class EnvRead(Value):
     default: Value | None = None
     convert: str | None = None  # integer, float, atom, boolean, list, ...
     how: str = ""  # the source form: System.get_env, System.fetch_env!, {:system, _}, env!
+    within: str = ""  # in application code, the function holding the read (none for a callback)
 
     def reads(self) -> list["EnvRead"]:
         return [self]

@@ -17,7 +17,7 @@ from phoenix_ops.elixir.values import KW, Atom, EnvRead, Expr, Origin, Value, pl
 from phoenix_ops.project.config import ConfigView, evaluate_config
 from phoenix_ops.project.deploy import Deploy, read_deploy
 from phoenix_ops.project.files import FileSet, SourceFile, scan
-from phoenix_ops.project.lib_reads import lib_env_reads
+from phoenix_ops.project.lib_reads import lib_env_reads, uncalled
 from phoenix_ops.project.migrations import Migration, migration_files, read_migration
 from phoenix_ops.project.mix import MixProject, read_lock, read_mix
 from phoenix_ops.project.run_mode import MIX, RELEASE, RunMode, run_mode
@@ -346,6 +346,8 @@ def _read_lib(project: Project) -> None:
                 project.lib_reads.extend(lib_env_reads(src, project.env))
         except RecursionError:  # pathologically deep nesting: skip the file, say so
             project.problems.append(Problem("unreadable", rel, 1, "skipped: nesting too deep to read", False))
+    if dead := uncalled(project.lib_reads, project.files):  # code that never runs raises nothing
+        project.lib_reads = [r for r in project.lib_reads if r.within not in dead]
 
 
 def _read_handlers(project: Project) -> None:
