@@ -51,7 +51,7 @@ def dry_run(root: Path, tarball: Path) -> str:
              f"  install: which release there says what it holds: {upload.base_script(host, version)}",
              f"    when one does, only the files it lacks are sent, as a small tar, and the rest of the release's "
              f"{len(release.files):,} files ({sum(f.size for f in release.files) / 1e6:.1f} MB) hard-linked from it "
-             "(one `cp -l --parents` per pair of directories), their hashes checked, the release renamed into place",
+             "(one `cp -l --parents` per pair of directories), every file checked against the new manifest, the release renamed into place",
              f"    otherwise ({tarball}, {tarball.stat().st_size / 1e6:.1f} MB, streamed to it): "
              f"{upload.full_script(host, version, release)}"
              + (f"; then its manifest: {upload.manifest_script(host, version, release)}" if release.listed else "")]

@@ -1,11 +1,11 @@
 """The release's upload, by content. Each installed release keeps a manifest (releases/<v>/.manifest:
 one line per regular file, `sha256 mode path`, from the hashes computed here). A host holding a
 release with a manifest gets only the files it lacks, as a small tar; the rest are hard-linked from
-that release (one `cp -l` per pair of directories, never one process per file), checked against
-their hashes, and the new release is put in place by a rename once it is whole. A host with no
-manifest, or whose linked copy fails, gets the whole tarball. Either way the release is unpacked in
-a hidden directory beside the others and renamed into place last: a half-made release is never
-where a deploy would start it, or read its manifest."""
+that release (one `cp -l` per pair of directories, never one process per file), every file of the
+new release is checked against its manifest, and it is put in place by a rename once whole. A host
+with no manifest, or whose linked copy fails, gets the whole tarball. Either way the release is
+unpacked in a hidden directory beside the others and renamed into place last: a half-made release
+is never where a deploy would start it, or read its manifest."""
 
 from __future__ import annotations
 
@@ -98,8 +98,8 @@ def _renamed(path: str, candidates: list[str]) -> tuple[tuple[str, str], str] | 
 
 def small_tar(tarball: Path, contents: Contents, reuse: Reuse) -> bytes:
     """The files the host lacks and every member that is no regular file, under release/; the link
-    lists (links/N, NUL-separated), the hashes the linked files must have (check) and the new
-    release's manifest beside them."""
+    lists (links/N, NUL-separated) and the new release's manifest, which its files are checked
+    against, beside them."""
     wanted = {f.path for f in reuse.sent}
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w:gz", compresslevel=1) as small, tarfile.open(tarball, "r|*") as tar:
@@ -109,11 +109,9 @@ def small_tar(tarball: Path, contents: Contents, reuse: Reuse) -> bytes:
                 continue
             member.name = posixpath.join("release", name)
             small.addfile(member, tar.extractfile(member) if member.isfile() else None)
-        by_path = {f.path: f for f in reuse.reused}
-        check = "".join(f"{by_path[p].digest}  {p}\n" for p in sorted(by_path))
         lists = [("\0".join(paths) + "\0").encode() for paths in reuse.links.values()]
         for name, data in [*((f"links/{i}", text) for i, text in enumerate(lists)),
-                           ("check", check.encode()), ("manifest", manifest(contents).encode())]:
+                           ("manifest", manifest(contents).encode())]:
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), 0o644
             small.addfile(info, io.BytesIO(data))
@@ -154,13 +152,14 @@ def _seal(version: str, count: int | None) -> str:
 
 def delta_script(host: Host, version: str, contents: Contents, reuse: Reuse) -> str:
     """Unpack the small tar arriving on standard input, link what the host has from the base release,
-    check the linked files' hashes, then seal."""
+    check every file of the release against its manifest, then seal."""
     links = "".join(
         f'mkdir -p "$P/release/"{_q(to or ".")}; (cd {_q(posixpath.join(reuse.base, source or "."))} && '
         f'xargs -0 -r cp -l --parents -t "$R/$P/release/"{_q(to or ".")}) < "$P/links/{i}"; '
         for i, (source, to) in enumerate(reuse.links))
     return (f"{_prepare(host, version)}tar -xzf - -C \"$P\"; {links}"
-            f'(cd "$P/release" && sha256sum --quiet --strict -c ../check); {_seal(version, len(contents.files))}')
+            f"(cd \"$P/release\" && sed -E 's/^([0-9a-f]{{64}}) [0-7]+ /\\1  /' ../manifest | sha256sum --quiet "
+            f"--strict -c -); {_seal(version, len(contents.files))}")
 
 
 def full_script(host: Host, version: str, contents: Contents) -> str:
