@@ -112,10 +112,14 @@ class Lab:
         known = []
         for i in range(count):
             port, http = free_port(), free_pair()
-            root = self.tmp / f"host{i}"
+            root, home = self.tmp / f"host{i}", self.tmp / f"home{i}"
             root.mkdir()
+            home.mkdir()
             cfg = self.tmp / f"sshd{i}.conf"
+            # A deploy user's own home: the shell each command runs in (bash, run by sshd, sources
+            # ~/.bashrc) reads none of this machine's login set-up (a pyenv init costs 0.2 s a command).
             cfg.write_text(f"ListenAddress 127.0.0.1\nHostKey {hostkey}\nPidFile {self.tmp}/sshd{i}.pid\n"
+                           f"SetEnv HOME={home}\n"
                            f"AuthorizedKeysFile {keys}/authorized_keys\nPermitRootLogin prohibit-password\n"
                            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
                            "MaxStartups 100\nMaxSessions 100\n" + ("" if forwarding else "AllowTcpForwarding no\n"))
