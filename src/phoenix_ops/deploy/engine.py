@@ -381,13 +381,16 @@ class Deployer:
         problems = [f"{label} does not answer over SSH: left out of the balancer" for label in lost]
         if self.plan.strategy == "blue-green":
             return problems + await self._rollback_colours(hosts, previous), lost
-        failed: list[Host] = []
-        try:
-            states = await asyncio.gather(*(self.state(h) for h in hosts))
-        except (RemoteError, OSError) as exc:
-            return problems + [str(exc)], lost
-        changed = [h for h, s in zip(hosts, states) if s.get(MAIN) != previous.get(h.label, {}).get(MAIN)]
-        up = {h.label for h, s in zip(hosts, states) if s.get(MAIN)}  # a node serves there, whatever its version
+        # A host that cannot say what it runs is left out of the balancer; the others are still restored.
+        said = await asyncio.gather(*(self.state(h) for h in hosts), return_exceptions=True)
+        failed = [h for h, s in zip(hosts, said) if isinstance(s, BaseException)]
+        for exc in (s for s in said if isinstance(s, BaseException)):
+            if not isinstance(exc, (RemoteError, OSError)):
+                raise exc
+            problems.append(f"{exc}: what it runs is unknown, left out of the balancer")
+        states = [(h, s) for h, s in zip(hosts, said) if h not in failed]
+        changed = [h for h, s in states if s.get(MAIN) != previous.get(h.label, {}).get(MAIN)]
+        up = {h.label for h, s in states if s.get(MAIN)}  # a node serves there, whatever its version
         good = {h.label for h in hosts if h not in changed and h.label in up}  # ... the one it ran before
         pointed = None
         for h in changed:
