@@ -19,14 +19,12 @@ configured wait (`canary-window`), not overhead: it is left out of both. Before 
 hosts forget the release about to be deployed (its directory is removed): each upload is that of a
 release new to them, whose files shared with the running release are linked there, the rest sent.
 
-Measured on 2 shared cores, 3 runs each. With the upload by content (0.3 MB sent per host instead of
-the 9 MB tarball), load average 9-16: 0 failed requests; ratio rolling 1.66, blue-green 1.55, canary
-1.16; whole 1.90, 1.87, 1.35; uploads 2.3, 1.3, 2.9 s. Before it, load average 7-15: ratio 1.23,
-1.24, 1.19; whole 1.56, 1.79, 1.62; uploads 2.4-3.1 s. The rollout did not change between the two:
-its ratio moves with the machine's load. Under the bench's own load (its request threads share the
-deploy's process) the upload's time is mostly the SSH round trips, the tarball read again for the
-small tar and the linked files hashed on three hosts sharing two cores; alone, at load average 6,
-the three hosts' upload takes 1.0 s by content against 3.6 s for the whole tarball.
+Measured on 2 cores with nothing else running, 3 runs each (load average 2.5-11, the bench's own):
+0 failed requests; ratio rolling 1.32, blue-green 1.21, canary 1.29; whole 1.42, 1.40, 1.41;
+uploads 0.6-0.7 s (0.2 MB per host instead of the 9 MB tarball). The lab's SSH user has a home of
+its own; with this machine's root ~/.bashrc run by every command (a pyenv init, 0.2-0.45 s each) the
+same bench gave 1.38, 1.41 and 1.32. At a load average of 9-16 it gave 1.66, 1.55 and 1.16: the
+ratio moves with the machine's load.
 """
 
 from __future__ import annotations
