@@ -152,14 +152,17 @@ def _seal(version: str, count: int | None) -> str:
 
 def delta_script(host: Host, version: str, contents: Contents, reuse: Reuse) -> str:
     """Unpack the small tar arriving on standard input, link what the host has from the base release,
-    check every file of the release against its manifest, then seal."""
+    check every file of the release against its manifest, then seal. When they differ, a file of the
+    base release was changed on the host: its manifest is removed, so no later deploy trusts it."""
     links = "".join(
         f'mkdir -p "$P/release/"{_q(to or ".")}; (cd {_q(posixpath.join(reuse.base, source or "."))} && '
         f'xargs -0 -r cp -l --parents -t "$R/$P/release/"{_q(to or ".")}) < "$P/links/{i}"; '
         for i, (source, to) in enumerate(reuse.links))
     return (f"{_prepare(host, version)}tar -xzf - -C \"$P\"; {links}"
             f"(cd \"$P/release\" && sed -E 's/^([0-9a-f]{{64}}) [0-7]+ /\\1  /' ../manifest | sha256sum --quiet "
-            f"--strict -c -); {_seal(version, len(contents.files))}")
+            f"--strict -c -) || {{ rm -f {_q(reuse.base)}/{MANIFEST}; echo \"files linked from releases/"
+            f"{reuse.base} differ from its manifest, which is removed\" >&2; exit 1; }}; "
+            f"{_seal(version, len(contents.files))}")
 
 
 def full_script(host: Host, version: str, contents: Contents) -> str:
