@@ -143,6 +143,17 @@ def test_web008_dashboard_outside_dev_guard(make_project, findings):
   end
 ''')
     assert ids(findings(make_project({"lib/demo_web/router.ex": guarded}), "WEB008")) == []
+    # A function plug of the router piped through as if a pipeline, named for what it does.
+    function_plug = router('''
+  scope "/" do
+    pipe_through [:browser, :basic_auth]
+    live_dashboard "/dashboard"
+  end
+  def basic_auth(conn, _opts), do: Plug.BasicAuth.basic_auth(conn, username: "ops", password: "x")
+''')
+    assert ids(findings(make_project({"lib/demo_web/router.ex": function_plug}), "WEB008")) == []
+    unnamed = function_plug.replace(":basic_auth]", ":tracing]").replace("def basic_auth", "def tracing")
+    assert ids(findings(make_project({"lib/demo_web/router.ex": unnamed}), "WEB008")) == ["WEB008"]
 
 
 def test_web009_client_longpoll_without_endpoint_transport(make_project, findings):

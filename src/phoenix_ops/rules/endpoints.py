@@ -83,7 +83,12 @@ def pipelines_of(router, route) -> list:
 
 
 def authenticated(router, route) -> bool:
-    return any(mentions(p.module, AUTH_PLUG) for p in pipelines_of(router, route)) or bool(
+    """A plug of the route's pipelines, or a function plug it pipes through (a name that is no
+    pipeline: `pipe_through [:browser, :auth]` with `def auth(conn, _opts)` in the router), is named
+    for authentication; or the dashboard's own options name it."""
+    plugs = [p.module for p in pipelines_of(router, route)]
+    plugs += [name for name in route.pipelines if name not in router.pipelines]
+    return any(mentions(plug, AUTH_PLUG) for plug in plugs) or bool(
         route.verb == "live_dashboard" and route.target and mentions(route.target, AUTH_PLUG))
 
 
