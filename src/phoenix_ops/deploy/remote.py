@@ -149,21 +149,22 @@ def _timer(seconds: float, name: str) -> str:
 
 
 def quiet_script(port: int, bound: float = DRAIN_SECONDS) -> str:
-    """Wait until no new TCP connection has reached `port` for QUIET_SECONDS, over two polls or more
-    (at most `bound` seconds): the balancer has finished its reload and sends the node nothing new;
-    what it still serves ends within the graceful stop. Each poll is one `ss`, filtering in the
-    kernel; on a host holding thousands of sockets (TIME_WAIT included) one takes a tenth of a second
-    or more, so the poll forks nothing else: the peers are read with shell builtins, and one
-    background sleep per quiet period keeps the time. Without `ss`, waits the whole bound."""
+    """Wait until no new TCP connection has reached `port` for QUIET_SECONDS since the last one, over
+    two polls or more (at most `bound` seconds): the balancer has finished its reload and sends the
+    node nothing new; what it still serves ends within the graceful stop. Each poll is one `ss`,
+    filtering in the kernel; on a host holding thousands of sockets (TIME_WAIT included) one takes a
+    tenth of a second or more, so the poll forks nothing else: the peers are read with shell builtins,
+    and a background sleep keeps the time, started again by each new connection seen. Without `ss`,
+    waits the whole bound."""
     return (f"if command -v ss >/dev/null; then nl='\n'; set -f; peers() {{ p=; IFS=$nl; "
             f"for l in $(ss -Htn state established '( sport = :{port} )'); do IFS=' '; set -- $l; "
             'p="$p$4$nl"; IFS=$nl; done; unset IFS; }; '
-            f"peers; seen=$p; n=0; new=0; {_timer(bound, 'qt')}{_timer(QUIET_SECONDS, 'qq')}"
-            "while kill -0 $qt 2>/dev/null; do peers; n=$((n+1)); IFS=$nl; "
+            f"peers; seen=$p; n=0; {_timer(bound, 'qt')}{_timer(QUIET_SECONDS, 'qq')}"
+            "while kill -0 $qt 2>/dev/null; do peers; n=$((n+1)); new=0; IFS=$nl; "
             'for c in $p; do case "$nl$seen$nl" in *"$nl$c$nl"*) ;; *) new=1 ;; esac; done; unset IFS; seen=$p; '
-            "if ! kill -0 $qq 2>/dev/null; then [ $new = 0 ] && [ $n -ge 2 ] && break; "
-            f"n=0; new=0; {_timer(QUIET_SECONDS, 'qq')}fi; done; kill $qt $qq 2>/dev/null || :; set +f; "
-            f"else sleep {bound:g}; fi; ")
+            f"if [ $new = 1 ]; then kill $qq 2>/dev/null; n=0; {_timer(QUIET_SECONDS, 'qq')}"
+            "elif [ $n -ge 2 ] && ! kill -0 $qq 2>/dev/null; then break; fi; done; "
+            f"kill $qt $qq 2>/dev/null || :; set +f; else sleep {bound:g}; fi; ")
 
 
 def stop_script(host: Host, color: str, timeout: float, quiet_port: int | None = None) -> str:
