@@ -19,12 +19,12 @@ configured wait (`canary-window`), not overhead: it is left out of both. Before 
 hosts forget the release about to be deployed (its directory is removed): each upload is that of a
 release new to them, whose files shared with the running release are linked there, the rest sent.
 
-Measured on 2 cores with nothing else running, 3 runs each (load average 2.5-11, the bench's own):
-0 failed requests; ratio rolling 1.32, blue-green 1.21, canary 1.29; whole 1.42, 1.40, 1.41;
-uploads 0.6-0.7 s (0.2 MB per host instead of the 9 MB tarball). The lab's SSH user has a home of
-its own; with this machine's root ~/.bashrc run by every command (a pyenv init, 0.2-0.45 s each) the
-same bench gave 1.38, 1.41 and 1.32. At a load average of 9-16 it gave 1.66, 1.55 and 1.16: the
-ratio moves with the machine's load.
+Measured on 2 cores with nothing else running, 5 runs each (load average 1-3.5, the bench's own):
+0 failed requests; ratio rolling 1.24, blue-green 1.19, canary 1.23 (goal met); whole 1.34, 1.35,
+1.34; uploads 0.6-0.7 s (0.2 MB per host instead of the 9 MB tarball). 3 runs each gave 1.19, 1.10
+and 1.26. The lab's SSH user has a home of its own, so this machine's root ~/.bashrc (a pyenv init,
+0.2-0.45 s a command) does not run for every command. At a load average of 9-16, before the quiet
+wait slid, it gave 1.66, 1.55 and 1.16: the ratio moves with the machine's load.
 """
 
 from __future__ import annotations
