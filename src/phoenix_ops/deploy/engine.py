@@ -381,14 +381,18 @@ class Deployer:
         problems = [f"{label} does not answer over SSH: left out of the balancer" for label in lost]
         if self.plan.strategy == "blue-green":
             return problems + await self._rollback_colours(hosts, previous), lost
-        # A host that cannot say what it runs is left out of the balancer; the others are still restored.
-        said = await asyncio.gather(*(self.state(h) for h in hosts), return_exceptions=True)
-        failed = [h for h, s in zip(hosts, said) if isinstance(s, BaseException)]
-        for exc in (s for s in said if isinstance(s, BaseException)):
-            if not isinstance(exc, (RemoteError, OSError)):
-                raise exc
-            problems.append(f"{exc}: what it runs is unknown, left out of the balancer")
-        states = [(h, s) for h, s in zip(hosts, said) if h not in failed]
+        failed: list[Host] = []
+
+        async def known(h: Host) -> tuple[Host, dict[str, str]] | None:
+            """What the host runs; one that cannot say is left out of the balancer, the others restored."""
+            try:
+                return h, await self.state(h)
+            except (RemoteError, OSError) as exc:
+                problems.append(f"{exc}: what it runs is unknown, left out of the balancer")
+                failed.append(h)
+                return None
+
+        states = [said for said in await asyncio.gather(*(known(h) for h in hosts)) if said]
         changed = [h for h, s in states if s.get(MAIN) != previous.get(h.label, {}).get(MAIN)]
         up = {h.label for h, s in states if s.get(MAIN)}  # a node serves there, whatever its version
         good = {h.label for h in hosts if h not in changed and h.label in up}  # ... the one it ran before
