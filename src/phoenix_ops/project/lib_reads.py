@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import chain
 
 from tree_sitter import Node
 
@@ -60,7 +61,7 @@ def uncalled(reads: list[EnvRead], files: FileSet) -> set[str]:
     calls, references (`&f/1`, `:f`) or delegates to them. An old endpoint's `load_from_system_env/1`
     left after its caller was removed is one: its reads never run."""
     names = {r.within for r in reads if r.within and r.within not in CALLBACKS}
-    for data in [*(src.data for src in files.files.values()), *_other_texts(files, names)]:
+    for data in chain((src.data for src in files.files.values()), _other_texts(files, names)):
         for name in [n for n in names if n.encode() in data]:
             if _mentioned(name, data):
                 names.discard(name)
