@@ -9,7 +9,7 @@ from __future__ import annotations
 from phoenix_ops.elixir.modules import Module, has_alias, walk_calls
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import call_args, call_parts
-from phoenix_ops.patterns import lazy
+from phoenix_ops.patterns import has_word, lazy
 from phoenix_ops.record import field, record
 
 # Byte markers whose presence anywhere in lib code answers a question by itself (no parse needed):
@@ -105,14 +105,8 @@ def read_module(usage: Usage, mod: Module, rel: str) -> None:
 def _queries_database(code: str) -> bool:
     """Whether code calls a Repo (`Repo.one`, `MyApp.Repo.all`, not `FooRepo.x`), Ecto's SQL adapter,
     Postgrex or a `.query`."""
-    if any(call in code for call in ("Ecto.Adapters.SQL", "Postgrex.", ".query!", ".query(")):
-        return True
-    at = code.find("Repo.")
-    while at >= 0:
-        if at == 0 or not (code[at - 1].isalnum() or code[at - 1] == "_"):
-            return True
-        at = code.find("Repo.", at + 1)
-    return False
+    return any(call in code for call in ("Ecto.Adapters.SQL", "Postgrex.", ".query!", ".query(")) \
+        or has_word(code, "Repo.", end=False)
 
 
 def read_handler(mod: Module, rel: str) -> Handler:
