@@ -160,8 +160,9 @@ def delta_script(host: Host, version: str, contents: Contents, reuse: Reuse) -> 
         for i, (source, to) in enumerate(reuse.links))
     return (f"{_prepare(host, version)}tar -xzf - -C \"$P\"; {links}"
             f"(cd \"$P/release\" && sed -E 's/^([0-9a-f]{{64}}) [0-7]+ /\\1  /' ../manifest | sha256sum --quiet "
-            f"--strict -c -) || {{ rm -f {_q(reuse.base)}/{MANIFEST}; echo \"files linked from releases/"
-            f"{reuse.base} differ from its manifest, which is removed\" >&2; exit 1; }}; "
+            f"--strict -c -) || {{ rm -f {_q(reuse.base)}/{MANIFEST}; echo "
+            f"{_q(f'files linked from releases/{reuse.base} differ from its manifest, which is removed')} >&2; "
+            "exit 1; }; "
             f"{_seal(version, len(contents.files))}")
 
 
