@@ -8,7 +8,7 @@ from cli_run import invoke
 from project_shapes import ids
 
 from phoenix_ops.catalog import catalog
-from phoenix_ops.check.pipeline import CheckOptions, run_check
+from phoenix_ops.check.pipeline import CheckOptions, _day, run_check
 
 
 def migration(body: str, attrs: str = "") -> str:
@@ -153,6 +153,22 @@ def test_check_says_how_to_leave_out_long_applied_migrations(make_project, tmp_p
 ])
 def test_no_hint_when_old_migrations_are_not_the_bulk(make_project, files):
     assert run_check(make_project(files).root, CheckOptions(select=["MIG"]), catalog("static", "audit")).hint == ""
+
+
+@pytest.mark.parametrize(("version", "day"), [
+    ("20240301123000", 20240301), ("20241301000000", None), ("20240300000000", None), ("2024030112", None),
+    ("2024030112300a", None)])
+def test_a_migration_version_stamps_a_day_only_when_it_is_a_timestamp(version, day):
+    assert _day(version) == day
+
+
+@pytest.mark.parametrize(("day", "hinted"), [("20230301", False), ("20230228", True)])
+def test_more_than_a_year_older_is_counted_by_day(make_project, day, hinted):
+    """A migration from the newest one's day a year earlier is not yet history; one a day before is."""
+    files = {**{f"{DIR}/{day}{n:06d}_m{n}.exs": migration(f"create index(:t{n}, [:c])") for n in range(12)},
+             f"{DIR}/20240301000000_new.exs": migration("create index(:users, [:email])")}
+    hint = run_check(make_project(files).root, CheckOptions(select=["MIG"]), catalog("static", "audit")).hint
+    assert hint.startswith("12 of 13 migration findings") == hinted
 
 
 def test_the_rule_pages_say_how_to_leave_out_history():

@@ -164,31 +164,31 @@ def _version(finding: Finding) -> str | None:
     return digits if finding.rule_id.startswith("MIG") and digits.isdigit() else None
 
 
-HISTORY_DAYS = 365  # a migration this much older than the newest one ran in production long ago
 HISTORY_FINDINGS = 10  # fewer findings in such migrations than this are read, not hinted away
 
 
+def _day(version: str) -> int | None:
+    """The day a migration version (`YYYYMMDDhhmmss`) stamps, as the number YYYYMMDD; None when the
+    version is no timestamp. Numbers 10000 apart are the same day a year apart."""
+    if len(version) < 14 or not version[:14].isdigit():
+        return None
+    day = int(version[:8])
+    return day if 1 <= day // 100 % 100 <= 12 and 1 <= day % 100 <= 31 else None
+
+
 def start_after_hint(findings: list[Finding], project) -> str:
-    """When most shown MIG findings (and at least HISTORY_FINDINGS) are in migrations HISTORY_DAYS
-    older than the newest one, the line that says how `start-after` leaves them out; else ''.
+    """When most shown MIG findings (and at least HISTORY_FINDINGS) are in migrations more than a
+    year older than the newest one, the line that says how `start-after` leaves them out; else ''.
     Nothing is hidden until the team sets it."""
-    import datetime as dt
-
-    def stamp(version: str) -> dt.datetime | None:
-        try:
-            return dt.datetime.strptime(version[:14], "%Y%m%d%H%M%S") if len(version) >= 14 else None
-        except ValueError:
-            return None
-
     versions = [v for f in findings if not f.suppressed and (v := _version(f))]
     if len(versions) < HISTORY_FINDINGS:
         return ""
-    stamps = {m.version: stamp(m.version) for m in project.migrations}
+    stamps = {m.version: _day(m.version) for m in project.migrations}
     newest = max(((s, v) for v, s in stamps.items() if s), default=None)
     if newest is None:
         return ""
-    cutoff = newest[0] - dt.timedelta(days=HISTORY_DAYS)
-    old = [v for v in versions if (s := stamps.get(v) or stamp(v)) and s < cutoff]
+    cutoff = newest[0] - 10000
+    old = [v for v in versions if (s := stamps.get(v) or _day(v)) and s < cutoff]
     if len(old) < HISTORY_FINDINGS or 2 * len(old) < len(versions):
         return ""
     last_old = max(v for v, s in stamps.items() if s and s < cutoff)
