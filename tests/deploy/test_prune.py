@@ -44,6 +44,12 @@ def test_the_newest_releases_and_every_one_in_use_are_kept(tmp_path):
     assert prune(tmp_path, 3, protected={"0.4.0"}) == []  # nothing more to remove
 
 
+def test_a_kept_name_is_never_read_as_a_pattern(tmp_path):
+    host_tree(tmp_path, ["0.1.0", "0.2.0", "0.?.0"], current="0.?.0", running={})
+    assert sorted(prune(tmp_path, 1, set())) == ["0.1.0", "0.2.0"]
+    assert os.listdir(tmp_path / "releases") == ["0.?.0"]
+
+
 def test_a_host_without_releases_is_left_alone(tmp_path):
     assert prune(tmp_path, 2, set()) == []
     assert not (tmp_path / "releases").exists()

@@ -201,12 +201,13 @@ def prune_script(host: Host, keep: int, protected: set[str]) -> str:
     """Remove from releases/ all but the `keep` releases installed last (by their directory's time),
     the one `current` points at, the ones a colour runs and the `protected` ones (what a rollback
     would restore), and what interrupted uploads left (.<v>.partial, .<v>.old). Prints each release
-    removed. Files a kept release shares with a removed one are hard links: they stay."""
+    removed. Files a kept release shares with a removed one are hard links: they stay. The kept names
+    are joined on one line by word splitting with globbing off, so a name is never read as a pattern."""
     kept = " ".join(_q(v) for v in sorted(protected))
     return (f"cd {_q(host.root)}/releases 2>/dev/null || exit 0; rm -rf .*.partial .*.old; "
             f'keep="$(basename "$(readlink ../current 2>/dev/null)") {kept} $(cat ../run/*.version 2>/dev/null) '
-            f'$(ls -t | head -n {keep})"; for r in *; do [ -d "$r" ] || continue; '
-            'case " $(echo $keep) " in *" $r "*) continue ;; esac; rm -rf "$r" && echo "$r"; done')
+            f'$(ls -t | head -n {keep})"; keep=" $(set -f; echo $keep) "; for r in *; do [ -d "$r" ] || continue; '
+            'case "$keep" in *" $r "*) continue ;; esac; rm -rf "$r" && echo "$r"; done')
 
 
 def migrate_script(plan: Plan, host: Host, version: str) -> str:
