@@ -10,7 +10,7 @@ from project_shapes import GOOD
 
 from phoenix_ops.metrics.command import MetricsArgs, examine, memory_limit
 from phoenix_ops.metrics.scrape import MetricsError
-from phoenix_ops.metrics.view import Limits
+from phoenix_ops.metrics.view import Limits, MetricsView
 
 
 def hist(name: str, buckets: dict[str, float], labels: str = "") -> str:
@@ -101,6 +101,15 @@ def test_ecto_queue_and_query_time_between_scrapes(serve):
         in found["OBS106"].message
     assert "Ecto query time p95 is 955 ms over 100 queries (limit 500 ms" in found["OBS107"].message
     assert ids(run(serve(before, after), ecto_queue=0.1, ecto_query=1.0)[1]) == set()
+
+
+def test_a_value_the_subject_and_the_check_both_ask_for_is_computed_once(serve, monkeypatch):
+    asked = []
+    quantile = MetricsView.quantile
+    monkeypatch.setattr(MetricsView, "quantile", lambda view, *a: asked.append(a[0].pattern) or quantile(view, *a))
+    scrape = tmp_scrape(queue_ms={"1": 100, "10": 110, "100": 200, "+Inf": 200})
+    assert "OBS106" in ids(run(serve(tmp_scrape(), scrape))[1])
+    assert sorted(asked) == sorted(set(asked)) and len(asked) == 2  # the queue and the query histograms
 
 
 def test_5xx_share_between_scrapes(serve):

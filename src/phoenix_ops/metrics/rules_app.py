@@ -3,7 +3,7 @@ Oban queues."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from phoenix_ops.findings import Confidence, Finding, Severity
 from phoenix_ops.metrics import names
@@ -87,16 +87,25 @@ def summary_dropped(view: MetricsView) -> Iterator[Finding]:
                 view.at(exported), key=metric)
 
 
-def _observed(pattern, what: str) -> Subject:
-    return scraped(f"{what} histogram with observations",
-                   lambda view: view.quantile(pattern, view.limits.quantile) is not None)
+def _quantile(pattern) -> Callable[[MetricsView], tuple[float, float, str] | None]:
+    """The quantile the limits name of the histogram `pattern` matches, as `view.derived` computes it once."""
+    def measure(view: MetricsView) -> tuple[float, float, str] | None:
+        return view.quantile(pattern, view.limits.quantile)
+    return measure
 
 
-def _timing(declared, view: MetricsView, pattern, limit: float, what: str) -> Iterator[Finding]:
-    q = view.limits.quantile
-    value, observed, name = view.quantile(pattern, q)
+_QUEUE_TIME, _QUERY_TIME = _quantile(names.ECTO_QUEUE), _quantile(names.ECTO_QUERY)
+
+
+def _observed(measure, what: str) -> Subject:
+    return scraped(f"{what} histogram with observations", lambda view: view.derived(measure) is not None)
+
+
+def _timing(declared, view: MetricsView, measure, limit: float, what: str) -> Iterator[Finding]:
+    value, observed, name = view.derived(measure)
     seconds = value * names.unit_scale(name)
     if seconds > limit:
+        q = view.limits.quantile
         yield declared.finding(
             f"{what} p{q * 100:g} is {seconds * 1000:.0f} ms over {observed:.0f} queries (limit {limit * 1000:.0f} ms; "
             f"{name})", view.at(name), key=name)
@@ -104,7 +113,7 @@ def _timing(declared, view: MetricsView, pattern, limit: float, what: str) -> It
 
 @rule(
     "OBS106", "ecto-queue-time-high", Severity.WARNING, H, kind="metrics",
-    subject=_observed(names.ECTO_QUEUE, "Ecto queue time"),
+    subject=_observed(_QUEUE_TIME, "Ecto queue time"),
     title="Queries wait long for a database connection: the Ecto pool is too small",
     why="""
         Queue time is how long a query waited for a free connection from the repo's pool. High
@@ -117,12 +126,12 @@ def _timing(declared, view: MetricsView, pattern, limit: float, what: str) -> It
     """,
 )
 def ecto_queue_time(view: MetricsView) -> Iterator[Finding]:
-    yield from _timing(ecto_queue_time, view, names.ECTO_QUEUE, view.limits.ecto_queue, "Ecto queue time")
+    yield from _timing(ecto_queue_time, view, _QUEUE_TIME, view.limits.ecto_queue, "Ecto queue time")
 
 
 @rule(
     "OBS107", "ecto-query-time-high", Severity.WARNING, H, kind="metrics",
-    subject=_observed(names.ECTO_QUERY, "Ecto query time"),
+    subject=_observed(_QUERY_TIME, "Ecto query time"),
     title="Database queries are slow",
     why="""
         Slow queries hold pool connections, so they slow every other query too, and they are
@@ -134,7 +143,7 @@ def ecto_queue_time(view: MetricsView) -> Iterator[Finding]:
     """,
 )
 def ecto_query_time(view: MetricsView) -> Iterator[Finding]:
-    yield from _timing(ecto_query_time, view, names.ECTO_QUERY, view.limits.ecto_query, "Ecto query time")
+    yield from _timing(ecto_query_time, view, _QUERY_TIME, view.limits.ecto_query, "Ecto query time")
 
 
 def _requests(view: MetricsView) -> dict[str, tuple[float, float]]:
@@ -153,7 +162,7 @@ def _requests(view: MetricsView) -> dict[str, tuple[float, float]]:
 @rule(
     "OBS108", "http-5xx-share-high", Severity.ERROR, H, kind="metrics",
     subject=Subject("one scrape only (--interval 0): no request rate to judge", lambda view: view.second is not None)
-    & scraped("request counter with a status label", lambda view: bool(_requests(view))),
+    & scraped("request counter with a status label", lambda view: bool(view.derived(_requests))),
     title="A large share of requests end in a 5xx error",
     why="""
         Server errors between two scrapes are what users are getting right now: crashes in
@@ -166,7 +175,7 @@ def _requests(view: MetricsView) -> dict[str, tuple[float, float]]:
 )
 def http_errors(view: MetricsView) -> Iterator[Finding]:
     # Several series may count the same requests (a counter and a histogram): judge the fullest.
-    name, (total, errors) = max(_requests(view).items(), key=lambda item: (item[1][0], item[0]))
+    name, (total, errors) = max(view.derived(_requests).items(), key=lambda item: (item[1][0], item[0]))
     if total >= view.limits.min_requests and errors > view.limits.error_share * total:
         yield http_errors.finding(
             f"{errors:.0f} of {total:.0f} requests in {view.interval:.0f} s were 5xx ({errors / total:.0%}; "

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from phoenix_ops.findings import Location
 from phoenix_ops.metrics.scrape import Labels, Snapshot
-from phoenix_ops.record import field, record
+from phoenix_ops.record import Derived, field, record
 from phoenix_ops.rule import Subject
 
 
@@ -40,13 +40,17 @@ class Series:
 
 
 @record
-class MetricsView:
+class MetricsView(Derived):
+    """What the metrics rules judge: one node's scrapes. A value several rules ask for (a subject's
+    test, then the check) is computed once with `derived`."""
+
     url: str
     first: Snapshot
     second: Snapshot | None  # None with --interval 0: no rates
     limits: Limits = field(default_factory=Limits)
     expected: tuple[str, ...] = ("vm", "phoenix")  # series groups the node should export
     dropped: list[str] | None = None  # telemetry summaries the reporter cannot export (None: no project read)
+    _derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def latest(self) -> Snapshot:
