@@ -215,6 +215,18 @@ def test_dep011_reads_the_install_script_the_runtime_stage_copies_in(dep):
     assert got.message.endswith("installs no ncurses, libstdc++")
 
 
+def test_a_script_several_runs_name_is_read_once(dep, monkeypatch):
+    import phoenix_ops.project as model
+
+    read = []
+    monkeypatch.setattr(model, "read_regular", (lambda real: lambda path: read.append(path.name) or real(path))(
+        model.read_regular))
+    alpine = "FROM elixir:1.17.3-otp-27-alpine AS build\nRUN mix release\nFROM alpine:3.20 AS app\n" \
+             "COPY --link deps.sh ./\nRUN sh deps.sh\nRUN sh deps.sh --again\n"
+    (got,) = dep({"Dockerfile": alpine, "deps.sh": "apk add --no-cache curl\n"}, "DEP011")
+    assert got.message.endswith("installs no ncurses, libstdc++") and read.count("deps.sh") == 1
+
+
 def test_dep013_dockerignore(dep):
     assert ids(dep({".dockerignore": None}, "DEP013")) == ["DEP013"]
     whole = DOCKERFILE.replace("COPY lib lib", "COPY . .")

@@ -109,6 +109,7 @@ class Project(Derived):
     # Facts many rules and their subjects ask (health paths, the Dockerfiles that build the release),
     # derived once when first asked: see Derived.
     _derived: dict[Callable, Any] = field(default_factory=dict, repr=False, compare=False)
+    _texts: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
 
     def config(self, env: str | None = None) -> ConfigView:
         env = env or self.env
@@ -171,12 +172,15 @@ class Project(Derived):
         return [m.app for m in [self.mix, *self.apps] if m.app]
 
     def text(self, rel: str) -> str | None:
-        """A small non-Elixir file (deploy files, rel/ scripts), read on demand."""
-        try:
-            data = read_regular(self.root / rel)
-        except OSError:  # unreadable, not a regular file (a FIFO, a link to a device) or too large
-            return None
-        return None if b"\0" in data[:4096] else data.decode(errors="replace")
+        """A small non-Elixir file (deploy files, rel/ scripts), read on first demand: readers of
+        the same file (each RUN of a Dockerfile naming a copied script) see one reading."""
+        if rel not in self._texts:
+            try:
+                data = read_regular(self.root / rel)
+            except OSError:  # unreadable, not a regular file (a FIFO, a link to a device) or too large
+                data = b"\0"
+            self._texts[rel] = None if b"\0" in data[:4096] else data.decode(errors="replace")
+        return self._texts[rel]
 
     def exists(self, rel: str) -> bool:
         return rel in self.files.files or rel in self.files.others
