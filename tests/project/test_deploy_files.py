@@ -229,6 +229,18 @@ def test_compose_services_env_and_budget_facts(load):
     assert t.env["LANG"].how == "dockerfile" and (t.instances, t.stop_timeout) == (2, 90)
 
 
+def test_services_around_the_app_are_not_targets_pulled_or_built(load):
+    around = ("services:\n  db:\n    build: {context: ., dockerfile: Dockerfile.postgres}\n"
+              "  kafka:\n    image: confluentinc/cp-kafka:7.6.1\n"
+              "  search:\n    image: docker.elastic.co/elasticsearch/elasticsearch:8.11.1\n"
+              "  queue:\n    image: nats:2.10-alpine\n  ts:\n    image: timescale/timescaledb:latest-pg16\n"
+              "  web:\n    build: {context: ., dockerfile: Dockerfile.alpine}\n")
+    alpine = DOCKERFILE.replace("FROM ${RUNNER_IMAGE}", "FROM alpine:3.20")  # the app's own image, on a bare OS
+    p = load({"docker-compose.yml": around, "Dockerfile.postgres": "FROM postgres:17\nRUN apt-get update\n",
+              "Dockerfile.alpine": alpine})
+    assert [t.label for t in p.deploy.targets()] == ["compose web"]  # nor is Dockerfile.postgres one of its own
+
+
 def test_systemd_repeated_keys_quotes_and_continuations(load):
     p = load({"rel/files/demo.service": UNIT})
     (unit,) = p.deploy.systemd

@@ -16,10 +16,13 @@ from phoenix_ops.patterns import lazy
 from phoenix_ops.project.deploy.dockerfile import Dockerfile, command_words
 from phoenix_ops.record import field, record
 
-INFRA_IMAGES = lazy(r"^(?:[\w.-]+/)?(postgres|postgis|redis|valkey|mysql|mariadb|nginx|caddy|traefik|"
-                          r"minio|localstack|mailhog|mailpit|memcached|rabbitmq|elasticsearch|opensearch|"
-                          r"prometheus|grafana|jaeger|otel|zookeeper|kafka|clickhouse|pgbouncer|meilisearch|"
-                          r"typesense|adminer|pgadmin|busybox|alpine)([:@/]|$)", re.I)
+# Images of the services around the app (a registry and vendor prefix allowed: `confluentinc/cp-kafka`,
+# `docker.elastic.co/elasticsearch/elasticsearch`): a compose service running one is not the app.
+INFRA_IMAGES = lazy(r"^(?:[\w.:-]+/)*(?:cp-)?(postgres|postgis|timescaledb|redis|valkey|mysql|mariadb|mongo|"
+                    r"nginx|caddy|traefik|minio|localstack|mailhog|mailpit|memcached|rabbitmq|nats|"
+                    r"elasticsearch|opensearch|prometheus|grafana|jaeger|otel|zookeeper|kafka|clickhouse|"
+                    r"pgbouncer|meilisearch|typesense|adminer|pgadmin|busybox|alpine)([:@/]|$)", re.I)
+_OS_IMAGES = ("alpine", "busybox")
 _PHX_SERVER = lazy(r"^\s*(?:export\s+)?PHX_SERVER=|PHX_SERVER=\S+\s+exec", re.M)
 _MIGRATE = lazy(r"\bmigrate\b|ecto\.migrate|Release\.migrate|Ecto\.Migrator")
 
@@ -69,9 +72,18 @@ def targets(deploy) -> list[Target]:
            *_procfile(deploy)]
     used = {t.dockerfile.path for t in out if t.dockerfile is not None}
     for d in deploy.dockerfiles:
-        if d.path not in used and d.final is not None and "/" not in d.path and not d.builds_for_dev():
+        if d.path not in used and d.final is not None and "/" not in d.path and not d.builds_for_dev() \
+                and not _service_image(d.final.image, built=True):
             out.append(_docker(deploy, d))
     return out
+
+
+def _service_image(image: str, built: bool) -> bool:
+    """Whether `image`, pulled or the base a Dockerfile builds on, runs a service around the app:
+    a service built `FROM postgres:17` runs PostgreSQL as one pulling the image would. An app's own
+    image is often built on a bare OS image."""
+    infra = INFRA_IMAGES.match(image)
+    return infra is not None and not (built and infra[1].lower() in _OS_IMAGES)
 
 
 def _with_image(deploy, t: Target, dockerfile: Dockerfile | None) -> Target:
@@ -187,7 +199,12 @@ def _kubernetes(deploy) -> list[Target]:
 def _compose(deploy) -> list[Target]:
     out = []
     for s in deploy.compose:
-        if not s.builds and INFRA_IMAGES.match(s.image):
+        build = s.data.get("build")
+        df = build.get("dockerfile") if isinstance(build, dict) else None
+        context = build.get("context", ".") if isinstance(build, dict) else build
+        dockerfile = deploy.dockerfile(_join(s.path, f"{context or '.'}/{df or 'Dockerfile'}")) if s.builds else None
+        built_from = dockerfile.final.image if dockerfile is not None and dockerfile.final is not None else ""
+        if _service_image(built_from if s.builds else s.image, built=s.builds):
             continue
         t = Target("compose", s.name, s.path, s.line)
         for name, (value, line) in s.env.items():
@@ -206,10 +223,6 @@ def _compose(deploy) -> list[Target]:
         t.stop_signal = s.data.get("stop_signal")
         t.health_checked = "healthcheck" in s.data
         t.cpu_limit = s.cpu_limit
-        build = s.data.get("build")
-        df = build.get("dockerfile") if isinstance(build, dict) else None
-        context = build.get("context", ".") if isinstance(build, dict) else build
-        dockerfile = deploy.dockerfile(_join(s.path, f"{context or '.'}/{df or 'Dockerfile'}")) if s.builds else None
         out.append(_with_image(deploy, t, dockerfile))
         t.stop_signal = t.stop_signal or "SIGTERM"
     return out
