@@ -111,6 +111,27 @@ def test_router_pipelines_scopes_routes_and_guards(tmp_path):
     assert mailbox.guard == "Application.compile_env(:demo, :dev_routes)"
 
 
+def test_route_paths_are_joined_as_phoenix_joins_them(tmp_path):
+    router = """
+defmodule DemoWeb.Router do
+  use Phoenix.Router
+
+  scope "/health", DemoWeb do
+    get "/", HealthController, :check
+  end
+
+  scope "/", DemoWeb do
+    get "/", PageController, :home
+    scope "/admin/" do
+      get "//users/:id/", UserController, :show
+    end
+  end
+end
+"""
+    (routes,) = [r.routes for r in load(tmp_path, {"lib/demo_web/router.ex": router}).routers]
+    assert [r.path for r in routes] == ["/health", "/", "/admin/users/:id"]
+
+
 def test_application_children_and_migrator_child(tmp_path):
     project = load(tmp_path, {"lib/demo/application.ex": APPLICATION, "lib/demo/release.ex": "# removed\n"})
     names = [name for name, _, _ in project.children]

@@ -183,9 +183,9 @@ def _join_alias(alias: str, name: str) -> str:
 
 
 def _join(prefix: str, path: str) -> str:
-    if not path.startswith("/"):
-        return (prefix.rstrip("/") + "/" + path) if prefix else path
-    return (prefix.rstrip("/") + path) if prefix not in ("", "/") else path
+    """A route's path under its scopes, as Phoenix joins them: the segments of both, empty ones
+    dropped (`scope "/health"` with `get "/"` is /health, not /health/)."""
+    return "/" + "/".join(segment for part in (prefix, path) for segment in part.split("/") if segment)
 
 
 @record
