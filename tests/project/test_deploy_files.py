@@ -241,6 +241,15 @@ def test_services_around_the_app_are_not_targets_pulled_or_built(load):
     assert [t.label for t in p.deploy.targets()] == ["compose web"]  # nor is Dockerfile.postgres one of its own
 
 
+def test_beside_a_service_that_surely_runs_the_app_others_are_not_targets(load):
+    db = "  db:\n    image: ${POSTGRES_IMAGE:-supabase/postgres:17.6.1}\n"  # what runs with the variable unset
+    app = ("services:\n  web:\n    image: acme/shop:1.2\n    environment:\n      SECRET_KEY_BASE:\n"
+           "  runner:\n    image: denoland/deno:alpine-2.5.6\n    command: deno test tests.ts\n" + db)
+    unsure = "services:\n" + db + "  worker:\n    image: acme/worker:3\n"  # nothing says what it runs
+    p = load({"compose.yml": app, "compose.dbs.yml": unsure})
+    assert sorted(t.label for t in p.deploy.targets()) == ["compose web", "compose worker"]
+
+
 def test_systemd_repeated_keys_quotes_and_continuations(load):
     p = load({"rel/files/demo.service": UNIT})
     (unit,) = p.deploy.systemd

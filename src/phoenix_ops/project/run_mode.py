@@ -16,6 +16,13 @@ _RELEASE_START = lazy(r"(?:^|[\s/])bin/(?:server|migrate|[\w-]+\s+(?:start|foreg
                             r"console))\b|/bin/server\b")
 _MIX_START = lazy(r"\bmix\s+(?:do\s+[\w.,\s]*)?phx\.server\b|\bmix\s+run\b|-S\s+mix\s+phx\.server")
 _PROD = lazy(r"MIX_ENV=[\"']?prod")
+
+
+def starts_the_app(command: str) -> bool:
+    """Whether a command line starts the app: its release, or `mix phx.server`."""
+    return bool(_RELEASE_START.search(command) or _MIX_START.search(command))
+
+
 SCRIPT_DIRS = ("bin/", "scripts/", "script/", ".scripts/")
 TASK_RUNNERS = ("Makefile", "justfile", "Justfile", "Taskfile.yml", "Taskfile.yaml", "build.sh", "deploy.sh")
 

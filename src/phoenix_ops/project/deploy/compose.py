@@ -10,6 +10,7 @@ from phoenix_ops.project.deploy.yamldocs import YamlDoc, dig, line_of
 from phoenix_ops.record import field, record
 
 _MAX_CONNECTIONS = lazy(r"max_connections\s*=\s*(\d+)")
+_DEFAULTED = lazy(r"\$\{\w+:?-([^}]*)\}")
 
 
 @record
@@ -26,7 +27,8 @@ class Service:
 
     @property
     def image(self) -> str:
-        return str(self.data.get("image") or "")
+        """The image, a `${VAR:-default}` in it read as its default (what runs when VAR is unset)."""
+        return _DEFAULTED.sub(r"\1", str(self.data.get("image") or ""))
 
     @property
     def builds(self) -> bool:

@@ -14,6 +14,7 @@ import re
 
 from phoenix_ops.patterns import lazy
 from phoenix_ops.project.deploy.dockerfile import Dockerfile, command_words
+from phoenix_ops.project.run_mode import starts_the_app
 from phoenix_ops.record import field, record
 
 # Images of the services around the app (a registry and vendor prefix allowed: `confluentinc/cp-kafka`,
@@ -196,16 +197,22 @@ def _kubernetes(deploy) -> list[Target]:
     return out
 
 
+# Variables only a Phoenix app is given: a compose service setting one runs the app.
+_APP_ONLY_ENV = ("SECRET_KEY_BASE", "PHX_HOST", "PHX_SERVER")
+
+
 def _compose(deploy) -> list[Target]:
-    out = []
+    """A target per compose service that runs the app. In a file where some service surely does
+    (it starts the release or `mix phx.server`, or is given SECRET_KEY_BASE, PHX_HOST or PHX_SERVER),
+    only those; in one where none surely does, each one not running a known service image (a
+    database, a broker, a proxy): `db` and `test-runner` beside `web` are not the app."""
+    by_file: dict[str, list[tuple[Target, bool, bool]]] = {}
     for s in deploy.compose:
         build = s.data.get("build")
         df = build.get("dockerfile") if isinstance(build, dict) else None
         context = build.get("context", ".") if isinstance(build, dict) else build
         dockerfile = deploy.dockerfile(_join(s.path, f"{context or '.'}/{df or 'Dockerfile'}")) if s.builds else None
         built_from = dockerfile.final.image if dockerfile is not None and dockerfile.final is not None else ""
-        if _service_image(built_from if s.builds else s.image, built=s.builds):
-            continue
         t = Target("compose", s.name, s.path, s.line)
         for name, (value, line) in s.env.items():
             t.env[name] = Provided(name, value, s.path, line, "env" if value is not None else "passthrough")
@@ -223,8 +230,15 @@ def _compose(deploy) -> list[Target]:
         t.stop_signal = s.data.get("stop_signal")
         t.health_checked = "healthcheck" in s.data
         t.cpu_limit = s.cpu_limit
-        out.append(_with_image(deploy, t, dockerfile))
+        _with_image(deploy, t, dockerfile)
         t.stop_signal = t.stop_signal or "SIGTERM"
+        surely = starts_the_app(" ".join(t.command)) or any(name in t.env for name in _APP_ONLY_ENV)
+        service = _service_image(built_from if s.builds else s.image, built=s.builds)
+        by_file.setdefault(s.path, []).append((t, surely, service))
+    out = []
+    for services in by_file.values():
+        known = any(surely for _, surely, _ in services)
+        out += [t for t, surely, service in services if (surely if known else not service)]
     return out
 
 
