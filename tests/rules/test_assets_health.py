@@ -92,6 +92,26 @@ end
     assert ids(findings(project, "HLT001")) == []
 
 
+def test_health_paths_a_plug_matches_in_a_guard_through_an_alias(make_project, findings):
+    plug = '''
+defmodule DemoWeb.Plugs.Alive do
+  import Plug.Conn
+  @default "/status/alive"
+  @paths [@default, "/status/health", "/status/#{:x}"]
+  def init(opts), do: opts
+  def call(%Plug.Conn{request_path: path} = conn, _) when path in @paths, do: conn |> send_resp(200, "ok") |> halt()
+  def call(%{request_path: up} = conn, _) when up == "/up/health", do: conn |> send_resp(200, "ok") |> halt()
+  def call(conn, _), do: conn
+end
+'''
+    endpoint = ENDPOINT.replace("  plug Plug.Static", "  alias DemoWeb.Plugs.{Other, Alive}\n  plug(Alive)\n  plug Plug.Static")
+    project = make_project({"lib/demo_web/router.ex": router(), "lib/demo_web/endpoint.ex": endpoint,
+                            "lib/demo_web/plugs/alive.ex": plug})
+    assert project.endpoints[0].plugs[0].module == "DemoWeb.Plugs.Alive"
+    assert project.usage.handlers["DemoWeb.Plugs.Alive"].paths == ["/status/alive", "/status/health", "/up/health"]
+    assert ids(findings(project, "HLT001")) == []
+
+
 def test_hlt002_health_without_readiness(make_project, findings):
     got = findings(make_project({"lib/demo_web/router.ex": HEALTH}), "HLT002")
     assert [(f.rule_id, f.severity.label) for f in got] == [("HLT002", "info")]

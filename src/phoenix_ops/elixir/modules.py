@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
 
 from tree_sitter import Node, Tree
 
@@ -70,6 +71,31 @@ class Module:
 
     def uses_module(self, prefix: str) -> bool:
         return any(u == prefix or u.startswith(prefix + ".") for u, _ in self.uses)
+
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        """The module's own `alias` statements: short name -> full name (`alias A.B` gives B,
+        `alias A.B, as: C` gives C, `alias A.{B, C}` gives both)."""
+        out: dict[str, str] = {}
+        for stmt in self.body:
+            args = call_args(stmt) if stmt.type == "call" and call_parts(stmt) == (None, "alias") else []
+            if not args or args[0].type not in ("alias", "dot"):
+                continue
+            full = "".join(text(args[0]).split())
+            named = next((text(p.child_by_field_name("value")) for k in args[1:] if k.type == "keywords"
+                          for p in k.named_children if text(p.child_by_field_name("key")).rstrip(": ") == "as"), None)
+            if ".{" in full:
+                prefix, _, inner = full.partition(".{")
+                out.update({n.rsplit(".", 1)[-1]: f"{prefix}.{n}" for n in inner.rstrip("}").split(",") if n})
+            else:
+                out[named or full.rsplit(".", 1)[-1]] = full
+        return out
+
+    def expand(self, name: str) -> str:
+        """`name` as the compiler reads it in this module: its first part expanded by an alias."""
+        head, dot, rest = name.partition(".")
+        full = self.aliases.get(head)
+        return f"{full}{dot}{rest}" if full else name
 
     def functions(self, *names: str) -> dict[str, list[Node]]:
         """Bodies of def/defp with these names (any arity), by name, first clause wins."""

@@ -6,9 +6,11 @@ the prefilter already parses, plus the few files that define a health handler or
 
 from __future__ import annotations
 
+from tree_sitter import Node
+
 from phoenix_ops.elixir.modules import Module, has_alias, walk_calls
 from phoenix_ops.elixir.parser import line, text
-from phoenix_ops.elixir.syntax import call_args, call_parts
+from phoenix_ops.elixir.syntax import binary_op, call_args, call_parts
 from phoenix_ops.patterns import has_word, lazy
 from phoenix_ops.record import field, record
 
@@ -110,9 +112,12 @@ def _queries_database(code: str) -> bool:
 
 
 def read_handler(mod: Module, rel: str) -> Handler:
-    """What a controller or plug module does: queries the database, matches paths itself."""
+    """What a controller or plug module does: queries the database, matches paths itself, in a
+    pattern (`%{request_path: "/up"}`, `path_info: ["up"]`) or in a guard on the path it binds
+    (`%{request_path: path}` then `when path in @status_paths`)."""
     body = text(mod.node)
     paths: list[str] = []
+    bound: set[str] = set()  # variables holding the request path
     for node in _descendants(mod.node, "pair"):
         key = node.child_by_field_name("key")
         value = node.child_by_field_name("value")
@@ -125,7 +130,39 @@ def read_handler(mod: Module, rel: str) -> Handler:
                 paths.append("/" + "/".join(parts))
         elif name == "request_path" and value.type == "string":
             paths.append(text(value).strip('"'))
+        elif name == "request_path" and value.type == "identifier":
+            bound.add(text(value))
+    if bound:
+        paths += _guarded_paths(mod.node, bound)
     return Handler(mod.name, rel, line(mod.node), _queries_database(body), sorted(set(paths)))
+
+
+def _guarded_paths(module: Node, bound: set[str]) -> list[str]:
+    """The paths a guard compares a bound request path with: `path == "/up"`, `path in ["/up", ...]`
+    or `path in @paths`, the module attribute holding strings or other such attributes."""
+    attributes: dict[str, list[str]] = {}  # in order of definition, as the compiler reads them
+    for node in sorted(_descendants(module, "unary_operator"), key=lambda n: n.start_byte):
+        operand = node.child_by_field_name("operand")
+        if text(node).startswith("@") and operand is not None and operand.type == "call" and len(call_args(operand)) == 1:
+            attributes[call_parts(operand)[1]] = _strings(call_args(operand)[0], attributes)
+    found: list[str] = []
+    for node in _descendants(module, "binary_operator"):
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if binary_op(node) in ("in", "==") and left is not None and right is not None \
+                and left.type == "identifier" and text(left) in bound:
+            found += _strings(right, attributes)
+    return [p for p in found if p.startswith("/")]
+
+
+def _strings(node: Node, attributes: dict[str, list[str]]) -> list[str]:
+    """The plain strings `node` stands for: a string, a list of them, or an attribute holding them."""
+    if node.type == "string" and node.named_child_count == 1:  # its quoted content, no interpolation
+        return [text(node)[1:-1]]
+    if node.type == "list":
+        return [s for item in node.named_children for s in _strings(item, attributes)]
+    if node.type == "unary_operator" and text(node).startswith("@"):
+        return attributes.get(text(node)[1:].strip(), [])
+    return []
 
 
 LONGPOLL_CLIENT = lazy(rb"longPollFallbackMs\s*:")

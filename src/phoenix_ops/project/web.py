@@ -89,6 +89,8 @@ def read_endpoint(mod: Module, file: str, env: str) -> Endpoint:
             otp_app = getattr(app, "name", None)
     endpoint = Endpoint(mod.name, file, line(mod.node), otp_app)
     _collect_plugs(ev, mod.body, scope, endpoint.plugs, endpoint=endpoint)
+    for plug in endpoint.plugs:  # `alias MyAppWeb.Plugs.Health` then `plug Health`
+        plug.module = mod.expand(plug.module)
     endpoint.attributes = {k[1:]: v for k, v in scope.items() if k.startswith("@")}
     return endpoint
 
