@@ -131,6 +131,16 @@ def test_secret_overridden_by_unreadable_runtime_config_is_reported_at_low_confi
     assert got.location.path == "config/prod.exs"
 
 
+def test_a_condition_on_a_variable_s_value_is_quoted_not_read_as_its_presence(make_project, findings):
+    config = GOOD["config/config.exs"] + f'config :demo, DemoWeb.Endpoint, secret_key_base: "{LONG}"\n'
+    runtime = GOOD_RUNTIME.replace(REQUIRED_SKB, '  secret_key_base = System.fetch_env!("SECRET_KEY_BASE")').replace(
+        "    secret_key_base: secret_key_base\n", "    server: true\n") + \
+        'role = System.get_env("ROLE", "all")\nif role in ["all", "web"] do\n' \
+        '  config :demo, DemoWeb.Endpoint, secret_key_base: secret_key_base\nend\n'
+    (got,) = findings(make_project({"config/config.exs": config, "config/runtime.exs": runtime}), "SEC002")
+    assert got.message.endswith('keeps the literal from config/config.exs:6 unless role in ["all", "web"] (ROLE)')
+
+
 def test_literal_in_config_exs_with_a_condition_that_names_no_variable(make_project, findings):
     config = GOOD["config/config.exs"] + f'config :demo, DemoWeb.Endpoint, secret_key_base: "{LONG}"\n'
     runtime = GOOD_RUNTIME.replace(REQUIRED_SKB, '  secret_key_base = System.fetch_env!("SECRET_KEY_BASE")').replace(

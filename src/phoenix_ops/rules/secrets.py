@@ -82,6 +82,10 @@ def _grade(path, value) -> tuple[Severity | None, Confidence | None]:
     return (Severity.WARNING, M) if dev_default(path[-1], text) else (None, None)
 
 
+# A condition that only asks whether a variable is there: `if skb = System.get_env("X")`.
+_PRESENCE = lazy(r'(?:\w+ ?= ?)?System\.get_env\("\w+"\)(?: != nil)?')
+
+
 def _when(conditions) -> str:
     return " and ".join(c.text for c in conditions)
 
@@ -159,7 +163,10 @@ def committed_fallback(project):
         if base is not None and leaf.later and _committed(leaf.path, base) is not None:
             conditions = [c for v in leaf.later for c in v.conditions]
             names = sorted({n for c in conditions for n in c.env_names})
-            unless = f"{', '.join(names)} is set" if names else _when(conditions)
+            if names and all(_PRESENCE.fullmatch(" ".join(c.text.split())) for c in conditions):
+                unless = f"{', '.join(names)} is set"
+            else:  # `if app in ["all", "web"]` overrides it for other reasons than a variable being there
+                unless = _when(conditions) + (f" ({', '.join(names)})" if names else "")
             severity, confidence = _grade(leaf.path, base)
             yield committed_fallback.finding(
                 f"{leaf.name} keeps the literal from {base.origin} unless {unless}", where(base), key=leaf.name,
