@@ -179,10 +179,22 @@ def test_dep007_resolves_args_and_reports_unresolvable_ones_as_unknown(dep):
 
 
 def test_dep009_secrets_in_build_args_and_env(dep):
-    leaky = DOCKERFILE.replace('ENV MIX_ENV="prod"', 'ENV MIX_ENV="prod" SECRET_KEY_BASE=abcdef\nARG HEX_API_KEY')
-    got = dep({"Dockerfile": leaky}, "DEP009")
+    key = "Zq8vR2mXk4Lp7Tn1Wc5Yb3Hd6Gf9Js0A"
+    leaky = DOCKERFILE.replace('ENV MIX_ENV="prod"', 'ENV MIX_ENV="prod" SECRET_KEY_BASE=nokey\nARG HEX_API_KEY') \
+        .replace("ENV LANG=en_US.UTF-8", f"ENV SECRET_KEY_BASE={key}\nENV LANG=en_US.UTF-8")
+    got = dep({"Dockerfile": leaky}, "DEP009")  # the build stage's stand-in lets config compile: not a finding
     assert sorted((f.severity.label, f.key) for f in got) == [("error", "Dockerfile:SECRET_KEY_BASE"),
                                                                ("warning", "Dockerfile:HEX_API_KEY")]
+    assert key not in got[0].message
+    stand_in = leaky.replace(f"SECRET_KEY_BASE={key}", "SECRET_KEY_BASE=nokey")
+    (got,) = [f for f in dep({"Dockerfile": stand_in}, "DEP009") if "HEX" not in f.key]
+    assert got.severity.label == "warning" and "holds a placeholder (5 characters) in the final image" in got.message
+    built_in = DOCKERFILE.replace('ENV MIX_ENV="prod"', f'ENV MIX_ENV="prod" SECRET_KEY_BASE={key}')
+    (got,) = dep({"Dockerfile": built_in}, "DEP009")
+    assert got.severity.label == "warning" and "in build stage builder (not in the final image" in got.message
+    inherited = built_in.replace("FROM ${RUNNER_IMAGE}", "FROM builder AS app")  # the final stage builds on it
+    (got,) = dep({"Dockerfile": inherited}, "DEP009")
+    assert got.severity.label == "error" and got.message.endswith("ENV SECRET_KEY_BASE holds a literal value")
     mounted = DOCKERFILE.replace("RUN mix deps.get", "RUN --mount=type=secret,id=hex mix deps.get")
     assert ids(dep({"Dockerfile": mounted}, "DEP009")) == []
 

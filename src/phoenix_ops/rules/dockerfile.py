@@ -16,7 +16,7 @@ from phoenix_ops.patterns import has_word, lazy, mentions
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.assets import ASSETS
 from phoenix_ops.rules.budgets import otp_release
-from phoenix_ops.rules.facts import is_secret_key
+from phoenix_ops.rules.facts import is_secret_key, placeholder
 
 if TYPE_CHECKING:
     from phoenix_ops.project.deploy.dockerfile import Dockerfile, Stage
@@ -265,11 +265,27 @@ def secret_name(name: str) -> bool:
       """)
 def docker_secret(project):
     for d in production_dockerfiles(project):
-        for s in d.stages:
+        shipped = set()  # (name, line) the final stage holds, its own or inherited from a stage it builds on
+        for s in reversed(d.stages):
             for name, (value, line) in s.env.items():
-                if secret_name(name) and value and not value.startswith("$"):
-                    yield docker_secret.finding(f"{d.path}: ENV {name} holds a literal value",
-                                                Location(path=d.path, line=line), key=f"{d.path}:{name}")
+                if not secret_name(name) or not value or value.startswith("$") or (name, line) in shipped:
+                    continue
+                where = Location(path=d.path, line=line)
+                if s is d.final:
+                    shipped.add((name, line))
+                    if placeholder(value):  # not a secret, but it hides a missing one
+                        yield docker_secret.finding(
+                            f"{d.path}: ENV {name} holds a placeholder ({len(value)} characters) in the final image: "
+                            f"a container started without {name} runs with it instead of stopping",
+                            where, key=f"{d.path}:{name}", severity=W)
+                    else:
+                        yield docker_secret.finding(f"{d.path}: ENV {name} holds a literal value", where,
+                                                    key=f"{d.path}:{name}")
+                elif not placeholder(value):  # a build stage's stand-in lets config compile: expected
+                    yield docker_secret.finding(
+                        f"{d.path}: ENV {name} holds a literal value in build stage {s.name or s.index} (not in the "
+                        f"final image, but in the builder's cache and build history)", where,
+                        key=f"{d.path}:{name}:{line}", severity=W)
             for name, (_, line) in {**d.global_args, **s.args}.items():
                 if secret_name(name):
                     yield docker_secret.finding(f"{d.path}: ARG {name} passes a secret at build time",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from phoenix_ops.elixir.values import KW, Choice, EnvRead, Expr, Lit, Value
 from phoenix_ops.findings import Confidence, Location
@@ -84,6 +85,16 @@ def named(key: str, names: tuple[frozenset[str], tuple[str, ...]]) -> bool:
 @functools.cache  # every secrets rule asks it of every config key
 def is_secret_key(key: str) -> bool:
     return named(key, SECRET_NAMES)
+
+
+# A value that says it is not a credential: a sentence, or "this_is_not_a_password".
+PLACEHOLDER_WORDS = lazy(r"\s|not_?an?_|placeholder|dummy|your[_-]|replace[_-]?me|change[_-]?me", re.I)
+
+
+def placeholder(value: str) -> bool:
+    """Whether a value set where a secret goes stands in for one: it says so, or it is one short
+    word (`nokey`, `secret`), where a real key or password is long or mixed."""
+    return bool(PLACEHOLDER_WORDS.search(value.strip())) or (value.isalpha() and len(value) <= 12)
 
 
 def is_url_key(key: str) -> bool:

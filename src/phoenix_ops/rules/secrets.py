@@ -10,6 +10,7 @@ from phoenix_ops.patterns import lazy
 from phoenix_ops.record import record
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.facts import (
+    PLACEHOLDER_WORDS,
     baked_reads,
     dev_default,
     generated_at_boot,
@@ -26,8 +27,6 @@ H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 MIN_SECRET_KEY_BASE = 64
 # Keys that are public by design: Stripe publishable keys, PostHog project keys.
 PUBLIC_PREFIXES = ("pk_live_", "pk_test_", "phc_")
-# A fallback that says it is not a credential: a sentence, or "this_is_not_a_password".
-PLACEHOLDER_WORDS = lazy(r"\s|not_?an?_|placeholder|dummy|your[_-]|replace[_-]?me|change[_-]?me", re.I)
 ENV_FILE_TEMPLATE = lazy(r"(example|sample|template|dist|defaults?)$", re.I)
 SECRET_NAME = lazy(r"SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE_KEY|ACCESS_KEY|COOKIE|DATABASE_URL")
 
