@@ -4,6 +4,7 @@ import pytest
 from project_shapes import GOOD
 
 from phoenix_ops.project import load_project
+from phoenix_ops.project.deploy.targets import development_file
 
 FLY_V1 = """
 app = "demo"
@@ -248,6 +249,24 @@ def test_beside_a_service_that_surely_runs_the_app_others_are_not_targets(load):
     unsure = "services:\n" + db + "  worker:\n    image: acme/worker:3\n"  # nothing says what it runs
     p = load({"compose.yml": app, "compose.dbs.yml": unsure})
     assert sorted(t.label for t in p.deploy.targets()) == ["compose web", "compose worker"]
+
+
+def test_development_and_ci_compose_files_and_services_are_not_targets(load):
+    web = "services:\n  web:\n    build: .\n    environment:\n      SECRET_KEY_BASE:\n"
+    dev = "services:\n  phx:\n    build: {context: ., dockerfile: ./docker/dev.Dockerfile}\n    command: mix phx.server\n"
+    p = load({"docker-compose.ci.yml": web, "test/e2e/docker-compose.yml": web, "compose.yml": dev,
+              "devops/docker-compose.yml": web, "docker/dev.Dockerfile": "FROM elixir:1.17\nRUN mix deps.get\n",
+              "Dockerfile": DOCKERFILE})
+    assert [t.path for t in p.deploy.targets()] == ["devops/docker-compose.yml", "Dockerfile"]
+
+
+@pytest.mark.parametrize(("path", "development"), [
+    ("Dockerfile.dev", True), ("dev.Dockerfile", True), ("Dockerfile-test", True), ("docker-compose.ci.yml", True),
+    ("compose.tests.yml", True), ("priv/tests_e2e/docker-compose.yml", True), ("dev/Dockerfile", True),
+    ("Dockerfile", False), ("Dockerfile.prod", False), ("docker-compose.yml", False), ("devops/Dockerfile", False),
+    ("deploy/docker-compose.circle.yml", False)])
+def test_a_deploy_file_named_for_development(path, development):
+    assert development_file(path) == development
 
 
 def test_systemd_repeated_keys_quotes_and_continuations(load):

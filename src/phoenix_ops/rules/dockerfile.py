@@ -12,7 +12,8 @@ import re
 from typing import TYPE_CHECKING
 
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.patterns import has_word, lazy, mentions
+from phoenix_ops.patterns import has_word, lazy
+from phoenix_ops.project.deploy.targets import development_file
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.assets import ASSETS
 from phoenix_ops.rules.budgets import otp_release
@@ -49,17 +50,10 @@ def _production_dockerfiles(project) -> list[Dockerfile]:
     for d in project.deploy.dockerfiles:
         if d.error or not d.stages:
             continue
-        name = d.path.rsplit("/", 1)[-1]
         builds_release = any(_MIX_RELEASE.search(i.script) for s in d.stages for i in s.all("RUN"))
-        if (d.path in used or builds_release) and not _development_name(name.removeprefix("Dockerfile")):
+        if (d.path in used or builds_release) and not development_file(d.path):
             found.append(d)
     return found
-
-
-def _development_name(suffix: str) -> bool:
-    """`.dev`, `-test`, `.ci`, `.local`: a Dockerfile name that says it builds no production image."""
-    lowered = suffix.lower()
-    return mentions(lowered, ("dev", "test", "gitpod", "local", "debug")) or has_word(lowered, "ci", start=False)
 
 
 def _releases(project) -> list[tuple[Dockerfile, Stage]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from phoenix_ops.patterns import lazy
+from phoenix_ops.patterns import has_word, lazy, mentions
 from phoenix_ops.project.deploy.dockerfile import Dockerfile, command_words
 from phoenix_ops.project.run_mode import starts_the_app
 from phoenix_ops.record import field, record
@@ -77,6 +77,17 @@ def targets(deploy) -> list[Target]:
                 and not _service_image(d.final.image, built=True):
             out.append(_docker(deploy, d))
     return out
+
+
+def development_file(path: str) -> bool:
+    """`Dockerfile.dev`, `dev.Dockerfile`, `docker-compose.ci.yml`, `compose.tests.yml`,
+    `test/e2e/docker-compose.yml`: a deploy file whose name or folder says it builds or runs no
+    production app (a folder by whole words only: `devops/` is no `dev/`)."""
+    *folders, name = path.lower().split("/")
+    for generic in ("dockerfile", "docker-compose", "compose"):
+        name = name.removeprefix(generic)
+    return mentions(name, ("dev", "test", "gitpod", "local", "debug")) or has_word(name, "ci", start=False) \
+        or any(mentions(f, ("test", "e2e")) or f in ("dev", "development", "ci", "local") for f in folders)
 
 
 def _service_image(image: str, built: bool) -> bool:
@@ -212,6 +223,9 @@ def _compose(deploy) -> list[Target]:
         df = build.get("dockerfile") if isinstance(build, dict) else None
         context = build.get("context", ".") if isinstance(build, dict) else build
         dockerfile = deploy.dockerfile(_join(s.path, f"{context or '.'}/{df or 'Dockerfile'}")) if s.builds else None
+        if development_file(s.path) or dockerfile is not None and (
+                development_file(dockerfile.path) or dockerfile.builds_for_dev()):
+            continue  # a development or CI environment
         built_from = dockerfile.final.image if dockerfile is not None and dockerfile.final is not None else ""
         t = Target("compose", s.name, s.path, s.line)
         for name, (value, line) in s.env.items():
