@@ -1,7 +1,11 @@
 """AST rules (assets build and static delivery) and HLT rules (health and readiness endpoints)."""
 
+import pytest
 from project_shapes import GOOD, ids
 from test_web import ENDPOINT, router
+
+from phoenix_ops.project.usage import health_path
+from phoenix_ops.rules.health import health_paths
 
 MIX = GOOD["mix.exs"].replace('{:bandit, "~> 1.5"}', '{:bandit, "~> 1.5"}, {:esbuild, "~> 0.8"}')
 
@@ -110,6 +114,30 @@ end
     assert project.endpoints[0].plugs[0].module == "DemoWeb.Plugs.Alive"
     assert project.usage.handlers["DemoWeb.Plugs.Alive"].paths == ["/status/alive", "/status/health", "/up/health"]
     assert ids(findings(project, "HLT001")) == []
+
+
+def test_a_page_named_like_a_probe_is_no_health_path(make_project, findings):
+    pages = router('''
+  scope "/", DemoWeb do
+    get "/live", PageController, :live
+    get "/live/ical/:slug", FeedController, :ical
+    get "/status", StatusController, :show
+  end
+''')
+    project = make_project({"lib/demo_web/router.ex": pages})
+    assert [p.path for p in health_paths(project)] == ["/status"]
+    assert ids(findings(project, "HLT004")) == []  # the show's page may query the database
+    unsure = pages.replace("StatusController", "PageController")
+    assert ids(findings(make_project({"lib/demo_web/router.ex": unsure}), "HLT001")) == ["HLT001"]
+
+
+@pytest.mark.parametrize(("path", "handler", "health"), [
+    ("/health", "DemoWeb.PageController", True), ("/api/healthz", "", True), ("/readyz", "", True),
+    ("/live", "DemoWeb.PageController", False), ("/live", "DemoWeb.HealthController", True),
+    ("/status/alive", "NervesHubWeb.Plugs.ImAlive", True), ("/up", "DemoWeb.UpController", True),
+    ("/up", "DemoWeb.UploadController", False), ("/ping", "", False), ("/about", "DemoWeb.StatusController", False)])
+def test_health_path_by_path_and_handler(path, handler, health):
+    assert health_path(path, handler) == health
 
 
 def test_hlt002_health_without_readiness(make_project, findings):

@@ -23,10 +23,9 @@ from phoenix_ops.project.mix import MixProject, read_lock, read_mix
 from phoenix_ops.project.run_mode import MIX, RELEASE, RunMode, run_mode
 from phoenix_ops.project.usage import (
     CLIENT_FILES,
-    HEALTH_SEGMENTS,
     USAGE_TRIGGERS,
     Usage,
-    has_segment,
+    health_path,
     read_client,
     read_handler,
     read_module,
@@ -357,7 +356,7 @@ def _read_lib(project: Project) -> None:
 def _read_handlers(project: Project) -> None:
     """Read the modules that answer health paths, and the endpoints' own plugs (they may answer paths too)."""
     wanted = {r.module for router in project.routers for r in router.routes
-              if r.module and has_segment(r.path, HEALTH_SEGMENTS)}
+              if r.module and health_path(r.path, r.module)}
     wanted |= {p.module for e in project.endpoints for p in e.plugs
                if p.module[:1].isupper() and not p.module.startswith(("Plug.", "Phoenix."))}
     for name in wanted:

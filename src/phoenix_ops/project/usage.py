@@ -32,12 +32,31 @@ LIVE_SEGMENTS = frozenset({"live", "livez", "liveness"})
 READY_SEGMENTS = frozenset({"ready", "readyz", "readiness"})
 HEALTH_SEGMENTS = frozenset({f"{underscore}health{end}" for underscore in ("", "_")
                              for end in ("", "z", "check", "_check", "-check")}
-                            | LIVE_SEGMENTS | READY_SEGMENTS | {"status", "ping", "up", "heartbeat"})
+                            | LIVE_SEGMENTS | READY_SEGMENTS | {"status", "ping", "up", "heartbeat", "alive"})
+# Words a page may be named by as well (/live is a show's page, /status a status page): a path
+# holding only these is a health path when its handler's name says so (StatusController, ImAlive).
+PAGE_WORDS = frozenset({"live", "ready", "status", "ping", "up", "alive"})
+HANDLER_WORDS = frozenset({"health", "healthz", "status", "probe", "probes", "ping", "heartbeat", "alive",
+                           "liveness", "readiness", "monitor", "check", "up", "uptime"})
 
 
 def has_segment(path: str, segments: frozenset[str]) -> bool:
     """Whether a segment of the URL path `path`, in any case, is one of `segments`."""
     return not segments.isdisjoint(path.lower().split("/"))
+
+
+def health_path(path: str, handler: str) -> bool:
+    """Whether `path`, answered by the module `handler` (`MyAppWeb.HealthController`, a plug), is a
+    health endpoint: /health, /healthz, /readyz by the path alone; /live, /status, /up only when the
+    handler's name says so too (StatusController, ImAlive; not PageController)."""
+    words = HEALTH_SEGMENTS.intersection(path.lower().split("/"))
+    if not words.issubset(PAGE_WORDS):
+        return True
+    named = {w.lower() for w in _CAMEL_WORD.findall(handler.rsplit(".", 1)[-1])}
+    return bool(words) and not HANDLER_WORDS.isdisjoint(named)
+
+
+_CAMEL_WORD = lazy(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 
 @record

@@ -6,10 +6,10 @@ from phoenix_ops.elixir.values import plain
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.patterns import mentions
 from phoenix_ops.project.usage import (
-    HEALTH_SEGMENTS,
     LIVE_SEGMENTS,
     READY_SEGMENTS,
     has_segment,
+    health_path,
 )
 from phoenix_ops.record import record
 from phoenix_ops.rule import Subject, rule
@@ -43,10 +43,10 @@ def health_paths(project) -> list[HealthPath]:
 def _health_paths(project) -> list[HealthPath]:
     found = [HealthPath(r.path, r.module or r.target, Location(path=router.file, line=r.line), router, r)
              for router in project.routers for r in router.routes
-             if has_segment(r.path, HEALTH_SEGMENTS) and r.verb in ("get", "head", "match", "forward")]
+             if health_path(r.path, r.module or r.target) and r.verb in ("get", "head", "match", "forward")]
     for handler in project.usage.handlers.values():
         found += [HealthPath(p, handler.module, Location(path=handler.file, line=handler.line))
-                  for p in handler.paths if has_segment(p, HEALTH_SEGMENTS)]
+                  for p in handler.paths if health_path(p, handler.module)]
     return found
 
 

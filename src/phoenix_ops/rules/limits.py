@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from phoenix_ops.elixir.values import KW, plain
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.project.usage import HEALTH_SEGMENTS, has_segment
+from phoenix_ops.project.usage import has_segment, health_path
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.endpoints import endpoint_configs
 
@@ -43,7 +43,7 @@ def no_rate_limiting(project):
         logins = sorted((r for r in router.routes if _login_path(r.path) and r.verb != "live_dashboard"),
                         key=lambda r: r.verb != "post")  # the form's POST is what guesses hit
         api = [r for r in router.routes if ("api" in r.pipelines or r.path.startswith("/api"))
-               and not has_segment(r.path, HEALTH_SEGMENTS)]
+               and not health_path(r.path, r.module or r.target)]
         if logins:
             yield no_rate_limiting.finding(f"{router.module} routes {logins[0].path} (login) and nothing limits "
                                            f"request rates", Location(path=router.file, line=logins[0].line),
