@@ -88,3 +88,5 @@ def test_run_mode_reads_as_words_with_its_evidence():
     assert rows(given) == [("Runs in production as", "mix phx.server (no release) (Procfile:1 web: mix phx.server)")]
     unknown = rows({"run_mode": {"mode": "unknown", "evidence": []}})[0][1]
     assert unknown.startswith("unknown: no file shows it")
+    unclear = rows({"run_mode": {"mode": "unknown", "evidence": [], "unclear": ["fly.toml:5 experimental.cmd = a"]}})
+    assert unclear[0][1].startswith("unknown: fly.toml:5 experimental.cmd = a starts something the audit cannot follow")

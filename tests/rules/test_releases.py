@@ -222,6 +222,18 @@ def test_release_rules_drop_to_low_confidence_without_evidence(make_project, fin
                                                        "or config)"]}
 
 
+def test_a_start_command_that_says_neither_is_named_when_a_release_is_assumed(make_project, findings):
+    fly = 'app = "demo"\n[deploy]\n  release_command = "on.deploy"\n[experimental]\n  cmd = ["app.start"]\n'
+    project = make_project({**NO_RELEASE_FILES, "config/runtime.exs": NO_SERVER, "lib/demo/release.ex": None,
+                            "fly.io/demo/fly.toml": fly})
+    assert project.summary()["run_mode"] == {"mode": "unknown", "evidence": [],
+                                             "unclear": ["fly.io/demo/fly.toml:5 experimental.cmd = app.start"]}
+    (got,) = findings(project, "REL011")
+    assert got.confidence.label == "low" and got.message.endswith(
+        "; fly.io/demo/fly.toml:5 experimental.cmd = app.start starts something the audit cannot follow and no "
+        "other file shows how the app runs in production, so a release is assumed")
+
+
 def test_messages_speak_of_the_env_audited(make_project, findings):
     dev = 'import Config\nconfig :demo, Demo.Repo, url: System.get_env("DATABASE_URL")\n'
     project = make_project({"config/runtime.exs": NO_SERVER, "config/dev.exs": dev}, env="dev")

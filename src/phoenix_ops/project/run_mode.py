@@ -42,6 +42,9 @@ class Evidence:
 class RunMode:
     mode: str  # release, mix or unknown
     evidence: list[Evidence] = field(default_factory=list)
+    # Start commands the deploy files name that say neither (`cmd = ["app.start"]`, a script the
+    # image holds): where to look when the mode is unknown.
+    unclear: list[Evidence] = field(default_factory=list)
 
     @property
     def assumed(self) -> bool:
@@ -49,14 +52,16 @@ class RunMode:
         return self.mode == UNKNOWN
 
     def summary(self) -> dict:
-        return {"mode": self.mode, "evidence": [str(e) for e in self.evidence]}
+        return {"mode": self.mode, "evidence": [str(e) for e in self.evidence],
+                **({"unclear": [str(e) for e in self.unclear]} if self.assumed and self.unclear else {})}
 
 
 def run_mode(project) -> RunMode:
-    found = [*_mix_and_rel(project), *_deploy(project), *_scripts(project)]
+    seen = [*_mix_and_rel(project), *_deploy(project), *_scripts(project)]
+    found = [e for e in seen if e.mode != UNKNOWN]
     modes = {e.mode for e in found}
     mode = RELEASE if RELEASE in modes else MIX if MIX in modes else UNKNOWN
-    return RunMode(mode, found)
+    return RunMode(mode, found, [e for e in seen if e.mode == UNKNOWN])
 
 
 def _mix_and_rel(project):
@@ -85,28 +90,29 @@ def _deploy(project):
                 command = " ".join(ins.args)
                 if ins.cmd == "RUN" and _RELEASE_BUILD.search(command):  # other RUN steps build, not start
                     yield Evidence(RELEASE, docker.path, ins.line, f"RUN {command[:60]}")
-                elif ins.cmd in ("CMD", "ENTRYPOINT"):
-                    mode = _classify(command)
-                    if mode:
-                        yield Evidence(mode, docker.path, ins.line, f"{ins.cmd} {' '.join(ins.args)[:60]}")
+                elif ins.cmd in ("CMD", "ENTRYPOINT") and command:
+                    yield Evidence(_classify(command) or UNKNOWN, docker.path, ins.line, f"{ins.cmd} {command[:60]}")
     for fly in deploy.fly:
         commands = [("release_command", fly.release_command or "")]
-        commands += [(f"processes.{k}", str(v)) for k, v in (fly.data.get("processes") or {}).items()]
-        commands += [("experimental.cmd", str((fly.data.get("experimental") or {}).get("cmd") or ""))]
+        commands += [(f"processes.{k}", _words(v)) for k, v in (fly.data.get("processes") or {}).items()]
+        commands += [("experimental.cmd", _words((fly.data.get("experimental") or {}).get("cmd") or ""))]
         for key, command in commands:
-            mode = _classify(command)
-            if mode:
-                yield Evidence(mode, fly.path, fly.line(key.split(".")[-1]), f"{key} = {command[:60]}")
+            if command and (key != "release_command" or _classify(command)):  # it runs before, not the app
+                yield Evidence(_classify(command) or UNKNOWN, fly.path, fly.line(key.split(".")[-1]),
+                               f"{key} = {command[:60]}")
     for process in deploy.procfile:
-        mode = _classify(process.command)
-        if mode:
-            yield Evidence(mode, deploy.procfile_path or "Procfile", process.line,
-                           f"{process.name}: {process.command[:60]}")
+        yield Evidence(_classify(process.command) or UNKNOWN, deploy.procfile_path or "Procfile", process.line,
+                       f"{process.name}: {process.command[:60]}")
     for unit in deploy.systemd:
         start = unit.get("Service", "ExecStart")
-        mode = _classify(" ".join(unit.exec_start())) if start else None
-        if mode:
-            yield Evidence(mode, unit.path, start.line, f"ExecStart={start.value[:60]}")
+        if start is not None:
+            yield Evidence(_classify(" ".join(unit.exec_start())) or UNKNOWN, unit.path, start.line,
+                           f"ExecStart={start.value[:60]}")
+
+
+def _words(command: object) -> str:
+    """A command as fly.toml gives it, a string or a list of words, as one line."""
+    return " ".join(map(str, command)) if isinstance(command, list) else str(command)
 
 
 def _scripts(project):

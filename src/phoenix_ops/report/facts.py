@@ -51,7 +51,9 @@ def _run_mode(value: object) -> str:
         return text(value)
     evidence = value.get("evidence") or []
     if value.get("mode") == "unknown" or not evidence:
-        return "unknown: no file shows it, so release rules assume a release at low confidence"
+        unclear = value.get("unclear") or []
+        shown = f"{unclear[0]} starts something the audit cannot follow" if unclear else "no file shows it"
+        return f"unknown: {shown}, so release rules assume a release at low confidence"
     return f"{_RELEASE_MODES.get(str(value.get('mode')), text(value.get('mode')))} ({'; '.join(map(str, evidence))})"
 
 

@@ -187,7 +187,13 @@ ASSUMED_RELEASE = ("; no file shows how the app runs in production (no releases:
 
 def release_doubt(project) -> tuple[str, Confidence | None]:
     """(message suffix, confidence) for a release-only rule: low, saying why, when the run mode is unknown."""
-    return (ASSUMED_RELEASE, Confidence.LOW) if project.run_mode.assumed else ("", None)
+    if not project.run_mode.assumed:
+        return "", None
+    unclear = project.run_mode.unclear
+    if unclear:  # the deploy files name a start command, and it says neither
+        return (f"; {unclear[0]} starts something the audit cannot follow and no other file shows how the app "
+                f"runs in production, so a release is assumed"), Confidence.LOW
+    return ASSUMED_RELEASE, Confidence.LOW
 
 
 _CONFIG_READ = lazy(r"Application\.(?:get_env|fetch_env!|fetch_env|compile_env!?)\(\s*:(\w+)\s*,\s*:?([\w.]+)")
