@@ -42,6 +42,18 @@ def test_fly_secrets_make_missing_unknown_and_phx_server_comes_from_bin_server(m
     assert not any("PHX_SERVER" in f["message"] for f in doc["findings"])
 
 
+def test_fly_sets_its_machine_variables_itself(make_project):
+    runtime = 'import Config\nconfig :demo, :fly, app: System.fetch_env!("FLY_APP_NAME"), ' \
+              'ip: System.fetch_env!("FLY_PRIVATE_IP"), primary: System.fetch_env!("PRIMARY_REGION")\n'
+    root = make_project({"config/runtime.exs": runtime, "fly.toml": FLY}).root
+    code, doc = run("env", "check", str(root), "--target", "fly.toml", "--format", "json")
+    missing = {f["message"].split(":")[1].split()[0] for f in doc["findings"] if f["rule_id"] == "REL050"}
+    assert "PRIMARY_REGION" in missing and not missing & {"FLY_APP_NAME", "FLY_PRIVATE_IP"}
+    (root / "fly.toml").write_text(FLY.replace("[env]", 'primary_region = "ams"\n[env]'))  # fly sets it from there
+    code, doc = run("env", "check", str(root), "--target", "fly.toml", "--format", "json")
+    assert not [f for f in doc["findings"] if f["rule_id"] == "REL050" and "PRIMARY_REGION" in f["message"]]
+
+
 def test_check_names_missing_variables_per_target_and_prints_the_shutdown_table(make_project):
     root = make_project({"deploy/k8s/web.yaml": K8S}).root
     code, text = run("check", str(root), "--format", "text")

@@ -22,7 +22,8 @@ from phoenix_ops.findings import Confidence, Finding, Location, Severity
 from phoenix_ops.project.deploy.targets import Target
 from phoenix_ops.project.dotenv import Entry
 
-_SET_ELSEWHERE = ("dockerfile", "bin/server")  # the image and scripts set much more than the config reads
+# The image, scripts and platform set much more than the config reads.
+_SET_ELSEWHERE = ("dockerfile", "bin/server", "platform")
 
 
 def target_env_set(t: Target) -> EnvSet:

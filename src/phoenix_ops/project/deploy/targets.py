@@ -24,6 +24,10 @@ INFRA_IMAGES = lazy(r"^(?:[\w.:-]+/)*(?:cp-)?(postgres|postgis|timescaledb|redis
                     r"elasticsearch|opensearch|prometheus|grafana|jaeger|otel|zookeeper|kafka|clickhouse|"
                     r"pgbouncer|meilisearch|typesense|adminer|pgadmin|busybox|alpine)([:@/]|$)", re.I)
 _OS_IMAGES = ("alpine", "busybox")
+# What every Fly Machine is started with (fly.io/docs/machines/runtime-environment), and PRIMARY_REGION
+# when fly.toml names one.
+FLY_RUNTIME_ENV = ("FLY_APP_NAME", "FLY_MACHINE_ID", "FLY_ALLOC_ID", "FLY_REGION", "FLY_PUBLIC_IP", "FLY_IMAGE_REF",
+                   "FLY_MACHINE_VERSION", "FLY_PRIVATE_IP", "FLY_PROCESS_GROUP", "FLY_VM_MEMORY_MB")
 _PHX_SERVER = lazy(r"^\s*(?:export\s+)?PHX_SERVER=|PHX_SERVER=\S+\s+exec", re.M)
 _MIGRATE = lazy(r"\bmigrate\b|ecto\.migrate|Release\.migrate|Ecto\.Migrator")
 
@@ -34,7 +38,7 @@ class Provided:
     value: str | None  # the literal value, when the file holds one
     path: str
     line: int
-    how: str = "env"  # env, secret, configmap, generated, sync, dockerfile, bin/server, passthrough
+    how: str = "env"  # env, secret, configmap, generated, sync, dockerfile, bin/server, passthrough, platform
 
 
 @record
@@ -134,6 +138,8 @@ def _fly(deploy) -> list[Target]:
         t = Target("fly", fly.app or "", fly.path, 1, open_env=["fly secrets (not in any file)"])
         for name, (value, line) in fly.env.items():
             t.env[name] = Provided(name, value, fly.path, line)
+        for name in (*FLY_RUNTIME_ENV, *(["PRIMARY_REGION"] if fly.data.get("primary_region") else [])):
+            t.env.setdefault(name, Provided(name, None, fly.path, 1, "platform"))
         build = fly.data.get("build") or {}
         prebuilt = isinstance(build, dict) and build.get("image")
         dockerfile = None if prebuilt else deploy.dockerfile(_join(fly.path, build.get("dockerfile"))
