@@ -4,7 +4,7 @@ import pytest
 from project_shapes import GOOD
 
 from phoenix_ops.project import load_project
-from phoenix_ops.project.deploy.targets import development_file
+from phoenix_ops.project.deploy.targets import for_development
 
 FLY_V1 = """
 app = "demo"
@@ -253,20 +253,30 @@ def test_beside_a_service_that_surely_runs_the_app_others_are_not_targets(load):
 
 def test_development_and_ci_compose_files_and_services_are_not_targets(load):
     web = "services:\n  web:\n    build: .\n    environment:\n      SECRET_KEY_BASE:\n"
+    web += "  test:\n    build: .\n    command: mix test\n"  # a service named for its purpose
     dev = "services:\n  phx:\n    build: {context: ., dockerfile: ./docker/dev.Dockerfile}\n    command: mix phx.server\n"
     p = load({"docker-compose.ci.yml": web, "test/e2e/docker-compose.yml": web, "compose.yml": dev,
               "devops/docker-compose.yml": web, "docker/dev.Dockerfile": "FROM elixir:1.17\nRUN mix deps.get\n",
               "Dockerfile": DOCKERFILE})
-    assert [t.path for t in p.deploy.targets()] == ["devops/docker-compose.yml", "Dockerfile"]
+    assert [t.label for t in p.deploy.targets()] == ["compose web", "docker Dockerfile"]
 
 
 @pytest.mark.parametrize(("path", "development"), [
     ("Dockerfile.dev", True), ("dev.Dockerfile", True), ("Dockerfile-test", True), ("docker-compose.ci.yml", True),
     ("compose.tests.yml", True), ("priv/tests_e2e/docker-compose.yml", True), ("dev/Dockerfile", True),
     ("Dockerfile", False), ("Dockerfile.prod", False), ("docker-compose.yml", False), ("devops/Dockerfile", False),
-    ("deploy/docker-compose.circle.yml", False)])
+    ("deploy/docker-compose.circle.yml", False), (".devcontainer/docker-compose.yml", True),
+    ("docker-compose.gha.yml", True), ("test-runner", True), ("dev", True), ("web", False), ("prod", False)])
 def test_a_deploy_file_named_for_development(path, development):
-    assert development_file(path) == development
+    assert for_development(path) == development
+
+
+def test_a_stage_built_from_another_keeps_its_settings(load):
+    dockerfile = ("FROM debian:bookworm-slim AS prod\nUSER nobody\nSTOPSIGNAL SIGTERM\n"
+                  'ENTRYPOINT ["bin/start"]\nFROM prod\nLABEL x=y\n')
+    (d,) = load({"Dockerfile": dockerfile}).deploy.dockerfiles
+    assert d.final.user == "nobody" and d.final.last("STOPSIGNAL").args == ("SIGTERM",)
+    assert d.final.last("ENTRYPOINT").line == 4 and d.final.all("USER") == []  # settings inherited, steps not
 
 
 def test_systemd_repeated_keys_quotes_and_continuations(load):

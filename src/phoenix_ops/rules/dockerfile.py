@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.patterns import has_word, lazy
-from phoenix_ops.project.deploy.targets import development_file
+from phoenix_ops.project.deploy.targets import for_development
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.assets import ASSETS
 from phoenix_ops.rules.budgets import otp_release
@@ -51,7 +51,7 @@ def _production_dockerfiles(project) -> list[Dockerfile]:
         if d.error or not d.stages:
             continue
         builds_release = any(_MIX_RELEASE.search(i.script) for s in d.stages for i in s.all("RUN"))
-        if (d.path in used or builds_release) and not development_file(d.path):
+        if (d.path in used or builds_release) and not for_development(d.path):
             found.append(d)
     return found
 

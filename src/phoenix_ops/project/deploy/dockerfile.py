@@ -41,13 +41,17 @@ class Stage:
     instructions: list[Instruction] = field(default_factory=list)
     env: dict[str, tuple[str, int]] = field(default_factory=dict)  # ENV name -> (value, line), inherited
     args: dict[str, tuple[str | None, int]] = field(default_factory=dict)  # ARG name -> (default, line)
+    parent: Stage | None = field(default=None, repr=False, compare=False)  # the stage it is built FROM
 
     def all(self, cmd: str) -> list[Instruction]:
+        """This stage's own instructions of a kind (its RUN steps, its COPYs)."""
         return [i for i in self.instructions if i.cmd == cmd]
 
     def last(self, cmd: str) -> Instruction | None:
+        """The setting in force for an image setting (USER, CMD, ENTRYPOINT, STOPSIGNAL...): this
+        stage's last one, else the one of the stage it is built FROM, as Docker inherits it."""
         found = self.all(cmd)
-        return found[-1] if found else None
+        return found[-1] if found else self.parent.last(cmd) if self.parent is not None else None
 
     @property
     def user(self) -> str | None:
@@ -128,9 +132,9 @@ def _stage(out: Dockerfile, ins: Instruction, previous: Stage | None) -> Stage:
     image = expand(raw, {k: v for k, (v, _) in out.global_args.items()})
     platform = next((f.split("=", 1)[1] for f in ins.flags if f.startswith("--platform=")), None)
     stage = Stage(len(out.stages), ins.line, image, raw, name, platform)
-    parent = out.stage(image)  # FROM builder: inherits the builder's ENV
+    parent = out.stage(image)  # FROM builder: inherits the builder's ENV and settings
     if parent is not None:
-        stage.env = dict(parent.env)
+        stage.env, stage.parent = dict(parent.env), parent
     return stage
 
 

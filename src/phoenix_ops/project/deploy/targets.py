@@ -83,15 +83,19 @@ def targets(deploy) -> list[Target]:
     return out
 
 
-def development_file(path: str) -> bool:
+def for_development(path: str) -> bool:
     """`Dockerfile.dev`, `dev.Dockerfile`, `docker-compose.ci.yml`, `compose.tests.yml`,
-    `test/e2e/docker-compose.yml`: a deploy file whose name or folder says it builds or runs no
-    production app (a folder by whole words only: `devops/` is no `dev/`)."""
+    `.devcontainer/docker-compose.yml`, `test/e2e/...`, a compose service named `dev` or `test-runner`:
+    a deploy file or service whose name or folder says it builds or runs no production app (a folder
+    by whole words only: `devops/` is no `dev/`)."""
     *folders, name = path.lower().split("/")
     for generic in ("dockerfile", "docker-compose", "compose"):
         name = name.removeprefix(generic)
     return mentions(name, ("dev", "test", "gitpod", "local", "debug")) or has_word(name, "ci", start=False) \
-        or any(mentions(f, ("test", "e2e")) or f in ("dev", "development", "ci", "local") for f in folders)
+        or has_word(name, "gha") or any(mentions(f, ("test", "e2e")) or f in _DEVELOPMENT_FOLDERS for f in folders)
+
+
+_DEVELOPMENT_FOLDERS = (".devcontainer", "dev", "development", "ci", "local")
 
 
 def _service_image(image: str, built: bool) -> bool:
@@ -229,8 +233,8 @@ def _compose(deploy) -> list[Target]:
         df = build.get("dockerfile") if isinstance(build, dict) else None
         context = build.get("context", ".") if isinstance(build, dict) else build
         dockerfile = deploy.dockerfile(_join(s.path, f"{context or '.'}/{df or 'Dockerfile'}")) if s.builds else None
-        if development_file(s.path) or dockerfile is not None and (
-                development_file(dockerfile.path) or dockerfile.builds_for_dev()):
+        if for_development(s.path) or for_development(s.name) or dockerfile is not None and (
+                for_development(dockerfile.path) or dockerfile.builds_for_dev()):
             continue  # a development or CI environment
         built_from = dockerfile.final.image if dockerfile is not None and dockerfile.final is not None else ""
         t = Target("compose", s.name, s.path, s.line)
