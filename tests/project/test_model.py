@@ -132,6 +132,40 @@ end
     assert [r.path for r in routes] == ["/health", "/", "/admin/users/:id"]
 
 
+def test_a_router_if_is_decided_for_the_env_and_its_pipe_through_holds_after_it(tmp_path):
+    router = """
+defmodule DemoWeb.Router do
+  use Phoenix.Router
+
+  scope "/" do
+    if Mix.env() in [:dev, :test] do
+      pipe_through [:browser]
+    else
+      pipe_through [:browser, :admin_auth]
+    end
+    get "/dashboard", DashboardController, :show
+  end
+
+  scope "/maybe" do
+    if Application.compile_env(:demo, :open) do
+      pipe_through :api
+      get "/a", AController, :a
+    else
+      pipe_through :auth
+      get "/b", BController, :b
+    end
+    get "/c", CController, :c
+  end
+end
+"""
+    (routes,) = [r.routes for r in load(tmp_path, {"lib/demo_web/router.ex": router}).routers]
+    got = {r.path: (r.pipelines, r.guard) for r in routes}
+    assert got["/dashboard"] == (("browser", "admin_auth"), None)
+    open_ = "Application.compile_env(:demo, :open)"
+    assert got["/maybe/a"] == (("api",), open_) and got["/maybe/b"] == (("auth",), open_)
+    assert got["/maybe/c"] == (("api", "auth"), None)  # after it, either branch's pipelines may be in force
+
+
 def test_application_children_and_migrator_child(tmp_path):
     project = load(tmp_path, {"lib/demo/application.ex": APPLICATION, "lib/demo/release.ex": "# removed\n"})
     names = [name for name, _, _ in project.children]

@@ -7,7 +7,7 @@ from tree_sitter import Node
 from phoenix_ops.elixir.evaluate import Evaluator
 from phoenix_ops.elixir.modules import Module
 from phoenix_ops.elixir.parser import line, text
-from phoenix_ops.elixir.syntax import call_args, call_parts, do_block
+from phoenix_ops.elixir.syntax import block_parts, call_args, call_parts, do_block
 from phoenix_ops.elixir.values import (
     KW,
     Atom,
@@ -17,6 +17,7 @@ from phoenix_ops.elixir.values import (
     alternatives,
     list_items,
     plain,
+    truthy,
 )
 from phoenix_ops.record import field, record
 
@@ -140,7 +141,9 @@ def read_router(mod: Module, file: str, env: str) -> Router:
 
 
 def _walk_router(ev: Evaluator, router: Router, body: list[Node], *, prefix: str, pipes: tuple, guard,
-                 alias: str, attrs: dict) -> None:
+                 alias: str, attrs: dict) -> tuple:
+    """Record the routes of `body`; the pipelines in force at its end (a `pipe_through` inside an
+    `if` at scope level holds for the routes after it)."""
     for stmt in body:
         if stmt.type == "unary_operator" and text(stmt).startswith("@"):
             ev.module_attribute(stmt, attrs)  # `@csp "..."` used by a pipeline below
@@ -169,7 +172,16 @@ def _walk_router(ev: Evaluator, router: Router, body: list[Node], *, prefix: str
             _walk_router(ev, router, inner, prefix=_join(prefix, sub), pipes=pipes, guard=guard,
                          alias=inner_alias, attrs=attrs)
         elif fun in ("if", "unless") and block is not None and args:
-            _walk_router(ev, router, inner, prefix=prefix, pipes=pipes, guard=text(args[0]), alias=alias, attrs=attrs)
+            body_, other, _ = block_parts(block)
+            taken = ev.ev(args[0], {})
+            if isinstance(taken, Lit):  # `if Mix.env() in [:dev, :test]`: decided for the env audited
+                chosen = body_ if truthy(taken.value) == (fun == "if") else other
+                pipes = _walk_router(ev, router, chosen, prefix=prefix, pipes=pipes, guard=guard, alias=alias,
+                                     attrs=attrs)
+            else:  # either branch may hold: each route keeps the condition, the pipelines of both follow
+                ends = [_walk_router(ev, router, branch, prefix=prefix, pipes=pipes, guard=text(args[0]),
+                                     alias=alias, attrs=attrs) for branch in (body_, other)]
+                pipes = tuple(dict.fromkeys(p for end in ends for p in end))
         elif fun in ROUTE_VERBS and args:
             path = ev.ev(args[0], {})
             sub = path.value if isinstance(path, Lit) and isinstance(path.value, str) else text(args[0])
@@ -178,6 +190,7 @@ def _walk_router(ev: Evaluator, router: Router, body: list[Node], *, prefix: str
             router.routes.append(Route(fun, _join(prefix, sub), target, line(stmt), pipes, guard, module))
             if block is not None and fun == "live_session":
                 _walk_router(ev, router, inner, prefix=prefix, pipes=pipes, guard=guard, alias=alias, attrs=attrs)
+    return pipes
 
 
 def _join_alias(alias: str, name: str) -> str:
