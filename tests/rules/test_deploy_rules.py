@@ -141,8 +141,12 @@ def test_dockerfile_rules_fire_on_one_change(dep, rule_id, before, after):
 
 
 def test_dep001_single_stage_release(dep):
-    single = DOCKERFILE[:DOCKERFILE.index("FROM ${RUNNER_IMAGE}")]
+    single = DOCKERFILE[:DOCKERFILE.index("FROM ${RUNNER_IMAGE}")] + 'CMD ["/app/_build/prod/rel/demo/bin/server"]\n'
     assert ids(dep({"Dockerfile": single}, "DEP001")) == ["DEP001"]
+    # Without anything to run it builds the release to be copied out (`docker cp`): a builder, not the runtime.
+    builder = single[:single.index("CMD [")]
+    assert not {"DEP001", "DEP006", "DEP010"} & set(ids(dep({"Dockerfile": builder})))
+    assert {"DEP001", "DEP006", "DEP010"} <= set(ids(dep({"Dockerfile": single})))
 
 
 def test_dep004_step_order_either_1_7_or_1_8_is_right(dep):

@@ -56,6 +56,14 @@ def _production_dockerfiles(project) -> list[Dockerfile]:
     return found
 
 
+def runtime_dockerfiles(project) -> list[Dockerfile]:
+    """Production Dockerfiles whose image runs the app. One whose final stage builds the release
+    and says nothing to run is a builder: its release is copied out (`docker cp`) to run elsewhere,
+    so what a running image needs (a user, a locale, a slim base) is not asked of it."""
+    return [d for d in production_dockerfiles(project)
+            if d.final.last("CMD") or d.final.last("ENTRYPOINT") or not _release_run(d.final)]
+
+
 def _releases(project) -> list[tuple[Dockerfile, Stage]]:
     """Production Dockerfiles with the stage that runs `mix release`."""
     return project.derived(_release_stages)
@@ -104,8 +112,9 @@ def _first(stage, *words: str):
       into a slim runtime stage (`FROM debian:<same release>-slim`), as `mix phx.gen.release --docker` does.
       """)
 def docker_single_stage(project):
+    runtime = runtime_dockerfiles(project)
     for d, stage in _releases(project):
-        if stage is d.final:
+        if stage is d.final and d in runtime:
             yield docker_single_stage.finding(f"{d.path} runs `mix release` in its final stage ({stage.image})",
                                               Location(path=d.path, line=stage.line), key=d.path)
 
@@ -190,7 +199,7 @@ def docker_assets(project):
       fix="Create a user and switch to it in the final stage: `RUN useradd --create-home app` ... `USER app`"
           " (or `USER nobody` with files chowned to it).")
 def docker_root(project):
-    for d in production_dockerfiles(project):
+    for d in runtime_dockerfiles(project):
         user = d.final.user
         if user is None or user.split(":")[0] in ("root", "0"):
             yield docker_root.finding(f"{d.path}: the final stage has no USER (runs as root)" if user is None
@@ -233,7 +242,7 @@ def docker_unpinned(project):
       """,
       fix='Use the exec form: `CMD ["/app/bin/server"]`.')
 def docker_shell_form(project):
-    for d in production_dockerfiles(project):
+    for d in runtime_dockerfiles(project):
         for cmd in ("ENTRYPOINT", "CMD"):
             ins = d.final.last(cmd)
             if ins is not None and not ins.exec_form:
@@ -295,7 +304,7 @@ def docker_secret(project):
       """,
       fix='In the final stage: `ENV LANG=C.UTF-8` (or `en_US.UTF-8` with the locale generated).')
 def docker_locale(project):
-    for d in production_dockerfiles(project):
+    for d in runtime_dockerfiles(project):
         env = d.final.env
         locale = " ".join((env.get(k, ("", 0))[0] or "").lower() for k in ("LANG", "LC_ALL"))
         if "utf8" not in locale and "utf-8" not in locale:
