@@ -164,6 +164,17 @@ end
     assert endpoint.read_text() == before
 
 
+def test_a_health_route_the_hlt_rules_find_is_what_gen_probes(bare):
+    router = bare / "lib/demo_web/router.ex"
+    router.write_text(router.read_text().replace('  scope "/", DemoWeb do\n',
+                                                 '  scope "/", DemoWeb do\n    get "/healthcheck", HealthController, :check\n', 1))
+    assert "/healthcheck" in router.read_text()
+    assert invoke("gen", "all", bare, "--target", "k8s", "--write").exit_code == 0
+    assert not (bare / "lib/demo_web/health.ex").exists()  # the app has its own
+    deployment = next((bare / "deploy/k8s").glob("*.yaml")).read_text()
+    assert "path: /healthcheck" in deployment
+
+
 def test_gen_never_decides_which_migrations_are_history(bare):
     old = "defmodule Demo.Repo.Migrations.M{n} do\n  use Ecto.Migration\n  def change do\n" \
           "    create index(:t{n}, [:c])\n  end\nend\n"

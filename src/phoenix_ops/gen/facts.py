@@ -10,10 +10,10 @@ from phoenix_ops.project import Project
 from phoenix_ops.project.cluster import Discovery, cluster_discovery
 from phoenix_ops.project.shutdown import stop_budget
 from phoenix_ops.record import field, record
+from phoenix_ops.rules.health import health_paths
 
 # Versions used when the project names none; the pairs are published together as hexpm/elixir images.
 DEFAULT_ELIXIR, DEFAULT_OTP, DEFAULT_DEBIAN = "1.17.3", "27.1.2", "bookworm-20241016-slim"
-HEALTH_PATHS = ("/health", "/healthz", "/livez", "/readyz", "/ready", "/status", "/_health")
 # Environment the release scripts or the platform provide themselves: never asked of the operator.
 PROVIDED = {"PHX_SERVER", "RELEASE_COOKIE", "RELEASE_NODE", "RELEASE_DISTRIBUTION", "POD_IP", "FLY_APP_NAME",
             "FLY_PRIVATE_IP", "FLY_IMAGE_REF", "PORT", "ECTO_IPV6", "DNS_CLUSTER_QUERY"}
@@ -126,10 +126,9 @@ def _builds_assets(project: Project) -> bool:
 
 
 def _health_path(project: Project) -> str | None:
-    """A health path a route serves, or a plug of the endpoint answers before the router."""
-    served = {r.path for router in project.routers for r in router.routes if r.verb in ("get", "forward", "match")}
-    served |= {p for handler in project.usage.handlers.values() for p in handler.paths}
-    return next((p for p in HEALTH_PATHS if p in served), None)
+    """A health path a route serves, or a plug of the endpoint answers before the router: the one
+    the HLT rules find first."""
+    return next((p.path for p in health_paths(project)), None)
 
 
 _TOOL_VERSION = lazy(r"^(elixir|erlang)\s+(\S+)", re.M)
