@@ -162,8 +162,9 @@ def _guarded_paths(module: Node, bound: set[str]) -> list[str]:
     attributes: dict[str, list[str]] = {}  # in order of definition, as the compiler reads them
     for node in sorted(_descendants(module, "unary_operator"), key=lambda n: n.start_byte):
         operand = node.child_by_field_name("operand")
-        if text(node).startswith("@") and operand is not None and operand.type == "call" and len(call_args(operand)) == 1:
-            attributes[call_parts(operand)[1]] = _strings(call_args(operand)[0], attributes)
+        args = call_args(operand) if operand is not None and operand.type == "call" else []
+        if text(node).startswith("@") and len(args) == 1:
+            attributes[call_parts(operand)[1]] = _strings(args[0], attributes)
     found: list[str] = []
     for node in _descendants(module, "binary_operator"):
         left, right = node.child_by_field_name("left"), node.child_by_field_name("right")

@@ -45,9 +45,9 @@ def no_rate_limiting(project):
         api = [r for r in router.routes if ("api" in r.pipelines or r.path.startswith("/api"))
                and not health_path(r.path, r.module or r.target)]
         if logins:
-            yield no_rate_limiting.finding(f"{router.module} routes {logins[0].path}, which takes credentials, and "
-                                           f"nothing limits request rates", Location(path=router.file, line=logins[0].line),
-                                           key=router.module)
+            yield no_rate_limiting.finding(
+                f"{router.module} routes {logins[0].path}, which takes credentials, and nothing limits request rates",
+                Location(path=router.file, line=logins[0].line), key=router.module)
         elif api:
             yield no_rate_limiting.finding(f"{router.module} routes an API ({api[0].path}) and nothing limits "
                                            f"request rates", Location(path=router.file, line=api[0].line),
