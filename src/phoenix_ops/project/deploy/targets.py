@@ -17,13 +17,14 @@ from phoenix_ops.project.deploy.dockerfile import Dockerfile, command_words
 from phoenix_ops.project.run_mode import starts_the_app
 from phoenix_ops.record import field, record
 
-# Images of the services around the app (a registry and vendor prefix allowed: `confluentinc/cp-kafka`,
-# `docker.elastic.co/elasticsearch/elasticsearch`): a compose service running one is not the app.
-INFRA_IMAGES = lazy(r"^(?:[\w.:-]+/)*(?:cp-)?(postgres|postgis|timescaledb|redis|valkey|mysql|mariadb|mongo|"
-                    r"nginx|caddy|traefik|minio|localstack|mailhog|mailpit|memcached|rabbitmq|nats|"
-                    r"elasticsearch|opensearch|prometheus|grafana|jaeger|otel|zookeeper|kafka|clickhouse|"
-                    r"pgbouncer|meilisearch|typesense|adminer|pgadmin|busybox|alpine)([:@/]|$)", re.I)
-_OS_IMAGES = ("alpine", "busybox")
+# Images of the services around the app, by a part of their name (`confluentinc/cp-kafka`,
+# `docker.elastic.co/elasticsearch/elasticsearch`, `otel/opentelemetry-collector`).
+SERVICE_IMAGES = frozenset({
+    "postgres", "postgis", "timescaledb", "redis", "valkey", "mysql", "mariadb", "mongo", "nginx", "caddy", "traefik",
+    "minio", "localstack", "mailhog", "mailpit", "memcached", "rabbitmq", "nats", "elasticsearch", "opensearch",
+    "prometheus", "grafana", "jaeger", "otel", "zookeeper", "kafka", "clickhouse", "pgbouncer", "meilisearch",
+    "typesense", "adminer", "pgadmin"})
+_OS_IMAGES = frozenset({"alpine", "busybox"})
 # What every Fly Machine is started with (fly.io/docs/machines/runtime-environment), and PRIMARY_REGION
 # when fly.toml names one.
 FLY_RUNTIME_ENV = ("FLY_APP_NAME", "FLY_MACHINE_ID", "FLY_ALLOC_ID", "FLY_REGION", "FLY_PUBLIC_IP", "FLY_IMAGE_REF",
@@ -102,8 +103,8 @@ def _service_image(image: str, built: bool) -> bool:
     """Whether `image`, pulled or the base a Dockerfile builds on, runs a service around the app:
     a service built `FROM postgres:17` runs PostgreSQL as one pulling the image would. An app's own
     image is often built on a bare OS image."""
-    infra = INFRA_IMAGES.match(image)
-    return infra is not None and not (built and infra[1].lower() in _OS_IMAGES)
+    names = {part.split("@")[0].split(":")[0].lower().removeprefix("cp-") for part in image.split("/")}
+    return not names.isdisjoint(SERVICE_IMAGES) or (not built and not names.isdisjoint(_OS_IMAGES))
 
 
 def _with_image(deploy, t: Target, dockerfile: Dockerfile | None) -> Target:
