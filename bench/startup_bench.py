@@ -10,8 +10,8 @@ it, output included. The commands alternate run by run, after one warm-up each, 
 drifts slows both; the figures are medians of wall time.
 
 Targets: `check` within 2x of the floor; `--version` under 60 ms. Exit status 1 when one is missed.
-Last measured (21 runs, load average 9.7): floor 30.7 ms, `check` 83.8 ms (2.73x), `--version`
-15.9 ms; in instructions (valgrind) 134 M against 378 M. README.md says where the rest goes.
+Last measured (31 runs, quiet machine): floor 28.3 ms, `check` 75.2 ms (2.66x), `--version` 14.9 ms;
+in instructions (valgrind) 133 M against 384 M. README.md says where the rest goes.
 """
 
 from __future__ import annotations
