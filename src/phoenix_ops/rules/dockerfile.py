@@ -261,6 +261,12 @@ def secret_name(name: str) -> bool:
       ENV values are stored in the image config and ARG values in its history (`docker history`
       shows them): anyone who can pull the image reads the secret, and it cannot be rotated without
       rebuilding every image that holds it.
+
+      Less severe, as warnings: a build ARG named like a secret (it may carry none); a literal in a
+      build stage the final image is not built on (it stays in the builder's cache and history, not
+      in the image); a placeholder such as `nokey` in the final image, which leaks nothing but lets
+      a container started without the real secret run with it instead of stopping. A build stage's
+      placeholder, there so config compiles, is not reported.
       """,
       fix="""
       Give secrets to the running container (platform secrets, env at `docker run`), or to one build
