@@ -246,9 +246,30 @@ def test_beside_a_service_that_surely_runs_the_app_others_are_not_targets(load):
     db = "  db:\n    image: ${POSTGRES_IMAGE:-supabase/postgres:17.6.1}\n"  # what runs with the variable unset
     app = ("services:\n  web:\n    image: acme/shop:1.2\n    environment:\n      SECRET_KEY_BASE:\n"
            "  runner:\n    image: denoland/deno:alpine-2.5.6\n    command: deno test tests.ts\n" + db)
-    unsure = "services:\n" + db + "  worker:\n    image: acme/worker:3\n"  # nothing says what it runs
+    # Where nothing surely runs the app: an image named for it may, an emulator may not, a build may.
+    unsure = "services:\n" + db + ("  worker:\n    image: ghcr.io/acme/demo-worker:3\n"
+                                    "  gcs:\n    image: fsouza/fake-gcs-server:latest\n  app:\n    build: .\n")
     p = load({"compose.yml": app, "compose.dbs.yml": unsure})
-    assert sorted(t.label for t in p.deploy.targets()) == ["compose web", "compose worker"]
+    assert sorted(t.label for t in p.deploy.targets()) == ["compose app", "compose web", "compose worker"]
+
+
+def test_a_service_building_the_release_is_the_app_and_base_images_are_not(load):
+    compose = ("services:\n  base:\n    build: {dockerfile: ./Dockerfile.base}\n"
+               "  web:\n    build: {dockerfile: ./Dockerfile}\n  emulator:\n    image: acme/pubsub-emulator\n")
+    base = "FROM hexpm/elixir:1.17.3-erlang-27.1-debian-bookworm-20240904-slim\nRUN mix deps.get\n"
+    p = load({"docker-compose.yml": compose, "Dockerfile": DOCKERFILE, "Dockerfile.base": base,
+              "Dockerfile.tools": "FROM debian:bookworm-slim\nRUN apt-get update\n"})
+    # Dockerfile.base and Dockerfile.tools run nothing: no target of their own either.
+    assert [t.label for t in p.deploy.targets()] == ["compose web"]
+
+
+def test_compose_merge_tags_parse(load):
+    override = ("services:\n  web:\n    build: .\n    ports: !override\n      - 8080:4000\n"
+                "    environment:\n      SECRET_KEY_BASE:\n    healthcheck: !reset null\n")
+    p = load({"docker-compose.override.yml": override, "Dockerfile": DOCKERFILE})
+    assert not p.deploy.problems
+    (web,) = p.deploy.compose
+    assert web.data["ports"] == ["8080:4000"] and web.data["healthcheck"] is None
 
 
 def test_development_and_ci_compose_files_and_services_are_not_targets(load):

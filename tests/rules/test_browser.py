@@ -1,7 +1,10 @@
 """WEB rules on the browser session, secure headers, CSP, and on request limits."""
 
+import pytest
 from project_shapes import GOOD, ids
 from test_web import ENDPOINT, router
+
+from phoenix_ops.rules.limits import _login_path
 
 
 def session(extra: str) -> str:
@@ -64,6 +67,13 @@ def test_web014_login_route_without_rate_limiting(make_project, findings):
     mix = GOOD["mix.exs"].replace('{:bandit, "~> 1.5"}', '{:bandit, "~> 1.5"}, {:hammer, "~> 7.0"}')
     assert ids(findings(make_project({"lib/demo_web/router.ex": LOGIN, "mix.exs": mix}), "WEB014")) == []
     assert ids(findings(make_project({"lib/demo_web/router.ex": router()}), "WEB014")) == []
+
+
+@pytest.mark.parametrize(("path", "credentials"), [
+    ("/users/log_in", True), ("/users/register", True), ("/api/session/renew", True),
+    ("/repositories/:id/add-reviewer/:login", False), ("/oauth/login/:provider", False), ("/about", False)])
+def test_a_route_takes_credentials_by_its_fixed_segments(path, credentials):
+    assert _login_path(path) == credentials
 
 
 LIMITER = '''

@@ -141,6 +141,16 @@ def test_a_condition_on_a_variable_s_value_is_quoted_not_read_as_its_presence(ma
     assert got.message.endswith('keeps the literal from config/config.exs:6 unless role in ["all", "web"] (ROLE)')
 
 
+def test_a_nil_check_on_the_value_read_is_a_presence_test(make_project, findings):
+    config = GOOD["config/config.exs"] + f'config :demo, DemoWeb.Endpoint, secret_key_base: "{LONG}"\n'
+    runtime = GOOD_RUNTIME.replace(REQUIRED_SKB, "").replace("    secret_key_base: secret_key_base\n", "") + \
+        'drop_nil = fn kv -> Enum.filter(kv, fn {_k, v} -> v !== nil end) end\n' \
+        'config :demo, DemoWeb.Endpoint, drop_nil.(secret_key_base: System.get_env("SECRET_KEY_BASE"))\n'
+    got = findings(make_project({"config/config.exs": config, "config/runtime.exs": runtime}), "SEC002")
+    assert [f.message.split("unless ")[-1] for f in got if "keeps the literal" in f.message] == \
+        ["SECRET_KEY_BASE is set"]
+
+
 def test_literal_in_config_exs_with_a_condition_that_names_no_variable(make_project, findings):
     config = GOOD["config/config.exs"] + f'config :demo, DemoWeb.Endpoint, secret_key_base: "{LONG}"\n'
     runtime = GOOD_RUNTIME.replace(REQUIRED_SKB, '  secret_key_base = System.fetch_env!("SECRET_KEY_BASE")').replace(

@@ -319,6 +319,7 @@ def load_project(path: Path, env: str = "prod") -> Project:
     others = _other_projects(fs, apps)
     project.deploy = read_deploy([p for p in [*fs.others, *(p for p in fs.files if p.startswith("rel/"))]
                                   if not p.startswith(others)], project.text)
+    project.deploy.app_names = tuple(sorted({m.app for m in [mix, *apps] if m.app}))
     project.problems.extend(Problem("syntax", rel, line, message) for rel, line, message in project.deploy.problems)
     project.tracked, project.repo_prefix = _git_tracked(root)
     project.config()

@@ -11,11 +11,17 @@ from phoenix_ops.patterns import lazy
 from phoenix_ops.record import field, record
 
 RELEASE, MIX, UNKNOWN = "release", "mix", "unknown"
-_RELEASE_BUILD = lazy(r"\bmix\s+(?:do\s+[\w.,\s]*)?release\b")
+# `mix release`, also as a step of `mix do a + release` (not `mix phx.gen.release` or `release.init`).
+_RELEASE_BUILD = lazy(r"\bmix\b[^\n;&|]*(?<![\w.])release(?![\w.])")
 _RELEASE_START = lazy(r"(?:^|[\s/])bin/(?:server|migrate|[\w-]+\s+(?:start|foreground|daemon|start_iex|eval|"
                             r"console))\b|/bin/server\b")
 _MIX_START = lazy(r"\bmix\s+(?:do\s+[\w.,\s]*)?phx\.server\b|\bmix\s+run\b|-S\s+mix\s+phx\.server")
 _PROD = lazy(r"MIX_ENV=[\"']?prod")
+
+
+def builds_a_release(command: str) -> bool:
+    """Whether a command line (a RUN step, a script's line) builds a Mix release."""
+    return bool(_RELEASE_BUILD.search(command))
 
 
 def starts_the_app(command: str) -> bool:
@@ -75,7 +81,7 @@ def _mix_and_rel(project):
 
 
 def _classify(command: str) -> str | None:
-    if _RELEASE_BUILD.search(command) or _RELEASE_START.search(command):
+    if builds_a_release(command) or _RELEASE_START.search(command):
         return RELEASE
     if _MIX_START.search(command):
         return MIX
@@ -88,7 +94,7 @@ def _deploy(project):
         for stage in docker.stages:
             for ins in stage.instructions:
                 command = " ".join(ins.args)
-                if ins.cmd == "RUN" and _RELEASE_BUILD.search(command):  # other RUN steps build, not start
+                if ins.cmd == "RUN" and builds_a_release(command):  # other RUN steps build, not start
                     yield Evidence(RELEASE, docker.path, ins.line, f"RUN {command[:60]}")
                 elif ins.cmd in ("CMD", "ENTRYPOINT") and command:
                     yield Evidence(_classify(command) or UNKNOWN, docker.path, ins.line, f"{ins.cmd} {command[:60]}")
@@ -125,7 +131,7 @@ def _scripts(project):
         for number, line in enumerate(body.splitlines(), 1):
             if line.lstrip().startswith("#"):
                 continue
-            if _RELEASE_BUILD.search(line):
+            if builds_a_release(line):
                 yield Evidence(RELEASE, rel, number, line.strip()[:60])
                 break
             if _MIX_START.search(line) and _PROD.search(line):  # dev helpers start the app too

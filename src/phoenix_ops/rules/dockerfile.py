@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.patterns import has_word, lazy
 from phoenix_ops.project.deploy.targets import for_development
+from phoenix_ops.project.run_mode import builds_a_release
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.assets import ASSETS
 from phoenix_ops.rules.budgets import otp_release
@@ -34,8 +35,6 @@ _RUNTIME_LIBS = {
 }
 _ALPINE_BASH = lazy(r"\bapk\b[^\n;&|]*\badd\b[^\n;&|]*\sbash(?:\s|$)")
 _INSTALL = lazy(r"\b(apt-get|apt|apk|microdnf|dnf|yum)\b[^\n;&|]*\b(install|add)\b")
-# `mix release`, also as a step of `mix do a + release` (not `mix phx.gen.release` or `release.init`).
-_MIX_RELEASE = lazy(r"\bmix\b[^\n;&|]*(?<![\w.])release(?![\w.])")
 _ASSETS = ("assets.deploy", "assets.build", "assets.setup", "phx.digest", "esbuild", "tailwind", "npm run", "yarn",
            "pnpm", "bun run")
 
@@ -50,7 +49,7 @@ def _production_dockerfiles(project) -> list[Dockerfile]:
     for d in project.deploy.dockerfiles:
         if d.error or not d.stages:
             continue
-        builds_release = any(_MIX_RELEASE.search(i.script) for s in d.stages for i in s.all("RUN"))
+        builds_release = any(builds_a_release(i.script) for s in d.stages for i in s.all("RUN"))
         if (d.path in used or builds_release) and not for_development(d.path):
             found.append(d)
     return found
@@ -92,7 +91,7 @@ DOCKER_RELEASE = Subject("no production Dockerfile runs `mix release`", lambda p
 
 def _release_run(stage):
     """The stage's RUN that builds the release (`mix release`, or `mix do ..., release`)."""
-    return next((i for i in stage.all("RUN") if _MIX_RELEASE.search(i.script)), None)
+    return next((i for i in stage.all("RUN") if builds_a_release(i.script)), None)
 
 
 def _first(stage, *words: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from phoenix_ops.elixir.values import KW, plain
 from phoenix_ops.findings import Confidence, Location, Severity
-from phoenix_ops.project.usage import has_segment, health_path
+from phoenix_ops.project.usage import health_path
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.endpoints import endpoint_configs
 
@@ -20,8 +20,12 @@ LARGE_BODY = 64 * 1024 * 1024
 
 
 def _login_path(path: str) -> bool:
-    lowered = path.lower()
-    return any(word in lowered for word in LOGIN_WORDS) or has_segment(path, LOGIN_SEGMENTS)
+    """Whether a route takes credentials, by its fixed segments: `:login` is a parameter, and an
+    OAuth route (/oauth/login/:provider) redirects to a provider that takes them."""
+    fixed = [s for s in path.lower().split("/") if s and not s.startswith((":", "*"))]
+    if any(s.startswith("oauth") for s in fixed):
+        return False
+    return any(word in s for s in fixed for word in LOGIN_WORDS) or not LOGIN_SEGMENTS.isdisjoint(fixed)
 
 
 def _rate_limited(project) -> bool:

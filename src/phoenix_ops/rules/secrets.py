@@ -81,8 +81,9 @@ def _grade(path, value) -> tuple[Severity | None, Confidence | None]:
     return (Severity.WARNING, M) if dev_default(path[-1], text) else (None, None)
 
 
-# A condition that only asks whether a variable is there: `if skb = System.get_env("X")`.
-_PRESENCE = lazy(r'(?:\w+ ?= ?)?System\.get_env\("\w+"\)(?: != nil)?')
+# A condition that only asks whether a variable is there: `if skb = System.get_env("X")`, or of the
+# value read from it, `v != nil`, `!is_nil(v)` (a filter dropping unset keys).
+_PRESENCE = lazy(r'(?:\w+ ?= ?)?System\.get_env\("\w+"\)(?: !==? nil)?|\w+ !==? nil|(?:!|not )is_nil\(\w+\)')
 
 
 def _when(conditions) -> str:

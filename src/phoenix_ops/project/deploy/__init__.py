@@ -71,6 +71,7 @@ class Deploy:
     bin_server: str | None = None
     env_files: dict[str, tuple[list[Entry], list[Malformed]]] = field(default_factory=dict)
     problems: list[tuple[str, int, str]] = field(default_factory=list)
+    app_names: tuple[str, ...] = ()  # the Mix apps of the project: an image named for one runs it
     _targets: list | None = field(default=None, repr=False, compare=False)  # targets(), made once
 
     @property

@@ -14,7 +14,7 @@ import re
 
 from phoenix_ops.patterns import has_word, lazy, mentions
 from phoenix_ops.project.deploy.dockerfile import Dockerfile, command_words
-from phoenix_ops.project.run_mode import starts_the_app
+from phoenix_ops.project.run_mode import builds_a_release, starts_the_app
 from phoenix_ops.record import field, record
 
 # Images of the services around the app, by a part of their name (`confluentinc/cp-kafka`,
@@ -77,11 +77,16 @@ def targets(deploy) -> list[Target]:
     out = [*_fly(deploy), *_kubernetes(deploy), *_compose(deploy), *_systemd(deploy), *_render(deploy),
            *_procfile(deploy)]
     used = {t.dockerfile.path for t in out if t.dockerfile is not None}
-    for d in deploy.dockerfiles:
+    for d in deploy.dockerfiles:  # one no other target runs, if it is an image of the app to run
         if d.path not in used and d.final is not None and "/" not in d.path and not d.builds_for_dev() \
-                and not _service_image(d.final.image, built=True):
+                and not _service_image(d.final.image, built=True) \
+                and (d.final.last("CMD") or d.final.last("ENTRYPOINT") or _builds_the_release(d)):
             out.append(_docker(deploy, d))
     return out
+
+
+def _builds_the_release(dockerfile: Dockerfile) -> bool:
+    return any(builds_a_release(i.script) for stage in dockerfile.stages for i in stage.all("RUN"))
 
 
 def for_development(path: str) -> bool:
@@ -225,10 +230,11 @@ _APP_ONLY_ENV = ("SECRET_KEY_BASE", "PHX_HOST", "PHX_SERVER")
 
 def _compose(deploy) -> list[Target]:
     """A target per compose service that runs the app. In a file where some service surely does
-    (it starts the release or `mix phx.server`, or is given SECRET_KEY_BASE, PHX_HOST or PHX_SERVER),
-    only those; in one where none surely does, each one not running a known service image (a
-    database, a broker, a proxy): `db` and `test-runner` beside `web` are not the app."""
-    by_file: dict[str, list[tuple[Target, bool, bool]]] = {}
+    (it starts the release or `mix phx.server`, is given SECRET_KEY_BASE, PHX_HOST or PHX_SERVER,
+    or builds the release), only those; in one where none surely does, those that may: built from
+    a Dockerfile not based on a service image (a database, a broker, a proxy), or pulling an image
+    named for one of the project's apps. `db` and `test-runner` beside `web` are not the app."""
+    by_file: dict[str, list[tuple[Target, bool, bool]]] = {}  # (target, surely, maybe) per file
     for s in deploy.compose:
         build = s.data.get("build")
         df = build.get("dockerfile") if isinstance(build, dict) else None
@@ -257,14 +263,23 @@ def _compose(deploy) -> list[Target]:
         t.cpu_limit = s.cpu_limit
         _with_image(deploy, t, dockerfile)
         t.stop_signal = t.stop_signal or "SIGTERM"
-        surely = starts_the_app(" ".join(t.command)) or any(name in t.env for name in _APP_ONLY_ENV)
-        service = _service_image(built_from if s.builds else s.image, built=s.builds)
-        by_file.setdefault(s.path, []).append((t, surely, service))
+        surely = starts_the_app(" ".join(t.command)) or any(name in t.env for name in _APP_ONLY_ENV) \
+            or dockerfile is not None and _builds_the_release(dockerfile)
+        maybe = not _service_image(built_from if s.builds else s.image, built=s.builds) \
+            and (s.builds or _names_the_app(s.image, deploy.app_names))
+        by_file.setdefault(s.path, []).append((t, surely, maybe))
     out = []
     for services in by_file.values():
         known = any(surely for _, surely, _ in services)
-        out += [t for t, surely, service in services if (surely if known else not service)]
+        out += [t for t, surely, maybe in services if (surely if known else maybe)]
     return out
+
+
+def _names_the_app(image: str, apps: tuple[str, ...]) -> bool:
+    """Whether a part of an image's name holds the name of one of the project's Mix apps
+    (`ghcr.io/acme/shop:1.2` for :shop, `my-app` for :my_app)."""
+    parts = [part.split("@")[0].split(":")[0].lower().replace("-", "_") for part in image.split("/")]
+    return any(app in part for app in apps for part in parts)
 
 
 def _systemd(deploy) -> list[Target]:

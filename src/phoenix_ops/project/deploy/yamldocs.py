@@ -122,7 +122,18 @@ def _loader():
             out.line = node.start_mark.line + 1
             return out
 
+        def override(loader, node):
+            if isinstance(node, yaml.MappingNode):
+                return mapping(loader, node)
+            if isinstance(node, yaml.SequenceNode):
+                return sequence(loader, node)
+            return loader.construct_scalar(node)
+
         LineLoader.add_constructor("tag:yaml.org,2002:map", mapping)
         LineLoader.add_constructor("tag:yaml.org,2002:seq", sequence)
+        # docker compose's merge tags (compose 2.24): `!override` replaces what a file it extends
+        # holds, `!reset` removes it. Read as the value written, and as nothing.
+        LineLoader.add_constructor("!override", override)
+        LineLoader.add_constructor("!reset", lambda loader, node: None)
         _LOADER = LineLoader
     return _LOADER
