@@ -45,3 +45,6 @@ def test_long_identifiers_are_not_taken_for_secrets():
     assert redact("in lib/workers/save_browser_replay_event.ex") == "in lib/workers/save_browser_replay_event.ex"
     assert "redacted" in redact("k=Zk3j9QpL0x7Yv2Rb8Nc5Md1We4Tf6Ug0Ih3/Jk7Lm9Np2Qr5")
     assert redact("/run/secrets/cluster_cookie_file_for_production") == "/run/secrets/cluster_cookie_file_for_production"
+    for path in ("priv/jit/jit_api_service/Dockerfile", "deploy/production/Procfile.web"):  # file names are capitalised
+        assert redact(f"{path}: the final stage") == f"{path}: the final stage"
+    assert "redacted" in redact("key abcdefghijklmnop/qrstuvwxyzabcdefgh/ZkQjLmNpQrStUv")

@@ -89,9 +89,11 @@ _CREDENTIAL_WORDS = ("token", "secret", "password", "passwd", "pwd", "key", "cod
 # (a token such as sk_live_<36 random chars> has one long part and stays redacted).
 _IDENTIFIER = lazy(r"^([A-Z][A-Z0-9]{0,15}(_[A-Z0-9]{1,16})+|[a-z][a-z0-9]{0,15}(_[a-z0-9]{1,16})+)$")
 # File paths are not secrets either: lower-case segments separated by slashes, a segment perhaps
-# ending in the MD5 digest phx.digest gives assets (/assets/app-<32 hex>).
+# ending in the MD5 digest phx.digest gives assets (/assets/app-<32 hex>), the last perhaps a
+# capitalised file name (priv/jit/api_service/Dockerfile, deploy/Procfile.web).
 _SEGMENT = r"[a-z0-9_.-]{1,40}(-[0-9a-f]{32})?"
-_PATH = lazy(rf"^/?{_SEGMENT}(/{_SEGMENT})+/?$")
+_FILE_NAME = r"[A-Z][a-z]{2,20}([.-][A-Za-z0-9]{1,20})*"
+_PATH = lazy(rf"^/?{_SEGMENT}(/{_SEGMENT})*(/{_SEGMENT}|/{_FILE_NAME})/?$")
 
 
 def credential_name(name: str) -> bool:
