@@ -263,6 +263,15 @@ def test_a_service_building_the_release_is_the_app_and_base_images_are_not(load)
     assert [t.label for t in p.deploy.targets()] == ["compose web"]
 
 
+def test_a_built_service_is_the_app_only_when_its_image_holds_elixir(load):
+    compose = ("services:\n  api:\n    build: ./py\n  builder:\n    build: ./c\n    command: [\"true\"]\n"
+               "  web:\n    build: ./runtime\n")
+    runtime = "FROM debian:bookworm-slim\nCOPY _build/prod/rel/demo /app\n"  # a release built elsewhere
+    p = load({"docker-compose.yml": compose, "py/Dockerfile": 'FROM python:3.12-slim\nCMD ["python", "server.py"]\n',
+              "c/Dockerfile": "FROM ubuntu:24.04 AS builder\nRUN make\n", "runtime/Dockerfile": runtime})
+    assert [t.label for t in p.deploy.targets()] == ["compose web"]
+
+
 def test_compose_merge_tags_parse(load):
     override = ("services:\n  web:\n    build: .\n    ports: !override\n      - 8080:4000\n"
                 "    environment:\n      SECRET_KEY_BASE:\n    healthcheck: !reset null\n")

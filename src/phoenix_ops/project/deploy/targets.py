@@ -79,7 +79,7 @@ def targets(deploy) -> list[Target]:
     used = {t.dockerfile.path for t in out if t.dockerfile is not None}
     for d in deploy.dockerfiles:  # one no other target runs, if it is an image of the app to run
         if d.path not in used and d.final is not None and "/" not in d.path and not d.builds_for_dev() \
-                and not _service_image(d.final.image, built=True) \
+                and not _service_image(d.final.image, built=True) and _beam_image(d) \
                 and (d.final.last("CMD") or d.final.last("ENTRYPOINT") or _builds_the_release(d)):
             out.append(_docker(deploy, d))
     return out
@@ -87,6 +87,15 @@ def targets(deploy) -> list[Target]:
 
 def _builds_the_release(dockerfile: Dockerfile) -> bool:
     return any(builds_a_release(i.script) for stage in dockerfile.stages for i in stage.all("RUN"))
+
+
+def _beam_image(dockerfile: Dockerfile) -> bool:
+    """Whether a Dockerfile builds or holds Elixir: an Elixir or Erlang base, a `mix` step, a release
+    copied in. A Python service or a C builder beside the app is not it."""
+    said = " ".join([*(s.image for s in dockerfile.stages),
+                     *(i.script for s in dockerfile.stages for i in s.instructions
+                       if i.cmd in ("RUN", "COPY", "CMD", "ENTRYPOINT"))]).lower()
+    return mentions(said, ("elixir", "erlang", "hexpm/", "mix ", "_build", "/rel/", "bin/server", "beam"))
 
 
 def for_development(path: str) -> bool:
@@ -232,8 +241,9 @@ def _compose(deploy) -> list[Target]:
     """A target per compose service that runs the app. In a file where some service surely does
     (it starts the release or `mix phx.server`, is given SECRET_KEY_BASE, PHX_HOST or PHX_SERVER,
     or builds the release), only those; in one where none surely does, those that may: built from
-    a Dockerfile not based on a service image (a database, a broker, a proxy), or pulling an image
-    named for one of the project's apps. `db` and `test-runner` beside `web` are not the app."""
+    a Dockerfile that builds or holds Elixir and is not based on a service image (a database, a
+    broker, a proxy), or pulling an image named for one of the project's apps. `db` and
+    `test-runner` beside `web` are not the app."""
     by_file: dict[str, list[tuple[Target, bool, bool]]] = {}  # (target, surely, maybe) per file
     for s in deploy.compose:
         build = s.data.get("build")
@@ -265,8 +275,8 @@ def _compose(deploy) -> list[Target]:
         t.stop_signal = t.stop_signal or "SIGTERM"
         surely = starts_the_app(" ".join(t.command)) or any(name in t.env for name in _APP_ONLY_ENV) \
             or dockerfile is not None and _builds_the_release(dockerfile)
-        maybe = not _service_image(built_from if s.builds else s.image, built=s.builds) \
-            and (s.builds or _names_the_app(s.image, deploy.app_names))
+        maybe = not _service_image(built_from if s.builds else s.image, built=s.builds) and (
+            _beam_image(dockerfile) if dockerfile is not None else s.builds or _names_the_app(s.image, deploy.app_names))
         by_file.setdefault(s.path, []).append((t, surely, maybe))
     out = []
     for services in by_file.values():
