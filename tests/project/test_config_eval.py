@@ -132,6 +132,18 @@ def test_keyword_lists_joined_with_unreadable_parts_shadow_earlier_keys(tmp_path
     assert view.shadowed("demo", "Demo.Repo", "url") is not None
 
 
+def test_a_list_of_pairs_with_a_computed_key_merges_as_a_keyword_list(tmp_path):
+    view = view_of(tmp_path, {
+        "config/config.exs": 'import Config\nimport_config("#{config_env()}.exs")\n',
+        "config/prod.exs": "import Config\nconfig :demo, DemoWeb.Endpoint, server: true\n",
+        "config/runtime.exs": 'import Config\nprotocol = if System.get_env("TLS") == "true", do: :https, else: :http\n'
+                              'config :demo, DemoWeb.Endpoint, [{:url, [host: "x"]}, {protocol, [port: 4000]}]\n',
+    })
+    assert view.get("demo", "DemoWeb.Endpoint", "server").value is True  # kept: Config merges the new list in
+    assert view.get("demo", "DemoWeb.Endpoint", "url", "host").value == "x"
+    assert view.shadowed("demo", "DemoWeb.Endpoint", "server") is not None  # {protocol, ...} may set more keys
+
+
 def test_reads_through_a_capture_of_system_get_env(tmp_path):
     """`env = &System.get_env/1` then `env.("NAME")`, also inside another fn: each read is listed,
     with its default and whether it raises when unset."""

@@ -152,11 +152,15 @@ def alternatives(value: Value | None) -> list[Value]:
 
 
 def list_value(items: list[Value]) -> Value:
-    """A list: a keyword list when every item is an {:atom, value} pair, as Elixir sees it."""
+    """A list: a keyword list when every item is an {:atom, value} pair, as Elixir sees it. Pairs
+    whose key is not known (`{protocol, opts}`) beside known ones make a partial keyword list: the
+    keys read are set, and more may be (Config merges it into what earlier files set)."""
     pairs = [v for v in items if isinstance(v, Seq) and v.kind == "tuple" and len(v.items) == 2
              and isinstance(v.items[0], Lit) and isinstance(v.items[0].value, Atom)]
-    if items and len(pairs) == len(items):
-        return KW([(p.items[0].value.name, p.items[1]) for p in pairs])
+    unknown = [v for v in items if isinstance(v, Seq) and v.kind == "tuple" and len(v.items) == 2
+               and not isinstance(v.items[0], Lit)]
+    if items and pairs and len(pairs) + len(unknown) == len(items):
+        return KW([(p.items[0].value.name, p.items[1]) for p in pairs], partial=bool(unknown), inner=unknown)
     return Seq("list", items)
 
 
