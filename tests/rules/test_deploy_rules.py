@@ -229,6 +229,10 @@ def test_dep011_reads_the_install_script_the_runtime_stage_copies_in(dep):
     assert got.message.endswith("installs no libstdc++")  # bash brings ncurses-libs on Alpine
     (got,) = dep({"Dockerfile": alpine, "deps.sh": "apk add --no-cache curl\n"}, "DEP011")
     assert got.message.endswith("installs no ncurses, libstdc++")
+    # clang and nodejs are C++ programs: Alpine installs libstdc++ with them.
+    assert dep({"Dockerfile": alpine, "deps.sh": "apk add --no-cache bash clang ffmpeg\n"}, "DEP011") == []
+    (got,) = dep({"Dockerfile": alpine, "deps.sh": "apk add --no-cache bash && echo clang\n"}, "DEP011")
+    assert got.message.endswith("installs no libstdc++")  # a word after the apk command installs nothing
 
 
 def test_a_script_several_runs_name_is_read_once(dep, monkeypatch):

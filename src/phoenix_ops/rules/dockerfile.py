@@ -33,7 +33,12 @@ _RUNTIME_LIBS = {
     "libstdc++": lambda script: has_word(script, "libstdc++", end=False),
     "ca-certificates": lambda script: has_word(script, "ca-certificates"),
 }
-_ALPINE_BASH = lazy(r"\bapk\b[^\n;&|]*\badd\b[^\n;&|]*\sbash(?:\s|$)")
+# The packages of one `apk add` (up to the next ; & | or line end).
+_APK_ADD = lazy(r"\bapk\b[^\n;&|]*\badd\b([^\n;&|]*)")
+# Alpine packages that depend on a library the release needs, so installing them installs it: bash
+# (readline, then ncurses-libs), and the C++ programs (libstdc++).
+_ALPINE_BRINGS = {"bash": "ncurses-libs", "nodejs": "libstdc++", "clang": "libstdc++", "g++": "libstdc++",
+                  "build-base": "libstdc++"}
 _INSTALL = lazy(r"\b(apt-get|apt|apk|microdnf|dnf|yum)\b[^\n;&|]*\b(install|add)\b")
 _ASSETS = ("assets.deploy", "assets.build", "assets.setup", "phx.digest", "esbuild", "tailwind", "npm run", "yarn",
            "pnpm", "bun run")
@@ -335,8 +340,9 @@ def docker_runtime_libs(project):
         if final is stage or not _bare_os(final.image):
             continue
         installs = " ".join(script for script in _run_scripts(project, d, final) if _INSTALL.search(script))
-        if "alpine" in final.image and _ALPINE_BASH.search(installs):
-            installs += " ncurses-libs"  # Alpine's bash depends on readline, which brings ncurses-libs
+        if "alpine" in final.image:
+            added = {word for packages in _APK_ADD.findall(installs) for word in packages.split()}
+            installs += "".join(f" {lib}" for package, lib in _ALPINE_BRINGS.items() if package in added)
         # Alpine's base image already holds libcrypto/libssl and the CA bundle (apk needs them); Debian's
         # and Ubuntu's hold libstdc++ (apt is C++) and libtinfo, the part of ncurses ERTS links (bash needs it).
         wanted = ("ncurses", "libstdc++") if "alpine" in final.image else ("openssl", "ca-certificates")
