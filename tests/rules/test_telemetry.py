@@ -40,6 +40,13 @@ def test_obs005_debug_level_and_unset_level(make_project, findings):
     # Debug in dev only: quiet.
     dev = GOOD["config/dev.exs"] + "config :logger, level: :debug\n"
     assert ids(findings(make_project({"config/dev.exs": dev}), "OBS005")) == []
+    # The handler that prints has its level: debug lines are never written.
+    for handler in ("console", "default_handler"):
+        prod = GOOD["config/prod.exs"] + f"config :logger, :{handler}, format: \"$message\\n\", level: :info\n"
+        assert ids(findings(make_project({"config/prod.exs": prod, "config/runtime.exs": NO_LEVEL}), "OBS005")) == []
+        noisy = prod.replace("level: :info", "level: :debug")
+        assert ids(findings(make_project({"config/prod.exs": noisy, "config/runtime.exs": NO_LEVEL}), "OBS005")) == \
+            ["OBS005"]
 
 
 def test_obs006_fixed_level(fresh_project, findings):

@@ -103,8 +103,15 @@ VERBOSE_LEVELS = ("info", "debug", "all")  # keep Phoenix's request lines; :debu
 
 
 def _logger_level(project):
+    """(the level in force, whether code the audit cannot read may set it). Without Logger's own
+    level, that of the handler that prints (`:default_handler` since Elixir 1.15, the `:console`
+    backend before): what it drops is never written."""
     view = project.config()
-    return view.settled("logger", "level"), view.shadowed("logger", "level") is not None
+    for path in (("logger", "level"), ("logger", "default_handler", "level"), ("logger", "console", "level")):
+        level = view.settled(*path)
+        if level is not None or view.shadowed(*path) is not None:
+            return level, view.shadowed(*path) is not None
+    return None, False
 
 
 @rule("OBS005", "logger-debug-in-prod", Severity.WARNING, H,
