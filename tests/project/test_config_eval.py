@@ -141,7 +141,9 @@ def test_a_list_of_pairs_with_a_computed_key_merges_as_a_keyword_list(tmp_path):
     })
     assert view.get("demo", "DemoWeb.Endpoint", "server").value is True  # kept: Config merges the new list in
     assert view.get("demo", "DemoWeb.Endpoint", "url", "host").value == "x"
-    assert view.shadowed("demo", "DemoWeb.Endpoint", "server") is not None  # {protocol, ...} may set more keys
+    # {protocol, ...} sets :http or :https, nothing else.
+    assert view.shadowed("demo", "DemoWeb.Endpoint", "https") is not None
+    assert view.shadowed("demo", "DemoWeb.Endpoint", "server") is None
 
 
 def test_reads_through_a_capture_of_system_get_env(tmp_path):

@@ -221,6 +221,26 @@ end
     assert reads["STRIPE_KEY"].required and reads["STRIPE_KEY"].origin.phase == "runtime"
 
 
+def test_a_required_read_under_a_check_for_that_variable_never_raises(tmp_path):
+    lib = '''
+defmodule Demo.Metrics do
+  def auth do
+    if System.get_env("METRICS_AUTH") do
+      String.split(System.fetch_env!("METRICS_AUTH"), ":")
+    else
+      System.fetch_env!("FALLBACK_AUTH")
+    end
+  end
+  def token, do: if(token = System.get_env("TOKEN"), do: System.fetch_env!("TOKEN") <> token)
+  def other, do: if(System.get_env("A") == nil, do: System.fetch_env!("A"))
+end
+'''
+    uses = "defmodule Demo.Web do\n  def go, do: {Demo.Metrics.auth(), Demo.Metrics.token(), Demo.Metrics.other()}\nend\n"
+    project = load(tmp_path, {"lib/demo/metrics.ex": lib, "lib/demo/web.ex": uses})
+    required = {r.name: r.required for r in project.lib_reads if r.how == "System.fetch_env!"}
+    assert required == {"METRICS_AUTH": False, "FALLBACK_AUTH": True, "TOKEN": False, "A": True}
+
+
 def test_reads_in_a_function_nothing_calls_are_left_out(tmp_path):
     """An old endpoint's `load_from_system_env/1`, whose caller is gone: its read never runs, even
     when a comment still names the function. A callback (`@impl`, or a name libraries call) runs

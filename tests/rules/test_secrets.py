@@ -149,6 +149,21 @@ def test_a_nil_check_on_the_value_read_is_a_presence_test(make_project, findings
     got = findings(make_project({"config/config.exs": config, "config/runtime.exs": runtime}), "SEC002")
     assert [f.message.split("unless ")[-1] for f in got if "keeps the literal" in f.message] == \
         ["SECRET_KEY_BASE is set"]
+    runtime = runtime.replace("v !== nil", 'v not in [nil, ""]')
+    got = findings(make_project({"config/config.exs": config, "config/runtime.exs": runtime}), "SEC002")
+    assert [f.message.split("unless ")[-1] for f in got if "keeps the literal" in f.message] == \
+        ["SECRET_KEY_BASE is set"]
+
+
+def test_a_provider_test_key_kept_unless_a_variable_is_set_is_a_placeholder(make_project, findings):
+    config = GOOD["config/config.exs"] + 'config :demo, Demo.Captcha, secret_key: "0x' + "0" * 40 + '"\n'
+    runtime = GOOD_RUNTIME + 'if System.get_env("CAPTCHA_SECRET") do\n' \
+                             '  config :demo, Demo.Captcha, secret_key: System.get_env("CAPTCHA_SECRET")\nend\n'
+    (got,) = findings(make_project({"config/config.exs": config, "config/runtime.exs": runtime}), "SEC002")
+    assert got.severity.label == "warning" and "keeps the placeholder from config/config.exs" in got.message
+    real = config.replace("0x" + "0" * 40, "sk_live_" + "Zq8vR2mXk4Lp7Tn1Wc5Yb3Hd6Gf9Js0A")
+    (got,) = findings(make_project({"config/config.exs": real, "config/runtime.exs": runtime}), "SEC002")
+    assert got.severity.label == "error" and "keeps the literal" in got.message
 
 
 def test_literal_in_config_exs_with_a_condition_that_names_no_variable(make_project, findings):

@@ -22,6 +22,7 @@ from phoenix_ops.elixir.values import (
     Expr,
     Lit,
     Origin,
+    Seq,
     Value,
     alternatives,
     plain,
@@ -88,7 +89,9 @@ class ConfigView(Derived):
             if not value.conditional:
                 self._drop_leaf(path)  # a keyword list replaces a plain value at the same key
             if value.partial:  # the unreadable part first: the keys written out are what the author meant
-                self.shadow(path, value)
+                keys = _keys_it_may_set(value)
+                for shadowed in [path + (key,) for key in keys] if keys is not None else [path]:
+                    self.shadow(shadowed, value)
             for key, item in value.items:
                 if value.conditions and not item.conditions:
                     item.conditions = value.conditions
@@ -285,6 +288,19 @@ class ConfigEvaluator(Evaluator):
                 rel = posixpath.normpath(path.value)
                 return Lit(rel in self.fs.files or rel in self.fs.others)
         return super().ev_call(node, scope)
+
+
+def _keys_it_may_set(kw: KW) -> list[str] | None:
+    """The keys the unread part of a partial keyword list may set, when each is one of known atoms
+    (`{protocol, opts}` where protocol is :http or :https); None when it may set any key."""
+    keys: list[str] = []
+    for item in kw.inner:
+        key = item.items[0] if isinstance(item, Seq) and item.kind == "tuple" and len(item.items) == 2 else None
+        options = alternatives(key) if key is not None else []
+        if not options or not all(isinstance(o, Lit) and isinstance(o.value, Atom) for o in options):
+            return None
+        keys += [o.value.name for o in options]
+    return keys if kw.inner else None
 
 
 def evaluate_config(files: FileSet, config_dir: str, env: str, pool: Budget | None = None) -> ConfigView:

@@ -31,6 +31,8 @@ def lib_env_reads(src: SourceFile, env: str) -> list[EnvRead]:
             ev.ev(_enclosing(call), {})
             for read in ev.reads[before:]:
                 read.within = _function(call)
+                if read.required and _set_for_sure(call, read.name):
+                    read.required = False  # `if System.get_env("X") do ... fetch_env!("X")`: never raises
     return sorted([r for ev in evaluators.values() for r in ev.reads], key=lambda r: r.origin.line)
 
 
@@ -90,6 +92,23 @@ def _mentioned(name: str, data: bytes) -> bool:
         hash_at = line.find(b"#")
         if hash_at < 0 or line[:hash_at].count(b'"') % 2:
             return True
+    return False
+
+
+def _set_for_sure(node: Node, name: str) -> bool:
+    """Whether `node` runs only when the variable `name` is set: it is in the do-branch of an `if`
+    that asks for it (`if System.get_env("X") do`, `if(x = System.get_env("X"), do: ...)`, `... != nil`)."""
+    presence = re.compile(rf'(?:\w+=)?System\.get_env\("{re.escape(name)}"\)(?:!==?nil)?')
+    passed: list[Node] = []  # the nodes between `node` and the `if`: an else branch among them excludes it
+    here = node
+    while (parent := here.parent) is not None:
+        passed.append(here)
+        if call_parts(parent) == (None, "if") and (condition := call_args(parent)[:1]) \
+                and not condition[0].start_byte <= node.start_byte < condition[0].end_byte \
+                and not any(n.type == "else_block" or n.type == "pair" and text(n).startswith("else") for n in passed) \
+                and presence.fullmatch("".join(text(condition[0]).split())):
+            return True
+        here = parent
     return False
 
 

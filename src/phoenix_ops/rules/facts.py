@@ -88,13 +88,20 @@ def is_secret_key(key: str) -> bool:
 
 
 # A value that says it is not a credential: a sentence, or "this_is_not_a_password".
-PLACEHOLDER_WORDS = lazy(r"\s|not_?an?_|placeholder|dummy|your[_-]|replace[_-]?me|change[_-]?me", re.I)
+_PLACEHOLDER_WORDS = lazy(r"\s|not_?an?_|placeholder|dummy|your[_-]|replace[_-]?me|change[_-]?me", re.I)
+
+
+def says_placeholder(value: str) -> bool:
+    """Whether a value written where a secret goes says it is none: in words, or by being one
+    character repeated (`0x0000000000000000000000000000000000000000`, a provider's test key)."""
+    text = value.strip()
+    return bool(_PLACEHOLDER_WORDS.search(text)) or (len(text) >= 8 and len(set(text.removeprefix("0x"))) == 1)
 
 
 def placeholder(value: str) -> bool:
     """Whether a value set where a secret goes stands in for one: it says so, or it is one short
     word (`nokey`, `secret`), where a real key or password is long or mixed."""
-    return bool(PLACEHOLDER_WORDS.search(value.strip())) or (value.isalpha() and len(value) <= 12)
+    return says_placeholder(value) or (value.isalpha() and len(value) <= 12)
 
 
 def is_url_key(key: str) -> bool:
@@ -103,13 +110,13 @@ def is_url_key(key: str) -> bool:
 
 def literal_secret(value: Value | None) -> str | None:
     """The committed secret text when the value is a literal credential."""
-    if isinstance(value, Lit) and isinstance(value.value, str) and not _placeholder(value.value.strip()):
+    if isinstance(value, Lit) and isinstance(value.value, str) and not _marker(value.value.strip()):
         return value.value
     return None
 
 
-def _placeholder(text: str) -> bool:
-    """Obviously not a committed credential: nothing, `${NAME}`, `$NAME` or `<something>`."""
+def _marker(text: str) -> bool:
+    """Obviously not a committed credential but a mark for one: nothing, `${NAME}`, `$NAME` or `<something>`."""
     if text.startswith("${") and text.endswith("}") and _env_name(text[2:-1]):
         return True
     if text.startswith("$"):

@@ -10,7 +10,6 @@ from phoenix_ops.patterns import lazy
 from phoenix_ops.record import record
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.facts import (
-    PLACEHOLDER_WORDS,
     baked_reads,
     dev_default,
     generated_at_boot,
@@ -18,6 +17,7 @@ from phoenix_ops.rules.facts import (
     is_secret_key,
     is_url_key,
     literal_secret,
+    says_placeholder,
     secret_env_name,
     url_password,
     where,
@@ -83,7 +83,8 @@ def _grade(path, value) -> tuple[Severity | None, Confidence | None]:
 
 # A condition that only asks whether a variable is there: `if skb = System.get_env("X")`, or of the
 # value read from it, `v != nil`, `!is_nil(v)` (a filter dropping unset keys).
-_PRESENCE = lazy(r'(?:\w+ ?= ?)?System\.get_env\("\w+"\)(?: !==? nil)?|\w+ !==? nil|(?:!|not )is_nil\(\w+\)')
+_PRESENCE = lazy(r'(?:\w+ ?= ?)?System\.get_env\("\w+"\)(?: !==? nil)?|\w+ !==? nil|(?:!|not )is_nil\(\w+\)'
+                 r'|\w+ not in \[(?:nil, ?""|"", ?nil)\]')
 
 
 def _when(conditions) -> str:
@@ -160,7 +161,8 @@ def committed_fallback(project):
             for option in alternatives(value):
                 yield from _fallback(leaf, option)
         base = leaf.base
-        if base is not None and leaf.later and _committed(leaf.path, base) is not None:
+        committed = _committed(leaf.path, base) if base is not None and leaf.later else None
+        if committed is not None:
             conditions = [c for v in leaf.later for c in v.conditions]
             names = sorted({n for c in conditions for n in c.env_names})
             if names and all(_PRESENCE.fullmatch(" ".join(c.text.split())) for c in conditions):
@@ -168,9 +170,19 @@ def committed_fallback(project):
             else:  # `if app in ["all", "web"]` overrides it for other reasons than a variable being there
                 unless = _when(conditions) + (f" ({', '.join(names)})" if names else "")
             severity, confidence = _grade(leaf.path, base)
+            placeholder = _stand_in(leaf.path, committed)
+            if placeholder:
+                severity, confidence = Severity.WARNING, M
             yield committed_fallback.finding(
-                f"{leaf.name} keeps the literal from {base.origin} unless {unless}", where(base), key=leaf.name,
+                f"{leaf.name} keeps the {'placeholder' if placeholder else 'literal'} from {base.origin} "
+                f"unless {unless}", where(base), key=leaf.name,
                 severity=severity, confidence=confidence or (None if names else M))
+
+
+def _stand_in(path, committed: str) -> bool:
+    """A committed value that says it is none (`change_me`, a provider's all-zero test key) is less
+    likely a live credential; but secret_key_base with any known value lets anyone forge sessions."""
+    return says_placeholder(committed) and path[-1] != "secret_key_base"
 
 
 def _fallback(leaf: SecretLeaf, value: Value):
@@ -181,9 +193,7 @@ def _fallback(leaf: SecretLeaf, value: Value):
             committed = _committed(path, default)
             if committed is None:
                 continue
-            # Sentence-like placeholders ("not a secret") are less likely to be a live credential,
-            # but secret_key_base with any known fallback lets anyone forge sessions.
-            placeholder = bool(PLACEHOLDER_WORDS.search(committed.strip())) and path[-1] != "secret_key_base"
+            placeholder = _stand_in(path, committed)
             severity, confidence = _grade(path, default)
             if placeholder:
                 severity, confidence = Severity.WARNING, M
