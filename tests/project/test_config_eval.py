@@ -146,6 +146,19 @@ def test_a_list_of_pairs_with_a_computed_key_merges_as_a_keyword_list(tmp_path):
     assert view.shadowed("demo", "DemoWeb.Endpoint", "server") is None
 
 
+def test_config_inside_try_is_what_runs_when_nothing_raises(tmp_path):
+    view = view_of(tmp_path, {
+        "config/config.exs": 'import Config\nconfig :demo, DemoWeb.Endpoint, secret_key_base: "dev"\n',
+        "config/runtime.exs": 'import Config\ntry do\n  skb = System.fetch_env!("SECRET_KEY_BASE")\n'
+                              '  config :demo, DemoWeb.Endpoint, secret_key_base: skb\n'
+                              'rescue\n  e -> System.halt(1)\nend\n'
+                              'config :demo, :after, value: skb\n',  # unbound here: the try kept it
+    })
+    skb = view.get("demo", "DemoWeb.Endpoint", "secret_key_base")
+    assert skb.name == "SECRET_KEY_BASE" and skb.required
+    assert isinstance(view.get("demo", "after", "value"), Expr)
+
+
 def test_reads_through_a_capture_of_system_get_env(tmp_path):
     """`env = &System.get_env/1` then `env.("NAME")`, also inside another fn: each read is listed,
     with its default and whether it raises when unset."""

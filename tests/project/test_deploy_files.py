@@ -272,6 +272,14 @@ def test_a_built_service_is_the_app_only_when_its_image_holds_elixir(load):
     assert [t.label for t in p.deploy.targets()] == ["compose web"]
 
 
+def test_compose_env_filled_from_the_shell_has_no_known_value(load):
+    compose = ("services:\n  web:\n    build: .\n    environment:\n      SECRET_KEY_BASE: \"${YOUR_SECRET_KEY}\"\n"
+               "      HOST: $HOSTNAME\n      PASSWORD: \"pa$$word\"\n      PORT: \"4000\"\n")
+    (web,) = load({"docker-compose.yml": compose, "Dockerfile": DOCKERFILE}).deploy.compose
+    assert {k: v for k, (v, _) in web.env.items()} == {"SECRET_KEY_BASE": None, "HOST": None, "PASSWORD": "pa$word",
+                                                       "PORT": "4000"}
+
+
 def test_compose_merge_tags_parse(load):
     override = ("services:\n  web:\n    build: .\n    ports: !override\n      - 8080:4000\n"
                 "    environment:\n      SECRET_KEY_BASE:\n    healthcheck: !reset null\n")

@@ -26,6 +26,7 @@ from phoenix_ops.elixir.literals import UNKNOWN, boolean_words, concat, fold
 from phoenix_ops.elixir.parser import line, text
 from phoenix_ops.elixir.syntax import (
     binary_op,
+    block_parts,
     call_args,
     call_parts,
     do_block,
@@ -131,6 +132,10 @@ class Evaluator(ControlFlow, EnvReads, Functions, Terms):
                 return handled
             if mod is None and fun in ("if", "unless", "case", "cond", "for") and do_block(node):
                 return self.control(fun, node, scope)
+            if mod is None and fun == "try" and do_block(node):
+                # What runs when nothing raises; a rescue clause only reports the failure. Variables
+                # bound inside do not leave the try.
+                return self.run_block(block_parts(do_block(node))[0], dict(scope))
             if mod is None and fun in ("if", "unless") and inline_branches(node):
                 return self.conditional(fun, call_args(node)[0], *inline_branches(node), scope)
             if mod is None and fun in ("import", "use", "require", "alias"):

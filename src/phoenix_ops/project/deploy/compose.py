@@ -81,11 +81,11 @@ def services(doc: YamlDoc) -> list[Service]:
         env = data.get("environment")
         if isinstance(env, dict):
             for k, v in env.items():
-                s.env[str(k)] = (None if v is None else str(v), line_of(env, s.line))
+                s.env[str(k)] = (None if v is None else _literal(str(v)), line_of(env, s.line))
         elif isinstance(env, list):
             for item in env:
                 key, eq, value = str(item).partition("=")
-                s.env[key] = (value if eq else None, line_of(env, s.line))
+                s.env[key] = (_literal(value) if eq else None, line_of(env, s.line))
         files = data.get("env_file")
         for f in [files] if isinstance(files, (str, dict)) else files or []:
             if isinstance(f, dict):
@@ -94,3 +94,12 @@ def services(doc: YamlDoc) -> list[Service]:
                 s.env_files.append((str(f), True, s.line))
         out.append(s)
     return out
+
+
+_INTERPOLATION = lazy(r"\$(?:\{|[A-Za-z_])")
+
+
+def _literal(value: str) -> str | None:
+    """The value compose passes, when the file holds it: `${YOUR_SECRET}` and `$HOST` are filled from
+    the shell running `docker compose` (None: present, value unknown); `$$` is a literal `$`."""
+    return None if _INTERPOLATION.search(value.replace("$$", "")) else value.replace("$$", "$")
