@@ -38,6 +38,20 @@ def test_rel002_no_runtime_exs_with_compile_time_reads(make_project, findings):
     assert ids(findings(make_project(), "REL002")) == []
 
 
+def test_an_app_run_with_mix_reads_its_config_files_at_every_start(make_project, findings):
+    """Heroku's buildpack and its Procfile: Mix evaluates config.exs and prod.exs when it starts,
+    so nothing read there is baked in; a module attribute still is."""
+    prod = ('import Config\nconfig :demo, Demo.Repo, url: System.get_env("DATABASE_URL")\n'
+            'config :demo, :dsn, System.get_env("SENTRY_DSN")\n')
+    attribute = 'defmodule Demo.Hub do\n  @token System.get_env("HUB_API_TOKEN")\n  def token, do: @token\nend\n'
+    files = {**NO_RELEASE_FILES, "config/runtime.exs": None, "config/prod.exs": prod, "lib/demo/hub.ex": attribute}
+    released = {f.rule_id for f in findings(make_project(files)) if f.rule_id in ("REL002", "REL003", "SEC007")}
+    assert released == {"REL002", "SEC007"}
+    run_by_mix = findings(make_project({**files, "Procfile": "web: mix phx.server\n"}))
+    assert [(f.rule_id, f.key) for f in run_by_mix if f.rule_id in ("REL002", "REL003", "SEC007")] == \
+        [("SEC007", "HUB_API_TOKEN")]
+
+
 def test_rel003_compile_time_read_beside_runtime_exs(make_project, findings):
     prod = 'import Config\nconfig :demo, :dsn, System.get_env("SENTRY_DSN")\n'
     got = findings(make_project({"config/prod.exs": prod}), "REL003")

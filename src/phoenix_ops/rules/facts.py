@@ -8,6 +8,7 @@ import re
 from phoenix_ops.elixir.values import KW, Choice, EnvRead, Expr, Lit, Value
 from phoenix_ops.findings import Confidence, Location
 from phoenix_ops.patterns import lazy
+from phoenix_ops.project.run_mode import MIX
 
 
 def _names(*words: str) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -172,8 +173,9 @@ def has_runtime_config(project) -> bool:
 
 
 def baked_reads(project) -> list[EnvRead]:
-    """Compile-time env reads whose value is still in effect in the release."""
-    return project.config().derived(_baked_reads)
+    """Compile-time env reads whose value is still in effect in the release. None when the files
+    show the app runs with `mix phx.server`: Mix evaluates the config files at every start."""
+    return [] if project.run_mode.mode == MIX else project.config().derived(_baked_reads)
 
 
 def _baked_reads(view) -> list[EnvRead]:
