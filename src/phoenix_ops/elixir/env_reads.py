@@ -6,6 +6,7 @@ from tree_sitter import Node
 
 from phoenix_ops.elixir.literals import UNKNOWN, convert_literal
 from phoenix_ops.elixir.values import Atom, EnvRead, Expr, Lit, Value
+from phoenix_ops.patterns import lazy
 
 ENV_FUNS = {"get_env", "fetch_env!", "fetch_env"}
 CONVERSIONS = {
@@ -14,6 +15,17 @@ CONVERSIONS = {
     ("String", "split"): "list",
 }
 DOTENVY_TYPES = {"string", "integer", "float", "boolean", "atom", "existing_atom", "module", "charlist"}
+# A condition that only asks whether a variable is there: `if skb = System.get_env("X")`, or of the
+# value read from it, `v != nil`, `!is_nil(v)`, `v not in [nil, ""]` (a filter dropping unset keys).
+_PRESENCE = lazy(r'(?:\w+ ?= ?)?System\.get_env\("\w+"\)(?: !==? nil)?|\w+ !==? nil|(?:!|not )is_nil\(\w+\)'
+                 r'|\w+ not in \[(?:nil, ?""|"", ?nil)\]')
+
+
+def asks_whether_set(condition: str, name: str | None = None) -> bool:
+    """Whether the source text of a condition only asks whether a variable is set (`name`, when
+    given, read in the condition itself)."""
+    flat = " ".join(condition.split())
+    return bool(_PRESENCE.fullmatch(flat)) and (name is None or f'System.get_env("{name}")' in flat)
 
 
 class EnvReads:

@@ -8,6 +8,7 @@ from itertools import chain
 
 from tree_sitter import Node
 
+from phoenix_ops.elixir.env_reads import asks_whether_set
 from phoenix_ops.elixir.evaluate import CONVERSIONS, ENV_FUNS, Evaluator
 from phoenix_ops.elixir.modules import function_name, walk_calls
 from phoenix_ops.elixir.parser import text
@@ -98,7 +99,6 @@ def _mentioned(name: str, data: bytes) -> bool:
 def _set_for_sure(node: Node, name: str) -> bool:
     """Whether `node` runs only when the variable `name` is set: it is in the do-branch of an `if`
     that asks for it (`if System.get_env("X") do`, `if(x = System.get_env("X"), do: ...)`, `... != nil`)."""
-    presence = re.compile(rf'(?:\w+=)?System\.get_env\("{re.escape(name)}"\)(?:!==?nil)?')
     passed: list[Node] = []  # the nodes between `node` and the `if`: an else branch among them excludes it
     here = node
     while (parent := here.parent) is not None:
@@ -106,7 +106,7 @@ def _set_for_sure(node: Node, name: str) -> bool:
         if call_parts(parent) == (None, "if") and (condition := call_args(parent)[:1]) \
                 and not condition[0].start_byte <= node.start_byte < condition[0].end_byte \
                 and not any(n.type == "else_block" or n.type == "pair" and text(n).startswith("else") for n in passed) \
-                and presence.fullmatch("".join(text(condition[0]).split())):
+                and asks_whether_set(text(condition[0]), name):
             return True
         here = parent
     return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from phoenix_ops.elixir.env_reads import asks_whether_set
 from phoenix_ops.elixir.values import KW, EnvRead, Value, alternatives
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.patterns import lazy
@@ -79,12 +80,6 @@ def _grade(path, value) -> tuple[Severity | None, Confidence | None]:
     that looks real keeps the rule's own severity."""
     text = literal_secret(value) or ""
     return (Severity.WARNING, M) if dev_default(path[-1], text) else (None, None)
-
-
-# A condition that only asks whether a variable is there: `if skb = System.get_env("X")`, or of the
-# value read from it, `v != nil`, `!is_nil(v)` (a filter dropping unset keys).
-_PRESENCE = lazy(r'(?:\w+ ?= ?)?System\.get_env\("\w+"\)(?: !==? nil)?|\w+ !==? nil|(?:!|not )is_nil\(\w+\)'
-                 r'|\w+ not in \[(?:nil, ?""|"", ?nil)\]')
 
 
 def _when(conditions) -> str:
@@ -165,7 +160,7 @@ def committed_fallback(project):
         if committed is not None:
             conditions = [c for v in leaf.later for c in v.conditions]
             names = sorted({n for c in conditions for n in c.env_names})
-            if names and all(_PRESENCE.fullmatch(" ".join(c.text.split())) for c in conditions):
+            if names and all(asks_whether_set(c.text) for c in conditions):
                 unless = f"{', '.join(names)} is set"
             else:  # `if app in ["all", "web"]` overrides it for other reasons than a variable being there
                 unless = _when(conditions) + (f" ({', '.join(names)})" if names else "")
