@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from phoenix_ops.findings import Confidence, Location, Severity
 from phoenix_ops.patterns import has_word, lazy
 from phoenix_ops.project.deploy.targets import for_development
-from phoenix_ops.project.run_mode import builds_a_release
 from phoenix_ops.rule import Subject, rule
 from phoenix_ops.rules.assets import ASSETS
 from phoenix_ops.rules.budgets import otp_release
@@ -54,8 +53,7 @@ def _production_dockerfiles(project) -> list[Dockerfile]:
     for d in project.deploy.dockerfiles:
         if d.error or not d.stages:
             continue
-        builds_release = any(builds_a_release(i.script) for s in d.stages for i in s.all("RUN"))
-        if (d.path in used or builds_release) and not for_development(d.path):
+        if (d.path in used or d.builds_release) and not for_development(d.path):
             found.append(d)
     return found
 
@@ -64,8 +62,7 @@ def runtime_dockerfiles(project) -> list[Dockerfile]:
     """Production Dockerfiles whose image runs the app. One whose final stage builds the release
     and says nothing to run is a builder: its release is copied out (`docker cp`) to run elsewhere,
     so what a running image needs (a user, a locale, a slim base) is not asked of it."""
-    return [d for d in production_dockerfiles(project)
-            if d.final.last("CMD") or d.final.last("ENTRYPOINT") or not _release_run(d.final)]
+    return [d for d in production_dockerfiles(project) if d.runs or d.final.release_run is None]
 
 
 def _releases(project) -> list[tuple[Dockerfile, Stage]]:
@@ -76,7 +73,7 @@ def _releases(project) -> list[tuple[Dockerfile, Stage]]:
 def _release_stages(project) -> list[tuple[Dockerfile, Stage]]:
     found = []
     for d in production_dockerfiles(project):
-        stage = next((s for s in d.stages if _release_run(s)), None)
+        stage = next((s for s in d.stages if s.release_run), None)
         if stage is not None:
             found.append((d, stage))
     return found
@@ -92,11 +89,6 @@ DOCKERFILE = Subject("no production Dockerfile (none runs `mix release` or is bu
                      lambda project: any(production_dockerfiles(project)), _unparsed)
 DOCKER_RELEASE = Subject("no production Dockerfile runs `mix release`", lambda project: any(_releases(project)),
                          _unparsed)
-
-
-def _release_run(stage):
-    """The stage's RUN that builds the release (`mix release`, or `mix do ..., release`)."""
-    return next((i for i in stage.all("RUN") if builds_a_release(i.script)), None)
 
 
 def _first(stage, *words: str):
@@ -116,9 +108,8 @@ def _first(stage, *words: str):
       into a slim runtime stage (`FROM debian:<same release>-slim`), as `mix phx.gen.release --docker` does.
       """)
 def docker_single_stage(project):
-    runtime = runtime_dockerfiles(project)
     for d, stage in _releases(project):
-        if stage is d.final and d in runtime:
+        if stage is d.final and d.runs:  # one that runs nothing is a builder (runtime_dockerfiles)
             yield docker_single_stage.finding(f"{d.path} runs `mix release` in its final stage ({stage.image})",
                                               Location(path=d.path, line=stage.line), key=d.path)
 
@@ -136,7 +127,7 @@ def docker_mix_env(project):
         inline = any(has_word(i.script, f"MIX_ENV={quote}prod", start=False) for i in stage.all("RUN")
                      for quote in ("", '"', "'"))
         if value != "prod" and not inline:
-            release = _release_run(stage)
+            release = stage.release_run
             yield docker_mix_env.finding(f"{d.path}: the stage running `mix release` has MIX_ENV "
                                          f"{value or 'unset'}", Location(path=d.path, line=release.line), key=d.path)
 
@@ -169,7 +160,7 @@ def docker_order(project):
         index = {name: next((n for n, i in enumerate(runs) if any(w in i.script for w in words)), None)
                  for name, words in (("deps", ("mix deps.get",)), ("compile", ("mix compile",)),
                                      ("assets", ("assets.deploy", "phx.digest")))}
-        deps, release = index["deps"], runs.index(_release_run(stage))
+        deps, release = index["deps"], runs.index(stage.release_run)
         later = [n for n in ("compile", "assets") if index[n] is not None]
         if deps is not None and any(index[n] < deps for n in later):
             yield docker_order.finding(f"{d.path}: `mix deps.get` comes after compile or assets", Location(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from phoenix_ops.patterns import lazy
+from phoenix_ops.project.run_mode import builds_a_release
 from phoenix_ops.record import field, record
 
 _VAR = lazy(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")
@@ -54,6 +55,11 @@ class Stage:
         return found[-1] if found else self.parent.last(cmd) if self.parent is not None else None
 
     @property
+    def release_run(self) -> Instruction | None:
+        """This stage's RUN that builds the release (`mix release`, or `mix do ..., release`)."""
+        return next((i for i in self.all("RUN") if builds_a_release(i.script)), None)
+
+    @property
     def user(self) -> str | None:
         """The last USER of the stage (None: root, unless the base image sets another user)."""
         last = self.last("USER")
@@ -84,6 +90,15 @@ class Dockerfile:
         for s in self.stages:
             names |= set(s.env) | set(s.args)
         return names
+
+    @property
+    def builds_release(self) -> bool:
+        return any(s.release_run for s in self.stages)
+
+    @property
+    def runs(self) -> bool:
+        """Whether its image says what to run: a CMD or ENTRYPOINT in force in the final stage."""
+        return self.final is not None and (self.final.last("CMD") or self.final.last("ENTRYPOINT")) is not None
 
     def builds_for_dev(self) -> bool:
         """MIX_ENV is set (by ENV, or an ARG's default) and never to prod: a development image."""

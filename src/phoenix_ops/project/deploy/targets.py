@@ -14,7 +14,7 @@ import re
 
 from phoenix_ops.patterns import has_word, lazy, mentions
 from phoenix_ops.project.deploy.dockerfile import Dockerfile, command_words
-from phoenix_ops.project.run_mode import builds_a_release, starts_the_app
+from phoenix_ops.project.run_mode import starts_the_app
 from phoenix_ops.record import field, record
 
 # Images of the services around the app, by a part of their name (`confluentinc/cp-kafka`,
@@ -79,14 +79,9 @@ def targets(deploy) -> list[Target]:
     used = {t.dockerfile.path for t in out if t.dockerfile is not None}
     for d in deploy.dockerfiles:  # one no other target runs, if it is an image of the app to run
         if d.path not in used and d.final is not None and "/" not in d.path and not d.builds_for_dev() \
-                and not _service_image(d.final.image, built=True) and _beam_image(d) \
-                and (d.final.last("CMD") or d.final.last("ENTRYPOINT") or _builds_the_release(d)):
+                and not _service_image(d.final.image, built=True) and _beam_image(d) and (d.runs or d.builds_release):
             out.append(_docker(deploy, d))
     return out
-
-
-def _builds_the_release(dockerfile: Dockerfile) -> bool:
-    return any(builds_a_release(i.script) for stage in dockerfile.stages for i in stage.all("RUN"))
 
 
 def _beam_image(dockerfile: Dockerfile) -> bool:
@@ -113,11 +108,17 @@ def for_development(path: str) -> bool:
 _DEVELOPMENT_FOLDERS = (".devcontainer", "dev", "development", "ci", "local")
 
 
+def _image_names(image: str) -> list[str]:
+    """The parts of an image's name, lower-case, without tag or digest (`ghcr.io/acme/shop:1.2`:
+    ghcr.io, acme, shop)."""
+    return [part.split("@")[0].split(":")[0].lower() for part in image.split("/")]
+
+
 def _service_image(image: str, built: bool) -> bool:
     """Whether `image`, pulled or the base a Dockerfile builds on, runs a service around the app:
     a service built `FROM postgres:17` runs PostgreSQL as one pulling the image would. An app's own
     image is often built on a bare OS image."""
-    names = {part.split("@")[0].split(":")[0].lower().removeprefix("cp-") for part in image.split("/")}
+    names = {name.removeprefix("cp-") for name in _image_names(image)}
     return not names.isdisjoint(SERVICE_IMAGES) or (not built and not names.isdisjoint(_OS_IMAGES))
 
 
@@ -274,7 +275,7 @@ def _compose(deploy) -> list[Target]:
         _with_image(deploy, t, dockerfile)
         t.stop_signal = t.stop_signal or "SIGTERM"
         surely = starts_the_app(" ".join(t.command)) or any(name in t.env for name in _APP_ONLY_ENV) \
-            or dockerfile is not None and _builds_the_release(dockerfile)
+            or dockerfile is not None and dockerfile.builds_release
         maybe = not _service_image(built_from if s.builds else s.image, built=s.builds) and (
             _beam_image(dockerfile) if dockerfile is not None else s.builds or _names_the_app(s.image, deploy.app_names))
         by_file.setdefault(s.path, []).append((t, surely, maybe))
@@ -288,7 +289,7 @@ def _compose(deploy) -> list[Target]:
 def _names_the_app(image: str, apps: tuple[str, ...]) -> bool:
     """Whether a part of an image's name holds the name of one of the project's Mix apps
     (`ghcr.io/acme/shop:1.2` for :shop, `my-app` for :my_app)."""
-    parts = [part.split("@")[0].split(":")[0].lower().replace("-", "_") for part in image.split("/")]
+    parts = [name.replace("-", "_") for name in _image_names(image)]
     return any(app in part for app in apps for part in parts)
 
 
